@@ -133,11 +133,9 @@ def _bernoulli_logs(tp: float, tm: float) -> tuple[tuple[float, float], ...]:
 
 
 def _fill_order(log_px: np.ndarray, log_pxp: np.ndarray, descending: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Cells in increasing ``Pr_x' / Pr_x`` order; cells impossible under x (ratio +inf) get
-    x'-mass 0 since they never belong to the worst-case set."""
-    if descending:
-        log_px, log_pxp = log_px[::-1], log_pxp[::-1]
-    return log_px, np.where(np.isneginf(log_px), -np.inf, log_pxp)
+    """Cells (indexed by q) in increasing ``Pr_x' / Pr_x`` order. q's support under x is an
+    interval, so cells impossible under x (ratio +inf) end up last, after every fill."""
+    return (log_px[::-1], log_pxp[::-1]) if descending else (log_px, log_pxp)
 
 
 def _cumulative(log_m: np.ndarray) -> np.ndarray:
@@ -157,10 +155,11 @@ def _fill(log_px: np.ndarray, log_pxp: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 def _threshold(log_px: np.ndarray, log_pxp: np.ndarray) -> float:
     """The p* with ``fill(p) > 1/2  <=>  p > p*`` (the fill is continuous and increasing past
-    its ratio-0 cells); 1.0 when even p = 1 is not certified."""
+    its ratio-0 cells); 1.0 when even p = 1 is not certified (x'-mass 1/2 is only reached
+    inside cells impossible under x)."""
     cum_x, cum_xp = _cumulative(log_px), _cumulative(log_pxp)
     k = np.searchsorted(cum_xp[1:], 0.5, side="right")
-    if k == log_px.size:
+    if k == log_px.size or np.isneginf(log_px[k]):
         return 1.0
     rest = 0.5 - cum_xp[k]
     with np.errstate(divide="ignore"):
