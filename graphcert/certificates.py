@@ -219,7 +219,9 @@ def sparse_smooth_certified(p_lower, theta_plus, theta_minus, r_add, r_del) -> n
     return np.asarray(p_lower) > thr
 
 
-def sparse_smooth_region(p_lower, theta_plus: float, theta_minus: float, max_add: int, max_del: int) -> np.ndarray:
+def sparse_smooth_region(
+    p_lower, theta_plus: float, theta_minus: float, max_add: int, max_del: int
+) -> np.ndarray:
     """Certified region, bool (n_nodes, max_add + 1, max_del + 1) (SPEC §4).
 
     ``region[n, a, d]`` is True iff every budget ``(a', d') <= (a, d)`` is certified for node n

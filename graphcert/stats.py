@@ -100,9 +100,11 @@ def bonferroni_lower_bounds(votes, n, alpha: float, threshold: float = 0.5):
     Returns ``(p_lower, passed)`` with ``passed = p_lower > threshold``. All m bounds
     hold together with probability >= 1 - alpha.
     """
+    alpha = _check_alpha(alpha)
+    threshold = _check_threshold(threshold)
     k, n = _check_counts(np.atleast_1d(votes), n)
     p_lower = clopper_pearson_lower(k, n, alpha / k.size)
-    return p_lower, p_lower > _check_threshold(threshold)
+    return p_lower, p_lower > threshold
 
 
 def holm_lower_bounds(votes, n, alpha: float, threshold: float = 0.5):

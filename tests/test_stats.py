@@ -142,6 +142,9 @@ def test_bonferroni_alphas_and_validation():
         holm_lower_bounds([[5, 6]], 10, 0.1)
     with pytest.raises(ValueError):
         bonferroni_lower_bounds([5, 11], 10, 0.1)
+    for f in (bonferroni_lower_bounds, holm_lower_bounds):
+        with pytest.raises(ValueError):
+            f([5, 6], 10, 1.5)  # alpha / m would be a valid level: the input still is not
 
 
 # ----------------------------------------------------------------------------- §3 histograms
