@@ -1,0 +1,30 @@
+"""Graph neural networks for node classification, built from torch_geometric layers.
+
+Every model maps `(x, edge_index)` to logits. `x` is either one graph's attributes (N, D) or
+a batch of B noisy copies of the same graph (B, N, D) that share `edge_index` (N nodes); both
+dense tensors and torch sparse COO tensors are accepted. Batched copies are propagated in a
+single sparse product by folding the batch into the feature dimension, which is what makes
+Monte Carlo smoothing with thousands of forward passes affordable. In place of `edge_index`
+the models accept `normalized_adjacency(edge_index, N)`, computed once, to skip the per-call
+normalization.
+"""
+from __future__ import annotations
+
+import torch
+
+from gnn_models.appnp import APPNPNet
+from gnn_models.batching import normalized_adjacency
+from gnn_models.gcn import GCN
+
+MODELS = {"appnp": APPNPNet, "gcn": GCN}
+
+
+def get_model(name: str, in_features: int, num_classes: int, **params) -> torch.nn.Module:
+    """Instantiate a registered model by name ("appnp" or "gcn")."""
+    key = name.lower()
+    if key not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")
+    return MODELS[key](in_features, num_classes, **params)
+
+
+__all__ = ["APPNPNet", "GCN", "MODELS", "get_model", "normalized_adjacency"]

@@ -1,0 +1,39 @@
+"""GCN (Kipf & Welling 2017) of configurable depth from torch_geometric's GCNConv."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch_geometric.nn import GCNConv
+
+from gnn_models.batching import fold, linear_input, node_count, propagation_matrix, unfold
+
+
+class GCN(torch.nn.Module):
+    """`n_layers` GCNConv layers (hidden 64, ReLU, dropout 0.5 between layers)."""
+
+    def __init__(self, in_features: int, num_classes: int, hidden: int = 64,
+                 n_layers: int = 2, dropout: float = 0.5):
+        super().__init__()
+        if n_layers < 1:
+            raise ValueError(f"n_layers must be >= 1, got {n_layers}")
+        sizes = [in_features] + [hidden] * (n_layers - 1) + [num_classes]
+        self.convs = torch.nn.ModuleList(
+            GCNConv(a, b, normalize=False) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.dropout = dropout
+
+    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        """Logits (N, C) or (B, N, C); `edge_index` may be a precomputed
+        `normalized_adjacency` for speed."""
+        adjacency = propagation_matrix(edge_index, node_count(x))
+        h = x
+        for i, conv in enumerate(self.convs):
+            if i > 0:
+                h = F.dropout(F.relu(h), p=self.dropout, training=self.training)
+            h = linear_input(h, conv.lin.weight)
+            if h.dim() == 2:
+                h = conv.propagate(adjacency, x=h, edge_weight=None)
+            else:
+                h = unfold(conv.propagate(adjacency, x=fold(h), edge_weight=None), h.shape[0])
+            h = h + conv.bias
+        return h

@@ -1,0 +1,1 @@
+"""graphcert: collective robustness certificates via localized randomized smoothing."""

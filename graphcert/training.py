@@ -1,0 +1,128 @@
+"""Training of node classifiers with early stopping and optional sparsity-aware noise (SPEC §2).
+
+Models are trained full-batch with Adam. With `theta_plus` / `theta_minus` set, every epoch
+sees a fresh noisy copy of the attributes, so a model can be trained on the noise it will be
+certified with. Checkpoints are plain state dicts loaded with `weights_only=True`.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import random
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch_geometric.data import Data
+
+from gnn_models import normalized_adjacency
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, numpy and torch for a reproducible run."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def flip_bits(x: Tensor, theta_plus, theta_minus, generator: torch.Generator | None = None
+              ) -> Tensor:
+    """Sparsity-aware noise on dense binary `x`: 0 -> 1 w.p. theta_plus, 1 -> 0 w.p. theta_minus.
+
+    The probabilities are scalars or tensors broadcastable to `x` (e.g. one value per node of
+    shape (N, 1) for localized noise).
+    """
+    theta_plus = torch.as_tensor(theta_plus, dtype=x.dtype)
+    theta_minus = torch.as_tensor(theta_minus, dtype=x.dtype)
+    for name, theta in (("theta_plus", theta_plus), ("theta_minus", theta_minus)):
+        if torch.isnan(theta).any() or (theta < 0).any() or (theta > 1).any():
+            raise ValueError(f"{name} must be probabilities in [0, 1]")
+    flip_prob = torch.where(x > 0, theta_minus, theta_plus)
+    flip = torch.rand(x.shape, generator=generator) < flip_prob
+    return torch.where(flip, 1 - x, x)
+
+
+@torch.no_grad()
+def accuracy(model: torch.nn.Module, data: Data, index) -> float:
+    """Clean accuracy of `model` on the nodes `index` (evaluation mode)."""
+    model.eval()
+    adjacency = normalized_adjacency(data.edge_index, data.num_nodes)
+    prediction = model(data.x.to_sparse_csr(), adjacency).argmax(-1)
+    index = torch.as_tensor(index)
+    return (prediction[index] == data.y[index]).float().mean().item()
+
+
+@dataclass
+class TrainResult:
+    """Outcome of `train_model`: best epoch, its validation figures and the loss history."""
+    best_epoch: int
+    val_loss: float
+    val_accuracy: float
+    history: list[tuple[float, float]] = field(default_factory=list)
+
+
+def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: float = 1e-3,
+                weight_decay: float = 1e-3, max_epochs: int = 3000, patience: int = 50,
+                theta_plus=None, theta_minus=None, seed: int = 0) -> TrainResult:
+    """Train in place with Adam; stop when validation loss has not improved for `patience`
+    epochs and restore the best weights. Noise (if given) is applied during training only."""
+    if (theta_plus is None) != (theta_minus is None):
+        raise ValueError("give both theta_plus and theta_minus for noisy training, or neither")
+    set_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    idx_train, idx_val = torch.as_tensor(idx_train), torch.as_tensor(idx_val)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    adjacency = normalized_adjacency(data.edge_index, data.num_nodes)
+    clean_x = data.x.to_sparse_csr()
+    best_loss, best_epoch, best_state = float("inf"), -1, None
+    history = []
+    for epoch in range(max_epochs):
+        model.train()
+        x = clean_x if theta_plus is None else flip_bits(data.x, theta_plus, theta_minus,
+                                                         generator).to_sparse_csr()
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x, adjacency)[idx_train], data.y[idx_train])
+        loss.backward()
+        optimizer.step()
+        val_loss = _validation_loss(model, clean_x, adjacency, data.y, idx_val)
+        history.append((loss.item(), val_loss))
+        if val_loss < best_loss:
+            best_loss, best_epoch = val_loss, epoch
+            best_state = copy.deepcopy(model.state_dict())
+        elif epoch - best_epoch >= patience:
+            break
+    model.load_state_dict(best_state)
+    return TrainResult(best_epoch, best_loss, accuracy(model, data, idx_val), history)
+
+
+@torch.no_grad()
+def _validation_loss(model: torch.nn.Module, x: Tensor, adjacency: Tensor, y: Tensor,
+                     idx_val: Tensor) -> float:
+    model.eval()
+    return F.cross_entropy(model(x, adjacency)[idx_val], y[idx_val]).item()
+
+
+def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike, **meta) -> None:
+    """Save the state dict plus plain metadata (str/int/float/list) atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    os.close(handle)
+    try:
+        torch.save({"state_dict": model.state_dict(), "meta": meta}, tmp)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def load_checkpoint(path: str | os.PathLike, model: torch.nn.Module | None = None
+                    ) -> tuple[dict, dict]:
+    """Load (state_dict, meta) with `weights_only=True`; fill `model` when given."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if model is not None:
+        model.load_state_dict(payload["state_dict"])
+    return payload["state_dict"], payload["meta"]
