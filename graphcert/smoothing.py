@@ -291,7 +291,8 @@ def _to_batched_csr(copies: list[tuple[np.ndarray, np.ndarray]], graph: BinaryGr
     col = np.concatenate([cols for cols, _ in copies])
     csr = torch.sparse_csr_tensor(torch.from_numpy(crow), torch.from_numpy(col),
                                   torch.ones(col.size), (len(copies) * graph.n_nodes,
-                                                         graph.n_features))
+                                                         graph.n_features),
+                                  check_invariants=False)
     return BatchedCSR(csr, len(copies))
 
 

@@ -1,0 +1,394 @@
+"""Streaming, resumable Monte Carlo engine for localized smoothing (SPEC §3 Monte Carlo, §4).
+
+Samples for output cluster k feed only the outputs (nodes) of cluster k (SPEC §2). Each
+cluster runs a pre-sample (fixes each node's candidate class) and a main sample (the
+statistics the certificates use), both split into chunks of ``chunk_size`` samples. Chunk
+(phase, k, c) draws from its own generator seeded by (seed, phase, k, c), so chunks can run
+in any order or on any machine and merge into identical statistics.
+
+Scores are rounded down to multiples of 2^-16 before they are counted. All statistics are
+then integers, so merging is exact and associative (bit-identical whatever the merge order),
+and rounding down is conservative: the certificates hold for the rounded scores g' <= g, and
+E[g'_y] > 1/2 implies E[g_y] > 1/2.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Callable, Iterator, Protocol
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from graphcert.smoothing import LocalizedNoise
+
+__all__ = ["PRE", "MAIN", "SCORE_BITS", "MonteCarloConfig", "SmoothingNoise", "SmoothingStats",
+           "chunk_generator", "run_chunk", "run_smoothing", "smooth"]
+
+PRE, MAIN = 0, 1
+SCORE_BITS = 16
+_FORMAT = 1
+
+
+class SmoothingNoise(Protocol):
+    """What the engine needs from a smoothing distribution (e.g. `LocalizedNoise`)."""
+
+    labels: np.ndarray  # output cluster of every node
+
+    @property
+    def n_clusters(self) -> int: ...
+
+    def prepare(self, x: Any) -> Any: ...
+
+    def sample(self, x: Any, output_cluster: int, batch_size: int,
+               generator: np.random.Generator) -> Any: ...
+
+    def describe(self) -> dict: ...
+
+
+@dataclass(frozen=True)
+class MonteCarloConfig:
+    """Sample counts per output cluster and how they are chunked and seeded (SPEC §3)."""
+
+    n_samples: int
+    n_pre: int
+    chunk_size: int = 1000
+    batch_size: int = 64
+    n_bins: int = 1000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("n_samples", "n_pre", "chunk_size", "batch_size", "n_bins"):
+            value = getattr(self, name)
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value}")
+        if int(self.seed) != self.seed or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed}")
+
+    def n_chunks(self, phase: int) -> int:
+        return math.ceil(self.phase_samples(phase) / self.chunk_size)
+
+    def phase_samples(self, phase: int) -> int:
+        return {PRE: self.n_pre, MAIN: self.n_samples}[phase]
+
+    def chunk_length(self, phase: int, chunk: int) -> int:
+        if not 0 <= chunk < self.n_chunks(phase):
+            raise ValueError(f"chunk {chunk} out of range for phase {phase}")
+        return min(self.chunk_size, self.phase_samples(phase) - chunk * self.chunk_size)
+
+
+def chunk_generator(seed: int, phase: int, output_cluster: int, chunk: int) -> np.random.Generator:
+    """The generator of chunk (phase, cluster, chunk): independent of scheduling."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(phase, output_cluster,
+                                                                           chunk)))
+
+
+@dataclass(eq=False)
+class SmoothingStats:
+    """Per-node Monte Carlo statistics (numpy), mergeable and resumable (SPEC §3, §4).
+
+    Pre-sample: ``pre_votes`` (N, Y) argmax counts, ``pre_score_sum_q`` (N, Y) summed scores
+    in units of 2^-16, ``n_pre``. Candidates (-1 until the node's pre-sample is complete):
+    ``candidate_score`` = argmax of mean scores, ``candidate_vote`` = argmax of votes.
+    Main sample: ``votes`` (N, Y), and for ``candidate_score``: ``hist`` (N, M) (bin k covers
+    [k/M, (k+1)/M), 1.0 in bin M-1), ``score_sum_q`` (units 2^-16), ``score_sq_sum_q`` (units
+    2^-32), ``n``. ``done`` lists the finished chunks as rows (phase, cluster, chunk).
+    """
+
+    config: MonteCarloConfig
+    noise: dict
+    labels: np.ndarray
+    done: np.ndarray
+    pre_votes: np.ndarray
+    pre_score_sum_q: np.ndarray
+    n_pre: np.ndarray
+    candidate_score: np.ndarray
+    candidate_vote: np.ndarray
+    votes: np.ndarray
+    hist: np.ndarray
+    score_sum_q: np.ndarray
+    score_sq_sum_q: np.ndarray
+    n: np.ndarray
+
+    _SUMMED = ("pre_votes", "pre_score_sum_q", "n_pre", "votes", "hist", "score_sum_q",
+               "score_sq_sum_q", "n")
+
+    @classmethod
+    def empty(cls, config: MonteCarloConfig, noise: dict, labels: np.ndarray,
+              n_classes: int) -> "SmoothingStats":
+        n_nodes = len(labels)
+        zeros = lambda *shape: np.zeros(shape, dtype=np.int64)  # noqa: E731
+        return cls(config, noise, np.asarray(labels, dtype=np.int64),
+                   np.zeros((0, 3), dtype=np.int64), zeros(n_nodes, n_classes),
+                   zeros(n_nodes, n_classes), zeros(n_nodes), np.full(n_nodes, -1, np.int64),
+                   np.full(n_nodes, -1, np.int64), zeros(n_nodes, n_classes),
+                   zeros(n_nodes, config.n_bins), zeros(n_nodes), zeros(n_nodes), zeros(n_nodes))
+
+    @property
+    def score_sum(self) -> np.ndarray:
+        """Sum of the candidate's (rounded) scores, float64."""
+        return self.score_sum_q / float(2**SCORE_BITS)
+
+    @property
+    def score_sq_sum(self) -> np.ndarray:
+        """Sum of the candidate's squared (rounded) scores, float64."""
+        return self.score_sq_sum_q / float(4**SCORE_BITS)
+
+    @property
+    def pre_score_sum(self) -> np.ndarray:
+        return self.pre_score_sum_q / float(2**SCORE_BITS)
+
+    def has_chunk(self, phase: int, output_cluster: int, chunk: int) -> bool:
+        return bool(np.any(np.all(self.done == (phase, output_cluster, chunk), axis=1)))
+
+    def samples_done(self, phase: int) -> np.ndarray:
+        """Samples finished per output cluster in `phase`."""
+        counts = np.zeros(int(self.labels.max()) + 1 if self.labels.size else 0, dtype=np.int64)
+        for ph, k, c in self.done:
+            if ph == phase:
+                counts[k] += self.config.chunk_length(phase, c)
+        return counts
+
+    def merge(self, other: "SmoothingStats") -> "SmoothingStats":
+        """Elementwise sum of two disjoint sets of chunks; candidates must agree."""
+        if self.config != other.config or self.noise != other.noise:
+            raise ValueError("cannot merge statistics of different configurations or noises")
+        if not np.array_equal(self.labels, other.labels):
+            raise ValueError("cannot merge statistics of different cluster labels")
+        if self.votes.shape != other.votes.shape:
+            raise ValueError(f"class counts differ: {self.votes.shape} vs {other.votes.shape}")
+        done = np.concatenate([self.done, other.done])
+        if len(np.unique(done, axis=0)) != len(done):
+            raise ValueError("a chunk appears in both statistics; it would be counted twice")
+        merged = {name: getattr(self, name) + getattr(other, name) for name in self._SUMMED}
+        return SmoothingStats(
+            self.config, self.noise, self.labels, done[np.lexsort(done.T[::-1])],
+            candidate_score=_agree(self.candidate_score, other.candidate_score),
+            candidate_vote=_agree(self.candidate_vote, other.candidate_vote), **merged)
+
+    def with_candidates(self) -> "SmoothingStats":
+        """Fix the candidates of every node whose cluster finished its pre-sample (SPEC §3)."""
+        complete = self.samples_done(PRE) == self.config.n_pre
+        ready = complete[self.labels] if complete.size else np.zeros(0, dtype=bool)
+        fixed = {"candidate_score": np.argmax(self.pre_score_sum_q, axis=1),
+                 "candidate_vote": np.argmax(self.pre_votes, axis=1)}
+        out = {}
+        for name, best in fixed.items():
+            current = getattr(self, name)
+            if np.any((current >= 0) & (current != best)):
+                raise ValueError(f"{name} disagrees with the pre-sample statistics")
+            out[name] = np.where(ready, best, current)
+        return SmoothingStats(**{**self._fields(), **out})
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Atomic .npz write (temp file + os.replace); metadata as a JSON string array."""
+        path = Path(path)
+        meta = json.dumps({"format": _FORMAT, "config": asdict(self.config), "noise": self.noise})
+        arrays = {k: v for k, v in self._fields().items() if isinstance(v, np.ndarray)}
+        handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp",
+                                             delete=False)
+        try:
+            with handle:
+                np.savez(handle, meta=np.array([meta]), **arrays)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(handle.name, path)
+        except BaseException:
+            Path(handle.name).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "SmoothingStats":
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"][0]))
+            if meta.get("format") != _FORMAT:
+                raise ValueError(f"{path}: unsupported statistics format {meta.get('format')}")
+            arrays = {f.name: data[f.name] for f in fields(cls)
+                      if f.name not in ("config", "noise")}
+        return cls(MonteCarloConfig(**meta["config"]), meta["noise"], **arrays)
+
+    def _fields(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def run_chunk(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise,
+              config: MonteCarloConfig, output_cluster: int, chunk: int, phase: int = MAIN,
+              candidates: np.ndarray | None = None, *, prefetch: bool = True,
+              on_batch: Callable[[int], None] | None = None) -> SmoothingStats:
+    """Statistics of one chunk: usable by any executor, merges with `SmoothingStats.merge`.
+
+    ``candidates`` (N,) are the score candidates (required for ``phase=MAIN``). With
+    ``prefetch`` the next batch is sampled in a background thread while the model runs.
+    """
+    if getattr(model, "training", False):
+        raise ValueError("model must be in eval mode (call model.eval())")
+    if phase not in (PRE, MAIN):
+        raise ValueError(f"phase must be PRE ({PRE}) or MAIN ({MAIN}), got {phase}")
+    labels = np.asarray(noise.labels)
+    nodes = torch.from_numpy(np.flatnonzero(labels == output_cluster))
+    if phase == MAIN:
+        if candidates is None or np.shape(candidates) != labels.shape:
+            raise ValueError(f"phase MAIN needs candidates of shape {labels.shape}")
+        chosen = torch.as_tensor(np.asarray(candidates)[nodes.numpy()], dtype=torch.long)
+        if torch.any(chosen < 0):
+            raise ValueError(f"cluster {output_cluster} has nodes without a candidate class")
+    length = config.chunk_length(phase, chunk)
+    sizes = [config.batch_size] * (length // config.batch_size)
+    sizes += [length % config.batch_size] if length % config.batch_size else []
+    x = noise.prepare(x)
+    rng = chunk_generator(config.seed, phase, output_cluster, chunk)
+    stats = None
+    with torch.no_grad():
+        for size, z in zip(sizes, _batches(noise, x, output_cluster, sizes, rng, prefetch)):
+            logits = model(z, edge_index)
+            if logits.dim() != 3 or logits.shape[:2] != (size, len(labels)):
+                raise ValueError(f"model returned shape {tuple(logits.shape)}, expected "
+                                 f"({size}, {len(labels)}, n_classes)")
+            if stats is None:
+                stats = SmoothingStats.empty(config, noise.describe(), labels, logits.shape[-1])
+            if phase == PRE:
+                _count_pre(stats, logits[:, nodes], nodes)
+            else:
+                _count_main(stats, logits[:, nodes], nodes, chosen, config.n_bins)
+            if on_batch is not None:
+                on_batch(size)
+    if phase == MAIN:
+        stats.candidate_score[nodes.numpy()] = chosen.numpy()
+    stats.done = np.array([[phase, output_cluster, chunk]], dtype=np.int64)
+    return stats
+
+
+def smooth(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise,
+           config: MonteCarloConfig, *, checkpoint: str | os.PathLike | None = None,
+           progress: bool = True, prefetch: bool = True) -> SmoothingStats:
+    """Pre-sample, fix candidates, main sample; resumable from `checkpoint` (SPEC §3).
+
+    An existing checkpoint is loaded (it must match `config` and `noise`) and only missing
+    chunks are run; the statistics are saved atomically after every chunk.
+    """
+    labels = np.asarray(noise.labels)
+    clusters = np.unique(labels)
+    stats = None
+    if checkpoint is not None and Path(checkpoint).exists():
+        stats = SmoothingStats.load(checkpoint)
+        if (stats.config != config or stats.noise != noise.describe()
+                or not np.array_equal(stats.labels, labels)):
+            raise ValueError(f"checkpoint {checkpoint} belongs to another configuration")
+    x = noise.prepare(x)
+    initial = 0 if stats is None else int(stats.samples_done(PRE).sum()
+                                          + stats.samples_done(MAIN).sum())
+    total = len(clusters) * (config.n_pre + config.n_samples)
+    with tqdm(total=total, initial=initial, disable=not progress, unit="sample") as bar:
+        for phase in (PRE, MAIN):
+            if phase == MAIN:
+                stats = stats.with_candidates()
+                _save(stats, checkpoint)
+            for k in clusters:
+                for c in range(config.n_chunks(phase)):
+                    if stats is not None and stats.has_chunk(phase, k, c):
+                        continue
+                    part = run_chunk(model, x, edge_index, noise, config, int(k), c, phase,
+                                     None if phase == PRE else stats.candidate_score,
+                                     prefetch=prefetch, on_batch=bar.update)
+                    stats = part if stats is None else stats.merge(part)
+                    _save(stats, checkpoint)
+    return stats
+
+
+def run_smoothing(model: Callable, x: Tensor, edge_index: Tensor, labels, theta_plus,
+                  theta_minus, n_samples: int, n_pre: int, *, n_bins: int = 1000,
+                  batch_size: int = 64, chunk_size: int = 1000, seed: int = 0,
+                  checkpoint: str | os.PathLike | None = None, progress: bool = True,
+                  prefetch: bool = True) -> SmoothingStats:
+    """`smooth` with sparsity-aware localized noise (SPEC §2).
+
+    ``theta_plus`` / ``theta_minus`` are C x C matrices (row = output cluster) with `labels`,
+    or scalars for isotropic smoothing (one cluster; `labels` must be None or all zero).
+    """
+    if np.ndim(theta_plus) == 0 and np.ndim(theta_minus) == 0:
+        if labels is not None and np.any(np.asarray(labels) != 0):
+            raise ValueError("scalar thetas mean isotropic smoothing: pass labels=None")
+        noise = LocalizedNoise.isotropic(x.shape[0], float(theta_plus), float(theta_minus))
+    else:
+        noise = LocalizedNoise(labels, theta_plus, theta_minus)
+    config = MonteCarloConfig(n_samples, n_pre, chunk_size, batch_size, n_bins, seed)
+    return smooth(model, x, edge_index, noise, config, checkpoint=checkpoint,
+                  progress=progress, prefetch=prefetch)
+
+
+# ----------------------------------------------------------------------------- internals
+def _batches(noise: SmoothingNoise, x: Any, output_cluster: int, sizes: list[int],
+             rng: np.random.Generator, prefetch: bool) -> Iterator[Any]:
+    """Noisy batches in order; with `prefetch`, batch i + 1 is drawn while i is used.
+
+    The draws happen in the same order either way, so the samples are identical.
+    """
+    if not prefetch:
+        for size in sizes:
+            yield noise.sample(x, output_cluster, size, rng)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(noise.sample, x, output_cluster, sizes[0], rng)
+        for size in sizes[1:]:
+            current = pending.result()
+            pending = pool.submit(noise.sample, x, output_cluster, size, rng)
+            yield current
+        yield pending.result()
+
+
+def _count_pre(stats: SmoothingStats, logits: Tensor, nodes: Tensor) -> None:
+    """Add a batch (B, n_k, Y) of logits of the cluster's nodes to the pre-sample counts."""
+    n_classes = logits.shape[-1]
+    index = nodes.numpy()
+    stats.pre_votes[index] += _vote_counts(logits, n_classes)
+    stats.pre_score_sum_q[index] += _quantized_scores(logits).sum(0).numpy()
+    stats.n_pre[index] += logits.shape[0]
+
+
+def _count_main(stats: SmoothingStats, logits: Tensor, nodes: Tensor, chosen: Tensor,
+                n_bins: int) -> None:
+    """Add a batch to the main counts: votes, and the candidate's score statistics."""
+    index = nodes.numpy()
+    stats.votes[index] += _vote_counts(logits, logits.shape[-1])
+    scores = _quantized_scores(logits).gather(2, chosen.expand(logits.shape[0], -1)[..., None])
+    scores = scores[..., 0]  # (B, n_k) in units of 2^-16
+    bins = torch.clamp((scores * n_bins) >> SCORE_BITS, max=n_bins - 1)
+    local = torch.arange(len(index)).expand_as(bins)
+    flat = torch.bincount((local * n_bins + bins).flatten(), minlength=len(index) * n_bins)
+    stats.hist[index] += flat.view(len(index), n_bins).numpy()
+    stats.score_sum_q[index] += scores.sum(0).numpy()
+    stats.score_sq_sum_q[index] += (scores * scores).sum(0).numpy()
+    stats.n[index] += logits.shape[0]
+
+
+def _vote_counts(logits: Tensor, n_classes: int) -> np.ndarray:
+    """(n_k, Y) counts of the argmax class (first maximum on ties) over the batch."""
+    n_local = logits.shape[1]
+    local = torch.arange(n_local).expand(logits.shape[0], -1)
+    flat = local * n_classes + logits.argmax(-1)
+    return torch.bincount(flat.flatten(), minlength=n_local * n_classes).view(
+        n_local, n_classes).numpy()
+
+
+def _quantized_scores(logits: Tensor) -> Tensor:
+    """Softmax scores (float64) rounded down to int64 multiples of 2^-SCORE_BITS."""
+    return torch.floor(torch.softmax(logits.double(), -1) * 2**SCORE_BITS).long()
+
+
+def _agree(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Combine candidate arrays (-1 = unset); fixed entries must match."""
+    if np.any((a >= 0) & (b >= 0) & (a != b)):
+        raise ValueError("candidates disagree between the merged statistics")
+    return np.where(a >= 0, a, b)
+
+
+def _save(stats: SmoothingStats, checkpoint: str | os.PathLike | None) -> None:
+    if checkpoint is not None:
+        stats.save(checkpoint)
