@@ -51,7 +51,8 @@ def metis_partition(edge_index, num_nodes: int, n_clusters: int, seed: int = 0) 
     adjncy = both[1, order]
     xadj = np.concatenate([[0], np.cumsum(np.bincount(both[0], minlength=num_nodes))])
     options = pymetis.Options(seed=seed)
-    _, parts = pymetis.part_graph(n_clusters, xadj=xadj, adjncy=adjncy, options=options)
+    adjacency = pymetis.CSRAdjacency(adj_starts=xadj, adjacent=adjncy)
+    _, parts = pymetis.part_graph(n_clusters, adjacency, options=options)
     labels = np.asarray(parts, dtype=np.int64)
     return _fill_empty_clusters(labels, n_clusters)
 

@@ -1,0 +1,90 @@
+"""Models: batched, sparse and precomputed-adjacency paths agree with plain PyG layers."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch_geometric.nn import APPNP, GCNConv
+
+from gnn_models import get_model, normalized_adjacency
+
+
+@pytest.fixture(scope="module")
+def small_graph():
+    generator = torch.Generator().manual_seed(0)
+    n, d = 40, 12
+    x = (torch.rand(n, d, generator=generator) < 0.3).float()
+    src = torch.randint(0, n, (120,), generator=generator)
+    dst = torch.randint(0, n, (120,), generator=generator)
+    keep = src != dst
+    edge_index = torch.unique(torch.cat([torch.stack([src, dst]), torch.stack([dst, src])], 1)
+                              [:, torch.cat([keep, keep])], dim=1)
+    return x, edge_index
+
+
+def reference_appnp(model, x, edge_index):
+    h = model.lin2(torch.relu(model.lin1(x)))
+    return APPNP(10, 0.15)(h, edge_index)
+
+
+def reference_gcn(model, x, edge_index):
+    h = x
+    for i, conv in enumerate(model.convs):
+        if i:
+            h = torch.relu(h)
+        plain = GCNConv(conv.in_channels, conv.out_channels)
+        plain.lin.weight.data = conv.lin.weight.data
+        plain.bias.data = conv.bias.data
+        h = plain(h, edge_index)
+    return h
+
+
+@pytest.mark.parametrize("name, params, reference", [
+    ("appnp", {}, reference_appnp),
+    ("gcn", {}, reference_gcn),
+    ("gcn", {"n_layers": 6}, reference_gcn),
+])
+def test_matches_plain_pyg_layers(small_graph, name, params, reference):
+    x, edge_index = small_graph
+    torch.manual_seed(1)
+    model = get_model(name, x.shape[1], 3, **params).eval()
+    with torch.no_grad():
+        expected = reference(model, x, edge_index)
+        assert torch.allclose(model(x, edge_index), expected, atol=1e-5)
+        adjacency = normalized_adjacency(edge_index, x.shape[0])
+        assert torch.allclose(model(x.to_sparse(), adjacency), expected, atol=1e-5)
+        assert torch.allclose(model(x.to_sparse_csr(), adjacency), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["appnp", "gcn"])
+def test_batch_of_copies_equals_one_call_per_copy(small_graph, name):
+    x, edge_index = small_graph
+    torch.manual_seed(2)
+    model = get_model(name, x.shape[1], 4).eval()
+    batch = torch.stack([x, 1 - x, (torch.rand_like(x) < 0.5).float()])
+    with torch.no_grad():
+        dense = model(batch, edge_index)
+        sparse = model(batch.to_sparse(), edge_index)
+        assert dense.shape == (3, x.shape[0], 4)
+        for b in range(3):
+            assert torch.allclose(dense[b], model(batch[b], edge_index), atol=1e-5)
+        assert torch.allclose(sparse, dense, atol=1e-5)
+
+
+def test_dropout_only_in_training_mode(small_graph):
+    x, edge_index = small_graph
+    model = get_model("appnp", x.shape[1], 3)
+    model.train()
+    assert not torch.allclose(model(x, edge_index), model(x, edge_index))
+    model.eval()
+    assert torch.equal(model(x, edge_index), model(x, edge_index))
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="unknown model"):
+        get_model("gat", 5, 2)
+    with pytest.raises(ValueError, match="n_layers"):
+        get_model("gcn", 5, 2, n_layers=0)
+    model = get_model("gcn", 5, 2)
+    adjacency = normalized_adjacency(torch.tensor([[0, 1], [1, 0]]), 2)
+    with pytest.raises(ValueError, match="does not match"):
+        model(torch.zeros(3, 5), adjacency)
