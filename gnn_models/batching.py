@@ -58,7 +58,8 @@ class BatchedCSR:
         crow, col = single.crow_indices(), single.col_indices()
         offsets = torch.arange(batch_size, dtype=crow.dtype) * crow[-1]
         crow = torch.cat([(crow[:-1] + offsets[:, None]).reshape(-1), crow[-1:] * batch_size])
-        csr = torch.sparse_csr_tensor(crow, col.repeat(batch_size), single.values().repeat(batch_size),
+        csr = torch.sparse_csr_tensor(crow, col.repeat(batch_size),
+                                      single.values().repeat(batch_size),
                                       (x.shape[0] * batch_size, x.shape[1]))
         return cls(csr, batch_size)
 

@@ -28,10 +28,11 @@ def bernoulli_positions(length: int, p: float, rng: np.random.Generator) -> np.n
     """Sorted int64 positions in [0, length), each included independently with probability p.
 
     Exact: the gaps between consecutive successes of i.i.d. Bernoulli(p) trials are i.i.d.
-    Geometric(p) on {1, 2, ...}, and ``floor(E / -log(1 - p)) + 1`` with E ~ Exp(1) has
-    exactly that law (P[gap > g] = P[E >= g * -log(1 - p)] = (1 - p)^g), up to float64
+    Geometric(p) on {1, 2, ...}, and ``floor(log(U) / log(1 - p)) + 1`` with U ~ Uniform[0, 1)
+    has exactly that law (P[gap > g] = P[U <= (1 - p)^g] = (1 - p)^g), up to float64
     rounding. Gaps are drawn past the end and the overshoot is cut; the cut does not bias
-    the kept positions because each gap is independent of the ones after it.
+    the kept positions because each gap is independent of the ones after it. Work and memory
+    are proportional to the number of positions returned, not to `length`.
     """
     _check_probability("p", p)
     if length < 0:
@@ -40,12 +41,14 @@ def bernoulli_positions(length: int, p: float, rng: np.random.Generator) -> np.n
         return np.empty(0, dtype=np.int64)
     if p == 1.0:
         return np.arange(length, dtype=np.int64)
-    scale = -1.0 / math.log1p(-p)
+    scale = 1.0 / math.log1p(-p)  # < 0
     mean = length * p
     parts, last = [], -1
     draws = int(mean + 6.0 * math.sqrt(mean) + 16)
     while last < length - 1:
-        gaps = rng.standard_exponential(draws)
+        gaps = rng.random(draws)
+        with np.errstate(divide="ignore"):  # log(0) = -inf becomes the longest gap below
+            np.log(gaps, out=gaps)
         np.multiply(gaps, scale, out=gaps)
         np.minimum(gaps, length, out=gaps)  # longer gaps leave the range anyway
         steps = gaps.astype(np.int64)  # truncation == floor here: gaps >= 0
@@ -64,7 +67,8 @@ class BinaryGraph:
     """Clean binary attributes prepared for sampling (SPEC §2).
 
     ``ones[j]`` holds the sorted flat keys ``node * n_features + feature`` of the 1-bits of the
-    nodes in input cluster j; ``labels`` maps nodes to input clusters.
+    nodes in input cluster j (int32 when N * D < 2^31, else int64); ``labels`` maps nodes to
+    input clusters.
     """
 
     n_nodes: int
@@ -75,6 +79,10 @@ class BinaryGraph:
     @property
     def n_clusters(self) -> int:
         return len(self.ones)
+
+    @property
+    def key_dtype(self) -> type:
+        return np.int32 if self.n_nodes * self.n_features < 2**31 else np.int64
 
     @property
     def present(self) -> np.ndarray:
@@ -99,10 +107,11 @@ def prepare_binary(x: Tensor, labels, n_clusters: int) -> BinaryGraph:
         values, index = coo.values()[keep], coo.indices()[:, keep]
     if not torch.all(values == 1):
         raise ValueError("x must be binary: every entry must be 0 or 1")
-    keys = (index[0] * n_features + index[1]).numpy().astype(np.int64)
+    keys = (index[0] * n_features + index[1]).numpy()
     owner = labels[keys // n_features]
+    dtype = np.int32 if n_nodes * n_features < 2**31 else np.int64
     return BinaryGraph(n_nodes, n_features, labels,
-                       tuple(keys[owner == j] for j in range(n_clusters)))
+                       tuple(keys[owner == j].astype(dtype) for j in range(n_clusters)))
 
 
 def sample_prepared(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_size: int,
@@ -131,11 +140,10 @@ def sample_prepared(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_s
         raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
     if not isinstance(generator, np.random.Generator):
         raise ValueError("generator must be a numpy.random.Generator")
-    dtype = np.int32 if graph.n_nodes * graph.n_features * batch_size < 2**31 else np.int64
     unions = _one_bits(graph, plan.unions, batch_size, generator)
     removals = _one_bits(graph, plan.removals, batch_size, generator)
-    copies = [_sample_copy(graph, plan, dtype, generator, u, r)  # one copy at a time keeps
-              for u, r in zip(unions, removals)]                 # the arrays in cache
+    copies = [_sample_copy(graph, plan, generator, u, r)  # one copy at a time keeps the
+              for u, r in zip(unions, removals)]         # arrays in cache
     return _to_batched_csr(copies, graph)
 
 
@@ -194,7 +202,8 @@ class LocalizedNoise:
                generator: np.random.Generator) -> BatchedCSR:
         """`batch_size` noisy copies of `x` from the distribution of `output_cluster`."""
         if int(output_cluster) != output_cluster or not 0 <= output_cluster < self.n_clusters:
-            raise ValueError(f"output_cluster must be in [0, {self.n_clusters}), got {output_cluster}")
+            raise ValueError(f"output_cluster must be in [0, {self.n_clusters}), "
+                             f"got {output_cluster}")
         return sample_prepared(self.prepare(x), self.theta_plus[output_cluster],
                                self.theta_minus[output_cluster], batch_size, generator)
 
@@ -230,23 +239,22 @@ class _Plan:
         return cls(top, thin, tuple(unions), tuple(removals))
 
 
-def _sample_copy(graph: BinaryGraph, plan: _Plan, dtype: type, rng: np.random.Generator,
+def _sample_copy(graph: BinaryGraph, plan: _Plan, rng: np.random.Generator,
                  unions: list[np.ndarray], removals: list[np.ndarray]
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Column indices and row pointers (N + 1) of one noisy copy, given its 1-bit subsets."""
+    """Column indices and row pointers (N + 1, int64) of one copy, given its 1-bit subsets."""
     d = graph.n_features
-    keys = bernoulli_positions(graph.n_nodes * d, plan.top, rng)
+    keys = bernoulli_positions(graph.n_nodes * d, plan.top, rng).astype(graph.key_dtype)
     if plan.thin is not None:
         keys = keys[rng.random(keys.size) < plan.thin[keys // d]]
     if removals:
         keys = _remove(keys, np.sort(np.concatenate(removals), kind="stable"))
     if unions:  # the stable sort merges the sorted runs in linear time
         keys = _unique_sorted(np.sort(np.concatenate([keys, *unions]), kind="stable"))
-    keys = keys.astype(dtype)
-    row_starts = np.arange(graph.n_nodes + 1, dtype=dtype) * dtype(d)
+    row_starts = np.arange(graph.n_nodes + 1, dtype=keys.dtype) * keys.dtype.type(d)
     crow = np.searchsorted(keys, row_starts)
     keys -= np.repeat(row_starts[:-1], np.diff(crow))
-    return keys, crow.astype(dtype)
+    return keys, crow
 
 
 def _one_bits(graph: BinaryGraph, groups: tuple[tuple[int, float], ...], batch_size: int,
@@ -283,12 +291,12 @@ def _unique_sorted(keys: np.ndarray) -> np.ndarray:
 
 def _to_batched_csr(copies: list[tuple[np.ndarray, np.ndarray]], graph: BinaryGraph) -> BatchedCSR:
     """Per-copy (columns, row pointers) -> one (B * N, D) CSR tensor of ones."""
-    sizes = np.array([cols.size for cols, _ in copies], dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    dtype = copies[0][0].dtype
-    crow = np.concatenate([crow[:-1] + offset.astype(dtype) for (_, crow), offset in
-                           zip(copies, offsets)] + [offsets[-1:].astype(dtype)])
-    col = np.concatenate([cols for cols, _ in copies])
+    offsets = np.cumsum([0] + [cols.size for cols, _ in copies])
+    largest = max(offsets[-1], len(copies) * graph.n_nodes, graph.n_features)
+    dtype = np.int32 if largest < 2**31 else np.int64
+    crow = np.concatenate([crow[:-1] + offset for (_, crow), offset in zip(copies, offsets)]
+                          + [offsets[-1:]]).astype(dtype)
+    col = np.concatenate([cols for cols, _ in copies]).astype(dtype, copy=False)
     csr = torch.sparse_csr_tensor(torch.from_numpy(crow), torch.from_numpy(col),
                                   torch.ones(col.size), (len(copies) * graph.n_nodes,
                                                          graph.n_features),

@@ -179,11 +179,28 @@ def test_bernoulli_positions_long_range_is_uniform():
     assert np.all(np.abs(hist - n / 10) <= 5 * np.sqrt(n / 10))
 
 
+def test_huge_graph_uses_int64_keys_and_stays_sparse():
+    """N * D > 2^31: flat keys need int64; nothing of size N * D is ever allocated."""
+    n, d = 70_000, 40_000
+    index = torch.tensor([[0, 5, 69_999, 69_999], [3, 39_999, 0, 17]])
+    x = torch.sparse_coo_tensor(index, torch.ones(4), (n, d))
+    labels = np.zeros(n, dtype=np.int64)
+    graph = prepare_binary(x, labels, 1)
+    assert graph.key_dtype == np.int64 and graph.ones[0].dtype == np.int64
+    kept = sample_prepared(graph, [0.0], [0.0], 3, np.random.default_rng(0)).to_sparse_coo()
+    expected = torch.cat([torch.cat([torch.full((1, 4), b), index]) for b in range(3)], 1)
+    assert torch.equal(kept.indices(), expected)
+    noisy = sample_prepared(graph, [1e-9], [0.5], 3, np.random.default_rng(1))
+    coo = noisy.to_sparse_coo()
+    assert coo.shape == (3, n, d) and coo._nnz() < 30
+    assert (coo.indices()[2] < d).all()
+
+
 def test_batched_csr_feeds_models_exactly(x):
     out = sample_sparse_noise(x, LABELS, THETA_PLUS[0], THETA_MINUS[0], 6,
                               np.random.default_rng(4))
-    edge_index = torch.tensor([[i for i in range(N_NODES - 1)] + [i + 1 for i in range(N_NODES - 1)],
-                               [i + 1 for i in range(N_NODES - 1)] + [i for i in range(N_NODES - 1)]])
+    path = torch.arange(N_NODES - 1)
+    edge_index = torch.stack([torch.cat([path, path + 1]), torch.cat([path + 1, path])])
     for name in ("appnp", "gcn"):
         torch.manual_seed(0)
         model = get_model(name, N_FEATURES, 4).eval()
