@@ -5,7 +5,7 @@ theta_plus fixed, theta_minus from 0.5 to 0.95 by affinity rank. Clean, noisy an
 noisy batches are timed in interleaved rounds of the same run, so load changes on the machine
 hit all three alike. Run from the repository root:
 
-    python -m benchmarks.sampling --batch-size 64 --n-samples 2048 --dataset citeseer
+    python -m benchmarks.sampling --batch-size 32 --n-samples 2048 --dataset citeseer
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from graphcert.smoothing import LocalizedNoise
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="citeseer")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--n-samples", type=int, default=2048, help="noisy samples per mode")
     parser.add_argument("--clusters", type=int, default=5)
     parser.add_argument("--theta-plus", type=float, default=0.01)

@@ -53,9 +53,12 @@ class BatchedCSR:
 
     @classmethod
     def repeat(cls, x: Tensor, batch_size: int) -> "BatchedCSR":
-        """`batch_size` identical copies of the (N, D) matrix `x` (dense or sparse)."""
+        """`batch_size` identical copies of the (N, D) matrix `x` (dense or sparse), with int32
+        indices whenever they fit (as the sampler produces; faster products)."""
         single = x.to_sparse_csr() if x.layout != torch.sparse_csr else x
-        crow, col = single.crow_indices(), single.col_indices()
+        fits = max(single._nnz() * batch_size, x.shape[0] * batch_size, x.shape[1]) < 2**31
+        dtype = torch.int32 if fits else torch.int64
+        crow, col = single.crow_indices().to(dtype), single.col_indices().to(dtype)
         offsets = torch.arange(batch_size, dtype=crow.dtype) * crow[-1]
         crow = torch.cat([(crow[:-1] + offsets[:, None]).reshape(-1), crow[-1:] * batch_size])
         csr = torch.sparse_csr_tensor(crow, col.repeat(batch_size),

@@ -42,9 +42,6 @@ class SmoothingNoise(Protocol):
 
     labels: np.ndarray  # output cluster of every node
 
-    @property
-    def n_clusters(self) -> int: ...
-
     def prepare(self, x: Any) -> Any: ...
 
     def sample(self, x: Any, output_cluster: int, batch_size: int,
@@ -60,7 +57,7 @@ class MonteCarloConfig:
     n_samples: int
     n_pre: int
     chunk_size: int = 1000
-    batch_size: int = 64
+    batch_size: int = 32
     n_bins: int = 1000
     seed: int = 0
 
@@ -120,6 +117,21 @@ class SmoothingStats:
 
     _SUMMED = ("pre_votes", "pre_score_sum_q", "n_pre", "votes", "hist", "score_sum_q",
                "score_sq_sum_q", "n")
+
+    def __post_init__(self) -> None:
+        n_nodes, n_classes = len(self.labels), self.votes.shape[-1]
+        expected = {"labels": (n_nodes,), "pre_votes": (n_nodes, n_classes),
+                    "pre_score_sum_q": (n_nodes, n_classes), "n_pre": (n_nodes,),
+                    "candidate_score": (n_nodes,), "candidate_vote": (n_nodes,),
+                    "votes": (n_nodes, n_classes), "hist": (n_nodes, self.config.n_bins),
+                    "score_sum_q": (n_nodes,), "score_sq_sum_q": (n_nodes,), "n": (n_nodes,)}
+        for name, shape in expected.items():
+            array = getattr(self, name)
+            if array.shape != shape or array.dtype != np.int64:
+                raise ValueError(f"{name} must be int64 of shape {shape}, got "
+                                 f"{array.dtype} {array.shape}")
+        if self.done.ndim != 2 or self.done.shape[1] != 3:
+            raise ValueError(f"done must have shape (n_chunks, 3), got {self.done.shape}")
 
     @classmethod
     def empty(cls, config: MonteCarloConfig, noise: dict, labels: np.ndarray,
@@ -305,7 +317,7 @@ def smooth(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise,
 
 def run_smoothing(model: Callable, x: Tensor, edge_index: Tensor, labels, theta_plus,
                   theta_minus, n_samples: int, n_pre: int, *, n_bins: int = 1000,
-                  batch_size: int = 64, chunk_size: int = 1000, seed: int = 0,
+                  batch_size: int = 32, chunk_size: int = 1000, seed: int = 0,
                   checkpoint: str | os.PathLike | None = None, progress: bool = True,
                   prefetch: bool = True) -> SmoothingStats:
     """`smooth` with sparsity-aware localized noise (SPEC §2).

@@ -260,3 +260,7 @@ def test_validation_errors():
                   np.zeros(N_NODES, dtype=np.int64))
     with pytest.raises(ValueError, match="shape"):
         run_chunk(FixedModel(torch.zeros(3, 2)).eval(), X, None, noise(), CONFIG, 0, 0, PRE)
+    empty = SmoothingStats.empty(CONFIG, {}, LABELS, 2)
+    with pytest.raises(ValueError, match="hist"):
+        SmoothingStats(**{**{f.name: getattr(empty, f.name) for f in fields(SmoothingStats)},
+                          "hist": np.zeros((N_NODES, 3), dtype=np.int64)})
