@@ -290,18 +290,15 @@ def _unique_sorted(keys: np.ndarray) -> np.ndarray:
 
 
 def _to_batched_csr(copies: list[tuple[np.ndarray, np.ndarray]], graph: BinaryGraph) -> BatchedCSR:
-    """Per-copy (columns, row pointers) -> one (B * N, D) CSR tensor of ones."""
+    """Per-copy (columns, row pointers) -> one (B * N, D) CSR pattern of ones."""
     offsets = np.cumsum([0] + [cols.size for cols, _ in copies])
     largest = max(offsets[-1], len(copies) * graph.n_nodes, graph.n_features)
     dtype = np.int32 if largest < 2**31 else np.int64
     crow = np.concatenate([crow[:-1] + offset for (_, crow), offset in zip(copies, offsets)]
                           + [offsets[-1:]]).astype(dtype)
     col = np.concatenate([cols for cols, _ in copies]).astype(dtype, copy=False)
-    csr = torch.sparse_csr_tensor(torch.from_numpy(crow), torch.from_numpy(col),
-                                  torch.ones(col.size), (len(copies) * graph.n_nodes,
-                                                         graph.n_features),
-                                  check_invariants=False)
-    return BatchedCSR(csr, len(copies))
+    return BatchedCSR(torch.from_numpy(crow), torch.from_numpy(col),
+                      torch.Size((len(copies), graph.n_nodes, graph.n_features)))
 
 
 def _check_probability(name: str, value: float) -> None:

@@ -100,8 +100,7 @@ def test_copies_in_a_batch_differ_and_seeding_reproduces(x):
     a = noise.sample(x, 0, 4, np.random.default_rng(7))
     b = noise.sample(x, 0, 4, np.random.default_rng(7))
     c = noise.sample(x, 0, 4, np.random.default_rng(8))
-    assert torch.equal(a.csr.crow_indices(), b.csr.crow_indices())
-    assert torch.equal(a.csr.col_indices(), b.csr.col_indices())
+    assert torch.equal(a.crow, b.crow) and torch.equal(a.col, b.col)
     assert not torch.equal(a.to_dense(), c.to_dense())
     dense = a.to_dense()
     assert not torch.equal(dense[0], dense[1])
@@ -111,11 +110,11 @@ def test_output_is_sparse_csr_and_coalesced_coo(x):
     out = sample_sparse_noise(x, LABELS, THETA_PLUS[0], THETA_MINUS[0], 5,
                               np.random.default_rng(0))
     assert isinstance(out, BatchedCSR)
-    assert out.csr.layout == torch.sparse_csr and out.shape == (5, N_NODES, N_FEATURES)
-    assert out.csr.col_indices().dtype == torch.int32
+    assert out.shape == (5, N_NODES, N_FEATURES) and out.col.dtype == torch.int32
+    assert out.to_sparse_csr().layout == torch.sparse_csr
     dense = out.to_dense()
     assert set(dense.unique().tolist()) <= {0.0, 1.0}
-    assert out.csr._nnz() == int(dense.sum())
+    assert out.nnz == int(dense.sum())
     coo = out.to_sparse_coo()
     assert coo.is_coalesced() and coo.shape == (5, N_NODES, N_FEATURES)
     assert torch.equal(coo.to_dense(), dense)
@@ -125,7 +124,7 @@ def test_output_is_sparse_csr_and_coalesced_coo(x):
 def test_columns_sorted_within_rows(x):
     out = sample_sparse_noise(x, LABELS, THETA_PLUS[1], THETA_MINUS[1], 8,
                               np.random.default_rng(3))
-    crow, col = out.csr.crow_indices().long(), out.csr.col_indices().long()
+    crow, col = out.crow.long(), out.col.long()
     rows = torch.repeat_interleave(torch.arange(len(crow) - 1), crow.diff())
     keys = rows * N_FEATURES + col
     assert (keys.diff() > 0).all()
@@ -213,6 +212,33 @@ def test_batched_csr_feeds_models_exactly(x):
         assert torch.equal(fast, coo)
         assert torch.allclose(fast, dense, atol=1e-5)
         assert torch.allclose(clean, clean_dense.expand(2, -1, -1), atol=1e-5)
+
+
+def test_embedding_bag_layer_equals_csr_product_on_a_large_input():
+    """The BatchedCSR first layer must reproduce the CSR product bit for bit."""
+    gen = torch.Generator().manual_seed(0)
+    big = (torch.rand(400, 3000, generator=gen) < 0.02).float()
+    noise = LocalizedNoise.isotropic(400, 0.01, 0.6)
+    z = noise.sample(big, 0, 8, np.random.default_rng(0))
+    weight, bias = torch.randn(64, 3000, generator=gen), torch.randn(64, generator=gen)
+    from gnn_models.batching import linear_input
+    fast = linear_input(z, weight, bias)
+    reference = (z.to_sparse_csr() @ weight.t()).view(8, 400, 64) + bias
+    assert torch.equal(fast, reference)
+    assert torch.equal(fast, linear_input(z.to_sparse_coo(), weight, bias))
+    clean = linear_input(BatchedCSR.repeat(big, 2), weight)
+    assert torch.equal(clean[1], big.to_sparse_csr() @ weight.t())
+
+
+def test_batched_csr_validation():
+    with pytest.raises(ValueError, match="binary"):
+        BatchedCSR.repeat(torch.tensor([[0.0, 2.0]]), 2)
+    crow, col = torch.tensor([0, 1, 1], dtype=torch.int32), torch.tensor([1], dtype=torch.int32)
+    BatchedCSR(crow, col, torch.Size((2, 1, 3)))
+    with pytest.raises(ValueError, match="dtype"):
+        BatchedCSR(crow, col.long(), torch.Size((2, 1, 3)))
+    with pytest.raises(ValueError, match="entries"):
+        BatchedCSR(crow, col, torch.Size((1, 1, 3)))
 
 
 def test_validation_errors(x):
