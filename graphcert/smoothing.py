@@ -5,8 +5,10 @@ For an output cluster k, the 0-bits of nodes in input cluster j turn into 1 with
 bits independently. Noisy copies are produced sparse: the work and memory are proportional
 to the number of 1-bits in the output, never to B * N * D.
 
-Random numbers come from a ``numpy.random.Generator``; its ziggurat exponential sampler makes
-the geometric gaps below about three times cheaper than torch's ``rand`` + ``log``.
+Random numbers come from a ``numpy.random.Generator``: its uniform doubles plus numpy's SIMD
+``log`` make the geometric gaps below several times cheaper than torch's ``rand`` + ``log``.
+Copies come out as a `BatchedCSR` (the CSR pattern of B stacked binary matrices), which the
+models consume without any conversion.
 """
 from __future__ import annotations
 
@@ -132,7 +134,8 @@ def sample_prepared(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_s
     `sel` is one Bernoulli(max_j a_j) process over all N * D positions of a copy, thinned to
     a_j (kept with probability a_j / max a): again exactly Bernoulli(a_j) per position.
     All sets come out sorted (`bernoulli_positions`), so the CSR is built by merging sorted
-    runs, never by sorting; no position outside these sets is ever touched.
+    runs (a stable sort of concatenated runs is a linear merge), never by a full sort; no
+    position outside these sets is ever touched.
     """
     plan = _Plan.build(graph, _check_row("theta_plus_row", theta_plus_row, graph.n_clusters),
                        _check_row("theta_minus_row", theta_minus_row, graph.n_clusters))
@@ -244,7 +247,8 @@ def _sample_copy(graph: BinaryGraph, plan: _Plan, rng: np.random.Generator,
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Column indices and row pointers (N + 1, int64) of one copy, given its 1-bit subsets."""
     d = graph.n_features
-    keys = bernoulli_positions(graph.n_nodes * d, plan.top, rng).astype(graph.key_dtype)
+    keys = bernoulli_positions(graph.n_nodes * d, plan.top, rng).astype(graph.key_dtype,
+                                                                        copy=False)
     if plan.thin is not None:
         keys = keys[rng.random(keys.size) < plan.thin[keys // d]]
     if removals:
