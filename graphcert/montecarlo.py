@@ -245,35 +245,34 @@ def run_chunk(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise
     if phase not in (PRE, MAIN):
         raise ValueError(f"phase must be PRE ({PRE}) or MAIN ({MAIN}), got {phase}")
     labels = np.asarray(noise.labels)
-    nodes = torch.from_numpy(np.flatnonzero(labels == output_cluster))
+    nodes = np.flatnonzero(labels == output_cluster)
     if phase == MAIN:
         if candidates is None or np.shape(candidates) != labels.shape:
             raise ValueError(f"phase MAIN needs candidates of shape {labels.shape}")
-        chosen = torch.as_tensor(np.asarray(candidates)[nodes.numpy()], dtype=torch.long)
-        if torch.any(chosen < 0):
+        chosen = np.asarray(candidates, dtype=np.int64)[nodes]
+        if np.any(chosen < 0):
             raise ValueError(f"cluster {output_cluster} has nodes without a candidate class")
     length = config.chunk_length(phase, chunk)
     sizes = [config.batch_size] * (length // config.batch_size)
     sizes += [length % config.batch_size] if length % config.batch_size else []
     x = noise.prepare(x)
     rng = chunk_generator(config.seed, phase, output_cluster, chunk)
-    stats = None
+    counts = None
     with torch.no_grad():
         for size, z in zip(sizes, noisy_batches(noise, x, output_cluster, sizes, rng, prefetch)):
             logits = model(z, edge_index)
             if logits.dim() != 3 or logits.shape[:2] != (size, len(labels)):
                 raise ValueError(f"model returned shape {tuple(logits.shape)}, expected "
                                  f"({size}, {len(labels)}, n_classes)")
-            if stats is None:
-                stats = SmoothingStats.empty(config, noise.describe(), labels, logits.shape[-1])
-            if phase == PRE:
-                _count_pre(stats, logits[:, nodes], nodes)
-            else:
-                _count_main(stats, logits[:, nodes], nodes, chosen, config.n_bins)
+            if counts is None:
+                counts = _ChunkCounts(len(nodes), logits.shape[-1], config.n_bins)
+            counts.add(logits.numpy()[:, nodes], None if phase == PRE else chosen)
             if on_batch is not None:
                 on_batch(size)
+    stats = SmoothingStats.empty(config, noise.describe(), labels, counts.votes.shape[1])
+    counts.store(stats, nodes, phase)
     if phase == MAIN:
-        stats.candidate_score[nodes.numpy()] = chosen.numpy()
+        stats.candidate_score[nodes] = chosen
     stats.done = np.array([[phase, output_cluster, chunk]], dtype=np.int64)
     return stats
 
@@ -357,43 +356,56 @@ def noisy_batches(noise: SmoothingNoise, x: Any, output_cluster: int, sizes: lis
 
 
 # ----------------------------------------------------------------------------- internals
-def _count_pre(stats: SmoothingStats, logits: Tensor, nodes: Tensor) -> None:
-    """Add a batch (B, n_k, Y) of logits of the cluster's nodes to the pre-sample counts."""
-    n_classes = logits.shape[-1]
-    index = nodes.numpy()
-    stats.pre_votes[index] += _vote_counts(logits, n_classes)
-    stats.pre_score_sum_q[index] += _quantized_scores(logits).sum(0).numpy()
-    stats.n_pre[index] += logits.shape[0]
+class _ChunkCounts:
+    """Counts of one chunk for the n_k nodes of its cluster (numpy: these arrays are small, and
+    many tiny multi-threaded torch ops cost more than they compute)."""
+
+    def __init__(self, n_local: int, n_classes: int, n_bins: int):
+        self.n_bins = n_bins
+        self.votes = np.zeros((n_local, n_classes), dtype=np.int64)
+        self.score_sum_q = np.zeros((n_local, n_classes), dtype=np.int64)  # pre: every class
+        self.hist = np.zeros(n_local * n_bins, dtype=np.int64)
+        self.candidate_sum_q = np.zeros(n_local, dtype=np.int64)
+        self.candidate_sq_sum_q = np.zeros(n_local, dtype=np.int64)
+        self.n = 0
+
+    def add(self, logits: np.ndarray, chosen: np.ndarray | None) -> None:
+        """Add a batch (B, n_k, Y) of logits; `chosen` (n_k,) candidates in the main phase."""
+        batch, n_local, n_classes = logits.shape
+        local = np.arange(n_local)
+        self.votes += np.bincount((local * n_classes + logits.argmax(-1)).ravel(),
+                                  minlength=n_local * n_classes).reshape(n_local, n_classes)
+        scores = _quantized_scores(logits)
+        self.n += batch
+        if chosen is None:
+            self.score_sum_q += scores.sum(0)
+            return
+        picked = scores[:, local, chosen]  # (B, n_k), units of 2^-16
+        bins = np.minimum((picked * self.n_bins) >> SCORE_BITS, self.n_bins - 1)
+        self.hist += np.bincount((local * self.n_bins + bins).ravel(),
+                                 minlength=n_local * self.n_bins)
+        self.candidate_sum_q += picked.sum(0)
+        self.candidate_sq_sum_q += (picked * picked).sum(0)
+
+    def store(self, stats: SmoothingStats, nodes: np.ndarray, phase: int) -> None:
+        if phase == PRE:
+            stats.pre_votes[nodes], stats.pre_score_sum_q[nodes] = self.votes, self.score_sum_q
+            stats.n_pre[nodes] = self.n
+        else:
+            stats.votes[nodes], stats.hist[nodes] = self.votes, self.hist.reshape(len(nodes), -1)
+            stats.score_sum_q[nodes] = self.candidate_sum_q
+            stats.score_sq_sum_q[nodes] = self.candidate_sq_sum_q
+            stats.n[nodes] = self.n
 
 
-def _count_main(stats: SmoothingStats, logits: Tensor, nodes: Tensor, chosen: Tensor,
-                n_bins: int) -> None:
-    """Add a batch to the main counts: votes, and the candidate's score statistics."""
-    index = nodes.numpy()
-    stats.votes[index] += _vote_counts(logits, logits.shape[-1])
-    scores = _quantized_scores(logits).gather(2, chosen.expand(logits.shape[0], -1)[..., None])
-    scores = scores[..., 0]  # (B, n_k) in units of 2^-16
-    bins = torch.clamp((scores * n_bins) >> SCORE_BITS, max=n_bins - 1)
-    local = torch.arange(len(index)).expand_as(bins)
-    flat = torch.bincount((local * n_bins + bins).flatten(), minlength=len(index) * n_bins)
-    stats.hist[index] += flat.view(len(index), n_bins).numpy()
-    stats.score_sum_q[index] += scores.sum(0).numpy()
-    stats.score_sq_sum_q[index] += (scores * scores).sum(0).numpy()
-    stats.n[index] += logits.shape[0]
-
-
-def _vote_counts(logits: Tensor, n_classes: int) -> np.ndarray:
-    """(n_k, Y) counts of the argmax class (first maximum on ties) over the batch."""
-    n_local = logits.shape[1]
-    local = torch.arange(n_local).expand(logits.shape[0], -1)
-    flat = local * n_classes + logits.argmax(-1)
-    return torch.bincount(flat.flatten(), minlength=n_local * n_classes).view(
-        n_local, n_classes).numpy()
-
-
-def _quantized_scores(logits: Tensor) -> Tensor:
-    """Softmax scores (float64) rounded down to int64 multiples of 2^-SCORE_BITS."""
-    return torch.floor(torch.softmax(logits.double(), -1) * 2**SCORE_BITS).long()
+def _quantized_scores(logits: np.ndarray) -> np.ndarray:
+    """Softmax scores (float64) rounded down to int64 multiples of 2^-SCORE_BITS; in [0, 1]
+    since the largest exponential is 1 and the sum is at least 1."""
+    z = logits.astype(np.float64)
+    z -= z.max(-1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(-1, keepdims=True)
+    return np.floor(z * 2**SCORE_BITS).astype(np.int64)
 
 
 def _agree(a: np.ndarray, b: np.ndarray) -> np.ndarray:

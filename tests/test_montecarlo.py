@@ -118,7 +118,7 @@ class FixedModel(torch.nn.Module):
 def test_scores_at_bin_edges_and_one():
     logits = torch.tensor([[0.0, 0.0, -1e4],     # 0.5: a bin edge
                            [0.0, 1e4, 0.0],       # exactly 1.0 -> last bin
-                           [np.log(3.0), 0.0, -1e4]]).repeat(4, 1)  # 0.75
+                           [np.log(2.0), 0.0, -1e4]]).repeat(4, 1)  # 2/3, inside bin 2
     labels = np.zeros(12, dtype=np.int64)
     noise_ = LocalizedNoise(labels, np.full((1, 1), 0.1), np.full((1, 1), 0.1))
     config = MonteCarloConfig(n_samples=10, n_pre=5, chunk_size=4, batch_size=3, n_bins=4)
