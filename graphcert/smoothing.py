@@ -26,8 +26,10 @@ __all__ = ["BinaryGraph", "LocalizedNoise", "bernoulli_positions", "prepare_bina
            "sample_prepared", "sample_sparse_noise"]
 
 
-def bernoulli_positions(length: int, p: float, rng: np.random.Generator) -> np.ndarray:
-    """Sorted int64 positions in [0, length), each included independently with probability p.
+def bernoulli_positions(length: int, p: float, rng: np.random.Generator,
+                        dtype: type = np.int64) -> np.ndarray:
+    """Sorted positions in [0, length) of integer `dtype`, each included independently with
+    probability p.
 
     Exact: the gaps between consecutive successes of i.i.d. Bernoulli(p) trials are i.i.d.
     Geometric(p) on {1, 2, ...}, and ``floor(log(U) / log(1 - p)) + 1`` with U ~ Uniform[0, 1)
@@ -40,28 +42,32 @@ def bernoulli_positions(length: int, p: float, rng: np.random.Generator) -> np.n
     if length < 0:
         raise ValueError(f"length must be >= 0, got {length}")
     if p == 0.0 or length == 0:
-        return np.empty(0, dtype=np.int64)
+        return np.empty(0, dtype=dtype)
     if p == 1.0:
-        return np.arange(length, dtype=np.int64)
+        return np.arange(length, dtype=dtype)
     scale = 1.0 / math.log1p(-p)  # < 0
+    # U >= 2^-53 unless U == 0, so gaps stay below -log(2^-53) * -scale < 37 * -scale; U == 0
+    # (probability 2^-53, a rounding-level event) and overlong gaps are capped
+    cap = min(float(length), -37.0 * scale)
     mean = length * p
     parts, last = [], -1
     draws = int(mean + 6.0 * math.sqrt(mean) + 16)
     while last < length - 1:
+        steps_dtype = np.int32 if length + draws * (cap + 1) < 2**31 else np.int64
         gaps = rng.random(draws)
-        with np.errstate(divide="ignore"):  # log(0) = -inf becomes the longest gap below
+        with np.errstate(divide="ignore"):
             np.log(gaps, out=gaps)
         np.multiply(gaps, scale, out=gaps)
-        np.minimum(gaps, length, out=gaps)  # longer gaps leave the range anyway
-        steps = gaps.astype(np.int64)  # truncation == floor here: gaps >= 0
+        np.minimum(gaps, cap, out=gaps)
+        steps = gaps.astype(steps_dtype)  # truncation == floor here: gaps >= 0
         steps += 1
         steps[0] += last
-        np.cumsum(steps, out=steps)
+        np.cumsum(steps, out=steps)  # cannot overflow: bounded by length + draws * (cap + 1)
         parts.append(steps)
         last = int(steps[-1])
         draws = int(6.0 * math.sqrt(mean) + 16)
     positions = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    return positions[: np.searchsorted(positions, length)]
+    return positions[: np.searchsorted(positions, length)].astype(dtype, copy=False)
 
 
 @dataclass(frozen=True)
@@ -247,8 +253,7 @@ def _sample_copy(graph: BinaryGraph, plan: _Plan, rng: np.random.Generator,
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Column indices and row pointers (N + 1, int64) of one copy, given its 1-bit subsets."""
     d = graph.n_features
-    keys = bernoulli_positions(graph.n_nodes * d, plan.top, rng).astype(graph.key_dtype,
-                                                                        copy=False)
+    keys = bernoulli_positions(graph.n_nodes * d, plan.top, rng, graph.key_dtype)
     if plan.thin is not None:
         keys = keys[rng.random(keys.size) < plan.thin[keys // d]]
     if removals:
