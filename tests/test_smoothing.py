@@ -176,6 +176,8 @@ def test_bernoulli_positions_long_range_is_uniform():
     assert abs(n - 20 * length * p) <= 5 * np.sqrt(20 * length * p)
     hist = np.bincount(pos * 10 // length, minlength=10)
     assert np.all(np.abs(hist - n / 10) <= 5 * np.sqrt(n / 10))
+    narrow = bernoulli_positions(length, p, np.random.default_rng(2), np.int32)
+    assert narrow.dtype == np.int32 and np.array_equal(narrow, pos[: narrow.size])
 
 
 def test_huge_graph_uses_int64_keys_and_stays_sparse():
