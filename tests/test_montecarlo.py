@@ -6,7 +6,7 @@ from dataclasses import fields
 import numpy as np
 import pytest
 import torch
-from scipy.stats import binom
+from scipy.stats import binom, norm
 
 from graphcert.montecarlo import (MAIN, PRE, MonteCarloConfig, SmoothingStats, chunk_generator,
                                   run_chunk, run_smoothing, smooth)
@@ -239,6 +239,38 @@ def test_run_smoothing_isotropic_scalars():
     assert np.all(np.abs(stats.votes[:, 1] / 400 - vote) <= 5 * np.sqrt(vote * (1 - vote) / 400))
     with pytest.raises(ValueError, match="isotropic"):
         run_smoothing(CountModel().eval(), X, None, LABELS, 0.3, 0.5, 10, 5, progress=False)
+
+
+class GaussianNoise:
+    """A continuous noise plugged into the engine through the same protocol."""
+
+    def __init__(self, n_nodes: int, sigma: float):
+        self.labels, self.sigma = np.zeros(n_nodes, dtype=np.int64), sigma
+
+    def prepare(self, x):
+        return x
+
+    def sample(self, x, output_cluster, batch_size, generator):
+        noise = generator.standard_normal((batch_size, *x.shape))
+        return x[None] + torch.from_numpy(self.sigma * noise).float()
+
+    def describe(self):
+        return {"kind": "gaussian", "sigma": self.sigma}
+
+
+class FirstFeatureModel(torch.nn.Module):
+    def forward(self, x, edge_index):
+        return torch.stack([torch.zeros_like(x[..., 0]), x[..., 0]], -1)
+
+
+def test_engine_accepts_other_noises():
+    x = torch.full((N_NODES, N_FEATURES), 0.5)
+    config = MonteCarloConfig(n_samples=2000, n_pre=100, chunk_size=500, batch_size=250)
+    stats = smooth(FirstFeatureModel().eval(), x, None, GaussianNoise(N_NODES, 1.0), config,
+                   progress=False)
+    p = norm.cdf(0.5)  # class 1 iff 0.5 + N(0, 1) > 0
+    assert np.all(np.abs(stats.votes[:, 1] / 2000 - p) <= 5 * np.sqrt(p * (1 - p) / 2000))
+    assert stats.noise == {"kind": "gaussian", "sigma": 1.0}
 
 
 def test_validation_errors():
