@@ -266,7 +266,7 @@ def run_chunk(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise
                                  f"({size}, {len(labels)}, n_classes)")
             if counts is None:
                 counts = _ChunkCounts(len(nodes), logits.shape[-1], config.n_bins)
-            counts.add(logits.numpy()[:, nodes], None if phase == PRE else chosen)
+            counts.add(logits.detach().cpu().numpy()[:, nodes], None if phase == PRE else chosen)
             if on_batch is not None:
                 on_batch(size)
     stats = SmoothingStats.empty(config, noise.describe(), labels, counts.votes.shape[1])
