@@ -12,6 +12,7 @@ LayerGradCam (upsampled to the input), Occlusion and LRP (epsilon rule), plus RI
 """
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from dataclasses import dataclass
@@ -93,19 +94,36 @@ def rise(model: nn.Module, n_masks: int = 500, cells: int = 6, keep: float = 0.5
     return attribute
 
 
+def _lrp_model(model: nn.Module) -> nn.Module:
+    """A copy of the model with the LRP-alpha1-beta0 (z+) rule on convolutions and
+    LRP-epsilon (0.25) on linear layers; captum's default (epsilon 1e-9 everywhere) coincides
+    with Input x Gradient on ReLU networks."""
+    from captum.attr._utils.lrp_rules import Alpha1_Beta0_Rule, EpsilonRule
+
+    model = copy.deepcopy(model)
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            module.rule = Alpha1_Beta0_Rule()
+        elif isinstance(module, nn.Linear):
+            module.rule = EpsilonRule(epsilon=0.25)
+    return model
+
+
 def attribution_method(name: str, model: nn.Module, layer: nn.Module | None = None, *,
-                       occlusion_window: int = 3, ig_steps: int = 16) -> Attribution:
+                       occlusion_window: int = 4, occlusion_stride: int = 3,
+                       ig_steps: int = 16) -> Attribution:
     """(B, C, H, W) images, (B,) targets -> (B, H, W) attributions (channels summed).
 
     ``gradcam`` needs ``layer`` (a convolution); its map is bilinearly upsampled to the input.
-    ``lrp`` needs a model made of captum-supported modules (no module used twice).
+    ``lrp`` (z+ / epsilon rules, see `_lrp_model`) needs a model made of captum-supported
+    modules (no module used twice).
     """
     from captum import attr
 
     if name not in METHODS:
         raise ValueError(f"unknown attribution method {name!r}; choose from {METHODS}")
     if name == "rise":
-        return rise(model)
+        return rise(model, n_masks=300)
     if name == "gradcam":
         if layer is None:
             raise ValueError("gradcam needs the layer to attribute to")
@@ -114,7 +132,7 @@ def attribution_method(name: str, model: nn.Module, layer: nn.Module | None = No
         method = {"saliency": attr.Saliency, "inputxgradient": attr.InputXGradient,
                   "integratedgradients": attr.IntegratedGradients,
                   "guidedbackprop": attr.GuidedBackprop, "occlusion": attr.Occlusion,
-                  "lrp": attr.LRP}[name](model)
+                  "lrp": attr.LRP}[name](_lrp_model(model) if name == "lrp" else model)
 
     def attribute(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         x = x.detach().clone().requires_grad_(name != "occlusion")
@@ -125,7 +143,8 @@ def attribution_method(name: str, model: nn.Module, layer: nn.Module | None = No
         elif name == "occlusion":
             w = occlusion_window
             out = method.attribute(x, target=target, sliding_window_shapes=(x.shape[1], w, w),
-                                   strides=(x.shape[1], 1, 1), perturbations_per_eval=64)
+                                   strides=(x.shape[1], occlusion_stride, occlusion_stride),
+                                   perturbations_per_eval=64)
         elif name == "integratedgradients":
             out = method.attribute(x, target=target, n_steps=ig_steps)
         else:

@@ -93,3 +93,12 @@ def test_gridpg_grid_and_deletion():
     curve = deletion_curve(model, x, 2, cert)
     assert curve.shape == (3,)
     assert curve[0] == pytest.approx(torch.softmax(model(x[None]), 1)[0, 2].item(), abs=1e-6)
+
+
+def test_attribute_command_end_to_end(tmp_path, capsys):
+    from graphcert.cli import main
+    code = main(["attribute", "--n-images", "1", "--methods", "saliency,gradcam", "--ks", "10,50",
+                 "--n-pre", "5", "--n-samples", "20", "--epochs", "1", "--out", str(tmp_path)])
+    assert code == 0 and (tmp_path / "attribution_maps.png").stat().st_size > 0
+    out = capsys.readouterr().out
+    assert "saliency" in out and "gradcam" in out and "cert GridPG" in out
