@@ -15,6 +15,7 @@ import torch
 from gnn_models.appnp import APPNPNet
 from gnn_models.batching import normalized_adjacency
 from gnn_models.gcn import GCN
+from gnn_models.scaling import ScaledLogits
 
 MODELS = {"appnp": APPNPNet, "gcn": GCN}
 
@@ -27,4 +28,4 @@ def get_model(name: str, in_features: int, num_classes: int, **params) -> torch.
     return MODELS[key](in_features, num_classes, **params)
 
 
-__all__ = ["APPNPNet", "GCN", "MODELS", "get_model", "normalized_adjacency"]
+__all__ = ["APPNPNet", "GCN", "MODELS", "ScaledLogits", "get_model", "normalized_adjacency"]

@@ -1,0 +1,84 @@
+"""A tiny end-to-end certification run through the command line, and its resumption."""
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from graphcert.cli import main
+
+FAST = ["--dataset", "citeseer", "--n-samples", "200", "--n-pre", "40", "--max-epochs", "30",
+        "--max-deletions", "6", "--max-additions", "2", "--batch-size", "40", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    code = main(["certify", "--out", str(out), "--methods",
+                 "localized,isotropic,sparse_smooth", "--alpha", "0.05", *FAST])
+    assert code == 0
+    return out
+
+
+def test_results_json_fields(run):
+    results = json.loads((run / "results.json").read_text())
+    assert set(results) >= {"config", "dataset", "clean_accuracy", "methods", "timings",
+                            "environment"}
+    assert results["config"]["n_samples"] == 200 and results["config"]["alpha"] == 0.05
+    assert results["dataset"]["n_targets"] == 120  # 20 validation nodes x 6 classes
+    assert set(results["methods"]) == {"localized", "isotropic", "sparse_smooth"}
+    for method, entry in results["methods"].items():
+        assert 0 <= entry["accuracy"] <= 1 and 0 <= entry["abstain_rate"] <= 1
+        deletions = entry["curves"]["deletions"]
+        assert deletions["budgets"] == list(range(7))
+        naive = np.array(deletions["naive"])
+        assert np.all(np.diff(naive) <= 0), "certified counts never grow with the budget"
+        assert naive[0] / deletions["n_targets"] == pytest.approx(entry["accuracy"])
+        if deletions["collective"] is not None:
+            assert np.all(np.array(deletions["collective"]) >= naive)
+        assert entry["samples"]["n_samples"] == 200
+    assert results["methods"]["localized"]["samples"]["n_distributions"] == 5
+    assert results["timings"]["total"] > 0
+
+
+def test_csv_and_plot_are_written(run):
+    rows = list(csv.DictReader(open(run / "results.csv")))
+    assert {r["method"] for r in rows} == {"localized", "isotropic", "sparse_smooth"}
+    assert len(rows) == 3 * (7 + 3)
+    png = (run / "certified_accuracy.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_rerun_resumes_and_reproduces(run, capsys):
+    before = json.loads((run / "results.json").read_text())
+    assert main(["certify", "--out", str(run), "--methods", "localized,isotropic,sparse_smooth",
+                 "--alpha", "0.05", *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "loaded trained model" in out and "sparse_smooth" in out
+    after = json.loads((run / "results.json").read_text())
+    for method in before["methods"]:
+        assert after["methods"][method]["curves"] == before["methods"][method]["curves"]
+
+
+def test_report_command(run, capsys):
+    assert main(["report", str(run)]) == 0
+    assert "collective" in capsys.readouterr().out
+
+
+def test_changed_training_settings_are_refused(run, capsys):
+    assert main(["certify", "--out", str(run), *FAST[:-1], "--seed", "3"]) == 2
+    assert "trained with other settings" in capsys.readouterr().err
+
+
+def test_yaml_config_and_bad_values(tmp_path, capsys):
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump({"dataset": "citeseer", "theta_plus": 1.5}))
+    assert main(["certify", "--config", str(config), "--out", str(tmp_path / "x")]) == 2
+    assert "theta_plus must be a probability" in capsys.readouterr().err
+    config.write_text(yaml.safe_dump({"datset": "citeseer"}))
+    assert main(["certify", "--config", str(config)]) == 2
+    assert "unknown configuration keys ['datset']" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "missing")]) == 2
