@@ -76,14 +76,14 @@ def _run_dir(args: argparse.Namespace, config: RunConfig) -> Path:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from graphcert.datasets import load_graph, split
+    from graphcert.datasets import graph_split, load_graph
     from graphcert.pipeline import prepare_model
     from graphcert.training import accuracy
     config = config_from_args(args)
     run_dir = _run_dir(args, config)
     run_dir.mkdir(parents=True, exist_ok=True)
     data = load_graph(config.dataset)
-    idx_train, idx_val, idx_test = split(data.y, config.n_per_class, config.split_seed)
+    idx_train, idx_val, idx_test = graph_split(data, config.n_per_class, config.split_seed)
     model = prepare_model(config, data, idx_train, idx_val, run_dir)
     print(f"{config.dataset} / {config.model}: validation accuracy "
           f"{accuracy(model, data, idx_val):.3f}, test accuracy "

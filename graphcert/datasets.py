@@ -123,8 +123,12 @@ def load_graph(name: str, root: str | os.PathLike | None = None) -> Data:
     """Load a registered dataset, standardized (SPEC §1), as a torch_geometric `Data`.
 
     Returns `x` (float 0/1, N x D), `edge_index` (both directions, coalesced, no self loops),
-    `y` (long), with `num_classes` and `name` set.
+    `y` (long), with `num_classes` and `name` set. ``ogbn-*`` names are OGB datasets with
+    continuous features and their official split (`graphcert.ogb_datasets.load_ogb_graph`).
     """
+    if name.startswith("ogbn-"):
+        from graphcert.ogb_datasets import load_ogb_graph
+        return load_ogb_graph(name, root)
     data = load_npz_graph(fetch(name, root))
     data.name = name
     return data
@@ -229,3 +233,11 @@ def split(labels, n_per_class: int = 20, seed: int = 0
     rest = np.ones(len(labels), dtype=bool)
     rest[idx_train] = rest[idx_val] = False
     return idx_train, idx_val, np.flatnonzero(rest)
+
+
+def graph_split(data: Data, n_per_class: int = 20, seed: int = 0
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The dataset's official split if it has one (OGB), else `split` of its labels."""
+    if hasattr(data, "split_idx"):
+        return tuple(data.split_idx[key].numpy() for key in ("train", "valid", "test"))
+    return split(data.y, n_per_class, seed)

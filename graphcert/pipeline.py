@@ -20,7 +20,7 @@ import torch
 from graphcert.clustering import (affinity_ranks, cluster_affinity, metis_partition,
                                   noise_schedule)
 from graphcert.config import RunConfig
-from graphcert.datasets import load_graph, split
+from graphcert.datasets import graph_split, load_graph
 from graphcert.evaluation import (AttackSurface, MethodResult, sparse_smooth_result,
                                   variance_constrained_result)
 from graphcert.montecarlo import MonteCarloConfig, smooth
@@ -83,7 +83,7 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
     timings = {}
     started = time.perf_counter()
     data = load_graph(config.dataset)
-    idx_train, idx_val, idx_test = split(data.y, config.n_per_class, config.split_seed)
+    idx_train, idx_val, idx_test = graph_split(data, config.n_per_class, config.split_seed)
     targets = idx_val if config.targets == "val" else idx_test
     model = prepare_model(config, data, idx_train, idx_val, run_dir, log)
     timings["training"] = time.perf_counter() - started
