@@ -279,12 +279,16 @@ def run_chunk(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise
 
 def smooth(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise,
            config: MonteCarloConfig, *, checkpoint: str | os.PathLike | None = None,
-           progress: bool = True, prefetch: bool = True) -> SmoothingStats:
+           progress: bool = True, prefetch: bool = True, executor=None) -> SmoothingStats:
     """Pre-sample, fix candidates, main sample; resumable from `checkpoint` (SPEC §3).
 
     An existing checkpoint is loaded (it must match `config` and `noise`) and only missing
-    chunks are run; the statistics are saved atomically after every chunk.
+    chunks are run; the statistics are saved atomically after every chunk. ``executor``
+    (`graphcert.executors`, default local) runs the chunks; they are merged in a fixed order.
     """
+    if executor is None:
+        from graphcert.executors import LocalExecutor
+        executor = LocalExecutor()
     labels = np.asarray(noise.labels)
     clusters = np.unique(labels)
     stats = None
@@ -302,15 +306,14 @@ def smooth(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise,
             if phase == MAIN:
                 stats = stats.with_candidates()
                 _save(stats, checkpoint)
-            for k in clusters:
-                for c in range(config.n_chunks(phase)):
-                    if stats is not None and stats.has_chunk(phase, k, c):
-                        continue
-                    part = run_chunk(model, x, edge_index, noise, config, int(k), c, phase,
-                                     None if phase == PRE else stats.candidate_score,
-                                     prefetch=prefetch, on_batch=bar.update)
-                    stats = part if stats is None else stats.merge(part)
-                    _save(stats, checkpoint)
+            jobs = [(int(k), c) for k in clusters for c in range(config.n_chunks(phase))
+                    if stats is None or not stats.has_chunk(phase, k, c)]
+            for part in executor.run_chunks(
+                    model, x, edge_index, noise, config, phase, jobs,
+                    None if phase == PRE else stats.candidate_score, prefetch=prefetch,
+                    on_batch=bar.update):
+                stats = part if stats is None else stats.merge(part)
+                _save(stats, checkpoint)
     return stats
 
 
