@@ -36,14 +36,26 @@ class Curve:
         counts = self.naive if kind == "naive" or self.collective is None else self.collective
         return np.asarray(counts, dtype=float) / self.n_targets
 
+    def reaches_zero(self, kind: str = "collective") -> bool:
+        return bool(self.accuracy(kind)[-1] == 0)
+
     def acr(self, kind: str = "collective") -> float:
-        return float(average_certified_radius(self.budgets, self.accuracy(kind)))
+        """ACR (SPEC §6); a curve cut off by the budget grid gives a lower bound (it is summed
+        as if it dropped to 0 right after the grid; see `reaches_zero`)."""
+        accuracy = self.accuracy(kind)
+        budgets = self.budgets
+        if accuracy[-1] != 0:
+            step = budgets[1] - budgets[0] if len(budgets) > 1 else 1
+            accuracy, budgets = np.append(accuracy, 0.0), budgets + [budgets[-1] + step]
+        return float(average_certified_radius(budgets, accuracy))
 
     def to_dict(self) -> dict:
         return {"budgets": self.budgets, "naive": self.naive, "collective": self.collective,
                 "naive_ratio": self.naive_ratio, "n_targets": self.n_targets,
                 "acr_naive": self.acr("naive"),
-                "acr_collective": None if self.collective is None else self.acr("collective")}
+                "acr_collective": None if self.collective is None else self.acr("collective"),
+                "acr_is_lower_bound": not (self.reaches_zero("naive")
+                                           and self.reaches_zero("collective"))}
 
 
 @dataclass
