@@ -7,7 +7,8 @@ from pathlib import Path
 
 import yaml
 
-METHODS = ("localized", "isotropic", "sparse_smooth")
+METHODS = ("localized", "isotropic", "sparse_smooth", "gaussian")
+BINARY_METHODS = METHODS[:3]
 TARGETS = ("val", "test")
 BOUNDS = ("dkw", "bernstein")
 
@@ -36,11 +37,17 @@ class RunConfig:
     theta_plus: float = 0.01
     theta_minus_low: float = 0.6
     theta_minus_high: float = 0.95
+    # localized Gaussian smoothing of continuous features ("gaussian", SPEC §2, §4): sigma by
+    # affinity rank, certified accuracy on l2 radii 0, l2_step, ... (radii quantized into
+    # milp_bins per cluster, default 64, for the collective LP/MILP)
+    sigma_min: float = 0.25
+    sigma_max: float = 1.0
+    l2_step: float = 0.05
     # Monte Carlo (SPEC §3, §4)
     n_pre: int = 200
     n_samples: int = 2000
     alpha: float = 0.01
-    bounds: str = "dkw"
+    bounds: str = "bernstein"
     # scores smoothed by the variance-constrained methods: softmax(logits / T); T = 0 smooths
     # one-hot predictions (vote frequencies). Any T is sound (gnn_models.scaling).
     score_temperature: float = 0.0
@@ -71,6 +78,11 @@ class RunConfig:
         for name in ("max_deletions", "max_additions"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0 (a budget), got {getattr(self, name)}")
+        if not (0 < self.sigma_min <= self.sigma_max < float("inf")):
+            raise ValueError(f"need 0 < sigma_min <= sigma_max < inf, got {self.sigma_min}, "
+                             f"{self.sigma_max}")
+        if not self.l2_step > 0:
+            raise ValueError(f"l2_step must be positive, got {self.l2_step}")
         if not self.score_temperature >= 0:
             raise ValueError(f"score_temperature must be >= 0, got {self.score_temperature}")
         if self.local_budget is not None and self.local_budget < 0:

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-__all__ = ["GridPartition", "LocalizedGaussian", "chebyshev_distances", "sigma_schedule"]
+__all__ = ["ClusterGaussian", "GridPartition", "LocalizedGaussian", "chebyshev_distances",
+           "sigma_schedule"]
 
 
 def _positive_int(value, name: str) -> int:
@@ -105,7 +106,47 @@ def sigma_schedule(rows: int, cols: int, sigma_min: float, sigma_max: float) -> 
     return sigma_min + (sigma_max - sigma_min) * dist / d_max
 
 
-class LocalizedGaussian:
+class ClusterGaussian:
+    """Gaussian noise on sites (pixels, nodes) grouped into clusters (SPEC §4, §5, §7).
+
+    Outputs of cluster k see i.i.d. N(0, sigma[k, u]^2) noise on every value of the sites of
+    cluster u; ``labels`` is the cluster of every site, which is also the output group.
+    Subclasses define the data layout (`prepare`, `sample`, `describe`).
+    """
+
+    def __init__(self, labels, sigma):
+        sigma = np.asarray(sigma, dtype=np.float64)
+        if sigma.ndim != 2 or sigma.shape[0] != sigma.shape[1]:
+            raise ValueError(f"sigma must be a square (C, C) matrix, got shape {sigma.shape}")
+        if not (np.all(np.isfinite(sigma)) and np.all(sigma > 0)):
+            raise ValueError("sigma must be positive and finite")
+        labels = np.asarray(labels)
+        if labels.ndim != 1 or (labels.size and (labels.min() < 0
+                                                 or labels.max() >= sigma.shape[0])):
+            raise ValueError(f"labels must be 1-D cluster indices in [0, {sigma.shape[0]})")
+        self.sigma = sigma
+        self._labels = labels.astype(np.int64)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self._labels
+
+    @property
+    def n_clusters(self) -> int:
+        return self.sigma.shape[0]
+
+    def weights(self) -> np.ndarray:
+        """(C, C) per-unit weights ``1 / sigma[k, u]^2`` of the collective l2 certificate."""
+        return 1.0 / self.sigma**2
+
+    def site_sigma(self, cluster: int) -> np.ndarray:
+        """Noise level of every site for the distribution of output cluster ``cluster``."""
+        if not 0 <= cluster < self.n_clusters:
+            raise ValueError(f"cluster {cluster} out of range for {self.n_clusters} clusters")
+        return self.sigma[cluster][self._labels]
+
+
+class LocalizedGaussian(ClusterGaussian):
     """Localized Gaussian smoothing of images on a grid (SPEC §7); a `SmoothingNoise`.
 
     ``sample(x, k, B, rng)`` returns B noisy copies of x (a (channels, H, W) tensor) for the
@@ -118,31 +159,19 @@ class LocalizedGaussian:
         self.partition = partition
         self.sigma_min = float(sigma_min)
         self.sigma_max = self.sigma_min if sigma_max is None else float(sigma_max)
-        self.sigma = sigma_schedule(partition.rows, partition.cols, self.sigma_min, self.sigma_max)
-        self._cells = partition.cell_map()
+        super().__init__(partition.labels, sigma_schedule(partition.rows, partition.cols,
+                                                          self.sigma_min, self.sigma_max))
 
     @classmethod
     def isotropic(cls, height: int, width: int, sigma: float) -> "LocalizedGaussian":
         """One cell, one noise level: standard Gaussian smoothing."""
         return cls(GridPartition(height, width), sigma)
 
-    @property
-    def labels(self) -> np.ndarray:
-        return self.partition.labels
-
-    @property
-    def n_clusters(self) -> int:
-        return self.partition.n_cells
-
-    def weights(self) -> np.ndarray:
-        """(C, C) per-unit weights ``1 / sigma[k, u]^2`` of the collective l2 certificate."""
-        return 1.0 / self.sigma**2
-
     def pixel_sigma(self, cell: int) -> np.ndarray:
         """(H, W) noise level of every pixel for the distribution of output cell ``cell``."""
         if not 0 <= cell < self.n_clusters:
             raise ValueError(f"cell {cell} out of range for {self.n_clusters} cells")
-        return self.sigma[cell][self._cells]
+        return self.site_sigma(cell).reshape(self.partition.shape)
 
     def prepare(self, x) -> torch.Tensor:
         """The image as a float32 (channels, H, W) tensor matching the grid."""

@@ -6,6 +6,7 @@ the results (`results.json`, `results.csv`, `certified_accuracy.png`).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -19,10 +20,11 @@ import torch
 
 from graphcert.clustering import (affinity_ranks, cluster_affinity, metis_partition,
                                   noise_schedule)
-from graphcert.config import RunConfig
+from graphcert.config import BINARY_METHODS, RunConfig
 from graphcert.datasets import graph_split, load_graph
 from graphcert.evaluation import (AttackSurface, MethodResult, sparse_smooth_result,
                                   variance_constrained_result)
+from graphcert.gaussian_graph import gaussian_result, localized_graph_gaussian
 from graphcert.montecarlo import MonteCarloConfig, smooth
 from graphcert.smoothing import LocalizedNoise
 from graphcert.training import accuracy, load_checkpoint, save_checkpoint, train_model
@@ -35,7 +37,11 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
     torch.manual_seed(config.train_seed)
     model = get_model(config.model, data.x.shape[1], data.num_classes, **config.model_params)
     path = run_dir / "model.pt"
-    key = json.dumps(config.training_key(), sort_keys=True)
+    binary = has_binary_features(data)
+    key = config.training_key()
+    if not binary:  # continuous features train with Gaussian noise at sigma_min
+        key["train_sigma"] = config.sigma_min
+    key = json.dumps(key, sort_keys=True)
     if path.exists():
         _, meta = load_checkpoint(path)
         if meta.get("training_key") != key:
@@ -44,8 +50,9 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
         load_checkpoint(path, model)
         log(f"loaded trained model from {path}")
         return model.eval()
-    noise = dict(theta_plus=config.theta_plus, theta_minus=config.theta_minus_low) \
-        if config.train_noise else {}
+    noise = {} if not config.train_noise else \
+        dict(theta_plus=config.theta_plus, theta_minus=config.theta_minus_low) if binary else \
+        dict(sigma=config.sigma_min)
     started = time.perf_counter()
     result = train_model(model, data, idx_train, idx_val, lr=config.lr,
                          weight_decay=config.weight_decay, max_epochs=config.max_epochs,
@@ -57,8 +64,14 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
 
 
 def smoothing_distributions(config: RunConfig, data) -> dict[str, tuple]:
-    """(noise, theta_plus matrix, theta_minus matrix) for each requested method (SPEC §2)."""
+    """(noise, theta_plus matrix, theta_minus matrix) for each requested method (SPEC §2);
+    the Gaussian method has no thetas (its noise carries the sigma matrix)."""
     distributions = {}
+    if "gaussian" in config.methods:
+        noise = localized_graph_gaussian(data.edge_index, data.num_nodes, config.n_clusters,
+                                         config.sigma_min, config.sigma_max,
+                                         seed=config.split_seed)
+        distributions["gaussian"] = (noise, None, None)
     if "localized" in config.methods:
         labels = metis_partition(data.edge_index, data.num_nodes, config.n_clusters,
                                  seed=config.split_seed)
@@ -75,14 +88,25 @@ def smoothing_distributions(config: RunConfig, data) -> dict[str, tuple]:
     return distributions
 
 
+def has_binary_features(data) -> bool:
+    """True if every attribute is 0 or 1 (the binary threat model, SPEC §1)."""
+    return bool(torch.all((data.x == 0) | (data.x == 1)))
+
+
 def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = True,
-            log: Callable[[str], None] = print) -> dict:
-    """Run (or resume) a certification and write its results; returns the results dict."""
+            log: Callable[[str], None] = print, executor=None) -> dict:
+    """Run (or resume) a certification and write its results; returns the results dict.
+
+    ``executor`` (`graphcert.executors`) runs the Monte Carlo chunks (default: locally)."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     timings = {}
     started = time.perf_counter()
     data = load_graph(config.dataset)
+    binary_methods = sorted(set(config.methods) & set(BINARY_METHODS))
+    if binary_methods and not has_binary_features(data):
+        raise ValueError(f"{config.dataset} has continuous features; {binary_methods} need "
+                         "binary attributes: use --methods gaussian (localized Gaussian, l2)")
     idx_train, idx_val, idx_test = graph_split(data, config.n_per_class, config.split_seed)
     targets = idx_val if config.targets == "val" else idx_test
     model = prepare_model(config, data, idx_train, idx_val, run_dir, log)
@@ -108,21 +132,24 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
             "noisy graphs")
         clock = time.perf_counter()
         scored, checkpoint = model, run_dir / f"stats_{method}.npz"
-        if method != "sparse_smooth" and config.score_temperature != 1:
+        method_mc = dataclasses.replace(mc, n_bins=1) if method == "gaussian" else mc  # votes
+        if method in ("localized", "isotropic") and config.score_temperature != 1:
             scored = ScaledLogits(model, config.score_temperature).eval()
             checkpoint = run_dir / f"stats_{method}_T{config.score_temperature:g}.npz"
-        stats = smooth(scored, data.x, adjacency, noise, mc, checkpoint=checkpoint,
-                       progress=progress)
+        stats = smooth(scored, data.x, adjacency, noise, method_mc, checkpoint=checkpoint,
+                       progress=progress, executor=executor)
         timings[f"{method}_sampling"] = time.perf_counter() - clock
         clock = time.perf_counter()
         result = _certify_method(method, config, stats, y, targets, theta_plus, theta_minus,
-                                 surface)
+                                 surface, noise)
         timings[f"{method}_certificates"] = time.perf_counter() - clock
         entry = result.to_dict()
         entry["samples"] = {"n_pre": mc.n_pre, "n_samples": mc.n_samples,
-                            "n_distributions": noise.n_clusters,
-                            "theta_plus": np.asarray(theta_plus).tolist(),
-                            "theta_minus": np.asarray(theta_minus).tolist()}
+                            "n_distributions": noise.n_clusters}
+        entry["samples"].update(
+            {"sigma": noise.sigma.tolist()} if method == "gaussian" else
+            {"theta_plus": np.asarray(theta_plus).tolist(),
+             "theta_minus": np.asarray(theta_minus).tolist()})
         results["methods"][method] = entry
     timings["total"] = time.perf_counter() - started
     write_json(run_dir / "results.json", results)
@@ -130,7 +157,11 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
 
 
 def _certify_method(method: str, config: RunConfig, stats, y, targets, theta_plus,
-                    theta_minus, surface: AttackSurface) -> MethodResult:
+                    theta_minus, surface: AttackSurface, noise) -> MethodResult:
+    if method == "gaussian":
+        return gaussian_result(stats, noise, y, targets, alpha=config.alpha,
+                               step=config.l2_step, relax=config.relax,
+                               n_bins=config.milp_bins or 64)
     if method == "sparse_smooth":
         return sparse_smooth_result(stats, y, targets, config.theta_plus,
                                     config.theta_minus_low, alpha=config.alpha,

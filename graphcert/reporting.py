@@ -11,7 +11,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 LABELS = {"localized": "localized smoothing (variance-constrained)",
           "isotropic": "isotropic (variance-constrained)",
-          "sparse_smooth": "SparseSmooth (isotropic, exact)"}
+          "sparse_smooth": "SparseSmooth (isotropic, exact)",
+          "gaussian": "localized Gaussian (continuous features, l2)"}
+ATTACK_LABELS = {"deletions": "adversarial deletions (bits)",
+                 "additions": "adversarial additions (bits)", "l2": "l2 radius eps"}
 
 
 def _certified_accuracy(curve: dict, kind: str) -> list[float]:
@@ -23,9 +26,12 @@ def results_table(results: dict, probe_budgets: tuple[int, ...] = (1, 5, 10, 20)
     """Plain-text table: accuracy, abstentions, ACR and certified accuracy at a few budgets."""
     header = ["method", "certificate", "accuracy", "abstain", "ACR del", "ACR add"] + \
         [f"del={b}" for b in probe_budgets] + ["add=1"]
-    rows = []
+    rows, l2_rows = [], []
     for method, entry in results["methods"].items():
         curves = entry["curves"]
+        if "l2" in curves:
+            l2_rows += _l2_rows(method, entry)
+            continue
         kinds = ["naive"] + (["collective"] if curves["deletions"]["collective"] is not None
                              else [])
         for kind in kinds:
@@ -44,8 +50,35 @@ def results_table(results: dict, probe_budgets: tuple[int, ...] = (1, 5, 10, 20)
     title = (f"{config['dataset']} / {config['model']}: {results['dataset']['n_targets']} "
              f"{config['targets']} targets, clean accuracy "
              f"{results['clean_accuracy']['targets']:.3f}, alpha = {config['alpha']}")
-    return "\n".join([title, line(header), line(["-" * w for w in widths])] +
-                     [line(r) for r in rows])
+    if not rows:
+        return "\n".join([title, _l2_table(l2_rows)])
+    table = [title, line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
+    return "\n".join(table + ([_l2_table(l2_rows)] if l2_rows else []))
+
+
+L2_PROBES = (0.25, 0.5, 1.0)
+
+
+def _l2_rows(method: str, entry: dict) -> list[list[str]]:
+    """Rows of a continuous-feature method: ACR and certified accuracy at a few l2 radii."""
+    curve = entry["curves"]["l2"]
+    rows = []
+    for kind in ["naive"] + (["collective"] if curve["collective"] is not None else []):
+        accuracy = _certified_accuracy(curve, kind)
+        step = curve["budgets"][1]  # grids run from 0 until nothing is certified
+        probe = [f"{accuracy[i]:.3f}" if i < len(accuracy) else "0.000"
+                 for i in (round(e / step) for e in L2_PROBES)]
+        rows.append([method, kind, f"{entry['accuracy']:.3f}", f"{entry['abstain_rate']:.3f}",
+                     f"{curve[f'acr_{kind}']:.3f}", *probe])
+    return rows
+
+
+def _l2_table(rows: list[list[str]]) -> str:
+    header = ["method", "certificate", "accuracy", "abstain", "ACR l2"] + \
+        [f"eps={e:g}" for e in L2_PROBES]
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths))  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
 def write_csv(results: dict, path: Path) -> None:
@@ -65,10 +98,16 @@ def write_csv(results: dict, path: Path) -> None:
 
 
 def plot_certified_accuracy(results: dict, path: Path) -> None:
-    """Certified accuracy vs. budget, deletions and additions, for every method."""
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, attack in zip(axes, ("deletions", "additions")):
+    """Certified accuracy vs. budget (deletions, additions, l2 radius) for every method."""
+    attacks = [a for a in ATTACK_LABELS
+               if any(a in entry["curves"] for entry in results["methods"].values())]
+    figure, axes = plt.subplots(1, len(attacks), figsize=(5.5 * len(attacks), 4),
+                                squeeze=False)
+    axes = axes[0]
+    for ax, attack in zip(axes, attacks):
         for i, (method, entry) in enumerate(results["methods"].items()):
+            if attack not in entry["curves"]:
+                continue
             curve = entry["curves"][attack]
             color = f"C{i}"
             ax.plot(curve["budgets"], _certified_accuracy(curve, "naive"), "--", color=color,
@@ -76,7 +115,7 @@ def plot_certified_accuracy(results: dict, path: Path) -> None:
             if curve["collective"] is not None:
                 ax.plot(curve["budgets"], _certified_accuracy(curve, "collective"), "-",
                         color=color, label=f"{LABELS.get(method, method)}, collective")
-        ax.set_xlabel(f"adversarial {attack} (bits)")
+        ax.set_xlabel(ATTACK_LABELS[attack])
         ax.set_ylabel("certified accuracy")
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)

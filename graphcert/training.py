@@ -67,11 +67,15 @@ class TrainResult:
 
 def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: float = 1e-3,
                 weight_decay: float = 1e-3, max_epochs: int = 3000, patience: int = 50,
-                theta_plus=None, theta_minus=None, seed: int = 0) -> TrainResult:
+                theta_plus=None, theta_minus=None, sigma: float | None = None,
+                seed: int = 0) -> TrainResult:
     """Train in place with Adam; stop when validation loss has not improved for `patience`
-    epochs and restore the best weights. Noise (if given) is applied during training only."""
+    epochs and restore the best weights. Noise (if given) is applied during training only:
+    sparsity-aware bit flips (`theta_plus`, `theta_minus`) or Gaussian noise (`sigma`)."""
     if (theta_plus is None) != (theta_minus is None):
         raise ValueError("give both theta_plus and theta_minus for noisy training, or neither")
+    if sigma is not None and (theta_plus is not None or not sigma > 0):
+        raise ValueError("sigma must be positive and excludes theta_plus / theta_minus")
     set_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     idx_train, idx_val = torch.as_tensor(idx_train), torch.as_tensor(idx_val)
@@ -84,6 +88,8 @@ def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: f
         model.train()
         x = clean_x if theta_plus is None else flip_bits(data.x, theta_plus, theta_minus,
                                                          generator).to_sparse_csr()
+        if sigma is not None:
+            x = data.x + sigma * torch.randn(data.x.shape, generator=generator)
         optimizer.zero_grad()
         loss = F.cross_entropy(model(x, adjacency)[idx_train], data.y[idx_train])
         loss.backward()

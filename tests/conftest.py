@@ -26,3 +26,30 @@ def cora():
 def citeseer():
     from graphcert.datasets import load_graph
     return load_graph("citeseer")
+
+
+def write_learnable_ogb(root, n_nodes: int = 240, n_classes: int = 4, seed: int = 0):
+    """A small ogbn-arxiv-shaped graph in OGB's raw layout that a GNN can learn: features are
+    class means plus noise, edges mostly inside a class; returns the folder's root."""
+    import numpy as np
+    from graphcert.ogb_datasets import dataset_folder, write_ogb_layout
+    rng = np.random.default_rng(seed)
+    y = np.arange(n_nodes) % n_classes
+    x = (2.0 * np.eye(n_classes, 8)[y] + rng.normal(size=(n_nodes, 8))).astype(np.float32)
+    src = rng.integers(0, n_nodes, 4 * n_nodes)
+    same = rng.random(src.size) < 0.9
+    dst = np.where(same, (src + n_classes * rng.integers(1, 5, src.size)) % n_nodes,
+                   rng.integers(0, n_nodes, src.size))
+    order = rng.permutation(n_nodes)
+    split_idx = {"train": order[:n_nodes // 2], "valid": order[n_nodes // 2:3 * n_nodes // 4],
+                 "test": order[3 * n_nodes // 4:]}
+    write_ogb_layout(dataset_folder("ogbn-arxiv", root), "ogbn-arxiv", x,
+                     np.vstack([src, dst]), y, split_idx,
+                     node_year=rng.integers(2010, 2020, n_nodes))
+    return root
+
+
+@pytest.fixture(scope="session")
+def ogb_root(tmp_path_factory):
+    """Root of a learnable ogbn-arxiv miniature (see `write_learnable_ogb`)."""
+    return write_learnable_ogb(tmp_path_factory.mktemp("ogb"))
