@@ -8,6 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from graphcert.cli_scale import add_executor_options, executor_from_args
 from graphcert.config import BOUNDS, METHODS, TARGETS, RunConfig
 
 # torch marks sparse CSR as beta; the models rely on it deliberately.
@@ -19,7 +20,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     defaults = RunConfig()
     parser.add_argument("--config", type=Path, help="YAML file of run settings (flags win)")
     parser.add_argument("--out", type=Path, help="run directory (default runs/DATASET-MODEL)")
-    parser.add_argument("--dataset", help=f"cora_ml or citeseer (default {defaults.dataset})")
+    parser.add_argument("--dataset", help="cora_ml, citeseer or an OGB name like ogbn-arxiv "
+                        f"(default {defaults.dataset})")
     parser.add_argument("--model", help=f"appnp or gcn (default {defaults.model})")
     parser.add_argument("--n-layers", type=int, help="GCN depth (the papers also use 6)")
     parser.add_argument("--methods", help=f"comma-separated subset of {','.join(METHODS)}")
@@ -29,6 +31,11 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--theta-minus-low", type=float,
                         help="deletion probability for the own cluster (and the baselines)")
     parser.add_argument("--theta-minus-high", type=float)
+    parser.add_argument("--sigma-min", type=float,
+                        help="gaussian method: noise level on the own cluster")
+    parser.add_argument("--sigma-max", type=float,
+                        help="gaussian method: noise level on the least connected cluster")
+    parser.add_argument("--l2-step", type=float, help="gaussian method: l2 radius grid step")
     parser.add_argument("--n-samples", type=int, help="Monte Carlo samples per distribution")
     parser.add_argument("--n-pre", type=int, help="pre-samples that fix each candidate class")
     parser.add_argument("--alpha", type=float)
@@ -96,7 +103,8 @@ def cmd_certify(args: argparse.Namespace) -> int:
     from graphcert.reporting import results_table, write_reports
     config = config_from_args(args)
     run_dir = _run_dir(args, config)
-    results = certify(config, run_dir, progress=not args.quiet)
+    with executor_from_args(args) as executor:
+        results = certify(config, run_dir, progress=not args.quiet, executor=executor)
     written = write_reports(results, run_dir)
     print()
     print(results_table(results))
@@ -128,12 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=cmd_train)
     certify = commands.add_parser("certify", help="train if needed, smooth, certify, report")
     _add_run_options(certify)
+    add_executor_options(certify)
     certify.set_defaults(func=cmd_certify)
     report = commands.add_parser("report", help="print the table and redraw the plots")
     report.add_argument("run_dir", type=Path)
     report.set_defaults(func=cmd_report)
     from graphcert.cli_grid import register
     register(commands)
+    from graphcert.cli_scale import register as register_scale
+    register_scale(commands)
     return parser
 
 
