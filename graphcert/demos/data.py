@@ -73,8 +73,7 @@ def road_scenes(n: int, size: int = 24, seed: int = 0):
         img = sky + ground + lab[None] * (np.array([0.62, 0.6, 0.58])[:, None, None] - ground)
         img = img + 0.15 * rng.standard_normal((3, size, size))
         d = np.where(yy > horizon, 1.0 - (yy - horizon) / (1 - horizon), 1.0)
-        d = d + 0.25 * ((yy > horizon) & ~lab & (np.abs(xx - center) >= half)) \
-            + 0.05 * rng.standard_normal((size, size))
+        d = d + 0.25 * ((yy > horizon) & ~lab) + 0.05 * rng.standard_normal((size, size))
         rgb.append(np.clip(img, 0, 1))
         depth.append(np.clip(d, 0, 1)[None])
         road.append(lab.astype(np.int64))
