@@ -15,6 +15,7 @@ from scipy import stats as st
 
 from graphcert.certificates import variance_constrained_radius
 from graphcert.stats import (
+    binary_score_bounds,
     bernstein_bounds,
     bonferroni_alphas,
     bonferroni_lower_bounds,
@@ -360,3 +361,40 @@ def test_mu_zeta_dispatcher():
         mu_zeta_bounds(alpha=0.05, method="bernstein", score_sum=s, n=300)
     with pytest.raises(ValueError):
         mu_zeta_bounds(alpha=0.05, method="dkw")
+
+
+# ----------------------------------------------------------------------------- binary scores
+def test_binary_score_bounds_cover_mean_and_variance():
+    """Coverage over repetitions: mu_lower <= p and zeta_upper >= p (1 - p) jointly."""
+    rng = np.random.default_rng(11)
+    alpha, n, reps = 0.1, 300, 3000
+    for p in (0.55, 0.8, 0.97):
+        successes = rng.binomial(n, p, size=reps).astype(float)
+        mu_lower, zeta_upper = binary_score_bounds(successes, successes, n, alpha)
+        covered = (mu_lower <= p) & (zeta_upper >= p * (1 - p))
+        failures = reps - covered.sum()
+        assert failures <= reps * alpha + 4 * np.sqrt(reps * alpha * (1 - alpha))
+
+
+def test_binary_score_bounds_values_and_tightness():
+    successes = np.array([950.0, 700.0, 400.0])
+    mu_lower, zeta_upper = binary_score_bounds(successes, successes, 1000, 0.01)
+    expected = st.beta.ppf(0.01, successes, 1000 - successes + 1)
+    assert np.allclose(mu_lower, expected)
+    assert np.allclose(zeta_upper[:2], expected[:2] * (1 - expected[:2]))
+    assert zeta_upper[2] == 0.25
+    # for votes, one binomial bound beats both DKW and Bernstein on the radius
+    eta = variance_constrained_radius(mu_lower, zeta_upper)
+    eta_b = variance_constrained_radius(*bernstein_bounds(successes, successes, 1000, 0.01))
+    hist = np.zeros((3, 10), dtype=np.int64)
+    hist[:, 9], hist[:, 0] = successes, 1000 - successes
+    eta_d = variance_constrained_radius(*dkw_bounds(hist, 0.01, successes / 1000))
+    assert np.all(eta[:2] > eta_b[:2]) and np.all(eta[:2] > eta_d[:2])
+
+
+def test_binary_score_bounds_refuse_soft_scores():
+    with pytest.raises(ValueError, match="exactly 0 or 1"):
+        binary_score_bounds([10.5], [9.0], 20, 0.01)
+    with pytest.raises(ValueError, match="exactly 0 or 1"):
+        mu_zeta_bounds(alpha=0.01, method="binary", score_sum=[10.0], score_sq_sum=[8.0],
+                             n=[20])
