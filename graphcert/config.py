@@ -10,7 +10,7 @@ import yaml
 METHODS = ("localized", "isotropic", "sparse_smooth", "gaussian")
 BINARY_METHODS = METHODS[:3]
 TARGETS = ("val", "test")
-BOUNDS = ("dkw", "bernstein")
+BOUNDS = ("dkw", "bernstein", "binary")
 
 
 @dataclass
@@ -47,7 +47,7 @@ class RunConfig:
     n_pre: int = 200
     n_samples: int = 2000
     alpha: float = 0.01
-    bounds: str = "bernstein"
+    bounds: str = "binary"
     # scores smoothed by the variance-constrained methods: softmax(logits / T); T = 0 smooths
     # one-hot predictions (vote frequencies). Any T is sound (gnn_models.scaling).
     score_temperature: float = 0.0
@@ -85,6 +85,9 @@ class RunConfig:
             raise ValueError(f"l2_step must be positive, got {self.l2_step}")
         if not self.score_temperature >= 0:
             raise ValueError(f"score_temperature must be >= 0, got {self.score_temperature}")
+        if self.bounds == "binary" and self.score_temperature != 0:
+            raise ValueError("bounds 'binary' need one-hot scores (score_temperature 0); use "
+                             "'dkw' or 'bernstein' for softmax scores")
         if self.local_budget is not None and self.local_budget < 0:
             raise ValueError(f"local_budget must be >= 0, got {self.local_budget}")
 
