@@ -105,16 +105,21 @@ def plot_certified_accuracy(results: dict, path: Path) -> None:
                                 squeeze=False)
     axes = axes[0]
     for ax, attack in zip(axes, attacks):
+        last, step = 0.0, 1.0
         for i, (method, entry) in enumerate(results["methods"].items()):
             if attack not in entry["curves"]:
                 continue
             curve = entry["curves"][attack]
-            color = f"C{i}"
-            ax.plot(curve["budgets"], _certified_accuracy(curve, "naive"), "--", color=color,
-                    label=f"{LABELS.get(method, method)}, naive")
-            if curve["collective"] is not None:
-                ax.plot(curve["budgets"], _certified_accuracy(curve, "collective"), "-",
-                        color=color, label=f"{LABELS.get(method, method)}, collective")
+            step = curve["budgets"][1] - curve["budgets"][0]
+            for kind, style in (("naive", "--"), ("collective", "-")):
+                if kind == "collective" and curve["collective"] is None:
+                    continue
+                accuracy = _certified_accuracy(curve, kind)
+                # a budget certifies up to the next grid point: draw steps, not slopes
+                ax.step(curve["budgets"], accuracy, style, where="post", color=f"C{i}",
+                        label=f"{LABELS.get(method, method)}, {kind}")
+                last = max([last] + [b for b, a in zip(curve["budgets"], accuracy) if a > 0])
+        ax.set_xlim(0, last + 2 * step)
         ax.set_xlabel(ATTACK_LABELS[attack])
         ax.set_ylabel("certified accuracy")
         ax.set_ylim(0, 1)
