@@ -49,7 +49,8 @@ def results_table(results: dict, probe_budgets: tuple[int, ...] = (1, 5, 10, 20)
     config = results["config"]
     title = (f"{config['dataset']} / {config['model']}: {results['dataset']['n_targets']} "
              f"{config['targets']} targets, clean accuracy "
-             f"{results['clean_accuracy']['targets']:.3f}, alpha = {config['alpha']}")
+             f"{results['clean_accuracy']['targets']:.3f} (targets) / "
+             f"{results['clean_accuracy']['test']:.3f} (test), alpha = {config['alpha']}")
     if not rows:
         return "\n".join([title, _l2_table(l2_rows)])
     table = [title, line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
