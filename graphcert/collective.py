@@ -4,12 +4,15 @@ Binary data: the adversary adds ``b_plus[u]`` and deletes ``b_minus[u]`` bits of
 (integers within the unit's capacities, global budgets and optional local budgets) and breaks
 output ``n`` iff ``W_plus[k(n)] . b_plus + W_minus[k(n)] . b_minus >= eta_n``.  The certificate is
 the minimum over all admissible allocations of the number of targeted outputs left unbroken,
-computed exactly as a MILP (or bounded from below by its LP relaxation).
+computed exactly (by enumerating the adversary's allocations when they are few, else as a
+MILP solved by HiGHS) or bounded from below by the LP relaxation.  Continuous (l2) units:
+``CollectiveCertifierL2``.
 
 Exact simplifications used throughout (each covered by brute-force tests):
 
-* outputs sharing ``(group, eta)`` share one indicator, and within a group the indicators are
-  constrained to be monotone in eta (some optimal solution always is);
+* outputs sharing ``(group, eta)`` share one indicator; within a group the indicators are
+  monotone in eta and enter one incremental constraint per group (see
+  ``_indicator_problem``);
 * a weight ``>= max eta of its group`` (including ``inf``) is clipped to that maximum: one such
   bit breaks every output of the group either way;
 * units of one weight column are merged into one unit. Unit ``u`` admits the integer points of
@@ -191,6 +194,11 @@ class _Units:
     def binding(self) -> np.ndarray:
         return self.local < self.cap_plus + self.cap_minus
 
+    def binds(self, budget_plus: float, budget_minus: float) -> bool:
+        """Whether a local budget can bind: some ``local < min(a, E+) + min(d, E-)``."""
+        reach = np.minimum(self.cap_plus, budget_plus) + np.minimum(self.cap_minus, budget_minus)
+        return bool(np.any(self.local < reach))
+
 
 def _normalised_units(cap_plus, cap_minus, local, column, merge: bool) -> _Units:
     """Polymatroid normal form per unit, optionally summed per column (exact, see module doc)."""
@@ -268,7 +276,7 @@ def _max_weights(wp: np.ndarray, wm: np.ndarray, units: _Units, budget_plus: flo
                  budget_minus: float) -> np.ndarray:
     """Exact worst-case weight per row of ``wp``/``wm`` (columns = units), inf allowed."""
     a, d, r = units.cap_plus, units.cap_minus, units.local
-    if not units.binding.any():
+    if not units.binds(budget_plus, budget_minus):
         return _greedy_max(wp, a, budget_plus) + _greedy_max(wm, d, budget_minus)
     out = np.empty(wp.shape[0])
     for k in range(wp.shape[0]):
@@ -332,9 +340,10 @@ def _bounded_vectors(cap: np.ndarray, total: float, exact: bool) -> np.ndarray:
 class _Enumerator:
     """Exact collective optimum by enumerating the adversary's maximal integer allocations.
 
-    Weights are non-negative, so some optimal allocation cannot be increased: without local
-    budgets it spends ``min(eps, capacity)`` bits on each side. Worth it on merged units (few
-    columns), where a MILP with one indicator per distinct radius is slow to prove optimal.
+    Weights are non-negative, so some optimal allocation cannot be increased: unless a local
+    budget can bind, it spends ``min(eps, capacity)`` bits on each side. Worth it on merged
+    units (few columns), where a MILP with one indicator per distinct radius is slow to prove
+    optimal (tens of seconds per budget at CiteSeer scale).
     """
 
     def __init__(self, pairs: _Pairs, units: _Units, w_plus: np.ndarray, w_minus: np.ndarray,
@@ -349,12 +358,12 @@ class _Enumerator:
 
     def candidates(self, eps_plus: float, eps_minus: float) -> int:
         """Upper bound on the number of allocations ``certify`` would try."""
-        u, exact = self.units, not self.units.binding.any()
+        u, exact = self.units, not self.units.binds(eps_plus, eps_minus)
         return (_count_bound(u.cap_plus, eps_plus, exact)
                 * _count_bound(u.cap_minus, eps_minus, exact))
 
     def certify(self, eps_plus: float, eps_minus: float) -> int:
-        u, exact = self.units, not self.units.binding.any()
+        u, exact = self.units, not self.units.binds(eps_plus, eps_minus)
         plus = _bounded_vectors(u.cap_plus, eps_plus, exact)
         minus = _bounded_vectors(u.cap_minus, eps_minus, exact)
         z_plus, z_minus = plus @ self.w_plus.T, minus @ self.w_minus.T
@@ -441,7 +450,7 @@ class CollectiveCertifier:
     def __init__(self, eta, out_group, w_plus, w_minus, cap_plus, cap_minus, *,
                  unit_group=None, local_budget=None, targets=None, relax: bool = False,
                  n_bins: int | None = None, merge_units: bool = True,
-                 max_enumeration: int = 10**6):
+                 max_enumeration: int = 10**7):
         eta = _vector(eta, "eta")
         w_plus = _weights(w_plus, "w_plus")
         w_minus = _weights(w_minus, "w_minus", w_plus.shape)
@@ -536,7 +545,7 @@ class CollectiveCertifier:
 def collective_certificate(eta, out_group, w_plus, w_minus, cap_plus, cap_minus, budget_plus,
                            budget_minus, *, unit_group=None, local_budget=None, targets=None,
                            relax: bool = False, n_bins: int | None = None,
-                           merge_units: bool = True, max_enumeration: int = 10**6) -> int:
+                           merge_units: bool = True, max_enumeration: int = 10**7) -> int:
     """Collective certificate for additions/deletions of bits (SPEC §5).
 
     Args:
@@ -589,9 +598,10 @@ class CollectiveCertifierL2:
 
     The adversary picks real ``b[u] >= 0`` with ``sum b <= budget`` (budget = eps^2) and breaks
     output n iff ``w[k(n)] . b >= eta_n``.  Exact as a MILP (binary indicators, continuous b)
-    or relaxed to an LP.  A group with an infinite weight is broken by any positive budget:
-    treating it as broken for free (keeping the full budget for the rest) can only lower the
-    count, so it is sound.
+    or relaxed to an LP.  The exact MILP grows hard with the number of distinct radii (one
+    binary each): for thousands of outputs use ``relax=True`` or a few ``n_bins`` per group.
+    A group with an infinite weight is broken by any positive budget: treating it as broken for
+    free (keeping the full budget for the rest) can only lower the count, so it is sound.
     """
 
     def __init__(self, eta, out_group, w, *, targets=None, relax: bool = False,
@@ -644,7 +654,8 @@ class CollectiveCertifierL2:
         return min(self.pairs.total, max(n_sure, _solve_count(problem, self.relax)))
 
     def sweep(self, budgets) -> np.ndarray:
-        """``certify`` along non-decreasing budgets, zeros after the first 0 (see CollectiveCertifier)."""
+        """``certify`` along non-decreasing budgets, zeros after the first 0 (as in
+        ``CollectiveCertifier.sweep``)."""
         return _monotone_sweep(self.certify, budgets)
 
 
