@@ -116,20 +116,48 @@ def variance_constrained_result(method: str, stats: SmoothingStats, y: np.ndarra
     args = (eta, groups, w_plus, w_minus, surface.cap_plus, surface.cap_minus)
     result = MethodResult(method, predicted, correct, ~(eta > 0),
                           extra={"eta": eta.tolist(), "bounds": bounds})
-    for name, limit in (("deletions", max_deletions), ("additions", max_additions)):
-        budgets = np.arange(limit + 1)
-        zeros = np.zeros_like(budgets)
-        plus, minus = (zeros, budgets) if name == "deletions" else (budgets, zeros)
+    certifier = None
+    if collective and np.any(correct & (eta > 0)):
+        certifier = CollectiveCertifier(*args, targets=correct, relax=relax, **common)
+
+    def counts(plus, minus) -> tuple[list[int], list[int] | None]:
         naive = _sweep_naive(args, common, correct, plus, minus)
+        if not collective:
+            return naive, None
+        if certifier is None:
+            return naive, [0] * len(plus)
+        return naive, certifier.sweep(plus, minus).astype(int).tolist()
+
+    deletions, additions = np.arange(max_deletions + 1), np.arange(max_additions + 1)
+    for name, plus, minus in (("deletions", 0 * deletions, deletions),
+                              ("additions", additions, 0 * additions)):
+        naive, coll = counts(plus, minus)
         ratio = _sweep_naive(args, common, np.ones_like(correct), plus, minus)
-        coll = None
-        if collective and naive[0] > 0:
-            certifier = CollectiveCertifier(*args, targets=correct, relax=relax, **common)
-            coll = certifier.sweep(plus, minus).astype(int).tolist()
-        elif collective:
-            coll = [0] * len(budgets)
-        result.curves[name] = Curve(budgets.tolist(), naive, coll, ratio, len(targets))
+        result.curves[name] = Curve(plus.tolist() if name == "additions" else minus.tolist(),
+                                    naive, coll, ratio, len(targets))
+    joint_naive, joint_coll = [], []
+    for budget_plus in additions:  # rows stop once nothing is certified at 0 deletions
+        naive, coll = counts(np.full_like(deletions, budget_plus), deletions)
+        if naive[0] == 0 and not (coll or [0])[0]:
+            break
+        joint_naive.append(naive)
+        joint_coll.append(coll)
+    result.extra["joint"] = joint_grid(additions, deletions, joint_naive,
+                                       joint_coll if collective else None, len(targets))
     return result
+
+
+def joint_grid(budgets_plus, budgets_minus, naive, collective, n_targets: int) -> dict:
+    """Certified counts on the (additions x deletions) grid; rows missing at the end are 0."""
+    def padded(rows):
+        grid = np.zeros((len(budgets_plus), len(budgets_minus)), dtype=int)
+        if rows:
+            grid[:len(rows)] = rows
+        return grid.tolist()
+    return {"budgets_plus": list(map(int, budgets_plus)),
+            "budgets_minus": list(map(int, budgets_minus)), "naive": padded(naive),
+            "collective": None if collective is None else padded(collective),
+            "n_targets": n_targets}
 
 
 def _sweep_naive(args, common, targets, plus, minus) -> list[int]:
@@ -160,6 +188,7 @@ def sparse_smooth_result(stats: SmoothingStats, y: np.ndarray, targets: np.ndarr
         naive = (certified & correct[:, None]).sum(0).astype(int).tolist()
         ratio = certified.sum(0).astype(int).tolist()
         result.curves[name] = Curve(list(range(certified.shape[1])), naive, None, ratio, n)
-    result.extra["joint_certified_accuracy"] = \
-        ((region & correct[:, None, None]).sum(0) / n).tolist()
+    result.extra["joint"] = joint_grid(range(max_additions + 1), range(max_deletions + 1),
+                                       (region & correct[:, None, None]).sum(0).tolist(),
+                                       None, n)
     return result

@@ -82,3 +82,22 @@ def test_yaml_config_and_bad_values(tmp_path, capsys):
     assert main(["certify", "--config", str(config)]) == 2
     assert "unknown configuration keys ['datset']" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "missing")]) == 2
+
+
+def test_joint_grids_agree_with_the_one_dimensional_curves(run):
+    results = json.loads((run / "results.json").read_text())
+    for method, entry in results["methods"].items():
+        joint = entry["joint"]
+        assert joint["budgets_plus"] == list(range(3))
+        assert joint["budgets_minus"] == list(range(7))
+        for kind in ("naive", "collective"):
+            grid = joint[kind]
+            if grid is None:
+                assert entry["curves"]["deletions"]["collective"] is None
+                continue
+            grid = np.array(grid)
+            assert grid[0].tolist() == entry["curves"]["deletions"][kind]
+            assert grid[:, 0].tolist() == entry["curves"]["additions"][kind]
+            assert np.all(np.diff(grid, axis=0) <= 0) and np.all(np.diff(grid, axis=1) <= 0)
+        if joint["collective"] is not None:
+            assert np.all(np.array(joint["collective"]) >= np.array(joint["naive"]))
