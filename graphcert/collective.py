@@ -125,10 +125,11 @@ def _target_mask(targets, n_out: int) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- outputs
 def quantize_eta(eta, out_group, n_bins: int) -> np.ndarray:
-    """Round positive radii DOWN to ``n_bins`` equal bins per group (SPEC §5, LRS §E.2).
+    """Round positive radii DOWN to ``n_bins`` values per group (SPEC §5, LRS §E.2).
 
-    Bin edges are ``top * j / n_bins`` (``j = 0..n_bins``) with ``top`` the group's largest
-    radius; each radius maps to the largest edge ``<= eta``. Results of 0 are non-certifiable.
+    The values are ``n_bins`` evenly spaced edges from the group's smallest to its largest
+    radius (both kept exactly); each radius maps to the largest edge ``<= eta``. Starting at
+    the smallest radius rather than 0 means no certifiable output is lost to a zero bin.
     """
     eta = _vector(eta, "eta")
     group = np.asarray(out_group)
@@ -141,9 +142,7 @@ def quantize_eta(eta, out_group, n_bins: int) -> np.ndarray:
     out = np.empty_like(eta)
     for k in np.unique(group):
         sel = group == k
-        top = eta[sel].max()
-        edges = top * np.arange(n_bins + 1) / n_bins
-        edges[-1] = top
+        edges = np.linspace(eta[sel].min(), eta[sel].max(), int(n_bins))  # exact end points
         out[sel] = edges[np.searchsorted(edges, eta[sel], side="right") - 1]
     return out
 
@@ -173,7 +172,6 @@ def _pairs(eta: np.ndarray, out_group: np.ndarray, targets, n_bins: int | None) 
     eta, group = eta[keep], out_group[keep]
     if n_bins is not None and eta.size:
         eta = quantize_eta(eta, group, n_bins)
-        group, eta = group[eta > 0], eta[eta > 0]
     groups, group_idx = np.unique(group, return_inverse=True)
     keys = np.stack([group_idx.astype(float), eta], axis=1).reshape(-1, 2)
     uniq, count = np.unique(keys, axis=0, return_counts=True)
@@ -408,7 +406,7 @@ def _indicator_problem(z: cp.Expression, pairs: _Pairs, relax: bool, extra: list
 
 def _solve_count(problem: cp.Problem, relax: bool) -> int:
     """Solve with HiGHS and return a sound integer lower bound on the optimum."""
-    problem.solve(solver=cp.HIGHS, warm_start=True, mip_rel_gap=0.0)
+    problem.solve(solver=cp.HIGHS, mip_rel_gap=0.0)
     if problem.status != cp.OPTIMAL:
         raise RuntimeError(f"HiGHS did not solve the certificate problem: {problem.status}")
     info = problem.solver_stats.extra_stats

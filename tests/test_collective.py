@@ -56,16 +56,14 @@ def brute_collective(eta, group, wp, wm, cap_p, cap_m, eps_p, eps_m, unit_group=
 
 
 def quantize_by_loop(eta, group, n_bins):
-    """Independent quantisation: largest top * j / n_bins <= eta, by a plain loop."""
+    """Independent quantisation: largest edge lo + j (hi - lo) / (n_bins - 1) <= eta."""
     out = np.zeros_like(eta)
     for i, (e, k) in enumerate(zip(eta, group)):
-        top = eta[group == k].max()
-        best = 0.0
-        for j in range(n_bins + 1):
-            edge = top if j == n_bins else top * j / n_bins
-            if edge <= e:
-                best = edge
-        out[i] = best
+        lo, hi = eta[group == k].min(), eta[group == k].max()
+        step = (hi - lo) / (n_bins - 1) if n_bins > 1 else 0.0
+        edges = [lo] + [j * step + lo for j in range(1, n_bins - 1)]
+        edges += [hi] if n_bins > 1 else []
+        out[i] = max(edge for edge in edges if edge <= e)
     return out
 
 
@@ -237,9 +235,11 @@ def test_quantize_eta_never_rounds_up():
         q = quantize_eta(eta, group, n_bins)
         assert np.all(q <= eta)
         np.testing.assert_array_equal(q, quantize_by_loop(eta, group, n_bins))
-        for k in range(3):  # at most n_bins + 1 distinct values, the top one kept exactly
-            assert np.unique(q[group == k]).size <= n_bins + 1
-            assert q[group == k].max() == eta[group == k].max()
+        for k in range(3):  # at most n_bins distinct values, the extremes kept exactly
+            assert np.unique(q[group == k]).size <= n_bins
+            assert q[group == k].min() == eta[group == k].min()
+            if n_bins > 1:
+                assert q[group == k].max() == eta[group == k].max()
 
 
 @pytest.mark.parametrize("as_mask", [True, False])
