@@ -12,7 +12,7 @@ Exact simplifications used throughout (each covered by brute-force tests):
 
 * outputs sharing ``(group, eta)`` share one indicator; within a group the indicators are
   monotone in eta and enter one incremental constraint per group (see
-  ``_indicator_problem``);
+  ``_CountingProgram``);
 * a weight ``>= max eta of its group`` (including ``inf``) is clipped to that maximum: one such
   bit breaks every output of the group either way;
 * units of one weight column are merged into one unit. Unit ``u`` admits the integer points of
@@ -21,6 +21,10 @@ Exact simplifications used throughout (each covered by brute-force tests):
   polymatroids are the sums of their integer points, so the merged unit
   ``(sum a, sum d, sum r)`` is exact, with or without local budgets;
 * outputs that their group's worst single allocation cannot break are certified for sure.
+
+Soundness against solver tolerances: the MILP count is the ceiling of HiGHS' dual bound (not
+of its incumbent) and the LP relaxation's count the ceiling of a weak-duality (Lagrangian)
+bound evaluated from HiGHS' multipliers, valid whatever their accuracy.
 """
 
 from __future__ import annotations
@@ -379,41 +383,83 @@ class _Enumerator:
 
 
 # ----------------------------------------------------------------------------- MILP helpers
-def _indicator_problem(z: cp.Expression, pairs: _Pairs, relax: bool, extra: list):
-    """``min counts . T`` over indicators T (1 = still certified) of the (group, eta) pairs.
+class _CountingProgram:
+    """``min counts . T`` over indicators T of the (group, eta) pairs (1 = still certified).
 
+    The adversary has blocks of variables ``0 <= b_i (<= upper_i)`` reaching ``z = sum_i M_i b_i``
+    per group, subject to rows ``sum_i A_i b_i <= rhs`` (budgets; rhs may be a Parameter).
     Incremental form: T is non-decreasing in eta within a group (some optimal solution always
     is: the broken pairs are those with eta <= z_k) and ``z_k >= sum_j delta_j (1 - T_j)`` with
     ``delta_j = eta_j - eta_{j-1}`` telescopes to the largest broken eta. The per-pair form
     ``z_k >= eta_j (1 - T_j)`` has the same integer points but a far weaker LP relaxation
     (every feasible T here is feasible there), which makes branch-and-bound crawl.
-    ``T >= sure`` fixes pairs no allocation can break.
+    ``T >= sure`` fixes pairs no allocation can break. The problem is DPP: built once.
     """
-    n = pairs.eta.size
-    t = cp.Variable(n, bounds=[0, 1]) if relax else cp.Variable(n, boolean=True)
-    sure = cp.Parameter(n, nonneg=True)
-    lo, hi = pairs.monotone_links()
-    delta = pairs.eta.copy()
-    delta[hi] -= pairs.eta[lo]
-    n_groups = pairs.groups.size
-    steps = sp.csr_matrix((delta, (pairs.group, np.arange(n))), shape=(n_groups, n))
-    top = np.asarray(steps.sum(axis=1)).ravel()
-    cons = extra + [z + steps @ t >= top, t >= sure]
-    if lo.size:
-        cons.append(t[lo] <= t[hi])
-    return cp.Problem(cp.Minimize(pairs.count.astype(float) @ t), cons), sure
 
+    def __init__(self, pairs: _Pairs, relax: bool, blocks: list, rows: list):
+        n, self.relax, self.count = pairs.eta.size, relax, pairs.count.astype(float)
+        self.t = cp.Variable(n, bounds=[0, 1]) if relax else cp.Variable(n, boolean=True)
+        self.sure = cp.Parameter(n, nonneg=True)
+        self.weights = [weights for weights, _, _ in blocks]
+        self.b = [cp.Variable(w.shape[1], integer=integer and not relax, bounds=[0, upper])
+                  if upper is not None else cp.Variable(w.shape[1], nonneg=True)
+                  for w, upper, integer in blocks]
+        self.lo, self.hi = pairs.monotone_links()
+        delta = pairs.eta.copy()
+        delta[self.hi] -= pairs.eta[self.lo]
+        self.steps = sp.csr_matrix((delta, (pairs.group, np.arange(n))),
+                                   shape=(pairs.groups.size, n))
+        self.top = np.asarray(self.steps.sum(axis=1)).ravel()
+        z = sum(w @ b for w, b in zip(self.weights, self.b))
+        self.rows = [(mats, rhs, sum(a @ b for a, b in zip(mats, self.b)) <= rhs)
+                     for mats, rhs in rows]
+        self.reach = z + self.steps @ self.t >= self.top
+        cons = [row for _, _, row in self.rows] + [self.reach, self.t >= self.sure]
+        self.chain = self.t[self.lo] <= self.t[self.hi] if self.lo.size else None
+        if self.chain is not None:
+            cons.append(self.chain)
+        self.problem = cp.Problem(cp.Minimize(self.count @ self.t), cons)
 
-def _solve_count(problem: cp.Problem, relax: bool) -> int:
-    """Solve with HiGHS and return a sound integer lower bound on the optimum."""
-    problem.solve(solver=cp.HIGHS, mip_rel_gap=0.0)
-    if problem.status != cp.OPTIMAL:
-        raise RuntimeError(f"HiGHS did not solve the certificate problem: {problem.status}")
-    info = problem.solver_stats.extra_stats
-    bound = float(problem.value)
-    if not relax:  # the incumbent is an upper bound; the dual bound is the sound one
-        bound = float(info.mip_dual_bound) + (bound - float(info.objective_function_value))
-    return math.ceil(bound - _LP_TOL * max(1.0, abs(bound)))
+    def solve(self, sure: np.ndarray, box: list[np.ndarray]) -> int:
+        """Sound integer lower bound on the optimum; ``box`` bounds each block (for the LP)."""
+        self.sure.value = sure.astype(float)
+        self.problem.solve(solver=cp.HIGHS, mip_rel_gap=0.0)
+        if self.problem.status != cp.OPTIMAL:
+            raise RuntimeError(f"HiGHS did not solve the certificate problem: "
+                               f"{self.problem.status}")
+        if self.relax:
+            bound, slack = self._lagrangian_bound(sure, box)
+        else:  # the incumbent is an upper bound; the dual bound is the sound one
+            info = self.problem.solver_stats.extra_stats
+            offset = float(self.problem.value) - float(info.objective_function_value)
+            bound = float(info.mip_dual_bound) + offset
+            slack = _LP_TOL * max(1.0, abs(bound))
+        return math.ceil(bound - slack)
+
+    def _lagrangian_bound(self, sure: np.ndarray, box: list[np.ndarray]) -> tuple[float, float]:
+        """Weak-duality bound from HiGHS' duals, valid whatever their accuracy.
+
+        For any multipliers y >= 0 of the rows, the reach and chain constraints, the minimum of
+        the Lagrangian over the box ``sure <= T <= 1``, ``0 <= b_i <= box_i`` is <= the LP
+        optimum, so the solver's tolerances cannot inflate it. Returns (bound, rounding slack).
+        """
+        y_reach = np.maximum(np.ravel(self.reach.dual_value), 0.0)
+        g_t = self.count - self.steps.T @ y_reach
+        if self.chain is not None:
+            y_chain = np.maximum(np.ravel(self.chain.dual_value), 0.0)
+            np.add.at(g_t, self.lo, y_chain)
+            np.subtract.at(g_t, self.hi, y_chain)
+        terms = [y_reach * self.top, np.minimum(g_t * sure, g_t)]
+        g_b = [-w.T @ y_reach for w in self.weights]
+        for mats, rhs, row in self.rows:
+            y_row = np.maximum(np.ravel(row.dual_value), 0.0)
+            terms.append(-y_row * np.ravel(rhs.value if isinstance(rhs, cp.Parameter) else rhs))
+            for i, a in enumerate(mats):
+                g_b[i] = g_b[i] + a.T @ y_row
+        terms += [np.minimum(g * upper, 0.0) for g, upper in zip(g_b, box)]
+        total = sum(float(term.sum()) for term in terms)
+        magnitude = sum(float(np.abs(term).sum()) for term in terms)
+        return total, 1e-9 * (1.0 + magnitude)
 
 
 def _monotone_sweep(certify, *budgets) -> np.ndarray:
@@ -478,30 +524,34 @@ class CollectiveCertifier:
         self._wm = np.minimum(w_minus[self.pairs.groups], top[:, None])
         self.max_enumeration = max_enumeration
         self._enumerator = _Enumerator(self.pairs, self._merged, self._wp, self._wm)
-        self._problem: cp.Problem | None = None
+        self._problem: _CountingProgram | None = None
 
     @property
     def problem(self) -> cp.Problem:
         """The DPP cvxpy problem (built on first use; needs at least one certifiable output)."""
+        return self._program().problem
+
+    def _program(self) -> _CountingProgram:
         if self._problem is None:
             if not self.pairs.total:
                 raise ValueError("no targeted output is certifiable: there is no problem to build")
             self._problem = self._build()
         return self._problem
 
-    def _build(self) -> cp.Problem:
-        u, integer = self.units, not self.relax
-        bp = cp.Variable(u.column.size, integer=integer, bounds=[0, u.cap_plus])
-        bm = cp.Variable(u.column.size, integer=integer, bounds=[0, u.cap_minus])
+    def _build(self) -> _CountingProgram:
+        u, n = self.units, self.units.column.size
         self._eps_plus = cp.Parameter(nonneg=True)
         self._eps_minus = cp.Parameter(nonneg=True)
-        z = self._wp[:, u.column] @ bp + self._wm[:, u.column] @ bm
-        cons = [cp.sum(bp) <= self._eps_plus, cp.sum(bm) <= self._eps_minus]
+        ones, none = sp.csr_matrix(np.ones((1, n))), sp.csr_matrix((1, n))
+        rows = [([ones, none], self._eps_plus), ([none, ones], self._eps_minus)]
         loc = np.flatnonzero(u.binding)
         if loc.size:
-            cons.append(bp[loc] + bm[loc] <= u.local[loc])
-        problem, self._sure = _indicator_problem(z, self.pairs, self.relax, cons)
-        return problem
+            pick = sp.csr_matrix((np.ones(loc.size), (np.arange(loc.size), loc)),
+                                 shape=(loc.size, n))
+            rows.append(([pick, pick], u.local[loc]))
+        blocks = [(self._wp[:, u.column], u.cap_plus, True),
+                  (self._wm[:, u.column], u.cap_minus, True)]
+        return _CountingProgram(self.pairs, self.relax, blocks, rows)
 
     def _clip_budgets(self, budget_plus, budget_minus) -> tuple[float, float]:
         eps_p = min(np.floor(_budget(budget_plus, "budget_plus")), self._merged.cap_plus.sum())
@@ -526,10 +576,10 @@ class CollectiveCertifier:
             return n_sure
         if not self.relax and self._enumerator.candidates(eps_p, eps_m) <= self.max_enumeration:
             return self._enumerator.certify(eps_p, eps_m)
-        problem = self.problem
+        program = self._program()
         self._eps_plus.value, self._eps_minus.value = eps_p, eps_m
-        self._sure.value = sure.astype(float)
-        return min(self.pairs.total, max(n_sure, _solve_count(problem, self.relax)))
+        box = [self.units.cap_plus, self.units.cap_minus]
+        return min(self.pairs.total, max(n_sure, program.solve(sure, box)))
 
     def sweep(self, budgets_plus, budgets_minus) -> np.ndarray:
         """``certify`` along non-decreasing budgets (scalars broadcast), zeros after the first 0.
@@ -616,23 +666,22 @@ class CollectiveCertifierL2:
                             pairs.groups[keep_groups])
         self._w = w[self.pairs.groups]
         self._max_w = self._w.max(axis=1, initial=0.0)
-        self._problem: cp.Problem | None = None
+        self._problem: _CountingProgram | None = None
 
     @property
     def problem(self) -> cp.Problem:
         """The DPP cvxpy problem (built on first use; needs at least one output to keep)."""
+        return self._program().problem
+
+    def _program(self) -> _CountingProgram:
         if self._problem is None:
             if not self.pairs.total:
                 raise ValueError("no targeted output with finite weights: no problem to build")
-            self._problem = self._build()
+            self._eps = cp.Parameter(nonneg=True)
+            rows = [([sp.csr_matrix(np.ones((1, self._w.shape[1])))], self._eps)]
+            self._problem = _CountingProgram(self.pairs, self.relax,
+                                             [(self._w, None, False)], rows)
         return self._problem
-
-    def _build(self) -> cp.Problem:
-        b = cp.Variable(self._w.shape[1], nonneg=True)
-        self._eps = cp.Parameter(nonneg=True)
-        problem, self._sure = _indicator_problem(self._w @ b, self.pairs, self.relax,
-                                                 [cp.sum(b) <= self._eps])
-        return problem
 
     def certify(self, budget) -> int:
         """Guaranteed number of targeted outputs that stay certified under ``sum b <= budget``."""
@@ -646,10 +695,10 @@ class CollectiveCertifierL2:
         n_sure = int(self.pairs.count[sure].sum())
         if sure.all() or math.isinf(budget):  # an infinite budget breaks every weighted group
             return n_sure
-        problem = self.problem
+        program = self._program()
         self._eps.value = budget
-        self._sure.value = sure.astype(float)
-        return min(self.pairs.total, max(n_sure, _solve_count(problem, self.relax)))
+        box = [np.full(self._w.shape[1], budget)]  # implied by b >= 0, sum b <= budget
+        return min(self.pairs.total, max(n_sure, program.solve(sure, box)))
 
     def sweep(self, budgets) -> np.ndarray:
         """``certify`` along non-decreasing budgets, zeros after the first 0 (as in

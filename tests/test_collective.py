@@ -304,6 +304,34 @@ def test_problem_is_dpp_and_built_once():
     assert CollectiveCertifierL2(eta, group, np.abs(wp.clip(max=3))).problem.is_dpp()
 
 
+def test_lp_bound_is_weak_duality_for_any_multipliers():
+    """The relaxed count comes from a Lagrangian bound: valid for ANY multipliers y >= 0,
+    so solver tolerances cannot inflate it. It is tight at HiGHS' duals, and random
+    multipliers stay below the LP value."""
+    rng = np.random.default_rng(16)
+    binding_rows = 0
+    for _ in range(30):
+        eta, group, wp, wm, cap_p, cap_m = random_instance(rng, dyadic=False)
+        eta[~np.isfinite(eta) | (eta <= 0)] = 1.0
+        local = rng.integers(1, 4, cap_p.size).astype(float)
+        cert = CollectiveCertifier(eta, group, wp, wm, cap_p, cap_m, local_budget=local,
+                                   relax=True, merge_units=False)
+        program = cert._program()
+        cert._eps_plus.value, cert._eps_minus.value = 1.0, 2.0
+        sure = np.zeros(cert.pairs.eta.size, bool)
+        box = [cert.units.cap_plus, cert.units.cap_minus]
+        program.solve(sure, box)
+        optimum = cert.problem.value
+        assert program._lagrangian_bound(sure, box)[0] == pytest.approx(optimum, abs=1e-6)
+        binding_rows += any(np.any(row.dual_value > 1e-6) for _, _, row in program.rows)
+        for _ in range(10):
+            for con in cert.problem.constraints:
+                shape = con.dual_variables[0].shape
+                con.dual_variables[0].save_value(rng.exponential(2.0, shape))
+            assert program._lagrangian_bound(sure, box)[0] <= optimum + 1e-9
+    assert binding_rows >= 5  # the budget rows' multipliers are exercised
+
+
 def test_infinite_weights():
     eta = np.array([5.0, 0.3, 100.0])
     group = np.array([0, 1, 1])
