@@ -47,7 +47,7 @@ __all__ = [
     "quantize_eta",
 ]
 
-_LP_TOL = 1e-6
+_MIP_TOL = 1e-6
 
 
 # ----------------------------------------------------------------------------- validation
@@ -433,7 +433,7 @@ class _CountingProgram:
             info = self.problem.solver_stats.extra_stats
             offset = float(self.problem.value) - float(info.objective_function_value)
             bound = float(info.mip_dual_bound) + offset
-            slack = _LP_TOL * max(1.0, abs(bound))
+            slack = _MIP_TOL * max(1.0, abs(bound))
         return math.ceil(bound - slack)
 
     def _lagrangian_bound(self, sure: np.ndarray, box: list[np.ndarray]) -> tuple[float, float]:
