@@ -565,6 +565,12 @@ class CollectiveCertifier:
         worst = _max_weights(self._wp[:, cols], self._wm[:, cols], self._merged, eps_p, eps_m)
         return self.pairs.eta > worst[self.pairs.group]
 
+    def naive(self, budget_plus, budget_minus) -> int:
+        """Targeted outputs certified on their own (each against its own worst allocation)."""
+        if not self.pairs.total:
+            return 0
+        return int(self.pairs.count[self.sure_mask(budget_plus, budget_minus)].sum())
+
     def certify(self, budget_plus, budget_minus) -> int:
         """Guaranteed number of targeted outputs that stay certified under the budgets."""
         eps_p, eps_m = self._clip_budgets(budget_plus, budget_minus)
@@ -634,10 +640,7 @@ def naive_certificate(eta, out_group, w_plus, w_minus, cap_plus, cap_minus, budg
     certifier = CollectiveCertifier(
         eta, out_group, w_plus, w_minus, cap_plus, cap_minus, unit_group=unit_group,
         local_budget=local_budget, targets=targets, n_bins=n_bins)
-    if not certifier.pairs.total:
-        return 0
-    sure = certifier.sure_mask(budget_plus, budget_minus)
-    return int(certifier.pairs.count[sure].sum())
+    return certifier.naive(budget_plus, budget_minus)
 
 
 # ----------------------------------------------------------------------------- l2 data

@@ -16,7 +16,7 @@ import numpy as np
 
 from graphcert.certificates import (localized_weight_matrices, sparse_smooth_region,
                                     variance_constrained_radius)
-from graphcert.collective import CollectiveCertifier, naive_certificate
+from graphcert.collective import CollectiveCertifier
 from graphcert.metrics import average_certified_radius
 from graphcert.montecarlo import SmoothingStats
 from graphcert.stats import holm_lower_bounds, mu_zeta_bounds
@@ -116,15 +116,14 @@ def variance_constrained_result(method: str, stats: SmoothingStats, y: np.ndarra
     args = (eta, groups, w_plus, w_minus, surface.cap_plus, surface.cap_minus)
     result = MethodResult(method, predicted, correct, ~(eta > 0),
                           extra={"eta": eta.tolist(), "bounds": bounds})
-    certifier = None
-    if collective and np.any(correct & (eta > 0)):
-        certifier = CollectiveCertifier(*args, targets=correct, relax=relax, **common)
+    certifier = CollectiveCertifier(*args, targets=correct, relax=relax, **common)
+    all_outputs = CollectiveCertifier(*args, targets=np.ones_like(correct), **common)
 
     def counts(plus, minus) -> tuple[list[int], list[int] | None]:
-        naive = _sweep_naive(args, common, correct, plus, minus)
+        naive = _sweep_naive(certifier, plus, minus)
         if not collective:
             return naive, None
-        if certifier is None:
+        if not certifier.pairs.total:
             return naive, [0] * len(plus)
         return naive, certifier.sweep(plus, minus).astype(int).tolist()
 
@@ -132,7 +131,7 @@ def variance_constrained_result(method: str, stats: SmoothingStats, y: np.ndarra
     for name, plus, minus in (("deletions", 0 * deletions, deletions),
                               ("additions", additions, 0 * additions)):
         naive, coll = counts(plus, minus)
-        ratio = _sweep_naive(args, common, np.ones_like(correct), plus, minus)
+        ratio = _sweep_naive(all_outputs, plus, minus)
         result.curves[name] = Curve(plus.tolist() if name == "additions" else minus.tolist(),
                                     naive, coll, ratio, len(targets))
     joint_naive, joint_coll = [], []
@@ -160,11 +159,11 @@ def joint_grid(budgets_plus, budgets_minus, naive, collective, n_targets: int) -
             "n_targets": n_targets}
 
 
-def _sweep_naive(args, common, targets, plus, minus) -> list[int]:
+def _sweep_naive(certifier: CollectiveCertifier, plus, minus) -> list[int]:
+    """Naive counts along non-decreasing budgets, zeros after the first 0."""
     counts = []
     for budget_plus, budget_minus in zip(plus, minus):
-        counts.append(naive_certificate(*args, budget_plus, budget_minus, targets=targets,
-                                        **common))
+        counts.append(certifier.naive(budget_plus, budget_minus))
         if counts[-1] == 0:
             counts += [0] * (len(plus) - len(counts))
             break
