@@ -112,7 +112,9 @@ def linear_input(x: Tensor | BatchedCSR, weight: Tensor, bias: Tensor | None = N
         flat = torch.sparse_coo_tensor(index, x.values(), (index_rows(shape), shape[-1]),
                                        is_coalesced=True)
         out = (flat.to_sparse_csr() @ weight.t()).view(*shape[:-1], -1)
-    return out if bias is None else out + bias
+    if bias is None:
+        return out
+    return out.add_(bias) if not torch.is_grad_enabled() else out + bias  # out is fresh
 
 
 def index_rows(shape: torch.Size) -> int:

@@ -6,6 +6,7 @@ import torch
 from torch_geometric.nn import APPNP, GCNConv
 
 from gnn_models import get_model, normalized_adjacency
+from gnn_models.appnp import ppr_propagate
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +89,25 @@ def test_errors():
     adjacency = normalized_adjacency(torch.tensor([[0, 1], [1, 0]]), 2)
     with pytest.raises(ValueError, match="does not match"):
         model(torch.zeros(3, 5), adjacency)
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 10])
+def test_inference_propagation_equals_pyg_appnp(small_graph, k):
+    """`ppr_propagate` (no-grad fast path) computes PyG's APPNP propagation, batched or not."""
+    x, edge_index = small_graph
+    adjacency = normalized_adjacency(edge_index, x.shape[0])
+    h = torch.randn(x.shape[0], 7, generator=torch.Generator().manual_seed(k))
+    with torch.no_grad():
+        expected = APPNP(k, 0.15, normalize=False)(h, adjacency)
+        assert torch.allclose(ppr_propagate(h, adjacency, k, 0.15), expected, atol=1e-6)
+
+
+def test_appnp_inference_path_matches_autograd_path(small_graph):
+    x, edge_index = small_graph
+    torch.manual_seed(3)
+    model = get_model("appnp", x.shape[1], 3).eval()
+    batch = torch.stack([x, 1 - x])
+    with_grad = model(batch, edge_index)
+    assert with_grad.requires_grad
+    with torch.no_grad():
+        assert torch.allclose(model(batch, edge_index), with_grad, atol=1e-6)
