@@ -5,7 +5,9 @@ Both executors offer the same two operations:
 * ``run_chunks(...)`` runs chunks ``(cluster, chunk)`` of one phase of `montecarlo.smooth`
   (SPEC §3) and yields their statistics in the order of the request. Every chunk draws from its
   own generator (`montecarlo.chunk_generator`), so the merged statistics are identical whatever
-  executes them; `smooth` merges and checkpoints after each yielded chunk.
+  executes them; `smooth` adds them up and checkpoints after each yielded chunk. A chunk
+  result (`montecarlo.ChunkStats`) covers only its cluster's nodes, so what a task ships back
+  is O(cluster size), not O(N).
 * ``map(fn, items)`` applies ``fn`` to every item and yields the results in order (sweeps).
 
 `LocalExecutor` never imports ray. `RayExecutor` imports it when constructed, ships the model
@@ -20,7 +22,7 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 import numpy as np
 import torch
 
-from graphcert.montecarlo import MonteCarloConfig, SmoothingNoise, SmoothingStats, run_chunk
+from graphcert.montecarlo import ChunkStats, MonteCarloConfig, SmoothingNoise, run_chunk
 
 __all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "make_executor"]
 
@@ -34,7 +36,7 @@ class Executor(Protocol):
                    config: MonteCarloConfig, phase: int, jobs: list[tuple[int, int]],
                    candidates: np.ndarray | None, *, prefetch: bool = True,
                    on_batch: Callable[[int], None] | None = None
-                   ) -> Iterator[SmoothingStats]: ...
+                   ) -> Iterator[ChunkStats]: ...
 
     def map(self, fn: Callable, items: Iterable) -> Iterator: ...
 
@@ -43,7 +45,7 @@ class LocalExecutor:
     """Runs everything in this process, one chunk after the other."""
 
     def run_chunks(self, model, x, edge_index, noise, config, phase, jobs, candidates, *,
-                   prefetch=True, on_batch=None) -> Iterator[SmoothingStats]:
+                   prefetch=True, on_batch=None) -> Iterator[ChunkStats]:
         for cluster, chunk in jobs:
             yield run_chunk(model, x, edge_index, noise, config, cluster, chunk, phase,
                             candidates, prefetch=prefetch, on_batch=on_batch)
@@ -103,7 +105,7 @@ class RayExecutor:
         return self._shipped[key][1]
 
     def run_chunks(self, model, x, edge_index, noise, config, phase, jobs, candidates, *,
-                   prefetch=True, on_batch=None) -> Iterator[SmoothingStats]:
+                   prefetch=True, on_batch=None) -> Iterator[ChunkStats]:
         shared = [self.put(obj) for obj in (model, x, edge_index, noise)]
         candidates = None if candidates is None else self._ray.put(np.asarray(candidates))
         submit = lambda job: self._chunk_task.remote(  # noqa: E731
@@ -157,7 +159,7 @@ def make_executor(kind: str = "local", address: str | None = None,
 
 
 def _chunk_task(model, x, edge_index, noise, config, cluster, chunk, phase, candidates,
-                prefetch, threads) -> SmoothingStats:
+                prefetch, threads) -> ChunkStats:
     torch.set_num_threads(threads)
     return run_chunk(model, x, edge_index, noise, config, cluster, chunk, phase, candidates,
                      prefetch=prefetch)

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from graphcert.smoothing import LocalizedNoise
 
-__all__ = ["PRE", "MAIN", "SCORE_BITS", "MonteCarloConfig", "SmoothingNoise", "SmoothingStats",
+__all__ = ["PRE", "MAIN", "SCORE_BITS", "ChunkStats", "MonteCarloConfig", "SmoothingNoise", "SmoothingStats",
            "chunk_generator", "noisy_batches", "run_chunk", "run_smoothing", "smooth"]
 
 PRE, MAIN = 0, 1
@@ -86,6 +86,35 @@ def chunk_generator(seed: int, phase: int, output_cluster: int, chunk: int) -> n
     fastest of numpy's bit generators)."""
     sequence = np.random.SeedSequence(seed, spawn_key=(phase, output_cluster, chunk))
     return np.random.Generator(np.random.SFC64(sequence))
+
+
+@dataclass(eq=False)
+class ChunkStats:
+    """Statistics of one chunk (phase, output_cluster, chunk) for the nodes of its output
+    cluster only: what `run_chunk` returns and executors ship, O(cluster size) whatever N.
+
+    ``nodes`` (n_k,) are the cluster's nodes in increasing order; ``votes`` (n_k, Y);
+    ``score_sum_q`` is (n_k, Y) in the pre-sample (every class) and (n_k,) in the main sample
+    (the candidate), where ``candidates`` (n_k,), ``score_sq_sum_q`` and ``hist`` (n_k, M)
+    are also set; units as in `SmoothingStats`. ``n`` samples were drawn.
+    """
+
+    config: MonteCarloConfig
+    noise: dict
+    phase: int
+    output_cluster: int
+    chunk: int
+    nodes: np.ndarray
+    n: int
+    votes: np.ndarray
+    score_sum_q: np.ndarray
+    candidates: np.ndarray | None = None
+    score_sq_sum_q: np.ndarray | None = None
+    hist: np.ndarray | None = None
+
+    @property
+    def n_classes(self) -> int:
+        return self.votes.shape[1]
 
 
 @dataclass(eq=False)
@@ -169,6 +198,35 @@ class SmoothingStats:
                 counts[k] += self.config.chunk_length(phase, c)
         return counts
 
+    def add_chunk(self, part: ChunkStats) -> "SmoothingStats":
+        """Add one chunk's statistics in place (work O(N) for checks plus O(cluster size));
+        returns self. Main-sample chunks must use this object's candidates."""
+        if self.config != part.config or self.noise != part.noise:
+            raise ValueError("cannot merge statistics of different configurations or noises")
+        if not np.array_equal(np.flatnonzero(self.labels == part.output_cluster), part.nodes):
+            raise ValueError(f"chunk nodes are not the nodes of cluster {part.output_cluster}")
+        if self.votes.shape[1] != part.n_classes:
+            raise ValueError(f"class counts differ: {self.votes.shape[1]} vs {part.n_classes}")
+        key = (part.phase, part.output_cluster, part.chunk)
+        if self.has_chunk(*key):
+            raise ValueError(f"chunk {key} was already added; it would be counted twice")
+        nodes = part.nodes
+        if part.phase == PRE:
+            self.pre_votes[nodes] += part.votes
+            self.pre_score_sum_q[nodes] += part.score_sum_q
+            self.n_pre[nodes] += part.n
+        else:
+            if not np.array_equal(self.candidate_score[nodes], part.candidates):
+                raise ValueError("chunk candidates disagree with these statistics' candidates")
+            self.votes[nodes] += part.votes
+            self.hist[nodes] += part.hist
+            self.score_sum_q[nodes] += part.score_sum_q
+            self.score_sq_sum_q[nodes] += part.score_sq_sum_q
+            self.n[nodes] += part.n
+        done = np.concatenate([self.done, np.array([key], dtype=np.int64)])
+        self.done = done[np.lexsort(done.T[::-1])]
+        return self
+
     def merge(self, other: "SmoothingStats") -> "SmoothingStats":
         """Elementwise sum of two disjoint sets of chunks; candidates must agree."""
         if self.config != other.config or self.noise != other.noise:
@@ -234,8 +292,8 @@ class SmoothingStats:
 def run_chunk(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise,
               config: MonteCarloConfig, output_cluster: int, chunk: int, phase: int = MAIN,
               candidates: np.ndarray | None = None, *, prefetch: bool = True,
-              on_batch: Callable[[int], None] | None = None) -> SmoothingStats:
-    """Statistics of one chunk: usable by any executor, merges with `SmoothingStats.merge`.
+              on_batch: Callable[[int], None] | None = None) -> ChunkStats:
+    """Statistics of one chunk, for any executor; add them with `SmoothingStats.add_chunk`.
 
     ``candidates`` (N,) are the score candidates (required for ``phase=MAIN``). With
     ``prefetch`` the next batch is sampled in a background thread while the model runs.
@@ -269,12 +327,8 @@ def run_chunk(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise
             counts.add(logits.detach().cpu().numpy()[:, nodes], None if phase == PRE else chosen)
             if on_batch is not None:
                 on_batch(size)
-    stats = SmoothingStats.empty(config, noise.describe(), labels, counts.votes.shape[1])
-    counts.store(stats, nodes, phase)
-    if phase == MAIN:
-        stats.candidate_score[nodes] = chosen
-    stats.done = np.array([[phase, output_cluster, chunk]], dtype=np.int64)
-    return stats
+    return counts.result(config, noise.describe(), phase, output_cluster, chunk, nodes,
+                         None if phase == PRE else chosen)
 
 
 def smooth(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise,
@@ -312,8 +366,10 @@ def smooth(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise,
                     model, x, edge_index, noise, config, phase, jobs,
                     None if phase == PRE else stats.candidate_score, prefetch=prefetch,
                     on_batch=bar.update):
-                stats = part if stats is None else stats.merge(part)
-                _save(stats, checkpoint)
+                if stats is None:
+                    stats = SmoothingStats.empty(config, noise.describe(), labels,
+                                                 part.n_classes)
+                _save(stats.add_chunk(part), checkpoint)
     return stats
 
 
@@ -390,15 +446,15 @@ class _ChunkCounts:
         self.candidate_sum_q += picked.sum(0)
         self.candidate_sq_sum_q += (picked * picked).sum(0)
 
-    def store(self, stats: SmoothingStats, nodes: np.ndarray, phase: int) -> None:
+    def result(self, config: MonteCarloConfig, noise: dict, phase: int, output_cluster: int,
+               chunk: int, nodes: np.ndarray, chosen: np.ndarray | None) -> ChunkStats:
+        common = dict(config=config, noise=noise, phase=phase, output_cluster=output_cluster,
+                      chunk=chunk, nodes=nodes, n=self.n, votes=self.votes)
         if phase == PRE:
-            stats.pre_votes[nodes], stats.pre_score_sum_q[nodes] = self.votes, self.score_sum_q
-            stats.n_pre[nodes] = self.n
-        else:
-            stats.votes[nodes], stats.hist[nodes] = self.votes, self.hist.reshape(len(nodes), -1)
-            stats.score_sum_q[nodes] = self.candidate_sum_q
-            stats.score_sq_sum_q[nodes] = self.candidate_sq_sum_q
-            stats.n[nodes] = self.n
+            return ChunkStats(**common, score_sum_q=self.score_sum_q)
+        return ChunkStats(**common, score_sum_q=self.candidate_sum_q, candidates=chosen,
+                          score_sq_sum_q=self.candidate_sq_sum_q,
+                          hist=self.hist.reshape(len(nodes), -1))
 
 
 def _quantized_scores(logits: np.ndarray) -> np.ndarray:

@@ -144,36 +144,66 @@ def test_only_cluster_k_samples_feed_cluster_k_nodes():
     assert np.all(stats.votes[LABELS == 1, 1] == 50)  # count D -> class 1
 
 
-def test_merge_of_chunks_is_bit_identical_in_any_order(full):
+def empty_stats() -> SmoothingStats:
+    return SmoothingStats.empty(CONFIG, noise().describe(), LABELS, 2)
+
+
+def test_chunks_add_up_bit_identically_in_any_order(full):
     model, noise_ = CountModel().eval(), noise()
     pre = [run_chunk(model, X, None, noise_, CONFIG, k, 0, PRE) for k in (0, 1)]
-    seed = pre[1].merge(pre[0]).with_candidates()
+    assert [len(part.nodes) for part in pre] == [np.sum(LABELS == 0), np.sum(LABELS == 1)]
+    seed = empty_stats().add_chunk(pre[1]).add_chunk(pre[0]).with_candidates()
     assert np.array_equal(seed.candidate_score, full.candidate_score)
     parts = [run_chunk(model, X, None, noise_, CONFIG, k, c, MAIN, seed.candidate_score,
                        prefetch=False)
              for k in (0, 1) for c in range(3)]
-    first = parts[0].merge(parts[1]).merge(parts[2])
-    second = parts[3].merge(parts[4]).merge(parts[5])
-    assert_same(second.merge(seed).merge(first), full)
-    assert_same(seed.merge(parts[5].merge(parts[0])).merge(parts[3].merge(parts[1]))
-                .merge(parts[2].merge(parts[4])), full)
+    for order in ([0, 1, 2, 3, 4, 5], [5, 0, 3, 1, 2, 4]):
+        stats = empty_stats().add_chunk(pre[0]).add_chunk(pre[1]).with_candidates()
+        for i in order:
+            stats.add_chunk(parts[i])
+        assert_same(stats, full)
 
 
-def test_merge_rejects_double_counting_and_mismatch():
+def test_merge_of_disjoint_statistics_is_bit_identical(full):
+    """Statistics of two machines (disjoint chunks) merge into the single-run statistics."""
+    model, noise_ = CountModel().eval(), noise()
+    first = empty_stats()
+    for k in (0, 1):
+        first.add_chunk(run_chunk(model, X, None, noise_, CONFIG, k, 0, PRE))
+    first = first.with_candidates()
+    second = empty_stats()
+    second.candidate_score[:] = first.candidate_score
+    for k, c in [(0, 0), (1, 2), (0, 1), (1, 0), (0, 2), (1, 1)]:
+        target = first if c == 1 else second
+        target.add_chunk(run_chunk(model, X, None, noise_, CONFIG, k, c, MAIN,
+                                   first.candidate_score))
+    assert_same(second.merge(first), full)
+    assert_same(first.merge(second), full)
+
+
+def test_adding_rejects_double_counting_and_mismatch():
     model, noise_ = CountModel().eval(), noise()
     part = run_chunk(model, X, None, noise_, CONFIG, 0, 0, PRE)
+    stats = empty_stats().add_chunk(part)
     with pytest.raises(ValueError, match="counted twice"):
-        part.merge(part)
+        stats.add_chunk(part)
+    with pytest.raises(ValueError, match="counted twice"):
+        stats.merge(stats)
     other = MonteCarloConfig(n_samples=3000, n_pre=200, chunk_size=1000, batch_size=128,
                              n_bins=20, seed=4)
     with pytest.raises(ValueError, match="configurations"):
-        part.merge(run_chunk(model, X, None, noise_, other, 0, 0, PRE))
-    seed = part.merge(run_chunk(model, X, None, noise_, CONFIG, 1, 0, PRE)).with_candidates()
+        stats.add_chunk(run_chunk(model, X, None, noise_, other, 0, 0, PRE))
+    with pytest.raises(ValueError, match="configurations"):
+        stats.merge(SmoothingStats.empty(other, noise_.describe(), LABELS, 2))
+    moved = SmoothingStats.empty(CONFIG, noise_.describe(), 1 - LABELS, 2)
+    with pytest.raises(ValueError, match="nodes of cluster"):
+        moved.add_chunk(part)
+    seed = stats.add_chunk(run_chunk(model, X, None, noise_, CONFIG, 1, 0, PRE)).with_candidates()
     wrong = seed.candidate_score.copy()
     wrong[LABELS == 0] = 1 - wrong[LABELS == 0]
     bad = run_chunk(model, X, None, noise_, CONFIG, 0, 0, MAIN, wrong)
     with pytest.raises(ValueError, match="disagree"):
-        seed.merge(bad)
+        seed.add_chunk(bad)
 
 
 def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, full):
