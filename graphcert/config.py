@@ -53,7 +53,7 @@ class RunConfig:
     score_temperature: float = 0.0
     batch_size: int = 32
     chunk_size: int = 500
-    n_bins: int = 1000
+    n_bins: int = 1000  # score histogram bins, kept only for bounds: dkw (SPEC §4)
     mc_seed: int = 0
     # collective certificate (SPEC §5)
     max_deletions: int = 100

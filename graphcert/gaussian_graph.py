@@ -24,7 +24,7 @@ from graphcert.montecarlo import SmoothingStats
 from graphcert.segmentation import certified_pixels
 from graphcert.stats import bonferroni_lower_bounds, holm_lower_bounds
 
-__all__ = ["GraphGaussian", "gaussian_certificate", "gaussian_result", "l2_budget_grid",
+__all__ = ["GraphGaussian", "batch_for_memory", "gaussian_certificate", "gaussian_result", "l2_budget_grid",
            "localized_graph_gaussian"]
 
 CORRECTIONS = {"bonferroni": bonferroni_lower_bounds, "holm": holm_lower_bounds}
@@ -35,7 +35,8 @@ class GraphGaussian(ClusterGaussian):
 
     ``sample(x, k, B, rng)`` returns B noisy copies (B, N, D) of the float features x (N, D)
     for the outputs of cluster k: node m gets i.i.d. N(0, sigma[k, labels[m]]^2) on every
-    feature. The noise is dense (continuous features all change): size batches accordingly.
+    feature. The noise is dense (continuous features all change): `batch_for_memory` sizes
+    batches so that one batch stays within a memory budget.
     """
 
     def prepare(self, x) -> torch.Tensor:
@@ -48,13 +49,21 @@ class GraphGaussian(ClusterGaussian):
     def sample(self, x, output_cluster: int, batch_size: int,
                generator: np.random.Generator) -> torch.Tensor:
         x = self.prepare(x)
-        scale = torch.from_numpy(self.site_sigma(output_cluster).astype(np.float32))[:, None]
-        noise = torch.from_numpy(generator.standard_normal((batch_size, *x.shape),
-                                                           dtype=np.float32))
-        return x + noise * scale
+        noisy = generator.standard_normal((batch_size, *x.shape), dtype=np.float32)
+        noisy *= self.site_sigma(output_cluster).astype(np.float32)[:, None]
+        noisy += x.numpy()  # in place: one (B, N, D) array at a time
+        return torch.from_numpy(noisy)
 
     def describe(self) -> dict:
         return {"kind": "graph_gaussian", "sigma": self.sigma.tolist()}
+
+
+def batch_for_memory(batch_size: int, num_nodes: int, num_features: int,
+                     max_bytes: int = 2**28) -> int:
+    """The largest batch <= `batch_size` whose dense float32 (B, N, D) copies fit in
+    `max_bytes` (at least 1): ogbn-arxiv's 169k x 128 features take 87 MB per copy."""
+    per_copy = 4 * num_nodes * num_features
+    return int(max(1, min(batch_size, max_bytes // per_copy)))
 
 
 def localized_graph_gaussian(edge_index, num_nodes: int, n_clusters: int, sigma_min: float,

@@ -24,7 +24,7 @@ from graphcert.config import BINARY_METHODS, RunConfig
 from graphcert.datasets import graph_split, load_graph
 from graphcert.evaluation import (AttackSurface, MethodResult, sparse_smooth_result,
                                   variance_constrained_result)
-from graphcert.gaussian_graph import gaussian_result, localized_graph_gaussian
+from graphcert.gaussian_graph import batch_for_memory, gaussian_result, localized_graph_gaussian
 from graphcert.montecarlo import MonteCarloConfig, smooth
 from graphcert.smoothing import LocalizedNoise
 from graphcert.training import accuracy, load_checkpoint, save_checkpoint, train_model
@@ -132,7 +132,7 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
             "noisy graphs")
         clock = time.perf_counter()
         scored, checkpoint = model, run_dir / f"stats_{method}.npz"
-        method_mc = dataclasses.replace(mc, n_bins=1) if method == "gaussian" else mc  # votes
+        method_mc = _method_sampling(method, config, mc, data)
         if method in ("localized", "isotropic") and config.score_temperature != 1:
             scored = ScaledLogits(model, config.score_temperature).eval()
             checkpoint = run_dir / f"stats_{method}_T{config.score_temperature:g}.npz"
@@ -145,6 +145,7 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
         timings[f"{method}_certificates"] = time.perf_counter() - clock
         entry = result.to_dict()
         entry["samples"] = {"n_pre": mc.n_pre, "n_samples": mc.n_samples,
+                            "batch_size": method_mc.batch_size, "n_bins": method_mc.n_bins,
                             "n_distributions": noise.n_clusters}
         entry["samples"].update(
             {"sigma": noise.sigma.tolist()} if method == "gaussian" else
@@ -154,6 +155,19 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
     timings["total"] = time.perf_counter() - started
     write_json(run_dir / "results.json", results)
     return results
+
+
+def _method_sampling(method: str, config: RunConfig, mc: MonteCarloConfig,
+                     data) -> MonteCarloConfig:
+    """The Monte Carlo settings of one method. Only the DKW bounds read the score histogram
+    (SPEC §4); the other certificates need votes and sums, so their statistics keep one bin
+    instead of N x n_bins counts. Dense Gaussian batches are capped by `batch_for_memory`."""
+    if method == "gaussian":
+        batch = batch_for_memory(mc.batch_size, data.num_nodes, data.x.shape[1])
+        return dataclasses.replace(mc, n_bins=1, batch_size=batch)
+    if method in ("localized", "isotropic") and config.bounds == "dkw":
+        return mc
+    return dataclasses.replace(mc, n_bins=1)
 
 
 def _certify_method(method: str, config: RunConfig, stats, y, targets, theta_plus,

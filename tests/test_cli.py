@@ -41,6 +41,10 @@ def test_results_json_fields(run):
             assert np.all(np.array(deletions["collective"]) >= naive)
         assert entry["samples"]["n_samples"] == 200
     assert results["methods"]["localized"]["samples"]["n_distributions"] == 5
+    # binary bounds (the default) need no score histogram: one bin instead of N x 1000
+    assert {entry["samples"]["n_bins"] for entry in results["methods"].values()} == {1}
+    with np.load(next(run.glob("stats_localized*.npz")), allow_pickle=False) as stats:
+        assert stats["hist"].shape == (results["dataset"]["num_nodes"], 1)
     assert results["timings"]["total"] > 0
 
 
