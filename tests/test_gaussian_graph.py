@@ -14,8 +14,8 @@ import torch
 from scipy.stats import beta, norm
 
 from graphcert.cli import main
-from graphcert.gaussian_graph import (GraphGaussian, gaussian_certificate, gaussian_result,
-                                      l2_budget_grid, localized_graph_gaussian)
+from graphcert.gaussian_graph import (GraphGaussian, batch_for_memory, gaussian_certificate,
+                                      gaussian_result, l2_budget_grid, localized_graph_gaussian)
 from graphcert.montecarlo import MonteCarloConfig, smooth
 from graphcert.segmentation import certified_pixels
 
@@ -160,6 +160,23 @@ def test_noise_levels_and_validation():
         localized_graph_gaussian(edges, N, 3, 1.0, 0.5)
     with pytest.raises(ValueError, match="step"):
         l2_budget_grid(None, noise.weights(), 0)
+
+
+def test_sample_is_features_plus_scaled_standard_normals():
+    noise = GraphGaussian(LABELS, SIGMA)
+    x = torch.randn(N, D, generator=torch.Generator().manual_seed(0))
+    z = noise.sample(x, 1, 3, np.random.default_rng(5))
+    normals = np.random.default_rng(5).standard_normal((3, N, D), dtype=np.float32)
+    expected = x + torch.from_numpy(normals) * torch.from_numpy(
+        SIGMA[1, LABELS].astype(np.float32))[:, None]
+    assert torch.equal(z, expected)
+
+
+def test_batch_for_memory():
+    assert batch_for_memory(32, 169_343, 128) == 3  # ogbn-arxiv: 87 MB per copy, 256 MB cap
+    assert batch_for_memory(32, 100, 10) == 32
+    assert batch_for_memory(32, 10**7, 100) == 1  # never below one copy
+    assert batch_for_memory(8, 1000, 1000, max_bytes=4 * 10**6 * 5) == 5
 
 
 def test_cli_certifies_ogb_miniature(ogb_root, tmp_path, monkeypatch, capsys):
