@@ -117,6 +117,29 @@ def linear_input(x: Tensor | BatchedCSR, weight: Tensor, bias: Tensor | None = N
     return out.add_(bias) if not torch.is_grad_enabled() else out + bias  # out is fresh
 
 
+def folded_mlp(x: BatchedCSR, lin1: torch.nn.Linear, lin2: torch.nn.Linear,
+               block_rows: int = 8192) -> Tensor:
+    """``lin2(relu(lin1(x)))`` of every copy, written straight into the folded (N, B * C)
+    layout of `fold`; inference only (no autograd, no dropout).
+
+    Rows go through in blocks of `block_rows`, so the (rows, hidden) activations stay in
+    cache instead of one (B * N, hidden) tensor (256 MB for 20 copies of 100k nodes).
+    """
+    batch, nodes, _ = x.shape
+    classes = lin2.out_features
+    out = torch.empty(nodes, batch * classes)
+    w1, w2 = lin1.weight.t().contiguous(), lin2.weight.t()  # w2 as F.linear passes it
+    for copy in range(batch):
+        for start in range(0, nodes, block_rows):
+            stop = min(nodes, start + block_rows)
+            rows = x.crow[copy * nodes + start: copy * nodes + stop + 1]
+            first = rows[0]
+            h = F.embedding_bag(x.col[first:rows[-1]], w1, rows[:-1] - first, mode="sum")
+            h.add_(lin1.bias).relu_()
+            out[start:stop, copy * classes:(copy + 1) * classes] = torch.addmm(lin2.bias, h, w2)
+    return out
+
+
 def index_rows(shape: torch.Size) -> int:
     """Rows of the 2-D view of a (N, D) or (B, N, D) tensor."""
     return shape[0] * shape[1] if len(shape) == 3 else shape[0]

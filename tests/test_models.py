@@ -7,6 +7,7 @@ from torch_geometric.nn import APPNP, GCNConv
 
 from gnn_models import get_model, normalized_adjacency
 from gnn_models.appnp import ppr_propagate
+from gnn_models.batching import BatchedCSR, fold, folded_mlp
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +112,22 @@ def test_appnp_inference_path_matches_autograd_path(small_graph):
     assert with_grad.requires_grad
     with torch.no_grad():
         assert torch.allclose(model(batch, edge_index), with_grad, atol=1e-6)
+        assert torch.allclose(model(_batched(batch), edge_index), with_grad, atol=1e-6)
+
+
+@pytest.mark.parametrize("block_rows", [1, 7, 8192])
+def test_folded_mlp_equals_the_layers_then_fold(small_graph, block_rows):
+    x, _ = small_graph
+    torch.manual_seed(4)
+    lin1, lin2 = torch.nn.Linear(x.shape[1], 8), torch.nn.Linear(8, 3)
+    batch = torch.stack([x, torch.zeros_like(x), 1 - x])  # includes copies with empty rows
+    with torch.no_grad():
+        expected = fold(lin2(torch.relu(lin1(batch))))
+        got = folded_mlp(_batched(batch), lin1, lin2, block_rows)
+    assert got.shape == expected.shape
+    assert torch.allclose(got, expected, atol=1e-6)
+
+
+def _batched(batch: torch.Tensor) -> BatchedCSR:
+    csr = batch.reshape(-1, batch.shape[-1]).to_sparse_csr()
+    return BatchedCSR(csr.crow_indices(), csr.col_indices(), batch.shape)
