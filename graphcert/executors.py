@@ -70,8 +70,9 @@ class RayExecutor:
     ``address=None`` starts a private local instance with ``num_cpus`` CPUs (shut down by
     `close`); any other address (``"auto"``, ``"ray://host:10001"``) connects to a running
     cluster, whose nodes need graphcert installed. If Ray is already initialized in this
-    process it is used as is. Workers run torch with ``threads`` threads (default: this
-    process's count, so logits and hence statistics are bit-identical to a local run).
+    process it is used as is. Each task runs torch with ``threads`` threads and reserves as
+    many CPUs (default: this process's count, so logits and hence statistics are bit-identical
+    to a local run, capped at the largest node's CPUs so that every task can be scheduled).
     """
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None, *,
@@ -88,10 +89,20 @@ class RayExecutor:
         self._ray = ray
         self._owns = not ray.is_initialized()
         if self._owns:
-            local = {"num_cpus": num_cpus, "include_dashboard": False} if address is None \
-                else {}
-            ray.init(address=address, **local, **init_kwargs)
-        self.threads = int(threads or torch.get_num_threads())
+            if address is None:  # "local": a new instance even if `ray start` runs here
+                ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
+                         **init_kwargs)
+            else:
+                ray.init(address=address, **init_kwargs)
+        largest = max((int(node["Resources"].get("CPU", 0)) for node in ray.nodes()
+                       if node["Alive"]), default=0)
+        if largest < 1:
+            raise RuntimeError("the Ray cluster has no node with a CPU")
+        if threads is not None and not 1 <= threads <= largest:
+            raise ValueError(f"threads={threads}: every task needs that many CPUs on one node, "
+                             f"and the largest node of this cluster has {largest}")
+        # a task needing more CPUs than any node has would wait forever
+        self.threads = int(threads or min(torch.get_num_threads(), largest))
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self.max_in_flight = int(max_in_flight or max(2, 2 * cpus // self.threads))
         self._chunk_task = ray.remote(num_cpus=self.threads)(_chunk_task)

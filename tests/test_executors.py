@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 from dataclasses import fields
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,8 +21,8 @@ CONFIG = MonteCarloConfig(n_samples=240, n_pre=60, chunk_size=80, batch_size=40,
                           seed=918273)
 
 
-@pytest.fixture(scope="module")
-def problem():
+def make_problem():
+    """A small localized-smoothing problem: (model, x, adjacency, noise)."""
     rng = np.random.default_rng(3)
     x = torch.from_numpy((rng.random((N_NODES, N_FEATURES)) < 0.1).astype(np.float32))
     edges = rng.integers(0, N_NODES, (2, 400))
@@ -33,6 +34,11 @@ def problem():
     torch.manual_seed(0)
     model = APPNPNet(N_FEATURES, 4, hidden=16, k=3).eval()
     return model, x, normalized_adjacency(edge_index, N_NODES), noise
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return make_problem()
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +132,13 @@ def test_ray_run_resumes_to_identical_statistics(problem, local_stats, ray_execu
     assert_identical(resumed, local_stats)
 
 
+def test_ray_tasks_must_fit_on_a_node(ray_executor):
+    from graphcert.executors import RayExecutor
+    with pytest.raises(ValueError, match="largest node of this cluster has 2"):
+        RayExecutor(threads=3)
+    assert RayExecutor().threads <= 2  # the default is capped, never an unschedulable task
+
+
 def test_ray_map_keeps_order(ray_executor):
     assert list(ray_executor.map(np.square, range(7))) == [i * i for i in range(7)]
     assert list(LocalExecutor().map(np.square, range(3))) == [0, 1, 4]
@@ -151,3 +164,16 @@ def test_ray_sweep_matches_local_and_resumes(ray_executor, ogb_root, tmp_path, m
     again = run_sweep(runs, tmp_path / "sweep", log=lambda m: None)  # resumed: nothing reruns
     assert again == points
     assert stamps == [(tmp_path / "sweep" / n / "results.json").stat().st_mtime_ns for n in runs]
+
+
+def test_two_node_cluster_by_address():
+    """A cluster joined by address (a simulated two-node cluster, in a fresh process so it
+    does not meet this process's Ray instance): tasks run on both nodes and the statistics
+    are the local ones."""
+    pytest.importorskip("ray", reason="ray is not installed (pip install 'graphcert[ray]')")
+    tests = Path(__file__).resolve().parent
+    result = subprocess.run([sys.executable, str(tests / "two_node_cluster.py"), str(tests)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report == {"nodes": 2, "alive": 2, "identical": True}
