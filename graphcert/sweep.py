@@ -46,7 +46,7 @@ def run_sweep(runs: dict[str, RunConfig], out_dir: str | Path, *, progress: bool
     `RayExecutor` the runs are Ray tasks (a cluster needs `out_dir` on a shared file system
     for the runs to resume); results come back in order either way.
     """
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()  # Ray workers do not share the driver's cwd
     out_dir.mkdir(parents=True, exist_ok=True)
     names = list(runs)
     task = partial(run_one, out_dir=out_dir, progress=progress and executor is None,
