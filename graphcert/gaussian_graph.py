@@ -24,8 +24,8 @@ from graphcert.montecarlo import SmoothingStats
 from graphcert.segmentation import certified_pixels
 from graphcert.stats import bonferroni_lower_bounds, holm_lower_bounds
 
-__all__ = ["GraphGaussian", "batch_for_memory", "gaussian_certificate", "gaussian_result", "l2_budget_grid",
-           "localized_graph_gaussian"]
+__all__ = ["GraphGaussian", "batch_for_memory", "gaussian_certificate", "gaussian_result",
+           "l2_budget_grid", "localized_graph_gaussian"]
 
 CORRECTIONS = {"bonferroni": bonferroni_lower_bounds, "holm": holm_lower_bounds}
 

@@ -29,8 +29,9 @@ from tqdm.auto import tqdm
 
 from graphcert.smoothing import LocalizedNoise
 
-__all__ = ["PRE", "MAIN", "SCORE_BITS", "ChunkStats", "MonteCarloConfig", "SmoothingNoise", "SmoothingStats",
-           "chunk_generator", "noisy_batches", "run_chunk", "run_smoothing", "smooth"]
+__all__ = ["PRE", "MAIN", "SCORE_BITS", "ChunkStats", "MonteCarloConfig", "SmoothingNoise",
+           "SmoothingStats", "chunk_generator", "noisy_batches", "run_chunk", "run_smoothing",
+           "smooth"]
 
 PRE, MAIN = 0, 1
 SCORE_BITS = 16
