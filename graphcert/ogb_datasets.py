@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from filelock import FileLock
 from torch_geometric.data import Data
 from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 
@@ -65,38 +66,51 @@ def load_ogb_graph(name: str, root: str | os.PathLike | None = None, *,
 
     The folder is `dataset_folder(name, root)`. If it is missing it is copied from
     ``$GRAPHCERT_DATA_MIRROR/<folder>`` when that exists, else (``download=True``) ogb downloads
-    it. Returns ``x`` (float32, continuous), ``edge_index``, ``y`` (long, -1 for unlabeled
-    nodes), ``num_classes``, ``name``, ``split_idx`` and the three split masks.
+    it. Safe to call from many processes at once (a lock file ``<folder>.lock`` beside the
+    folder). Returns ``x`` (float32, continuous), ``edge_index``, ``y`` (long, -1 for
+    unlabeled nodes), ``num_classes``, ``name``, ``split_idx`` and the three split masks.
     """
     meta = _meta(name)
     folder = dataset_folder(name, root)
-    _provide(name, folder, meta, download)
-    marker = folder / f"RELEASE_v{meta['version']}.txt"
-    if not marker.exists():
-        # ogb would stop and ask on stdin whether to delete the folder; decide here instead.
-        raise DatasetError(
-            f"{folder} has no {marker.name}: it is incomplete or from another OGB release. "
-            f"Delete the folder and load {name!r} again to download the current release "
-            "(or restore the release marker if the files are the current release)")
-    dataset, split_idx = _ogb_dataset(name, folder.parent)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # ogb downloads, unpacks and processes a dataset in place, with no guard against another
+    # process doing the same (runs of a sweep on Ray workers all load it at once): one would
+    # read the other's half-written processed file. A lock file beside the folder serializes
+    # everything that may write into it; loading an already processed dataset is quick.
+    with FileLock(folder.parent / f"{folder.name}.lock"):
+        downloading = not _provide(name, folder, meta, download)
+        marker = folder / f"RELEASE_v{meta['version']}.txt"
+        if not downloading and not marker.exists():
+            # ogb would stop and ask on stdin whether to delete the folder; decide here.
+            raise DatasetError(
+                f"{folder} has no {marker.name}: it is incomplete or from another OGB "
+                f"release. Delete the folder and load {name!r} again to download the "
+                "current release (or restore the release marker if the files are the "
+                "current release)")
+        dataset, split_idx = _ogb_dataset(name, folder, downloading)
     return _standardize(dataset[0], split_idx, name, int(meta["num classes"]))
 
 
-def _provide(name: str, folder: Path, meta: pd.Series, download: bool) -> None:
+def _provide(name: str, folder: Path, meta: pd.Series, download: bool) -> bool:
+    """Make sure `folder` exists, from the mirror if possible; False if ogb must download it."""
     if folder.exists():
-        return
+        return True
     mirror = os.environ.get("GRAPHCERT_DATA_MIRROR")
     if mirror and (Path(mirror) / folder.name).is_dir():
-        shutil.copytree(Path(mirror) / folder.name, folder)
-        return
+        partial = folder.with_name(f"{folder.name}.partial")
+        shutil.rmtree(partial, ignore_errors=True)  # left by a copy that was interrupted
+        shutil.copytree(Path(mirror) / folder.name, partial)
+        partial.rename(folder)  # the folder appears complete or not at all
+        return True
     if not download:
         raise DatasetError(
             f"{name} not found in {folder}. Download it with `python -c \"from "
             f"ogb.nodeproppred import PygNodePropPredDataset as D; D('{name}', "
             f"root='{folder.parent}')\"`, or unzip {meta['url']} there as {folder.name}/")
+    return False
 
 
-def _ogb_dataset(name: str, root: Path):
+def _ogb_dataset(name: str, folder: Path, downloading: bool):
     from ogb.nodeproppred import PygNodePropPredDataset
     from torch_geometric.data.data import DataEdgeAttr, DataTensorAttr
     from torch_geometric.data.storage import GlobalStorage
@@ -108,17 +122,25 @@ def _ogb_dataset(name: str, root: Path):
     # raw files are CSV, and the split files are CSV or a tensor dict.
     try:
         with torch.serialization.safe_globals([DataEdgeAttr, DataTensorAttr, GlobalStorage]):
-            dataset = PygNodePropPredDataset(name, root=str(root))
+            dataset = PygNodePropPredDataset(name, root=str(folder.parent))
             split_idx = dataset.get_idx_split()
-    except EOFError as error:  # ogb asked on stdin (a download over 1 GB needs a yes)
-        raise DatasetError(
-            f"ogb asks for confirmation before downloading {name}; run the download once "
-            f"interactively: python -c \"from ogb.nodeproppred import PygNodePropPredDataset "
-            f"as D; D('{name}', root='{root}')\"") from error
+    except EOFError as error:
+        if downloading:  # ogb asked on stdin (a download over 1 GB needs a yes)
+            raise DatasetError(
+                f"ogb asks for confirmation before downloading {name}; run the download once "
+                f"interactively: python -c \"from ogb.nodeproppred import "
+                f"PygNodePropPredDataset as D; D('{name}', root='{folder.parent}')\"") from error
+        raise _unreadable(name, folder, error) from error
     except (OSError, RuntimeError) as error:
-        raise DatasetError(f"could not load {name} from {root}: {error}. Delete the "
-                           f"dataset folder to download it again") from error
+        raise _unreadable(name, folder, error) from error
     return dataset, split_idx
+
+
+def _unreadable(name: str, folder: Path, error: Exception) -> DatasetError:
+    return DatasetError(
+        f"could not load {name} from {folder}: {error!r}. If a processing run was interrupted, "
+        f"delete {folder / 'processed'} to process the raw files again; otherwise delete "
+        f"{folder} to download the dataset again")
 
 
 def _standardize(raw: Data, split_idx: dict, name: str, num_classes: int) -> Data:

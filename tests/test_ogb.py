@@ -1,9 +1,15 @@
 """OGB datasets: a miniature in OGB's on-disk layout loads through ogb's own code path."""
 from __future__ import annotations
 
+import multiprocessing
+import sys
+import threading
+import time
+
 import numpy as np
 import pytest
 import torch
+from filelock import FileLock
 
 from graphcert.datasets import DatasetError, graph_split, load_graph
 from graphcert.ogb_datasets import dataset_folder, load_ogb_graph, write_ogb_layout
@@ -84,3 +90,65 @@ def test_errors(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="node_year"):
         write_ogb_layout(tmp_path / "x", "ogbn-arxiv", np.zeros((2, 1)), np.zeros((2, 0)),
                          np.zeros(2), {"train": [0], "valid": [1], "test": []})
+
+
+def _load_in_child(root, start, results):
+    while time.time() < start:  # start together, so the processes race for the raw files
+        pass
+    try:
+        results.put(load_ogb_graph("ogbn-arxiv", root=root).num_nodes)
+    except Exception as error:  # reported to the parent, which fails the test
+        results.put(repr(error))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fork start method")
+def test_concurrent_first_loads(tmp_path):
+    """Runs of a sweep load the dataset at once; without a lock one process read another's
+    half-written processed file (1 in 3 trials on 2 cores)."""
+    context = multiprocessing.get_context("fork")
+    for trial in range(3):
+        miniature(tmp_path / str(trial), seed=trial)
+        results, start = context.Queue(), time.time() + 0.3
+        children = [context.Process(target=_load_in_child,
+                                    args=(tmp_path / str(trial), start + 0.002 * i, results))
+                    for i in range(3)]
+        for child in children:
+            child.start()
+        outcomes = [results.get(timeout=120) for _ in children]
+        for child in children:
+            child.join()
+        assert outcomes == [N] * 3
+
+
+def test_load_waits_for_the_folder_lock(tmp_path):
+    miniature(tmp_path)
+    done = threading.Event()
+    with FileLock(tmp_path / "ogbn_arxiv.lock"):  # another process is processing the files
+        loader = threading.Thread(target=lambda: (load_ogb_graph("ogbn-arxiv", root=tmp_path),
+                                                  done.set()))
+        loader.start()
+        assert not done.wait(1.0)
+        assert not (tmp_path / "ogbn_arxiv" / "processed").exists()
+    loader.join(60)
+    assert done.is_set()
+
+
+def test_truncated_processed_file(tmp_path, monkeypatch):
+    miniature(tmp_path)
+    load_ogb_graph("ogbn-arxiv", root=tmp_path)
+    processed = tmp_path / "ogbn_arxiv" / "processed" / "geometric_data_processed.pt"
+    monkeypatch.setattr("builtins.input", lambda *a: pytest.fail("ogb prompted on stdin"))
+    for size in (0, processed.stat().st_size // 2):  # EOFError, then a zip reader error
+        processed.write_bytes(processed.read_bytes()[:size])
+        with pytest.raises(DatasetError, match="delete .*processed to process the raw files"):
+            load_ogb_graph("ogbn-arxiv", root=tmp_path)
+
+
+def test_interrupted_mirror_copy_is_redone(tmp_path, monkeypatch):
+    miniature(tmp_path / "mirror")
+    monkeypatch.setenv("GRAPHCERT_DATA_MIRROR", str(tmp_path / "mirror"))
+    partial = tmp_path / "data" / "ogbn_arxiv.partial"
+    (partial / "raw").mkdir(parents=True)  # what a copy killed half-way leaves
+    (partial / "RELEASE_v1.txt").write_text("")
+    assert load_graph("ogbn-arxiv", root=tmp_path / "data").num_nodes == N
+    assert not partial.exists()
