@@ -1,6 +1,7 @@
 """Helpers shared by the models: sparse-aware first layer and batch folding."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -17,7 +18,10 @@ def normalized_adjacency(edge_index: Tensor, num_nodes: int) -> Tensor:
     the sort it costs on every forward pass (Monte Carlo runs thousands of them).
     """
     edge_index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=True)
-    return to_torch_csr_tensor(edge_index.flip(0), weight, size=(num_nodes, num_nodes))
+    with warnings.catch_warnings():  # torch calls sparse CSR beta; we rely on it deliberately
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+        warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly")
+        return to_torch_csr_tensor(edge_index.flip(0), weight, size=(num_nodes, num_nodes))
 
 
 def propagation_matrix(edge_index: Tensor, num_nodes: int) -> Tensor:

@@ -5,15 +5,10 @@ import argparse
 import dataclasses
 import json
 import sys
-import warnings
 from pathlib import Path
 
 from graphcert.cli_scale import add_executor_options, executor_from_args
 from graphcert.config import BOUNDS, METHODS, TARGETS, RunConfig
-
-# torch marks sparse CSR as beta; the models rely on it deliberately.
-warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
-warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:

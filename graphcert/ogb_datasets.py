@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -121,7 +122,9 @@ def _ogb_dataset(name: str, folder: Path, downloading: bool):
     # this dataset (the context restores the allowlist on exit). Nothing else is unpickled:
     # raw files are CSV, and the split files are CSV or a tensor dict.
     try:
-        with torch.serialization.safe_globals([DataEdgeAttr, DataTensorAttr, GlobalStorage]):
+        with torch.serialization.safe_globals([DataEdgeAttr, DataTensorAttr, GlobalStorage]), \
+                warnings.catch_warnings():  # ogb wraps read-only pandas arrays; it only reads
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
             dataset = PygNodePropPredDataset(name, root=str(folder.parent))
             split_idx = dataset.get_idx_split()
     except EOFError as error:
