@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from gnn_models.appnp import APPNPNet
-from gnn_models.batching import normalized_adjacency
+from gnn_models.batching import model_input, normalized_adjacency
 from gnn_models.gcn import GCN
 from gnn_models.scaling import ScaledLogits
 
@@ -28,4 +28,5 @@ def get_model(name: str, in_features: int, num_classes: int, **params) -> torch.
     return MODELS[key](in_features, num_classes, **params)
 
 
-__all__ = ["APPNPNet", "GCN", "MODELS", "ScaledLogits", "get_model", "normalized_adjacency"]
+__all__ = ["APPNPNet", "GCN", "MODELS", "ScaledLogits", "get_model", "model_input",
+           "normalized_adjacency"]

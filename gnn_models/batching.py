@@ -24,6 +24,19 @@ def normalized_adjacency(edge_index: Tensor, num_nodes: int) -> Tensor:
         return to_torch_csr_tensor(edge_index.flip(0), weight, size=(num_nodes, num_nodes))
 
 
+def model_input(x: Tensor) -> Tensor:
+    """(N, D) `x` in the layout the first layer multiplies fastest: sparse CSR when at most 10%
+    of the entries are nonzero (bag-of-words attributes), else dense (continuous features,
+    whose CSR product is about 3.5 times slower than the dense one)."""
+    if x.layout != torch.strided:
+        return x
+    if torch.count_nonzero(x) > 0.1 * x.numel():
+        return x
+    with warnings.catch_warnings():  # torch calls sparse CSR beta; we rely on it deliberately
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+        return x.to_sparse_csr()
+
+
 def propagation_matrix(edge_index: Tensor, num_nodes: int) -> Tensor:
     """`edge_index` itself if it is already a `normalized_adjacency` (sparse CSR), else that."""
     if edge_index.layout == torch.sparse_csr:

@@ -86,7 +86,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     data = load_graph(config.dataset)
     idx_train, idx_val, idx_test = graph_split(data, config.n_per_class, config.split_seed)
-    model = prepare_model(config, data, idx_train, idx_val, run_dir)
+    model = prepare_model(config, data, idx_train, idx_val, run_dir, progress=not args.quiet)
     print(f"{config.dataset} / {config.model}: validation accuracy "
           f"{accuracy(model, data, idx_val):.3f}, test accuracy "
           f"{accuracy(model, data, idx_test):.3f} (model in {run_dir / 'model.pt'})")

@@ -32,8 +32,10 @@ from gnn_models import ScaledLogits, get_model, normalized_adjacency
 
 
 def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
-                  log: Callable[[str], None] = print) -> torch.nn.Module:
-    """Train the model, or load it from `run_dir/model.pt` if trained with the same settings."""
+                  log: Callable[[str], None] = print, progress: bool = False
+                  ) -> torch.nn.Module:
+    """Train the model, or load it from `run_dir/model.pt` if trained with the same settings
+    (`progress`: a bar over the training epochs)."""
     torch.manual_seed(config.train_seed)
     model = get_model(config.model, data.x.shape[1], data.num_classes, **config.model_params)
     path = run_dir / "model.pt"
@@ -56,7 +58,8 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
     started = time.perf_counter()
     result = train_model(model, data, idx_train, idx_val, lr=config.lr,
                          weight_decay=config.weight_decay, max_epochs=config.max_epochs,
-                         patience=config.patience, seed=config.train_seed, **noise)
+                         patience=config.patience, seed=config.train_seed,
+                         progress=progress, **noise)
     log(f"trained {config.model} in {time.perf_counter() - started:.1f}s "
         f"(best epoch {result.best_epoch}, validation accuracy {result.val_accuracy:.3f})")
     save_checkpoint(model, path, training_key=key)
@@ -109,7 +112,7 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
                          "binary attributes: use --methods gaussian (localized Gaussian, l2)")
     idx_train, idx_val, idx_test = graph_split(data, config.n_per_class, config.split_seed)
     targets = idx_val if config.targets == "val" else idx_test
-    model = prepare_model(config, data, idx_train, idx_val, run_dir, log)
+    model = prepare_model(config, data, idx_train, idx_val, run_dir, log, progress)
     timings["training"] = time.perf_counter() - started
     adjacency = normalized_adjacency(data.edge_index, data.num_nodes)
     y = data.y.numpy()

@@ -18,8 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.data import Data
+from tqdm.auto import tqdm
 
-from gnn_models import normalized_adjacency
+from gnn_models import model_input, normalized_adjacency
 
 
 def set_seed(seed: int) -> None:
@@ -51,7 +52,7 @@ def accuracy(model: torch.nn.Module, data: Data, index) -> float:
     """Clean accuracy of `model` on the nodes `index` (evaluation mode)."""
     model.eval()
     adjacency = normalized_adjacency(data.edge_index, data.num_nodes)
-    prediction = model(data.x.to_sparse_csr(), adjacency).argmax(-1)
+    prediction = model(model_input(data.x), adjacency).argmax(-1)
     index = torch.as_tensor(index)
     return (prediction[index] == data.y[index]).float().mean().item()
 
@@ -68,10 +69,11 @@ class TrainResult:
 def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: float = 1e-3,
                 weight_decay: float = 1e-3, max_epochs: int = 3000, patience: int = 50,
                 theta_plus=None, theta_minus=None, sigma: float | None = None,
-                seed: int = 0) -> TrainResult:
+                seed: int = 0, progress: bool = False) -> TrainResult:
     """Train in place with Adam; stop when validation loss has not improved for `patience`
     epochs and restore the best weights. Noise (if given) is applied during training only:
-    sparsity-aware bit flips (`theta_plus`, `theta_minus`) or Gaussian noise (`sigma`)."""
+    sparsity-aware bit flips (`theta_plus`, `theta_minus`) or Gaussian noise (`sigma`).
+    `progress` shows a bar over the epochs with the losses and the best epoch so far."""
     if (theta_plus is None) != (theta_minus is None):
         raise ValueError("give both theta_plus and theta_minus for noisy training, or neither")
     if sigma is not None and (theta_plus is not None or not sigma > 0):
@@ -81,26 +83,30 @@ def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: f
     idx_train, idx_val = torch.as_tensor(idx_train), torch.as_tensor(idx_val)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     adjacency = normalized_adjacency(data.edge_index, data.num_nodes)
-    clean_x = data.x.to_sparse_csr()
+    clean_x = model_input(data.x)
     best_loss, best_epoch, best_state = float("inf"), -1, None
     history = []
-    for epoch in range(max_epochs):
-        model.train()
-        x = clean_x if theta_plus is None else flip_bits(data.x, theta_plus, theta_minus,
-                                                         generator).to_sparse_csr()
-        if sigma is not None:
-            x = data.x + sigma * torch.randn(data.x.shape, generator=generator)
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x, adjacency)[idx_train], data.y[idx_train])
-        loss.backward()
-        optimizer.step()
-        val_loss = _validation_loss(model, clean_x, adjacency, data.y, idx_val)
-        history.append((loss.item(), val_loss))
-        if val_loss < best_loss:
-            best_loss, best_epoch = val_loss, epoch
-            best_state = copy.deepcopy(model.state_dict())
-        elif epoch - best_epoch >= patience:
-            break
+    with tqdm(range(max_epochs), desc="training", unit="epoch", disable=not progress,
+              leave=False) as epochs:
+        for epoch in epochs:
+            model.train()
+            x = clean_x if theta_plus is None else flip_bits(data.x, theta_plus, theta_minus,
+                                                             generator).to_sparse_csr()
+            if sigma is not None:
+                x = data.x + sigma * torch.randn(data.x.shape, generator=generator)
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x, adjacency)[idx_train], data.y[idx_train])
+            loss.backward()
+            optimizer.step()
+            val_loss = _validation_loss(model, clean_x, adjacency, data.y, idx_val)
+            history.append((loss.item(), val_loss))
+            if val_loss < best_loss:
+                best_loss, best_epoch = val_loss, epoch
+                best_state = copy.deepcopy(model.state_dict())
+            elif epoch - best_epoch >= patience:
+                break
+            epochs.set_postfix(loss=f"{history[-1][0]:.3f}", val_loss=f"{val_loss:.3f}",
+                               best_epoch=best_epoch, refresh=False)
     model.load_state_dict(best_state)
     return TrainResult(best_epoch, best_loss, accuracy(model, data, idx_val), history)
 

@@ -6,7 +6,7 @@ import torch
 from torch_geometric.nn import APPNP, GCNConv
 
 from gnn_models import get_model, normalized_adjacency
-from gnn_models.appnp import ppr_propagate
+from gnn_models.appnp import ppr_propagate, ppr_propagate_differentiable
 from gnn_models.batching import BatchedCSR, fold, folded_mlp
 
 
@@ -101,6 +101,24 @@ def test_inference_propagation_equals_pyg_appnp(small_graph, k):
     with torch.no_grad():
         expected = APPNP(k, 0.15, normalize=False)(h, adjacency)
         assert torch.allclose(ppr_propagate(h, adjacency, k, 0.15), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("k", [0, 1, 10])
+def test_differentiable_propagation_equals_pyg_appnp_with_gradients(small_graph, k):
+    """The training path's propagation and its gradient are PyG's, on a directed graph too
+    (where the transpose matters)."""
+    x, edge_index = small_graph
+    for edges in (edge_index, edge_index[:, edge_index[0] < edge_index[1]]):  # both, one way
+        adjacency = normalized_adjacency(edges, x.shape[0])
+        h = torch.randn(x.shape[0], 5, generator=torch.Generator().manual_seed(k),
+                        requires_grad=True)
+        weights = torch.randn(x.shape[0], 5, generator=torch.Generator().manual_seed(k + 1))
+        expected = APPNP(k, 0.15, normalize=False)(h, adjacency)
+        (expected_grad,) = torch.autograd.grad((expected * weights).sum(), h)
+        got = ppr_propagate_differentiable(h, adjacency, k, 0.15)
+        (grad,) = torch.autograd.grad((got * weights).sum(), h)
+        assert torch.allclose(got, expected, atol=1e-6)
+        assert torch.allclose(grad, expected_grad, atol=1e-6)
 
 
 def test_appnp_inference_path_matches_autograd_path(small_graph):

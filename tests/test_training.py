@@ -8,7 +8,7 @@ import torch
 from graphcert.datasets import split
 from graphcert.training import (accuracy, flip_bits, load_checkpoint, save_checkpoint,
                                 set_seed, train_model)
-from gnn_models import get_model
+from gnn_models import get_model, model_input
 
 
 def test_flip_bits_rates_and_validation():
@@ -56,6 +56,30 @@ def test_training_is_reproducible_and_noise_is_optional(citeseer):
     assert torch.equal(runs[0], runs[1])
     with pytest.raises(ValueError, match="both theta_plus and theta_minus"):
         train_model(model, citeseer, idx_train, idx_val, theta_plus=0.01)
+
+
+def test_progress_bar_only_when_asked(citeseer, capsys):
+    idx_train, idx_val, _ = split(citeseer.y, seed=0)
+    model = get_model("appnp", citeseer.x.shape[1], citeseer.num_classes)
+    train_model(model, citeseer, idx_train, idx_val, max_epochs=3, progress=True)
+    bar = capsys.readouterr().err
+    assert "training:" in bar and "/3 [" in bar
+    train_model(model, citeseer, idx_train, idx_val, max_epochs=3)
+    assert capsys.readouterr().err == ""
+
+
+def test_model_input_layout_follows_density(citeseer):
+    """Bag-of-words attributes go in as CSR, continuous features stay dense; the model's
+    output is the same either way."""
+    assert model_input(citeseer.x).layout == torch.sparse_csr
+    continuous = torch.randn(50, 8)
+    assert model_input(continuous) is continuous
+    torch.manual_seed(0)
+    model = get_model("appnp", 8, 3).eval()
+    edge_index = torch.tensor([[i for i in range(49)], [i + 1 for i in range(49)]])
+    sparse = torch.where(continuous > 1.5, continuous, 0.0)  # 7% nonzero
+    assert model_input(sparse).layout == torch.sparse_csr
+    torch.testing.assert_close(model(model_input(sparse), edge_index), model(sparse, edge_index))
 
 
 @pytest.mark.slow
