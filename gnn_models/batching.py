@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -18,9 +20,7 @@ def normalized_adjacency(edge_index: Tensor, num_nodes: int) -> Tensor:
     the sort it costs on every forward pass (Monte Carlo runs thousands of them).
     """
     edge_index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=True)
-    with warnings.catch_warnings():  # torch calls sparse CSR beta; we rely on it deliberately
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
-        warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly")
+    with _sparse_csr_quietly():
         return to_torch_csr_tensor(edge_index.flip(0), weight, size=(num_nodes, num_nodes))
 
 
@@ -32,9 +32,17 @@ def model_input(x: Tensor) -> Tensor:
         return x
     if torch.count_nonzero(x) > 0.1 * x.numel():
         return x
-    with warnings.catch_warnings():  # torch calls sparse CSR beta; we rely on it deliberately
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+    with _sparse_csr_quietly():
         return x.to_sparse_csr()
+
+
+@contextmanager
+def _sparse_csr_quietly() -> Iterator[None]:
+    """torch warns that sparse CSR is beta; the models rely on it deliberately."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+        warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly")
+        yield
 
 
 def propagation_matrix(edge_index: Tensor, num_nodes: int) -> Tensor:
