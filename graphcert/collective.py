@@ -480,7 +480,31 @@ def _monotone_sweep(certify, *budgets) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- binary data
-class CollectiveCertifier:
+class _LazyProgram:
+    """The `_CountingProgram` of a certifier, built by `_build` on first use (the certifiers
+    that never need a solver never build one). `_empty` says why there is nothing to build."""
+
+    pairs: _Pairs
+    _empty: str
+    _problem: _CountingProgram | None = None
+
+    @property
+    def problem(self) -> cp.Problem:
+        """The DPP cvxpy problem (built on first use)."""
+        return self._program().problem
+
+    def _program(self) -> _CountingProgram:
+        if self._problem is None:
+            if not self.pairs.total:
+                raise ValueError(self._empty)
+            self._problem = self._build()
+        return self._problem
+
+    def _build(self) -> _CountingProgram:
+        raise NotImplementedError
+
+
+class CollectiveCertifier(_LazyProgram):
     """Collective certificate for bit additions/deletions (SPEC §5), built once per instance.
 
     The exact optimum comes from enumerating the adversary's maximal allocations over merged
@@ -490,6 +514,8 @@ class CollectiveCertifier:
     per input unit in the MILP (the native form); merging is exact either way.  See
     ``collective_certificate`` for the arguments.
     """
+
+    _empty = "no targeted output is certifiable: there is no problem to build"
 
     def __init__(self, eta, out_group, w_plus, w_minus, cap_plus, cap_minus, *,
                  unit_group=None, local_budget=None, targets=None, relax: bool = False,
@@ -524,19 +550,6 @@ class CollectiveCertifier:
         self._wm = np.minimum(w_minus[self.pairs.groups], top[:, None])
         self.max_enumeration = max_enumeration
         self._enumerator = _Enumerator(self.pairs, self._merged, self._wp, self._wm)
-        self._problem: _CountingProgram | None = None
-
-    @property
-    def problem(self) -> cp.Problem:
-        """The DPP cvxpy problem (built on first use; needs at least one certifiable output)."""
-        return self._program().problem
-
-    def _program(self) -> _CountingProgram:
-        if self._problem is None:
-            if not self.pairs.total:
-                raise ValueError("no targeted output is certifiable: there is no problem to build")
-            self._problem = self._build()
-        return self._problem
 
     def _build(self) -> _CountingProgram:
         u, n = self.units, self.units.column.size
@@ -644,7 +657,7 @@ def naive_certificate(eta, out_group, w_plus, w_minus, cap_plus, cap_minus, budg
 
 
 # ----------------------------------------------------------------------------- l2 data
-class CollectiveCertifierL2:
+class CollectiveCertifierL2(_LazyProgram):
     """Collective certificate for continuous units (SPEC §5, last sentences).
 
     The adversary picks real ``b[u] >= 0`` with ``sum b <= budget`` (budget = eps^2) and breaks
@@ -654,6 +667,8 @@ class CollectiveCertifierL2:
     A group with an infinite weight is broken by any positive budget: treating it as broken for
     free (keeping the full budget for the rest) can only lower the count, so it is sound.
     """
+
+    _empty = "no targeted output with finite weights: no problem to build"
 
     def __init__(self, eta, out_group, w, *, targets=None, relax: bool = False,
                  n_bins: int | None = None):
@@ -669,22 +684,11 @@ class CollectiveCertifierL2:
                             pairs.groups[keep_groups])
         self._w = w[self.pairs.groups]
         self._max_w = self._w.max(axis=1, initial=0.0)
-        self._problem: _CountingProgram | None = None
 
-    @property
-    def problem(self) -> cp.Problem:
-        """The DPP cvxpy problem (built on first use; needs at least one output to keep)."""
-        return self._program().problem
-
-    def _program(self) -> _CountingProgram:
-        if self._problem is None:
-            if not self.pairs.total:
-                raise ValueError("no targeted output with finite weights: no problem to build")
-            self._eps = cp.Parameter(nonneg=True)
-            rows = [([sp.csr_matrix(np.ones((1, self._w.shape[1])))], self._eps)]
-            self._problem = _CountingProgram(self.pairs, self.relax,
-                                             [(self._w, None, False)], rows)
-        return self._problem
+    def _build(self) -> _CountingProgram:
+        self._eps = cp.Parameter(nonneg=True)
+        rows = [([sp.csr_matrix(np.ones((1, self._w.shape[1])))], self._eps)]
+        return _CountingProgram(self.pairs, self.relax, [(self._w, None, False)], rows)
 
     def certify(self, budget) -> int:
         """Guaranteed number of targeted outputs that stay certified under ``sum b <= budget``."""
