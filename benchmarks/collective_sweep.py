@@ -28,7 +28,7 @@ import cvxpy as cp
 import numpy as np
 
 from graphcert.certificates import sparsity_aware_weights
-from graphcert.collective import CollectiveCertifier, quantize_eta
+from graphcert.certificates.collective import CollectiveCertifier, quantize_eta
 
 
 def rank_schedule(affinity: np.ndarray, low: float, high: float) -> np.ndarray:

@@ -20,10 +20,10 @@ import torch
 
 from gnn_models import get_model
 from gnn_models.batching import BatchedCSR, normalized_adjacency
-from graphcert.clustering import affinity_ranks, cluster_affinity, metis_partition, noise_schedule
-from graphcert.datasets import load_graph
-from graphcert.montecarlo import MAIN, MonteCarloConfig, noisy_batches, run_chunk
-from graphcert.smoothing import LocalizedNoise
+from graphcert.data.clustering import affinity_ranks, cluster_affinity, metis_partition, noise_schedule
+from graphcert.data.datasets import load_graph
+from graphcert.sampling.engine import MAIN, MonteCarloConfig, noisy_batches, run_chunk
+from graphcert.noise.binary import LocalizedNoise
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

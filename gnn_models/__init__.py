@@ -15,7 +15,7 @@ import torch
 from gnn_models.appnp import APPNPNet
 from gnn_models.batching import model_input, normalized_adjacency
 from gnn_models.gcn import GCN
-from gnn_models.scaling import ScaledLogits
+from gnn_models.temperature import ScaledLogits
 
 MODELS = {"appnp": APPNPNet, "gcn": GCN}
 

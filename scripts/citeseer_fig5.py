@@ -14,8 +14,8 @@ import argparse
 import numpy as np
 import torch
 
-from graphcert.config import RunConfig
-from graphcert.sweep import run_sweep
+from graphcert.run.config import RunConfig
+from graphcert.run.sweep import run_sweep
 
 
 def main() -> None:

@@ -18,13 +18,13 @@ if "GRAPHCERT_DATA_MIRROR" not in os.environ and SHARED_MIRROR.is_dir():
 
 @pytest.fixture(scope="session")
 def cora():
-    from graphcert.datasets import load_graph
+    from graphcert.data.datasets import load_graph
     return load_graph("cora_ml")
 
 
 @pytest.fixture(scope="session")
 def citeseer():
-    from graphcert.datasets import load_graph
+    from graphcert.data.datasets import load_graph
     return load_graph("citeseer")
 
 
@@ -32,7 +32,7 @@ def write_learnable_ogb(root, n_nodes: int = 240, n_classes: int = 4, seed: int 
     """A small ogbn-arxiv-shaped graph in OGB's raw layout that a GNN can learn: features are
     class means plus noise, edges mostly inside a class; returns the folder's root."""
     import numpy as np
-    from graphcert.ogb_datasets import dataset_folder, write_ogb_layout
+    from graphcert.data.ogb import dataset_folder, write_ogb_layout
     rng = np.random.default_rng(seed)
     y = np.arange(n_nodes) % n_classes
     x = (2.0 * np.eye(n_classes, 8)[y] + rng.normal(size=(n_nodes, 8))).astype(np.float32)

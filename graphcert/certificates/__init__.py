@@ -1,0 +1,40 @@
+"""Certificates: from Monte Carlo bounds to certified budgets (numpy and scipy only, no torch).
+
+Base (per-output) certificates, one module per family:
+
+* variance-constrained certificate for sparsity-aware noise (SPEC §3, LRS Thm 5.1):
+  :func:`sparsity_aware_weights`, :func:`localized_weight_matrices`,
+  :func:`variance_constrained_radius`;
+* the exact SparseSmooth certificate for binary data (SPEC §4): :func:`sparse_smooth_worst_mass`,
+  :func:`sparse_smooth_certified`, :func:`sparse_smooth_region`;
+* vote-based radii for continuous smoothing (SPEC §4): :func:`gaussian_l2_radius`,
+  :func:`gaussian_radius`, :func:`uniform_l1_radius`;
+* MMCert for ablated multimodal inputs (SPEC §7): :func:`ablation_delta`,
+  :func:`mmcert_certified`.
+
+The layer's other modules: `bounds` (confidence bounds, public as `graphcert.certificates.bounds`),
+`collective` (collective certificates, public as `graphcert.certificates.collective`) and `metrics`
+(certified accuracy, ACR). Radii follow one convention: ``eta = -inf`` means abstain.
+"""
+from graphcert.certificates._ablation import ablation_delta, mmcert_certified
+from graphcert.certificates._base import BaseCertificate
+from graphcert.certificates._continuous import gaussian_l2_radius, gaussian_radius, uniform_l1_radius
+from graphcert.certificates._sparse_smooth import (sparse_smooth_certified, sparse_smooth_region,
+                                                   sparse_smooth_worst_mass)
+from graphcert.certificates._variance import (localized_weight_matrices, sparsity_aware_weights,
+                                              variance_constrained_radius)
+
+__all__ = [
+    "BaseCertificate",
+    "ablation_delta",
+    "gaussian_l2_radius",
+    "gaussian_radius",
+    "localized_weight_matrices",
+    "mmcert_certified",
+    "sparse_smooth_certified",
+    "sparse_smooth_region",
+    "sparse_smooth_worst_mass",
+    "sparsity_aware_weights",
+    "uniform_l1_radius",
+    "variance_constrained_radius",
+]

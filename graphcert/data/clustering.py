@@ -1,0 +1,120 @@
+"""Graph clustering utilities for localized smoothing (SPEC §2).
+
+All functions take numpy arrays or torch tensors and return numpy arrays; they work on any
+graph, not only the bundled datasets.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pymetis
+import torch
+
+
+__all__ = ["affinity_ranks", "cluster_affinity", "metis_partition", "noise_schedule",
+           "rank_schedule", "undirected_edges"]
+
+
+def _as_numpy(array) -> np.ndarray:
+    if isinstance(array, torch.Tensor):
+        return array.detach().cpu().numpy()
+    return np.asarray(array)
+
+
+def _check_edge_index(edge_index: np.ndarray, num_nodes: int) -> np.ndarray:
+    edge_index = _as_numpy(edge_index).astype(np.int64, copy=False)
+    if edge_index.ndim != 2 or edge_index.shape[0] != 2:
+        raise ValueError(f"edge_index must have shape (2, E), got {edge_index.shape}")
+    if edge_index.size and (edge_index.min() < 0 or edge_index.max() >= num_nodes):
+        raise ValueError(f"edge_index refers to nodes outside [0, {num_nodes})")
+    return edge_index
+
+
+def undirected_edges(edge_index, num_nodes: int) -> np.ndarray:
+    """Unique undirected edges (2, M) with row 0 < row 1; self loops dropped."""
+    edge_index = _check_edge_index(edge_index, num_nodes)
+    low = np.minimum(edge_index[0], edge_index[1])
+    high = np.maximum(edge_index[0], edge_index[1])
+    keys = np.unique(low[low != high] * num_nodes + high[low != high])
+    return np.vstack([keys // num_nodes, keys % num_nodes])
+
+
+def metis_partition(edge_index, num_nodes: int, n_clusters: int, seed: int = 0) -> np.ndarray:
+    """METIS partition of a graph into `n_clusters` non-empty clusters.
+
+    Returns int64 labels of shape (num_nodes,) with values in [0, n_clusters). Edges are
+    treated as undirected. If METIS leaves a cluster empty (possible on disconnected graphs),
+    nodes are moved into it from the largest cluster, so every cluster is used.
+    """
+    if not 1 <= n_clusters <= num_nodes:
+        raise ValueError(f"n_clusters must be in [1, num_nodes={num_nodes}], got {n_clusters}")
+    if n_clusters == 1:
+        return np.zeros(num_nodes, dtype=np.int64)
+    edges = undirected_edges(edge_index, num_nodes)
+    both = np.hstack([edges, edges[::-1]])
+    order = np.lexsort((both[1], both[0]))
+    adjncy = both[1, order]
+    xadj = np.concatenate([[0], np.cumsum(np.bincount(both[0], minlength=num_nodes))])
+    options = pymetis.Options(seed=seed)
+    adjacency = pymetis.CSRAdjacency(adj_starts=xadj, adjacent=adjncy)
+    _, parts = pymetis.part_graph(n_clusters, adjacency, options=options)
+    labels = np.asarray(parts, dtype=np.int64)
+    return _fill_empty_clusters(labels, n_clusters)
+
+
+def _fill_empty_clusters(labels: np.ndarray, n_clusters: int) -> np.ndarray:
+    labels = labels.copy()
+    for empty in np.flatnonzero(np.bincount(labels, minlength=n_clusters) == 0):
+        largest = np.bincount(labels, minlength=n_clusters).argmax()
+        labels[np.flatnonzero(labels == largest)[-1]] = empty
+    return labels
+
+
+def cluster_affinity(edge_index, labels, n_clusters: int) -> np.ndarray:
+    """C x C symmetric counts of undirected edges between clusters (diagonal: inside)."""
+    labels = _as_numpy(labels).astype(np.int64)
+    if labels.size and (labels.min() < 0 or labels.max() >= n_clusters):
+        raise ValueError(f"cluster labels must lie in [0, {n_clusters})")
+    edges = undirected_edges(edge_index, len(labels))
+    counts = np.zeros((n_clusters, n_clusters), dtype=np.int64)
+    np.add.at(counts, (labels[edges[0]], labels[edges[1]]), 1)
+    affinity = counts + counts.T
+    affinity[np.diag_indices(n_clusters)] //= 2
+    return affinity
+
+
+def affinity_ranks(affinity) -> np.ndarray:
+    """Row-wise ranks: ranks[i, j] = 0 for the cluster most connected to i; ties by index."""
+    affinity = _as_numpy(affinity)
+    if affinity.ndim != 2 or affinity.shape[0] != affinity.shape[1]:
+        raise ValueError(f"affinity must be a square matrix, got shape {affinity.shape}")
+    n = affinity.shape[0]
+    order = np.argsort(-affinity, axis=1, kind="stable")  # stable: ties keep index order
+    ranks = np.empty((n, n), dtype=np.int64)
+    np.put_along_axis(ranks, order, np.arange(n)[None, :].repeat(n, axis=0), axis=1)
+    return ranks
+
+
+def _check_probability(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value}")
+
+
+def rank_schedule(ranks, low: float, high: float) -> np.ndarray:
+    """value[i, j] = low + (high - low) * ranks[i, j] / (C - 1); C = 1 gives `low` (SPEC §2).
+
+    Any real endpoints (e.g. Gaussian sigmas); `noise_schedule` is the probability version.
+    """
+    ranks = _as_numpy(ranks)
+    if ranks.ndim != 2 or ranks.shape[0] != ranks.shape[1]:
+        raise ValueError(f"ranks must be a square matrix, got shape {ranks.shape}")
+    n = ranks.shape[0]
+    if n == 1:
+        return np.full((1, 1), float(low))
+    return low + (high - low) * ranks.astype(np.float64) / (n - 1)
+
+
+def noise_schedule(ranks, low: float, high: float) -> np.ndarray:
+    """Flip probabilities theta[i, j] by affinity rank, from `low` to `high` (SPEC §2)."""
+    _check_probability("low", low)
+    _check_probability("high", high)
+    return rank_schedule(ranks, low, high)

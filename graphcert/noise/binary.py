@@ -1,0 +1,365 @@
+"""Sparsity-aware localized noise for binary node attributes (SPEC §2).
+
+For an output cluster k, the 0-bits of nodes in input cluster j turn into 1 with probability
+``theta_plus[k, j]`` and their 1-bits turn into 0 with probability ``theta_minus[k, j]``, all
+bits independently. Noisy copies are produced sparse: the work and memory are proportional
+to the number of 1-bits in the output, never to B * N * D.
+
+Random numbers come from a ``numpy.random.Generator``: its uniform doubles plus numpy's SIMD
+``log`` make the geometric gaps below several times cheaper than torch's ``rand`` + ``log``.
+Copies come out as one (B * N, D) sparse CSR tensor of ones: the B copies stacked along the
+node axis, as torch_geometric batches graphs (`graphcert.sampling.batching` hands them to a
+model in the layout it takes).
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+__all__ = ["BinaryGraph", "LocalizedNoise", "bernoulli_positions", "prepare_binary",
+           "sample_prepared", "sample_sparse_noise"]
+
+
+def bernoulli_positions(length: int, p: float, rng: np.random.Generator,
+                        dtype: type = np.int64) -> np.ndarray:
+    """Sorted positions in [0, length) of integer `dtype`, each included independently with
+    probability p.
+
+    Exact: the gaps between consecutive successes of i.i.d. Bernoulli(p) trials are i.i.d.
+    Geometric(p) on {1, 2, ...}, and ``floor(log(U) / log(1 - p)) + 1`` with U ~ Uniform[0, 1)
+    has exactly that law (P[gap > g] = P[U <= (1 - p)^g] = (1 - p)^g), up to float64
+    rounding. Gaps are drawn past the end and the overshoot is cut; the cut does not bias
+    the kept positions because each gap is independent of the ones after it. Work and memory
+    are proportional to the number of positions returned, not to `length`.
+    """
+    _check_probability("p", p)
+    if length < 0:
+        raise ValueError(f"length must be >= 0, got {length}")
+    if p == 0.0 or length == 0:
+        return np.empty(0, dtype=dtype)
+    if p == 1.0:
+        return np.arange(length, dtype=dtype)
+    scale = 1.0 / math.log1p(-p)  # < 0
+    # U >= 2^-53 unless U == 0, so gaps stay below -log(2^-53) * -scale < 37 * -scale; U == 0
+    # (probability 2^-53, a rounding-level event) and overlong gaps are capped
+    cap = min(float(length), -37.0 * scale)
+    mean = length * p
+    parts, last = [], -1
+    draws = int(mean + 6.0 * math.sqrt(mean) + 16)
+    while last < length - 1:
+        steps_dtype = np.int32 if length + draws * (cap + 1) < 2**31 else np.int64
+        gaps = rng.random(draws)
+        with np.errstate(divide="ignore"):
+            np.log(gaps, out=gaps)
+        np.multiply(gaps, scale, out=gaps)
+        np.minimum(gaps, cap, out=gaps)
+        steps = gaps.astype(steps_dtype)  # truncation == floor here: gaps >= 0
+        steps += 1
+        steps[0] += last
+        np.cumsum(steps, out=steps)  # cannot overflow: bounded by length + draws * (cap + 1)
+        parts.append(steps)
+        last = int(steps[-1])
+        draws = int(6.0 * math.sqrt(mean) + 16)
+    positions = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    return positions[: np.searchsorted(positions, length)].astype(dtype, copy=False)
+
+
+@dataclass(frozen=True)
+class BinaryGraph:
+    """Clean binary attributes prepared for sampling (SPEC §2).
+
+    ``ones[j]`` holds the sorted flat keys ``node * n_features + feature`` of the 1-bits of the
+    nodes in input cluster j (int32 when N * D < 2^31, else int64); ``labels`` maps nodes to
+    input clusters.
+    """
+
+    n_nodes: int
+    n_features: int
+    labels: np.ndarray
+    ones: tuple[np.ndarray, ...]
+
+    @property
+    def n_clusters(self) -> int:
+        return len(self.ones)
+
+    @property
+    def key_dtype(self) -> type:
+        return np.int32 if self.n_nodes * self.n_features < 2**31 else np.int64
+
+    @property
+    def present(self) -> np.ndarray:
+        """Clusters that hold at least one node."""
+        return np.flatnonzero(np.bincount(self.labels, minlength=self.n_clusters))
+
+
+def prepare_binary(x: Tensor, labels, n_clusters: int) -> BinaryGraph:
+    """Index the 1-bits of binary `x` (N, D; dense or sparse) by the input cluster of their node."""
+    if not isinstance(x, Tensor) or x.dim() != 2:
+        raise ValueError("x must be a 2-D (N, D) torch tensor (dense, COO or CSR)")
+    n_nodes, n_features = x.shape
+    if n_nodes == 0 or n_features == 0:
+        raise ValueError(f"x must have at least one node and one feature, got {tuple(x.shape)}")
+    labels = _check_labels(labels, n_nodes, n_clusters)
+    if x.layout == torch.strided:
+        values = x[x != 0]
+        index = torch.nonzero(x).T
+    else:
+        coo = x.to_sparse_coo().coalesce()
+        keep = coo.values() != 0
+        values, index = coo.values()[keep], coo.indices()[:, keep]
+    if not torch.all(values == 1):
+        raise ValueError("x must be binary: every entry must be 0 or 1")
+    keys = (index[0] * n_features + index[1]).numpy()
+    owner = labels[keys // n_features]
+    dtype = np.int32 if n_nodes * n_features < 2**31 else np.int64
+    return BinaryGraph(n_nodes, n_features, labels,
+                       tuple(keys[owner == j].astype(dtype) for j in range(n_clusters)))
+
+
+def sample_prepared(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_size: int,
+                    generator: np.random.Generator) -> Tensor:
+    """`batch_size` independent noisy copies of `graph` as a (B * N, D) sparse CSR tensor of ones (SPEC §2).
+
+    ``theta_*_row[j]`` are the flip probabilities for the attributes of input cluster j.
+
+    Exactness. Let a = theta_plus[j], m = theta_minus[j]. A set `sel` takes every position
+    (0- or 1-bit) of cluster j independently with probability a. A position holding a 0 is
+    1 in the output iff it is in `sel`: probability a. For the 1-bits:
+      * a + m < 1: output = sel OR u, with u an independent Bernoulli(r) subset of the 1-bits,
+        r = 1 - m / (1 - a); P[1 stays 1] = 1 - (1 - a)(1 - r) = 1 - m.
+      * a + m > 1: output = sel AND NOT d, with d a Bernoulli(q) subset of the 1-bits,
+        q = 1 - (1 - m) / a; P[1 stays 1] = a (1 - q) = 1 - m.
+      * a + m = 1: output = sel; P[1 stays 1] = a = 1 - m.
+    Every position depends only on its own independent draws, so bits stay independent.
+    `sel` is one Bernoulli(max_j a_j) process over all N * D positions of a copy, thinned to
+    a_j (kept with probability a_j / max a): again exactly Bernoulli(a_j) per position.
+    All sets come out sorted (`bernoulli_positions`), so the CSR is built by merging sorted
+    runs (a stable sort of concatenated runs is a linear merge), never by a full sort; no
+    position outside these sets is ever touched.
+    """
+    plan = _Plan.build(graph, _check_row("theta_plus_row", theta_plus_row, graph.n_clusters),
+                       _check_row("theta_minus_row", theta_minus_row, graph.n_clusters))
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    if not isinstance(generator, np.random.Generator):
+        raise ValueError("generator must be a numpy.random.Generator")
+    unions = _one_bits(graph, plan.unions, batch_size, generator)
+    removals = _one_bits(graph, plan.removals, batch_size, generator)
+    copies = [_sample_copy(graph, plan, generator, u, r)  # one copy at a time keeps the
+              for u, r in zip(unions, removals)]         # arrays in cache
+    return _to_batched_csr(copies, graph)
+
+
+def sample_sparse_noise(x: Tensor, labels, theta_plus_row, theta_minus_row, batch_size: int,
+                        generator: np.random.Generator) -> Tensor:
+    """One-call form of `prepare_binary` + `sample_prepared` (SPEC §2)."""
+    n_clusters = len(np.atleast_1d(np.asarray(theta_plus_row)))
+    return sample_prepared(prepare_binary(x, labels, n_clusters), theta_plus_row,
+                           theta_minus_row, batch_size, generator)
+
+
+@dataclass(frozen=True)
+class LocalizedNoise:
+    """Localized sparsity-aware smoothing distributions, one per output cluster (SPEC §2).
+
+    ``theta_plus[k, j]`` / ``theta_minus[k, j]``: flip probabilities for attributes of input
+    cluster j when smoothing the outputs of cluster k (row = output, column = input).
+    """
+
+    labels: np.ndarray
+    theta_plus: np.ndarray
+    theta_minus: np.ndarray
+
+    def __post_init__(self) -> None:
+        plus = _check_matrix("theta_plus", self.theta_plus)
+        minus = _check_matrix("theta_minus", self.theta_minus)
+        if plus.shape != minus.shape:
+            raise ValueError(f"theta_plus {plus.shape} and theta_minus {minus.shape} differ")
+        labels = self.labels.detach().cpu().numpy() if isinstance(self.labels, Tensor) \
+            else np.asarray(self.labels)
+        if labels.ndim != 1:
+            raise ValueError(f"labels must be a 1-D array of clusters, got shape {labels.shape}")
+        object.__setattr__(self, "labels", _check_labels(labels, labels.shape[0], plus.shape[0]))
+        object.__setattr__(self, "theta_plus", plus)
+        object.__setattr__(self, "theta_minus", minus)
+
+    @classmethod
+    def isotropic(cls, n_nodes: int, theta_plus: float, theta_minus: float) -> "LocalizedNoise":
+        """One cluster, the same probabilities everywhere (the baselines, SPEC §2)."""
+        return cls(np.zeros(n_nodes, dtype=np.int64), np.full((1, 1), theta_plus, dtype=float),
+                   np.full((1, 1), theta_minus, dtype=float))
+
+    @property
+    def n_clusters(self) -> int:
+        return self.theta_plus.shape[0]
+
+    def prepare(self, x: Tensor | BinaryGraph) -> BinaryGraph:
+        """Index `x` once so repeated sampling skips it; prepared inputs pass through."""
+        if isinstance(x, BinaryGraph):
+            if x.n_clusters != self.n_clusters or not np.array_equal(x.labels, self.labels):
+                raise ValueError("BinaryGraph was prepared with different cluster labels")
+            return x
+        return prepare_binary(x, self.labels, self.n_clusters)
+
+    def sample(self, x: Tensor | BinaryGraph, output_cluster: int, batch_size: int,
+               generator: np.random.Generator) -> Tensor:
+        """`batch_size` noisy copies of `x` from the distribution of `output_cluster`."""
+        if int(output_cluster) != output_cluster or not 0 <= output_cluster < self.n_clusters:
+            raise ValueError(f"output_cluster must be in [0, {self.n_clusters}), "
+                             f"got {output_cluster}")
+        return sample_prepared(self.prepare(x), self.theta_plus[output_cluster],
+                               self.theta_minus[output_cluster], batch_size, generator)
+
+    def describe(self) -> dict:
+        """JSON-serializable identity of the distribution (used to validate resumed runs)."""
+        return {"kind": "localized_sparse", "theta_plus": self.theta_plus.tolist(),
+                "theta_minus": self.theta_minus.tolist(),
+                "labels_sha256": hashlib.sha256(self.labels.tobytes()).hexdigest()}
+
+
+# ----------------------------------------------------------------------------- internals
+@dataclass(frozen=True)
+class _Plan:
+    """How one output cluster's row of probabilities is sampled (see `sample_prepared`)."""
+
+    top: float  # rate of the common selection process
+    thin: np.ndarray | None  # per-node keep probability a_j / top, None if all equal
+    unions: tuple[tuple[int, float], ...]  # (cluster, r): 1-bits added back with prob. r
+    removals: tuple[tuple[int, float], ...]  # (cluster, q): selected 1-bits dropped with q
+
+    @classmethod
+    def build(cls, graph: BinaryGraph, plus: np.ndarray, minus: np.ndarray) -> "_Plan":
+        present = graph.present
+        top = float(plus[present].max())
+        thin = plus[graph.labels] / top if np.any(plus[present] != top) else None
+        unions, removals = [], []
+        for j, ones in enumerate(graph.ones):
+            a, m = plus[j], minus[j]
+            if len(ones) and a + m < 1.0:
+                unions.append((j, min(max(1.0 - m / (1.0 - a), 0.0), 1.0)))
+            elif len(ones) and a + m > 1.0:
+                removals.append((j, min(max(1.0 - (1.0 - m) / a, 0.0), 1.0)))
+        return cls(top, thin, tuple(unions), tuple(removals))
+
+
+def _sample_copy(graph: BinaryGraph, plan: _Plan, rng: np.random.Generator,
+                 unions: list[np.ndarray], removals: list[np.ndarray]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices and row pointers (N + 1, int64) of one copy, given its 1-bit subsets."""
+    d = graph.n_features
+    keys = bernoulli_positions(graph.n_nodes * d, plan.top, rng, graph.key_dtype)
+    if plan.thin is not None:
+        keys = keys[rng.random(keys.size) < plan.thin[keys // d]]
+    if removals:
+        keys = _remove(keys, np.sort(np.concatenate(removals), kind="stable"))
+    if unions:  # the stable sort merges the sorted runs in linear time
+        keys = _unique_sorted(np.sort(np.concatenate([keys, *unions]), kind="stable"))
+    row_starts = np.arange(graph.n_nodes + 1, dtype=keys.dtype) * keys.dtype.type(d)
+    crow = np.searchsorted(keys, row_starts)
+    keys -= np.repeat(row_starts[:-1], np.diff(crow))
+    return keys, crow
+
+
+def _one_bits(graph: BinaryGraph, groups: tuple[tuple[int, float], ...], batch_size: int,
+              rng: np.random.Generator) -> list[list[np.ndarray]]:
+    """Per copy, per (cluster j, p) in `groups`: sorted keys of the 1-bits of cluster j
+    picked independently with probability p (drawn for the whole batch at once)."""
+    per_copy: list[list[np.ndarray]] = [[] for _ in range(batch_size)]
+    for j, p in groups:
+        ones = graph.ones[j]
+        picked = bernoulli_positions(batch_size * len(ones), p, rng)
+        bounds = np.searchsorted(picked, np.arange(batch_size + 1) * len(ones))
+        keys = ones[picked - np.repeat(np.arange(batch_size) * len(ones), np.diff(bounds))]
+        for copy in range(batch_size):
+            per_copy[copy].append(keys[bounds[copy]:bounds[copy + 1]])
+    return per_copy
+
+
+def _remove(sorted_keys: np.ndarray, drop: np.ndarray) -> np.ndarray:
+    """`sorted_keys` without the members of sorted `drop` (absent members are ignored)."""
+    where = np.searchsorted(sorted_keys, drop)
+    inside = where < sorted_keys.size
+    hit = where[inside][sorted_keys[where[inside]] == drop[inside]]
+    keep = np.ones(sorted_keys.size, dtype=bool)
+    keep[hit] = False
+    return sorted_keys[keep]
+
+
+def _unique_sorted(keys: np.ndarray) -> np.ndarray:
+    keep = np.empty(keys.size, dtype=bool)
+    keep[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=keep[1:])
+    return keys[keep]
+
+
+def _to_batched_csr(copies: list[tuple[np.ndarray, np.ndarray]], graph: BinaryGraph) -> Tensor:
+    """Per-copy (columns, row pointers) -> one (B * N, D) sparse CSR tensor of ones."""
+    offsets = np.cumsum([0] + [cols.size for cols, _ in copies])
+    largest = max(offsets[-1], len(copies) * graph.n_nodes, graph.n_features)
+    dtype = np.int32 if largest < 2**31 else np.int64
+    crow = np.concatenate([crow[:-1] + offset for (_, crow), offset in zip(copies, offsets)]
+                          + [offsets[-1:]]).astype(dtype)
+    col = np.concatenate([cols for cols, _ in copies]).astype(dtype, copy=False)
+    return stacked_csr(torch.from_numpy(crow), torch.from_numpy(col),
+                       (len(copies) * graph.n_nodes, graph.n_features))
+
+
+_ONES = torch.ones(0)
+
+
+def stacked_csr(crow: Tensor, col: Tensor, shape: tuple[int, int]) -> Tensor:
+    """A sparse CSR tensor of ones with the given pattern; the values are a view of one shared
+    buffer of ones, so building it allocates nothing per batch."""
+    global _ONES
+    if _ONES.numel() < col.numel():
+        _ONES = torch.ones(max(col.numel(), 2 * _ONES.numel()))
+    with warnings.catch_warnings():  # torch calls sparse CSR beta; it is used deliberately
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+        return torch.sparse_csr_tensor(crow, col, _ONES[:col.numel()], shape,
+                                       check_invariants=False)
+
+
+def _check_probability(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:  # also rejects NaN
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value}")
+
+
+def _check_probabilities(name: str, values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    if not np.all((values >= 0.0) & (values <= 1.0)):
+        raise ValueError(f"{name} must hold probabilities in [0, 1] (NaN or out of range found)")
+    return values
+
+
+def _check_row(name: str, row, n_clusters: int) -> np.ndarray:
+    row = _check_probabilities(name, row)
+    if row.shape != (n_clusters,):
+        raise ValueError(f"{name} must have shape ({n_clusters},), got {row.shape}")
+    return row
+
+
+def _check_matrix(name: str, matrix) -> np.ndarray:
+    matrix = _check_probabilities(name, matrix)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] < 1:
+        raise ValueError(f"{name} must be a non-empty C x C matrix, got shape {matrix.shape}")
+    return matrix
+
+
+def _check_labels(labels, n_nodes: int, n_clusters: int) -> np.ndarray:
+    if isinstance(labels, Tensor):
+        labels = labels.detach().cpu().numpy()
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.shape[0] != n_nodes:
+        raise ValueError(f"labels must have shape ({n_nodes},), got {labels.shape}")
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_clusters):
+        raise ValueError(f"labels must lie in [0, {n_clusters})")
+    return labels.astype(np.int64)

@@ -1,0 +1,162 @@
+"""Results table, CSV and plots of a certification run (SPEC §6 metrics)."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+LABELS = {"localized": "localized smoothing (variance-constrained)",
+          "isotropic": "isotropic (variance-constrained)",
+          "sparse_smooth": "SparseSmooth (isotropic, exact)",
+          "gaussian": "localized Gaussian (continuous features, l2)"}
+ATTACK_LABELS = {"deletions": "adversarial deletions (bits)",
+                 "additions": "adversarial additions (bits)", "l2": "l2 radius eps"}
+
+
+def _certified_accuracy(curve: dict, kind: str) -> list[float]:
+    counts = curve[kind] if curve.get(kind) is not None else curve["naive"]
+    return [c / curve["n_targets"] for c in counts]
+
+
+def results_table(results: dict, probe_budgets: tuple[int, ...] = (1, 5, 10, 20)) -> str:
+    """Plain-text table: accuracy, abstentions, ACR and certified accuracy at a few budgets."""
+    header = ["method", "certificate", "accuracy", "abstain", "ACR del", "ACR add"] + \
+        [f"del={b}" for b in probe_budgets] + ["add=1"]
+    rows, l2_rows = [], []
+    for method, entry in results["methods"].items():
+        curves = entry["curves"]
+        if "l2" in curves:
+            l2_rows += _l2_rows(method, entry)
+            continue
+        kinds = ["naive"] + (["collective"] if curves["deletions"]["collective"] is not None
+                             else [])
+        for kind in kinds:
+            deletions = _certified_accuracy(curves["deletions"], kind)
+            additions = _certified_accuracy(curves["additions"], kind)
+            probe = [f"{deletions[b]:.3f}" if b < len(deletions) else "-"
+                     for b in probe_budgets]
+            rows.append([method, kind, f"{entry['accuracy']:.3f}",
+                         f"{entry['abstain_rate']:.3f}",
+                         f"{curves['deletions'][f'acr_{kind}']:.2f}",
+                         f"{curves['additions'][f'acr_{kind}']:.2f}", *probe,
+                         f"{additions[1]:.3f}" if len(additions) > 1 else "-"])
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths))  # noqa: E731
+    config = results["config"]
+    title = (f"{config['dataset']} / {config['model']}: {results['dataset']['n_targets']} "
+             f"{config['targets']} targets, clean accuracy "
+             f"{results['clean_accuracy']['targets']:.3f} (targets) / "
+             f"{results['clean_accuracy']['test']:.3f} (test), alpha = {config['alpha']}")
+    if not rows:
+        return "\n".join([title, _l2_table(l2_rows)])
+    table = [title, line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
+    return "\n".join(table + ([_l2_table(l2_rows)] if l2_rows else []))
+
+
+L2_PROBES = (0.25, 0.5, 1.0)
+
+
+def _l2_rows(method: str, entry: dict) -> list[list[str]]:
+    """Rows of a continuous-feature method: ACR and certified accuracy at a few l2 radii."""
+    curve = entry["curves"]["l2"]
+    rows = []
+    for kind in ["naive"] + (["collective"] if curve["collective"] is not None else []):
+        accuracy = _certified_accuracy(curve, kind)
+        step = curve["budgets"][1]  # grids run from 0 until nothing is certified
+        probe = [f"{accuracy[i]:.3f}" if i < len(accuracy) else "0.000"
+                 for i in (round(e / step) for e in L2_PROBES)]
+        rows.append([method, kind, f"{entry['accuracy']:.3f}", f"{entry['abstain_rate']:.3f}",
+                     f"{curve[f'acr_{kind}']:.3f}", *probe])
+    return rows
+
+
+def _l2_table(rows: list[list[str]]) -> str:
+    header = ["method", "certificate", "accuracy", "abstain", "ACR l2"] + \
+        [f"eps={e:g}" for e in L2_PROBES]
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths))  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def write_csv(results: dict, path: Path) -> None:
+    """One row per (method, attack, budget): certified accuracy and ratio, naive/collective."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["method", "attack", "budget", "certified_accuracy_naive",
+                         "certified_accuracy_collective", "certified_ratio_naive"])
+        for method, entry in results["methods"].items():
+            for attack, curve in entry["curves"].items():
+                n = curve["n_targets"]
+                for i, budget in enumerate(curve["budgets"]):
+                    collective = curve["collective"]
+                    writer.writerow([method, attack, budget, curve["naive"][i] / n,
+                                     "" if collective is None else collective[i] / n,
+                                     curve["naive_ratio"][i] / n])
+
+
+def plot_certified_accuracy(results: dict, path: Path) -> None:
+    """Certified accuracy vs. budget (deletions, additions, l2 radius) for every method."""
+    attacks = [a for a in ATTACK_LABELS
+               if any(a in entry["curves"] for entry in results["methods"].values())]
+    figure, axes = plt.subplots(1, len(attacks), figsize=(5.5 * len(attacks), 4),
+                                squeeze=False)
+    axes = axes[0]
+    for ax, attack in zip(axes, attacks):
+        last, step = 0.0, 1.0
+        for i, (method, entry) in enumerate(results["methods"].items()):
+            if attack not in entry["curves"]:
+                continue
+            curve = entry["curves"][attack]
+            step = curve["budgets"][1] - curve["budgets"][0]
+            for kind, style in (("naive", "--"), ("collective", "-")):
+                if kind == "collective" and curve["collective"] is None:
+                    continue
+                accuracy = _certified_accuracy(curve, kind)
+                # a budget certifies up to the next grid point: draw steps, not slopes
+                ax.step(curve["budgets"], accuracy, style, where="post", color=f"C{i}",
+                        label=f"{LABELS.get(method, method)}, {kind}")
+                last = max([last] + [b for b, a in zip(curve["budgets"], accuracy) if a > 0])
+        ax.set_xlim(0, last + 2 * step)
+        ax.set_xlabel(ATTACK_LABELS[attack])
+        ax.set_ylabel("certified accuracy")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    config = results["config"]
+    figure.suptitle(f"{config['dataset']} / {config['model']}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def plot_pareto(points: list[dict], path: Path, attack: str = "deletions") -> None:
+    """Accuracy vs. ACR scatter per method with each method's Pareto front (LRS Fig. 5)."""
+    from graphcert.certificates.metrics import pareto_front
+    figure, ax = plt.subplots(figsize=(6, 4.5))
+    methods = sorted({p["method"] for p in points})
+    for i, method in enumerate(methods):
+        mine = [p for p in points if p["method"] == method]
+        acc = [p["accuracy"] for p in mine]
+        acr = [p["acr"] for p in mine]
+        ax.scatter(acc, acr, color=f"C{i}", s=14, label=method, alpha=0.7)
+        front = pareto_front(acc, acr)
+        ax.plot([acc[j] for j in front], [acr[j] for j in front], color=f"C{i}")
+    ax.set_xlabel("accuracy")
+    ax.set_ylabel(f"ACR ({attack})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def write_reports(results: dict, run_dir: Path) -> list[Path]:
+    """CSV and plot next to results.json; returns the written paths."""
+    csv_path, png_path = run_dir / "results.csv", run_dir / "certified_accuracy.png"
+    write_csv(results, csv_path)
+    plot_certified_accuracy(results, png_path)
+    return [csv_path, png_path]

@@ -1,0 +1,106 @@
+"""Sweeps over run configurations: each run resumable in its own directory, results collected
+into one table of (accuracy, ACR) points and Pareto plots (LRS Fig. 5). Runs execute locally or
+as tasks of a `graphcert.sampling.executors.RayExecutor`."""
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+from graphcert.run.config import RunConfig
+from graphcert.run.pipeline import certify
+from graphcert.run.reporting import plot_pareto
+
+ATTACKS = ("deletions", "additions", "l2")
+CONFIG_FIELDS = ("theta_minus_low", "theta_minus_high", "sigma_min", "sigma_max", "n_samples")
+POINT_FIELDS = ["run", "method", "accuracy", "abstain_rate",
+                *(f"acr_{attack}" for attack in ATTACKS), *CONFIG_FIELDS]
+
+
+def result_points(name: str, results: dict) -> list[dict]:
+    """One (accuracy, ACR) point per method of a run; collective ACR where it exists."""
+    points = []
+    config = results["config"]
+    for method, entry in results["methods"].items():
+        acr = {}
+        for attack in ATTACKS:
+            curve = entry["curves"].get(attack)
+            acr[attack] = None if curve is None else curve["acr_collective"] \
+                if curve["acr_collective"] is not None else curve["acr_naive"]
+        points.append({"run": name, "method": method, "accuracy": entry["accuracy"],
+                       "abstain_rate": entry["abstain_rate"],
+                       **{f"acr_{attack}": acr[attack] for attack in ATTACKS},
+                       **{key: config.get(key) for key in CONFIG_FIELDS}})
+    return points
+
+
+def run_sweep(runs: dict[str, RunConfig], out_dir: str | Path, *, progress: bool = True,
+              log: Callable[[str], None] = print, executor=None) -> list[dict]:
+    """Run (or resume) every configuration in `out_dir/<name>` and write the sweep's table
+    (`sweep.csv`) and Pareto plots (`pareto_<attack>.png`) as results arrive.
+
+    A run whose `results.json` holds the same configuration is not run again. With a
+    `RayExecutor` the runs are Ray tasks (a cluster needs `out_dir` on a shared file system
+    for the runs to resume); results come back in order either way.
+    """
+    out_dir = Path(out_dir).resolve()  # Ray workers do not share the driver's cwd
+    out_dir.mkdir(parents=True, exist_ok=True)
+    names = list(runs)
+    task = partial(run_one, out_dir=out_dir, progress=progress and executor is None,
+                   log=log if executor is None else _quiet)
+    outcomes = map(task, runs.items()) if executor is None else \
+        executor.map(task, list(runs.items()))
+    points = []
+    for i, results in enumerate(outcomes):
+        log(f"=== run {i + 1}/{len(runs)}: {names[i]} done")
+        points += result_points(names[i], results)
+        write_sweep(points, out_dir)
+    return points
+
+
+def run_one(item: tuple[str, RunConfig], out_dir: Path, progress: bool = False,
+            log: Callable[[str], None] = print) -> dict:
+    """Results of one sweep run: its `results.json` if complete for this configuration,
+    else a (resumed) `certify` in `out_dir/<name>`."""
+    name, config = item
+    done = out_dir / name / "results.json"
+    if done.exists():
+        results = json.loads(done.read_text())
+        if results.get("config") == json.loads(json.dumps(config.to_dict())):
+            return results
+    return certify(config, out_dir / name, progress=progress, log=log)
+
+
+def expand_grid(base: dict, grid: dict[str, list]) -> dict[str, RunConfig]:
+    """Named configurations of the cartesian product of `grid` values over `base` settings
+    (e.g. ``{"sigma_max": [0.5, 1.0], "mc_seed": [0, 1]}``); names like ``sigma_max=0.5,...``."""
+    keys = list(grid)
+    for key in keys:
+        if not isinstance(grid[key], list) or not grid[key]:
+            raise ValueError(f"grid values of {key!r} must be a non-empty list")
+    runs = {}
+    for values in itertools.product(*(grid[key] for key in keys)):
+        name = ",".join(f"{k}={v}" for k, v in zip(keys, values)) or "base"
+        runs[name.replace("/", "_")] = RunConfig.from_dict({**base, **dict(zip(keys, values))})
+    return runs
+
+
+def _quiet(message: str) -> None:
+    """Log of a run executing remotely: dropped (its results and files carry the outcome)."""
+
+
+def write_sweep(points: list[dict], out_dir: Path) -> None:
+    """The sweep table as CSV and the accuracy-vs-ACR Pareto plots."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with open(out_dir / "sweep.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=POINT_FIELDS)
+        writer.writeheader()
+        writer.writerows(points)
+    for attack in ATTACKS:
+        present = [{**p, "acr": p[f"acr_{attack}"]} for p in points
+                   if p[f"acr_{attack}"] is not None]
+        if present:
+            plot_pareto(present, out_dir / f"pareto_{attack}.png", attack)

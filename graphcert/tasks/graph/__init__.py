@@ -1,0 +1,1 @@
+"""Graph node classification: training, and statistics to certified-accuracy curves."""

@@ -1,0 +1,1 @@
+"""Images on a grid graph (SPEC §7): segmentation, certified attributions, MMCert."""

@@ -1,0 +1,1 @@
+"""Helpers every layer may use: input validation and atomic file writes."""

@@ -1,0 +1,39 @@
+"""Input validation shared by every layer, in the style of scikit-learn's `utils.validation`.
+
+Each check returns the validated value (as a numpy array or Python scalar) and raises
+`ValueError` with a message that names the parameter, what was expected and what arrived.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["check_nonnegative_integers", "check_probabilities"]
+
+
+def _shown(a: np.ndarray) -> str:
+    """A short rendering of an offending value for error messages."""
+    return repr(a.item()) if a.ndim == 0 else f"array of shape {a.shape}"
+
+
+def check_probabilities(x, name: str) -> np.ndarray:
+    """`x` as float64 with every entry in [0, 1] (NaN rejected)."""
+    a = np.asarray(x, dtype=np.float64)
+    if np.isnan(a).any():
+        raise ValueError(f"{name} contains NaN, expected probabilities in [0, 1]")
+    if np.any((a < 0.0) | (a > 1.0)):
+        bad = a[(a < 0.0) | (a > 1.0)].ravel()[0]
+        raise ValueError(f"{name} must lie in [0, 1], got {bad!r}"
+                         + ("" if a.ndim == 0 else f" in {_shown(a)}"))
+    return a
+
+
+def check_nonnegative_integers(x, name: str) -> np.ndarray:
+    """`x` as int64 whole numbers >= 0 (floats must have no fractional part)."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be numeric, got dtype {a.dtype}")
+    if a.dtype.kind == "f" and (np.isnan(a).any() or np.any(a != np.round(a))):
+        raise ValueError(f"{name} must be whole numbers, got NaN or fractions in {_shown(a)}")
+    if np.any(a < 0):
+        raise ValueError(f"{name} must be >= 0, got {a[a < 0].ravel()[0]!r}")
+    return a.astype(np.int64)
