@@ -20,10 +20,17 @@ import torch
 
 from gnn_models import get_model
 from gnn_models.batching import BatchedCSR, normalized_adjacency
-from graphcert.data.clustering import affinity_ranks, cluster_affinity, metis_partition, noise_schedule
+from graphcert.data.clustering import (
+    affinity_ranks,
+    cluster_affinity,
+    metis_partition,
+    noise_schedule,
+)
 from graphcert.data.datasets import load_graph
-from graphcert.sampling.engine import MAIN, MonteCarloConfig, noisy_batches, run_chunk
 from graphcert.noise.binary import LocalizedNoise
+from graphcert.sampling.engine import noisy_batches, run_chunk
+from graphcert.sampling.statistics import MonteCarloConfig
+from graphcert.sampling.streams import MAIN
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -66,13 +66,18 @@ def fit_exponent(sizes, costs) -> float:
 
 def measure(n_nodes: int, executor: str, args: dict) -> dict:
     """One benchmark point (run it in a fresh process for a meaningful peak memory)."""
-    from graphcert.data.clustering import (affinity_ranks, cluster_affinity, metis_partition,
-                                      noise_schedule)
-    from graphcert.tasks.graph.evaluation import AttackSurface, variance_constrained_result
-    from graphcert.sampling.executors import make_executor
-    from graphcert.sampling.engine import MonteCarloConfig, smooth
-    from graphcert.noise.binary import LocalizedNoise
     from gnn_models import APPNPNet, normalized_adjacency
+    from graphcert.data.clustering import (
+        affinity_ranks,
+        cluster_affinity,
+        metis_partition,
+        noise_schedule,
+    )
+    from graphcert.noise.binary import LocalizedNoise
+    from graphcert.sampling.engine import smooth
+    from graphcert.sampling.executors import make_executor
+    from graphcert.sampling.statistics import MonteCarloConfig
+    from graphcert.tasks.graph.evaluation import AttackSurface, variance_constrained_result
     torch.set_num_threads(1)
     x, edge_index, y = planted_partition(n_nodes, seed=args["seed"])
     adjacency = normalized_adjacency(edge_index, n_nodes)

@@ -6,8 +6,15 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.nn import APPNP
 
-from gnn_models.batching import (BatchedCSR, fold, folded_mlp, linear_input, node_count,
-                                 propagation_matrix, unfold)
+from gnn_models.batching import (
+    BatchedCSR,
+    fold,
+    folded_mlp,
+    linear_input,
+    node_count,
+    propagation_matrix,
+    unfold,
+)
 
 
 class APPNPNet(torch.nn.Module):

@@ -32,6 +32,7 @@ def write_learnable_ogb(root, n_nodes: int = 240, n_classes: int = 4, seed: int 
     """A small ogbn-arxiv-shaped graph in OGB's raw layout that a GNN can learn: features are
     class means plus noise, edges mostly inside a class; returns the folder's root."""
     import numpy as np
+
     from graphcert.data.ogb import dataset_folder, write_ogb_layout
     rng = np.random.default_rng(seed)
     y = np.arange(n_nodes) % n_classes

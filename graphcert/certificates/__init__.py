@@ -18,11 +18,21 @@ The layer's other modules: `bounds` (confidence bounds, public as `graphcert.cer
 """
 from graphcert.certificates._ablation import ablation_delta, mmcert_certified
 from graphcert.certificates._base import BaseCertificate
-from graphcert.certificates._continuous import gaussian_l2_radius, gaussian_radius, uniform_l1_radius
-from graphcert.certificates._sparse_smooth import (sparse_smooth_certified, sparse_smooth_region,
-                                                   sparse_smooth_worst_mass)
-from graphcert.certificates._variance import (localized_weight_matrices, sparsity_aware_weights,
-                                              variance_constrained_radius)
+from graphcert.certificates._continuous import (
+                                                   gaussian_l2_radius,
+                                                   gaussian_radius,
+                                                   uniform_l1_radius,
+)
+from graphcert.certificates._sparse_smooth import (
+                                                   sparse_smooth_certified,
+                                                   sparse_smooth_region,
+                                                   sparse_smooth_worst_mass,
+)
+from graphcert.certificates._variance import (
+                                                   localized_weight_matrices,
+                                                   sparsity_aware_weights,
+                                                   variance_constrained_radius,
+)
 
 __all__ = [
     "BaseCertificate",

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+
 @dataclass(frozen=True)
 class BaseCertificate:
     """Per-output base certificates: prediction, radius (``-inf`` = abstain), output group."""

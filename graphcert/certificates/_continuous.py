@@ -7,6 +7,7 @@ from scipy.special import ndtri
 
 from graphcert.utils.validation import check_probabilities
 
+
 def gaussian_l2_radius(p_lower) -> np.ndarray:
     """Anisotropic Gaussian certificate ``eta = Phi^{-1}(p_lower)^2`` (SPEC §4, ANCER form).
 

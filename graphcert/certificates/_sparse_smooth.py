@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphcert.certificates._neyman_pearson import (certification_threshold, log_add_bernoulli,
-                                                   worst_case_mass)
+from graphcert.certificates._neyman_pearson import (
+    certification_threshold,
+    log_add_bernoulli,
+    worst_case_mass,
+)
 from graphcert.utils.validation import check_nonnegative_integers, check_probabilities
+
 
 def _bernoulli_logs(tp: float, tm: float) -> tuple[tuple[float, float], ...]:
     """(log P[success], log P[failure]) per changed bit, under x and x', added / deleted.

@@ -10,6 +10,7 @@ import numpy as np
 
 from graphcert.utils.validation import check_probabilities
 
+
 def _chi_term(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """``num**2 / den`` with the limits ``0/0 -> 0`` and ``c/0 -> inf`` (c > 0)."""
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -9,7 +9,6 @@ import numpy as np
 import pymetis
 import torch
 
-
 __all__ = ["affinity_ranks", "cluster_affinity", "metis_partition", "noise_schedule",
            "rank_schedule", "undirected_edges"]
 

@@ -22,7 +22,6 @@ import numpy as np
 import torch
 from torch import Tensor
 
-
 __all__ = ["BinaryGraph", "LocalizedNoise", "bernoulli_positions", "prepare_binary",
            "sample_prepared", "sample_sparse_noise"]
 

@@ -17,7 +17,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from graphcert.data.clustering import affinity_ranks, cluster_affinity, metis_partition, rank_schedule
+from graphcert.data.clustering import (
+    affinity_ranks,
+    cluster_affinity,
+    metis_partition,
+    rank_schedule,
+)
 from graphcert.data.grid import GridPartition, chebyshev_distances
 
 __all__ = ["ClusterGaussian", "GraphGaussian", "LocalizedGaussian", "localized_graph_gaussian",

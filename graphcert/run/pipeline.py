@@ -18,19 +18,28 @@ from typing import Callable
 import numpy as np
 import torch
 
-from graphcert.data.clustering import (affinity_ranks, cluster_affinity, metis_partition,
-                                  noise_schedule)
-from graphcert.run.config import BINARY_METHODS, RunConfig
-from graphcert.data.datasets import graph_split, load_graph
-from graphcert.tasks.graph.evaluation import (AttackSurface, MethodResult, sparse_smooth_result,
-                                  variance_constrained_result)
-from graphcert.noise.gaussian import localized_graph_gaussian
-from graphcert.sampling.batching import batch_for_memory
-from graphcert.tasks.graph.gaussian import gaussian_result
-from graphcert.sampling.engine import MonteCarloConfig, smooth
-from graphcert.noise.binary import LocalizedNoise
-from graphcert.tasks.graph.training import accuracy, load_checkpoint, save_checkpoint, train_model
 from gnn_models import ScaledLogits, get_model, normalized_adjacency
+from graphcert.data.clustering import (
+    affinity_ranks,
+    cluster_affinity,
+    metis_partition,
+    noise_schedule,
+)
+from graphcert.data.datasets import graph_split, load_graph
+from graphcert.noise.binary import LocalizedNoise
+from graphcert.noise.gaussian import localized_graph_gaussian
+from graphcert.run.config import BINARY_METHODS, RunConfig
+from graphcert.sampling.batching import batch_for_memory
+from graphcert.sampling.engine import smooth
+from graphcert.sampling.statistics import MonteCarloConfig
+from graphcert.tasks.graph.evaluation import (
+    AttackSurface,
+    MethodResult,
+    sparse_smooth_result,
+    variance_constrained_result,
+)
+from graphcert.tasks.graph.gaussian import gaussian_result
+from graphcert.tasks.graph.training import accuracy, load_checkpoint, save_checkpoint, train_model
 
 
 def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,

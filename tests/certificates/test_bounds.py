@@ -15,8 +15,8 @@ from scipy import stats as st
 
 from graphcert.certificates import variance_constrained_radius
 from graphcert.certificates.bounds import (
-    binary_score_bounds,
     bernstein_bounds,
+    binary_score_bounds,
     bonferroni_alphas,
     bonferroni_lower_bounds,
     clopper_pearson_lower,

@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from graphcert.data.clustering import (affinity_ranks, cluster_affinity, metis_partition,
-                                  noise_schedule, rank_schedule, undirected_edges)
+from graphcert.data.clustering import (
+    affinity_ranks,
+    cluster_affinity,
+    metis_partition,
+    noise_schedule,
+    rank_schedule,
+    undirected_edges,
+)
 
 
 def edge_index_of(graph: nx.Graph) -> torch.Tensor:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 from pathlib import Path
 
@@ -12,8 +11,8 @@ import scipy.sparse as sp
 import torch
 
 from graphcert.data import datasets
-from graphcert.data.datasets import (DatasetError, fetch, load_graph, load_npz_graph, registry,
-                                     split)
+from graphcert.data.datasets import fetch, load_graph, load_npz_graph, registry, split
+from graphcert.data.files import DatasetError
 
 REGISTRY = registry()
 MIRROR = Path(os.environ.get("GRAPHCERT_DATA_MIRROR", ""))

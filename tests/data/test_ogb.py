@@ -9,7 +9,8 @@ import pytest
 import torch
 from filelock import FileLock
 
-from graphcert.data.datasets import DatasetError, graph_split, load_graph
+from graphcert.data.datasets import graph_split, load_graph
+from graphcert.data.files import DatasetError
 from graphcert.data.ogb import dataset_folder, load_ogb_graph, write_ogb_layout
 
 N, D, CLASSES = 50, 6, 40

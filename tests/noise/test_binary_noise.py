@@ -7,9 +7,14 @@ import torch
 
 from gnn_models import get_model
 from gnn_models.batching import BatchedCSR
+from graphcert.noise.binary import (
+    LocalizedNoise,
+    bernoulli_positions,
+    prepare_binary,
+    sample_prepared,
+    sample_sparse_noise,
+)
 from graphcert.sampling.batching import folded_input
-from graphcert.noise.binary import (LocalizedNoise, bernoulli_positions, prepare_binary,
-                                 sample_prepared, sample_sparse_noise)
 
 N_NODES, N_FEATURES = 30, 24
 LABELS = np.repeat([0, 1, 2], 10)

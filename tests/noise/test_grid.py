@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from graphcert.noise.gaussian import GridPartition, LocalizedGaussian, chebyshev_distances, sigma_schedule
+from graphcert.data.grid import GridPartition, chebyshev_distances
+from graphcert.noise.gaussian import LocalizedGaussian, sigma_schedule
 from graphcert.tasks.image.votes import cell_votes, smoothed_votes
 
 

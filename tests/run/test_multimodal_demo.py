@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from graphcert.cli import main
-from graphcert.run.demos.multimodal_run import MultimodalConfig
 from graphcert.certificates._ablation import ablation_delta
 from graphcert.certificates.bounds import clopper_pearson_lower
+from graphcert.cli import main
+from graphcert.run.demos.multimodal_run import MultimodalConfig
 
 TINY = ["--size", "12", "--n-train", "32", "--steps", "30", "--n-test", "2", "--k", "4,8",
         "--n-pre", "5", "--n-samples", "60", "--r-max", "6", "--report-r", "0,2",

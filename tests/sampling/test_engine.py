@@ -8,10 +8,11 @@ import pytest
 import torch
 from scipy.stats import binom, norm
 
-from graphcert.sampling.engine import (MAIN, PRE, MonteCarloConfig, SmoothingStats, chunk_generator,
-                                  run_chunk, run_smoothing, smooth)
-from graphcert.noise.binary import LocalizedNoise
 from graphcert.certificates.bounds import scores_to_histogram
+from graphcert.noise.binary import LocalizedNoise
+from graphcert.sampling.engine import run_chunk, run_smoothing, smooth
+from graphcert.sampling.statistics import MonteCarloConfig, SmoothingStats
+from graphcert.sampling.streams import MAIN, PRE, chunk_generator
 
 N_NODES, N_FEATURES = 12, 10
 LABELS = np.repeat([0, 1], 6)

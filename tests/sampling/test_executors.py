@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from graphcert.sampling.executors import LocalExecutor, make_executor
-from graphcert.sampling.engine import MAIN, PRE, MonteCarloConfig, SmoothingStats, smooth
-from graphcert.noise.binary import LocalizedNoise
 from gnn_models import APPNPNet, normalized_adjacency
+from graphcert.noise.binary import LocalizedNoise
+from graphcert.sampling.engine import smooth
+from graphcert.sampling.executors import LocalExecutor, make_executor
+from graphcert.sampling.statistics import MonteCarloConfig, SmoothingStats
+from graphcert.sampling.streams import MAIN, PRE
 
 N_NODES, N_FEATURES, N_CLUSTERS = 120, 40, 3
 CONFIG = MonteCarloConfig(n_samples=240, n_pre=60, chunk_size=80, batch_size=40, n_bins=50,

@@ -15,8 +15,9 @@ import ray
 import torch
 from ray.cluster_utils import Cluster
 
+from graphcert.sampling.engine import smooth
 from graphcert.sampling.executors import RayExecutor
-from graphcert.sampling.engine import SmoothingStats, smooth
+from graphcert.sampling.statistics import SmoothingStats
 
 
 def node_of(seconds: float) -> str:

@@ -11,11 +11,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from graphcert.tasks.image.attribution import (CertifiedAttribution, attribution_method, certified_gridpg,
-                                   certify_attribution, deletion_curve, image_grid,
-                                   percent_certified)
 from graphcert.run.demos.data import digits_dataset
 from graphcert.run.demos.models import DigitsCNN
+from graphcert.tasks.image.attribution import (
+    CertifiedAttribution,
+    attribution_method,
+    certified_gridpg,
+    certify_attribution,
+    deletion_curve,
+    image_grid,
+    percent_certified,
+)
 from graphcert.tasks.image.segmentation import ABSTAIN
 
 __all__ = ["AttributeConfig", "run"]

@@ -18,11 +18,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from graphcert.certificates._ablation import mmcert_certified
+from graphcert.noise.ablation import AblationSampler
 from graphcert.run.demos.data import road_scenes
 from graphcert.run.demos.models import TinyUNet
-from graphcert.sampling.engine import MAIN, PRE
-from graphcert.certificates._ablation import mmcert_certified
-from graphcert.tasks.image.multimodal import AblationSampler, MMVotes, ablate, ablation_votes, mmcert_bounds, segmentation_scores
+from graphcert.sampling.streams import MAIN, PRE
+from graphcert.tasks.image.multimodal import (
+    MMVotes,
+    ablate,
+    ablation_votes,
+    mmcert_bounds,
+    segmentation_scores,
+)
 
 __all__ = ["MultimodalConfig", "load_or_train", "run", "train"]
 

@@ -14,13 +14,23 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from graphcert.tasks.image.center_smoothing import center_smoothing
+from graphcert.certificates.collective import l2_certified_counts
+from graphcert.data.grid import GridPartition
+from graphcert.noise.gaussian import LocalizedGaussian
 from graphcert.run.demos.data import SHAPE_CLASSES, shapes_dataset
 from graphcert.run.demos.models import TinyUNet
-from graphcert.noise.gaussian import GridPartition, LocalizedGaussian
+from graphcert.tasks.image.center_smoothing import center_smoothing
+from graphcert.tasks.image.segmentation import (
+    ABSTAIN,
+    anisotropic_certificate,
+    confusion_matrix,
+    mean_iou,
+    pixel_accuracy,
+    prediction,
+    segcertify_star,
+    segcertify_star_pixels,
+)
 from graphcert.tasks.image.votes import smoothed_votes
-from graphcert.certificates.collective import l2_certified_counts
-from graphcert.tasks.image.segmentation import ABSTAIN, anisotropic_certificate, confusion_matrix, mean_iou, pixel_accuracy, prediction, segcertify_star, segcertify_star_pixels
 
 __all__ = ["SegmentConfig", "run"]
 
@@ -66,7 +76,10 @@ def train(config: SegmentConfig, noises: list[LocalizedGaussian]) -> TinyUNet:
 
 
 def run(config: SegmentConfig, out: Path) -> dict:
-    from graphcert.certificates.metrics import average_certified_radius, center_smoothing_certified_accuracy
+    from graphcert.certificates.metrics import (
+        average_certified_radius,
+        center_smoothing_certified_accuracy,
+    )
 
     out.mkdir(parents=True, exist_ok=True)
     part = GridPartition(config.size, config.size, config.rows, config.cols)

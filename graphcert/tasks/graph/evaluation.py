@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from graphcert.certificates import (localized_weight_matrices, sparse_smooth_region,
-                                    variance_constrained_radius)
+from graphcert.certificates import (
+    localized_weight_matrices,
+    sparse_smooth_region,
+    variance_constrained_radius,
+)
+from graphcert.certificates.bounds import holm_lower_bounds, mu_zeta_bounds
 from graphcert.certificates.collective import CollectiveCertifier
 from graphcert.certificates.metrics import average_certified_radius
-from graphcert.sampling.engine import SmoothingStats
-from graphcert.certificates.bounds import holm_lower_bounds, mu_zeta_bounds
+from graphcert.sampling.statistics import SmoothingStats
 
 
 @dataclass

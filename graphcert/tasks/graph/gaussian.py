@@ -14,15 +14,13 @@ where ``delta_u`` is the change of the features of cluster u. The collective cer
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from graphcert.certificates import BaseCertificate, gaussian_l2_radius
-from graphcert.data.clustering import affinity_ranks, cluster_affinity, metis_partition, rank_schedule
-from graphcert.tasks.graph.evaluation import Curve, MethodResult
-from graphcert.noise.gaussian import ClusterGaussian
-from graphcert.sampling.engine import SmoothingStats
-from graphcert.certificates.collective import l2_certified_counts
 from graphcert.certificates.bounds import bonferroni_lower_bounds, holm_lower_bounds
+from graphcert.certificates.collective import l2_certified_counts
+from graphcert.noise.gaussian import GraphGaussian
+from graphcert.sampling.statistics import SmoothingStats
+from graphcert.tasks.graph.evaluation import Curve, MethodResult
 
 __all__ = ["gaussian_certificate", "gaussian_result", "l2_budget_grid"]
 

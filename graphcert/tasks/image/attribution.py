@@ -25,9 +25,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from graphcert.noise.gaussian import LocalizedGaussian
-from graphcert.tasks.image.votes import PixelVotes
-from graphcert.sampling.engine import MAIN, PRE, chunk_generator
+from graphcert.sampling.streams import MAIN, PRE, chunk_generator
 from graphcert.tasks.image.segmentation import ABSTAIN, segcertify_star
+from graphcert.tasks.image.votes import PixelVotes
 
 __all__ = ["METHODS", "CertifiedAttribution", "attribution_method", "certified_gridpg",
            "certify_attribution", "deletion_curve", "image_grid", "percent_certified", "rise",

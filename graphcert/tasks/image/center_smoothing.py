@@ -20,8 +20,8 @@ import torch
 from scipy.stats import norm
 
 from graphcert.noise.gaussian import LocalizedGaussian
+from graphcert.sampling.streams import chunk_generator
 from graphcert.tasks.image.votes import Predict
-from graphcert.sampling.engine import chunk_generator
 
 __all__ = ["CenterSmoothing", "center_smoothing"]
 

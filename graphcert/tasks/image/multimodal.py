@@ -11,7 +11,7 @@ import torch
 
 from graphcert.certificates.bounds import clopper_pearson_lower, clopper_pearson_upper
 from graphcert.noise.ablation import AblationSampler
-from graphcert.sampling.engine import MAIN, PRE, chunk_generator
+from graphcert.sampling.streams import MAIN, PRE, chunk_generator
 
 __all__ = ["MMVotes", "ablate", "ablation_votes", "mmcert_bounds", "run_phases",
            "segmentation_scores"]

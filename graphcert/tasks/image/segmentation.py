@@ -15,12 +15,11 @@ import numpy as np
 from scipy.special import ndtri
 
 from graphcert.certificates import BaseCertificate, gaussian_l2_radius
-from graphcert.certificates.collective import CollectiveCertifierL2, naive_certificate_l2
+from graphcert.certificates.bounds import bonferroni_lower_bounds, holm_lower_bounds
 from graphcert.noise.gaussian import LocalizedGaussian
 from graphcert.tasks.image.votes import PixelVotes
-from graphcert.certificates.bounds import bonferroni_lower_bounds, holm_lower_bounds
 
-__all__ = ["ABSTAIN", "anisotropic_certificate", "l2_certified_counts", "confusion_matrix",
+__all__ = ["ABSTAIN", "anisotropic_certificate", "confusion_matrix",
            "mean_iou", "pixel_accuracy", "prediction", "segcertify_star",
            "segcertify_star_pixels"]
 

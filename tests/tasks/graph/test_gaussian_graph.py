@@ -13,12 +13,13 @@ import pytest
 import torch
 from scipy.stats import beta, norm
 
+from graphcert.certificates.collective import l2_certified_counts
 from graphcert.cli import main
 from graphcert.noise.gaussian import GraphGaussian, localized_graph_gaussian
 from graphcert.sampling.batching import batch_for_memory
+from graphcert.sampling.engine import smooth
+from graphcert.sampling.statistics import MonteCarloConfig
 from graphcert.tasks.graph.gaussian import gaussian_certificate, gaussian_result, l2_budget_grid
-from graphcert.sampling.engine import MonteCarloConfig, smooth
-from graphcert.certificates.collective import l2_certified_counts
 
 N, D = 36, 3
 LABELS = np.arange(N) // 12  # three clusters of 12 nodes

@@ -5,10 +5,16 @@ import numpy as np
 import pytest
 import torch
 
-from graphcert.data.datasets import split
-from graphcert.tasks.graph.training import (accuracy, flip_bits, load_checkpoint, save_checkpoint,
-                                set_seed, train_model)
 from gnn_models import get_model, model_input
+from graphcert.data.datasets import split
+from graphcert.tasks.graph.training import (
+    accuracy,
+    flip_bits,
+    load_checkpoint,
+    save_checkpoint,
+    set_seed,
+    train_model,
+)
 
 
 def test_flip_bits_rates_and_validation():

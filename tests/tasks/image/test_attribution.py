@@ -6,10 +6,18 @@ import pytest
 import torch
 from scipy.stats import norm
 
-from graphcert.tasks.image.attribution import (METHODS, CertifiedAttribution, attribution_method,
-                                   certified_gridpg, certify_attribution, deletion_curve,
-                                   image_grid, percent_certified, sparsify)
 from graphcert.run.demos.models import DigitsCNN
+from graphcert.tasks.image.attribution import (
+    METHODS,
+    CertifiedAttribution,
+    attribution_method,
+    certified_gridpg,
+    certify_attribution,
+    deletion_curve,
+    image_grid,
+    percent_certified,
+    sparsify,
+)
 from graphcert.tasks.image.segmentation import ABSTAIN
 
 

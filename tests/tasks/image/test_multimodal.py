@@ -10,7 +10,15 @@ import pytest
 import torch
 
 from graphcert.certificates._ablation import ablation_delta, mmcert_certified
-from graphcert.tasks.image.multimodal import AblationSampler, MMVotes, ablate, ablation_votes, mmcert_bounds, run_phases, segmentation_scores
+from graphcert.noise.ablation import AblationSampler
+from graphcert.tasks.image.multimodal import (
+    MMVotes,
+    ablate,
+    ablation_votes,
+    mmcert_bounds,
+    run_phases,
+    segmentation_scores,
+)
 
 
 def _subsets(n, k):

@@ -7,12 +7,21 @@ import torch
 from scipy import stats
 from scipy.special import ndtr, ndtri
 
-from graphcert.tasks.image.center_smoothing import center_smoothing
 from graphcert.certificates import BaseCertificate, gaussian_radius
-from graphcert.noise.gaussian import GridPartition, LocalizedGaussian
-from graphcert.tasks.image.votes import PixelVotes
 from graphcert.certificates.collective import l2_certified_counts
-from graphcert.tasks.image.segmentation import ABSTAIN, anisotropic_certificate, confusion_matrix, mean_iou, pixel_accuracy, segcertify_star, segcertify_star_pixels
+from graphcert.data.grid import GridPartition
+from graphcert.noise.gaussian import LocalizedGaussian
+from graphcert.tasks.image.center_smoothing import center_smoothing
+from graphcert.tasks.image.segmentation import (
+    ABSTAIN,
+    anisotropic_certificate,
+    confusion_matrix,
+    mean_iou,
+    pixel_accuracy,
+    segcertify_star,
+    segcertify_star_pixels,
+)
+from graphcert.tasks.image.votes import PixelVotes
 
 
 def _cell_energy(delta: np.ndarray, partition: GridPartition) -> np.ndarray:
