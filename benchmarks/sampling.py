@@ -28,7 +28,7 @@ from graphcert.data.clustering import (
 )
 from graphcert.data.datasets import load_graph
 from graphcert.noise.binary import LocalizedNoise
-from graphcert.sampling.engine import noisy_batches, run_chunk
+from graphcert.sampling.chunks import noisy_batches, run_chunk
 from graphcert.sampling.statistics import MonteCarloConfig
 from graphcert.sampling.streams import MAIN
 

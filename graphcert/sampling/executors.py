@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 import numpy as np
 import torch
 
-from graphcert.sampling.engine import SmoothingNoise, run_chunk
+from graphcert.sampling.chunks import SmoothingNoise, run_chunk
 from graphcert.sampling.statistics import ChunkStats, MonteCarloConfig
 
 __all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "make_executor"]

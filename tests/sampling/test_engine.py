@@ -10,7 +10,8 @@ from scipy.stats import binom, norm
 
 from graphcert.certificates.bounds import scores_to_histogram
 from graphcert.noise.binary import LocalizedNoise
-from graphcert.sampling.engine import run_chunk, run_smoothing, smooth
+from graphcert.sampling.chunks import run_chunk
+from graphcert.sampling.engine import run_smoothing, smooth
 from graphcert.sampling.statistics import MonteCarloConfig, SmoothingStats
 from graphcert.sampling.streams import MAIN, PRE, chunk_generator
 

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from graphcert.sampling.engine import SmoothingNoise
+from graphcert.sampling.chunks import SmoothingNoise
 from graphcert.sampling.streams import MAIN, PRE, chunk_generator
 
 __all__ = ["PixelVotes", "cell_votes", "smoothed_votes"]

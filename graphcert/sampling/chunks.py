@@ -1,0 +1,94 @@
+"""One chunk of Monte Carlo samples: draw noisy batches, run the model, count (SPEC §3, §4).
+
+`run_chunk` is what every executor runs; its statistics cover the nodes of the chunk's output
+cluster only and are added up by `graphcert.sampling.engine.smooth`.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterator, Protocol
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from graphcert.sampling.batching import folded_input
+from graphcert.sampling.statistics import ChunkCounts, ChunkStats, MonteCarloConfig
+from graphcert.sampling.streams import MAIN, PRE, chunk_generator
+
+__all__ = ["SmoothingNoise", "noisy_batches", "run_chunk"]
+
+
+class SmoothingNoise(Protocol):
+    """What the engine needs from a smoothing distribution (e.g. `LocalizedNoise`)."""
+
+    labels: np.ndarray  # output cluster of every node
+
+    def prepare(self, x: Any) -> Any: ...
+
+    def sample(self, x: Any, output_cluster: int, batch_size: int,
+               generator: np.random.Generator) -> Any: ...
+
+    def describe(self) -> dict: ...
+
+
+def run_chunk(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise,
+              config: MonteCarloConfig, output_cluster: int, chunk: int, phase: int = MAIN,
+              candidates: np.ndarray | None = None, *, prefetch: bool = True,
+              on_batch: Callable[[int], None] | None = None) -> ChunkStats:
+    """Statistics of one chunk, for any executor; add them with `SmoothingStats.add_chunk`.
+
+    ``candidates`` (N,) are the score candidates (required for ``phase=MAIN``). With
+    ``prefetch`` the next batch is sampled in a background thread while the model runs.
+    """
+    if getattr(model, "training", False):
+        raise ValueError("model must be in eval mode (call model.eval())")
+    if phase not in (PRE, MAIN):
+        raise ValueError(f"phase must be PRE ({PRE}) or MAIN ({MAIN}), got {phase}")
+    labels = np.asarray(noise.labels)
+    nodes = np.flatnonzero(labels == output_cluster)
+    if phase == MAIN:
+        if candidates is None or np.shape(candidates) != labels.shape:
+            raise ValueError(f"phase MAIN needs candidates of shape {labels.shape}")
+        chosen = np.asarray(candidates, dtype=np.int64)[nodes]
+        if np.any(chosen < 0):
+            raise ValueError(f"cluster {output_cluster} has nodes without a candidate class")
+    length = config.chunk_length(phase, chunk)
+    sizes = [config.batch_size] * (length // config.batch_size)
+    sizes += [length % config.batch_size] if length % config.batch_size else []
+    x = noise.prepare(x)
+    rng = chunk_generator(config.seed, phase, output_cluster, chunk)
+    counts = None
+    with torch.no_grad():
+        for size, z in zip(sizes, noisy_batches(noise, x, output_cluster, sizes, rng, prefetch)):
+            logits = model(folded_input(z, size), edge_index)
+            if logits.dim() != 3 or logits.shape[:2] != (size, len(labels)):
+                raise ValueError(f"model returned shape {tuple(logits.shape)}, expected "
+                                 f"({size}, {len(labels)}, n_classes)")
+            if counts is None:
+                counts = ChunkCounts(len(nodes), logits.shape[-1], config.n_bins)
+            counts.add(logits.detach().cpu().numpy()[:, nodes], None if phase == PRE else chosen)
+            if on_batch is not None:
+                on_batch(size)
+    return counts.result(config, noise.describe(), phase, output_cluster, chunk, nodes,
+                         None if phase == PRE else chosen)
+
+
+def noisy_batches(noise: SmoothingNoise, x: Any, output_cluster: int, sizes: list[int],
+                  rng: np.random.Generator, prefetch: bool = True) -> Iterator[Any]:
+    """Noisy batches of the given sizes in order; with `prefetch`, batch i + 1 is drawn in a
+    background thread while the caller uses batch i.
+
+    The draws happen in the same order either way, so the samples are identical.
+    """
+    if not prefetch:
+        for size in sizes:
+            yield noise.sample(x, output_cluster, size, rng)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(noise.sample, x, output_cluster, sizes[0], rng)
+        for size in sizes[1:]:
+            current = pending.result()
+            pending = pool.submit(noise.sample, x, output_cluster, size, rng)
+            yield current
+        yield pending.result()
