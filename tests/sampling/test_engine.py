@@ -12,6 +12,7 @@ from graphcert.certificates.bounds import scores_to_histogram
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.sampling.chunks import run_chunk
 from graphcert.sampling.engine import run_smoothing, smooth
+from graphcert.sampling.fingerprint import scores_fingerprint
 from graphcert.sampling.statistics import MonteCarloConfig, SmoothingStats
 from graphcert.sampling.streams import MAIN, PRE, chunk_generator
 
@@ -32,15 +33,16 @@ class CountModel(torch.nn.Module):
 
 
 class FailingModel(CountModel):
-    """Raises on its `fail_at`-th call, to simulate an interruption."""
+    """Raises on its `fail_at`-th call, to simulate an interruption (private counters: they
+    are not settings of the scores, so they do not enter the fingerprint)."""
 
     def __init__(self, fail_at: int):
         super().__init__()
-        self.calls, self.fail_at = 0, fail_at
+        self._calls, self._fail_at = 0, fail_at
 
     def forward(self, x, edge_index):
-        self.calls += 1
-        if self.calls == self.fail_at:
+        self._calls += 1
+        if self._calls == self._fail_at:
             raise RuntimeError("simulated crash")
         return super().forward(x, edge_index)
 
@@ -49,8 +51,11 @@ def noise() -> LocalizedNoise:
     return LocalizedNoise(LABELS, THETA_PLUS, THETA_MINUS)
 
 
-def assert_same(a: SmoothingStats, b: SmoothingStats) -> None:
+def assert_same(a: SmoothingStats, b: SmoothingStats, same_model: bool = True) -> None:
+    """Bit-identical statistics (and the same fingerprint if `same_model`)."""
     for f in fields(SmoothingStats):
+        if f.name == "fingerprint" and not same_model:
+            continue
         left, right = getattr(a, f.name), getattr(b, f.name)
         if isinstance(left, np.ndarray):
             assert left.dtype == right.dtype and np.array_equal(left, right), f.name
@@ -147,7 +152,8 @@ def test_only_cluster_k_samples_feed_cluster_k_nodes():
 
 
 def empty_stats() -> SmoothingStats:
-    return SmoothingStats.empty(CONFIG, noise().describe(), LABELS, 2)
+    return SmoothingStats.empty(CONFIG, noise().describe(), LABELS, 2,
+                                scores_fingerprint(CountModel(), X, None))
 
 
 def test_chunks_add_up_bit_identically_in_any_order(full):
@@ -219,11 +225,13 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, full):
     assert saved.samples_done(PRE).tolist() == [200, 200]
     resumed = smooth(FailingModel(fail_at=-1).eval(), X, None, noise(), CONFIG,
                      checkpoint=checkpoint, progress=False)
-    assert_same(resumed, full)
-    assert_same(SmoothingStats.load(checkpoint), full)
-    with pytest.raises(ValueError, match="another configuration"):
-        smooth(CountModel().eval(), X, None, noise(), MonteCarloConfig(10, 5),
-               checkpoint=checkpoint, progress=False)
+    assert_same(resumed, full, same_model=False)  # FailingModel, not CountModel
+    assert_same(SmoothingStats.load(checkpoint), full, same_model=False)
+    # other settings: the checkpoint is set aside (kept, never merged) and resampled
+    fresh = smooth(FailingModel(fail_at=-1).eval(), X, None, noise(), MonteCarloConfig(10, 5),
+                   checkpoint=checkpoint, progress=False)
+    assert_same(SmoothingStats.load(tmp_path / "stats.stale-1.npz"), full, same_model=False)
+    assert_same(SmoothingStats.load(checkpoint), fresh)
 
 
 def test_save_load_roundtrip_without_pickle(tmp_path, full):
