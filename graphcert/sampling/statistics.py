@@ -20,7 +20,7 @@ from graphcert.sampling.streams import MAIN, PRE
 from graphcert.utils.io import atomic_write
 
 __all__ = ["SCORE_BITS", "CheckpointError", "ChunkCounts", "ChunkStats", "MonteCarloConfig",
-           "SmoothingStats"]
+           "SmoothingStats", "VoteCounts"]
 
 SCORE_BITS = 16
 FORMAT = 2  # 2: records the fingerprint of the scores (format 1 did not)
@@ -344,8 +344,7 @@ class ChunkCounts:
         """Add a batch (B, n_k, Y) of logits; `chosen` (n_k,) candidates in the main phase."""
         batch, n_local, n_classes = logits.shape
         local = np.arange(n_local)
-        self.votes += np.bincount((local * n_classes + logits.argmax(-1)).ravel(),
-                                  minlength=n_local * n_classes).reshape(n_local, n_classes)
+        self.votes += _votes(logits.argmax(-1), n_classes)
         scores = _quantized_scores(logits)
         self.n += batch
         if chosen is None:
@@ -367,6 +366,41 @@ class ChunkCounts:
         return ChunkStats(**common, score_sum_q=self.candidate_sum_q, candidates=chosen,
                           score_sq_sum_q=self.candidate_sq_sum_q,
                           hist=self.hist.reshape(len(nodes), -1))
+
+
+class VoteCounts:
+    """How often each class is predicted for each output (the vote-only statistics of
+    predictors that return labels, e.g. per-pixel segmentation, SPEC §4)."""
+
+    def __init__(self, n_outputs: int, n_classes: int):
+        self.n_classes = n_classes
+        self.counts = np.zeros((n_outputs, n_classes), dtype=np.int64)
+
+    def add(self, predicted, outputs: np.ndarray | None = None) -> None:
+        """Add a batch of predicted labels (B, n_outputs); with `outputs` (indices), only
+        those outputs count this batch (e.g. the pixels of the cell whose noise it drew)."""
+        predicted = np.asarray(predicted)
+        if predicted.ndim != 2 or predicted.shape[1] != self.counts.shape[0]:
+            raise ValueError(f"predicted labels have shape {predicted.shape}, expected "
+                             f"(batch, {self.counts.shape[0]})")
+        if predicted.dtype.kind not in "iu":
+            raise ValueError(f"predicted labels must be integers, got dtype {predicted.dtype}")
+        if outputs is not None:
+            predicted = predicted[:, outputs]
+        if predicted.size and (predicted.min() < 0 or predicted.max() >= self.n_classes):
+            raise ValueError(f"predicted labels must lie in [0, {self.n_classes})")
+        votes = _votes(predicted.astype(np.int64, copy=False), self.n_classes)
+        if outputs is None:
+            self.counts += votes
+        else:
+            self.counts[outputs] += votes
+
+
+def _votes(predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n, n_classes) counts of the labels in `predicted` (B, n), column by column."""
+    n = predicted.shape[1]
+    keys = np.arange(n) * n_classes + predicted
+    return np.bincount(keys.ravel(), minlength=n * n_classes).reshape(n, n_classes)
 
 
 def _quantized_scores(logits: np.ndarray) -> np.ndarray:

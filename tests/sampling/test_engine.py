@@ -14,7 +14,7 @@ from graphcert.sampling.chunks import run_chunk
 from graphcert.sampling.engine import run_smoothing, smooth
 from graphcert.sampling.fingerprint import scores_fingerprint
 from graphcert.sampling.statistics import MonteCarloConfig, SmoothingStats
-from graphcert.sampling.streams import MAIN, PRE, chunk_generator
+from graphcert.sampling.streams import MAIN, PHASES, PRE, STREAMS, batch_sizes, chunk_generator
 
 N_NODES, N_FEATURES = 12, 10
 LABELS = np.repeat([0, 1], 6)
@@ -264,10 +264,30 @@ def test_prefetch_does_not_change_samples():
 
 def test_chunk_generators_are_distinct_and_reproducible():
     draws = {key: chunk_generator(0, *key).random() for key in
-             [(PRE, 0, 0), (MAIN, 0, 0), (MAIN, 1, 0), (MAIN, 0, 1)]}
+             [("pre", 0, 0), ("main", 0, 0), ("main", 1, 0), ("main", 0, 1)]}
     assert len(set(draws.values())) == 4
-    assert chunk_generator(0, MAIN, 1, 0).random() == draws[(MAIN, 1, 0)]
-    assert chunk_generator(1, MAIN, 1, 0).random() != draws[(MAIN, 1, 0)]
+    assert chunk_generator(0, "main", 1, 0).random() == draws[("main", 1, 0)]
+    assert chunk_generator(1, "main", 1, 0).random() != draws[("main", 1, 0)]
+
+
+def test_named_streams_keep_the_seeds_of_the_phase_numbers():
+    """"pre" and "main" are the phases 0 and 1 of format-1 statistics, and center smoothing's
+    streams the numbers 20-23 it used before: results do not change."""
+    old = lambda *key: np.random.Generator(  # noqa: E731
+        np.random.SFC64(np.random.SeedSequence(5, spawn_key=key))).random(3)
+    for name, number in [("pre", 0), ("main", 1), ("center/candidates", 20),
+                         ("center/median", 21), ("center/check", 22), ("center/certify", 23)]:
+        np.testing.assert_array_equal(chunk_generator(5, name, 2, 1).random(3),
+                                      old(number, 2, 1))
+    assert (PRE, MAIN) == (0, 1) and PHASES[PRE] == "pre" and PHASES[MAIN] == "main"
+    assert len(set(STREAMS.values())) == len(STREAMS)
+    with pytest.raises(ValueError, match="stream 'mian' is not one of"):
+        chunk_generator(0, "mian")
+
+
+def test_batch_sizes():
+    assert batch_sizes(10, 4) == [4, 4, 2] and batch_sizes(8, 4) == [4, 4]
+    assert batch_sizes(3, 32) == [3]
 
 
 def test_run_smoothing_isotropic_scalars():
