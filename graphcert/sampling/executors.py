@@ -24,6 +24,7 @@ import torch
 
 from graphcert.sampling.chunks import SmoothingNoise, run_chunk
 from graphcert.sampling.statistics import ChunkStats, MonteCarloConfig
+from graphcert.utils.validation import check_choice
 
 __all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "make_executor"]
 
@@ -161,8 +162,7 @@ class RayExecutor:
 def make_executor(kind: str = "local", address: str | None = None,
                   num_cpus: int | None = None) -> LocalExecutor | RayExecutor:
     """Executor by name (the ``--executor`` / ``--address`` / ``--num-cpus`` flags)."""
-    if kind not in EXECUTORS:
-        raise ValueError(f"executor must be one of {EXECUTORS}, got {kind!r}")
+    check_choice(kind, "executor", EXECUTORS)
     if kind == "local":
         if address is not None or num_cpus is not None:
             raise ValueError("--address and --num-cpus apply to the ray executor only")

@@ -18,6 +18,7 @@ import numpy as np
 
 from graphcert.sampling.streams import MAIN, PRE
 from graphcert.utils.io import atomic_write
+from graphcert.utils.validation import check_int, check_positive_int
 
 __all__ = ["SCORE_BITS", "CheckpointError", "ChunkCounts", "ChunkStats", "MonteCarloConfig",
            "SmoothingStats", "VoteCounts"]
@@ -44,11 +45,8 @@ class MonteCarloConfig:
 
     def __post_init__(self) -> None:
         for name in ("n_samples", "n_pre", "chunk_size", "batch_size", "n_bins"):
-            value = getattr(self, name)
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value}")
-        if int(self.seed) != self.seed or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed}")
+            check_positive_int(getattr(self, name), name)
+        check_int(self.seed, "seed", "[0, inf)")
 
     def n_chunks(self, phase: int) -> int:
         return math.ceil(self.phase_samples(phase) / self.chunk_size)

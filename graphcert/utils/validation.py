@@ -41,8 +41,10 @@ def _outside(a: np.ndarray, interval: str) -> np.ndarray:
 
 
 def _requirement(interval: str) -> str:
-    """``"in (0, 1)"``, or ``">= 1"`` for an interval unbounded above."""
+    """``"in (0, 1)"``, ``">= 1"`` or ``"positive (> 0)"`` for an interval unbounded above."""
     low, high, closed_low, closed_high = _bounds(interval)
+    if low == 0 and math.isinf(high):
+        return "non-negative (>= 0)" if closed_low else "positive (> 0)"
     if math.isinf(high) and not math.isinf(low):
         return f"{'>=' if closed_low else '>'} {_number(low)}"
     if math.isinf(low) and not math.isinf(high):
@@ -81,8 +83,8 @@ def check_real(x, name: str, interval: str = "[-inf, inf]"):
         first = a[bad].ravel()[0]
         if a.ndim == 0:
             raise ValueError(f"{name} == {first!r}, must be {_requirement(interval)}")
-        raise ValueError(f"{name} must lie {_requirement(interval)}, got {first!r} in "
-                         f"{_shown(a)}")
+        raise ValueError(f"{name} must be {_requirement(interval)} everywhere, got {first!r} "
+                         f"in {_shown(a)}")
     return float(a) if a.ndim == 0 else a
 
 
@@ -91,7 +93,10 @@ def check_probability(x, name: str) -> float:
     if np.ndim(x) != 0:
         raise ValueError(f"{name} must be a probability (a scalar in [0, 1]), got an array "
                          f"of shape {np.shape(x)}")
-    return check_real(x, name, "[0, 1]")
+    value = float(_numeric(x, name))
+    if not 0.0 <= value <= 1.0:  # also rejects NaN
+        raise ValueError(f"{name} == {value!r}, must be a probability in [0, 1]")
+    return value
 
 
 def check_probabilities(x, name: str) -> np.ndarray:

@@ -23,6 +23,7 @@ from scipy.stats import norm
 from graphcert.noise.gaussian import LocalizedGaussian
 from graphcert.sampling.predictions import sample_predictions
 from graphcert.tasks.image.votes import Predict
+from graphcert.utils.validation import check_positive_int, check_real
 
 __all__ = ["CenterSmoothing", "center_smoothing"]
 
@@ -61,11 +62,14 @@ def center_smoothing(predict: Predict, x, noise: LocalizedGaussian, eps, *, n_ce
     """
     if noise.n_clusters != 1:
         raise ValueError("center smoothing uses isotropic noise (a 1 x 1 grid)")
-    if not 0 < delta < 0.5 or beta < 1 or not 0 < alpha < 1:
-        raise ValueError("need 0 < delta < 1/2, beta >= 1 and 0 < alpha < 1")
-    eps = np.asarray(eps, dtype=np.float64)
-    if eps.ndim != 1 or np.any(eps < 0):
-        raise ValueError("eps must be a 1-D array of non-negative radii")
+    delta = check_real(delta, "delta", "(0, 0.5)")
+    beta = check_real(beta, "beta", "[1, inf)")
+    alpha = check_real(alpha, "alpha", "(0, 1)")
+    for name, n in (("n_centers", n_centers), ("n_pred", n_pred), ("n_cert", n_cert)):
+        check_positive_int(n, name)
+    eps = np.asarray(check_real(eps, "eps", "[0, inf]"))
+    if eps.ndim != 1:
+        raise ValueError(f"eps must be a 1-D array of radii, got shape {eps.shape}")
     alpha_1 = alpha_2 = alpha / 2
     delta_1 = math.sqrt(math.log(2 / alpha_1) / (2 * n_pred))
     if delta_1 > delta:
