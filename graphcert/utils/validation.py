@@ -80,7 +80,7 @@ def check_real(x, name: str, interval: str = "[-inf, inf]"):
     a = _numeric(x, name).astype(np.float64)
     bad = _outside(a, interval)
     if bad.any():
-        first = a[bad].ravel()[0]
+        first = a[bad].ravel()[0].item()
         if a.ndim == 0:
             raise ValueError(f"{name} == {first!r}, must be {_requirement(interval)}")
         raise ValueError(f"{name} must be {_requirement(interval)} everywhere, got {first!r} "
@@ -129,7 +129,7 @@ def check_nonnegative_integers(x, name: str) -> np.ndarray:
     if a.dtype.kind == "f" and (np.isnan(a).any() or np.any(a != np.round(a))):
         raise ValueError(f"{name} must be whole numbers, got NaN or fractions in {_shown(a)}")
     if np.any(a < 0):
-        raise ValueError(f"{name} must be >= 0, got {a[a < 0].ravel()[0]!r}")
+        raise ValueError(f"{name} must be >= 0, got {a[a < 0].ravel()[0].item()!r}")
     return a.astype(np.int64)
 
 
@@ -147,7 +147,7 @@ def check_index_array(x, name: str, upper: int, *, ndim: int | None = None,
     if shape is not None and a.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
     if a.size and (a.min() < 0 or a.max() >= upper):
-        bad = a[(a < 0) | (a >= upper)].ravel()[0]
+        bad = a[(a < 0) | (a >= upper)].ravel()[0].item()
         raise ValueError(f"{name} must lie in [0, {upper}), got {bad!r}")
     return a.astype(np.int64)
 
@@ -167,7 +167,7 @@ def check_finite(x, name: str) -> np.ndarray:
     a = _numeric(x, name).astype(np.float64)
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} must be finite (no NaN or inf), got "
-                         f"{a[~np.isfinite(a)].ravel()[0]!r} in {_shown(a)}")
+                         f"{a[~np.isfinite(a)].ravel()[0].item()!r} in {_shown(a)}")
     return a
 
 
