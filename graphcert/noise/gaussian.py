@@ -84,7 +84,7 @@ class LocalizedGaussian(ClusterGaussian):
     ``sample(x, k, B, rng)`` returns B noisy copies of x (a (channels, H, W) tensor) for the
     outputs of cell k: pixels of cell u get i.i.d. N(0, sigma[k, u]^2) noise on every channel.
     Random numbers come from the numpy generator (seeded per chunk by
-    `graphcert.sampling.engine.chunk_generator`).
+    `graphcert.sampling.streams.chunk_generator`).
     """
 
     def __init__(self, partition: GridPartition, sigma_min: float, sigma_max: float | None = None):
@@ -131,7 +131,7 @@ class LocalizedGaussian(ClusterGaussian):
 
 
 class GraphGaussian(ClusterGaussian):
-    """Localized Gaussian noise on node features; a `montecarlo.SmoothingNoise`.
+    """Localized Gaussian noise on node features; a `graphcert.sampling.chunks.SmoothingNoise`.
 
     ``sample(x, k, B, rng)`` returns B noisy copies of the float features x (N, D), stacked
     along the nodes as one (B * N, D) tensor, for the outputs of cluster k: node m gets i.i.d. N(0, sigma[k, labels[m]]^2) on every

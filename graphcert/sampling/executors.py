@@ -2,11 +2,11 @@
 
 Both executors offer the same two operations:
 
-* ``run_chunks(...)`` runs chunks ``(cluster, chunk)`` of one phase of `montecarlo.smooth`
+* ``run_chunks(...)`` runs chunks ``(cluster, chunk)`` of one phase of `engine.smooth`
   (SPEC §3) and yields their statistics in the order of the request. Every chunk draws from its
-  own generator (`montecarlo.chunk_generator`), so the merged statistics are identical whatever
+  own generator (`streams.chunk_generator`), so the merged statistics are identical whatever
   executes them; `smooth` adds them up and checkpoints after each yielded chunk. A chunk
-  result (`montecarlo.ChunkStats`) covers only its cluster's nodes, so what a task ships back
+  result (`statistics.ChunkStats`) covers only its cluster's nodes, so what a task ships back
   is O(cluster size), not O(N).
 * ``map(fn, items)`` applies ``fn`` to every item and yields the results in order (sweeps).
 
@@ -32,7 +32,7 @@ EXECUTORS = ("local", "ray")
 
 
 class Executor(Protocol):
-    """What `montecarlo.smooth` and `sweep.run_sweep` need from an executor."""
+    """What `engine.smooth` and `sweep.run_sweep` need from an executor."""
 
     def run_chunks(self, model: Callable, x: Any, edge_index: Any, noise: SmoothingNoise,
                    config: MonteCarloConfig, phase: int, jobs: list[tuple[int, int]],

@@ -36,9 +36,9 @@ class CenterSmoothing:
     robust: np.ndarray
 
 
-def _label_maps(predict: Predict, x, noise: LocalizedGaussian, n: int, seed: int, stream: str,
+def _predicted_maps(predict: Predict, x, noise: LocalizedGaussian, n: int, seed: int, stream: str,
                 batch_size: int) -> np.ndarray:
-    """(n, pixels) predicted label maps of n noisy samples of `stream`."""
+    """(n, pixels) predicted class maps of n noisy samples of `stream`."""
     with torch.no_grad():
         return np.concatenate([
             maps.reshape(maps.shape[0], -1).numpy()
@@ -78,17 +78,17 @@ def center_smoothing(predict: Predict, x, noise: LocalizedGaussian, eps, *, n_ce
     x = noise.prepare(x)
     n_out = noise.labels.size
     zero = np.zeros(eps.size, dtype=np.int64)
-    candidates = _label_maps(predict, x, noise, n_centers, seed, "center/candidates",
+    candidates = _predicted_maps(predict, x, noise, n_centers, seed, "center/candidates",
                              batch_size)
-    samples = _label_maps(predict, x, noise, n_pred, seed, "center/median", batch_size)
+    samples = _predicted_maps(predict, x, noise, n_pred, seed, "center/median", batch_size)
     medians = np.median(_hamming(candidates, samples), axis=1)
     best = int(np.argmin(medians))
     center, radius = candidates[best], medians[best]
-    check = _label_maps(predict, x, noise, n_pred, seed, "center/check", batch_size)
+    check = _predicted_maps(predict, x, noise, n_pred, seed, "center/check", batch_size)
     inside = float(np.mean(_hamming(center[None], check)[0] <= radius))
     if max(delta_1, 0.5 - (inside - delta_1)) > delta:
         return CenterSmoothing(None, zero)
-    certify = _label_maps(predict, x, noise, n_cert, seed, "center/certify", batch_size)
+    certify = _predicted_maps(predict, x, noise, n_cert, seed, "center/certify", batch_size)
     dist = np.sort(_hamming(center[None], certify)[0])
     q = norm.cdf(norm.ppf(0.5 + delta) + eps / noise.sigma_min) \
         + math.sqrt(math.log(1 / alpha_2) / (2 * n_cert))

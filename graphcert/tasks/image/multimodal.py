@@ -35,7 +35,7 @@ def ablation_votes(predict: Callable[[torch.Tensor], torch.Tensor],
                    modalities: Sequence[torch.Tensor], sampler: AblationSampler, n_samples: int,
                    n_classes: int, *, batch_size: int = 64, seed: int = 0,
                    stream: str = "main") -> np.ndarray:
-    """(outputs, n_classes) votes of ``predict`` (ablated batch -> (B, outputs...) labels)."""
+    """(outputs, n_classes) votes of ``predict`` (ablated batch -> (B, outputs...) classes)."""
     n_samples = check_positive_int(n_samples, "n_samples")
     n_classes = check_positive_int(n_classes, "n_classes")
     sizes = tuple(int(np.prod(x.shape[1:])) for x in modalities)
@@ -95,7 +95,7 @@ def segmentation_scores(predicted: np.ndarray, certified: np.ndarray, target: np
     """Certified pixel accuracy, F-score and IoU (paper 002, App. C, modification attacks):
     per label c, TP = certified pixels with prediction = truth = c, TN = certified pixels with
     prediction != c and truth != c, FP = #(prediction = c) - TP, FN = #(prediction != c) - TN;
-    F and IoU are averaged over the labels present in prediction or truth. At least one pixel
+    F and IoU are averaged over the classes present in prediction or truth. At least one pixel
     is needed (the averages of nothing are undefined)."""
     n_classes = check_positive_int(n_classes, "n_classes")
     if np.size(predicted) == 0:
