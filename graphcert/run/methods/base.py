@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 if TYPE_CHECKING:
-    from graphcert.run.config import RunConfig
     from graphcert.sampling.statistics import SmoothingStats
     from graphcert.tasks.graph.evaluation import AttackSurface, MethodResult
 
@@ -35,6 +34,9 @@ class CertificationInputs:
 class SmoothingMethod(ABC):
     """One smoothing method: noise, sampling settings, certificate, labels, config fields.
 
+    ``config`` is always a `graphcert.run.config.RunConfig` (not annotated: the config module
+    reads this registry) and ``data`` the loaded graph (`torch_geometric.data.Data`).
+
     Methods whose noise (`describe()`) and score temperature agree share one statistics file,
     sampled once (`graphcert.run.pipeline.sampling_plans`).
     """
@@ -49,24 +51,24 @@ class SmoothingMethod(ABC):
         return f"{type(self).__name__}(name={self.name!r})"
 
     @abstractmethod
-    def noise(self, config: RunConfig, data) -> Any:
+    def noise(self, config, data) -> Any:
         """The smoothing distribution (a `graphcert.sampling.chunks.SmoothingNoise`)."""
 
-    def temperature(self, config: RunConfig) -> float | None:
+    def temperature(self, config) -> float | None:
         """Scores smoothed: softmax(logits / T); 0 = one-hot votes; None = softmax(logits)."""
         return None
 
-    def needs_histogram(self, config: RunConfig) -> bool:
+    def needs_histogram(self, config) -> bool:
         """Whether the certificate reads the score histogram (config.n_bins bins, SPEC §4);
         without it the statistics keep one bin instead of N x n_bins counts."""
         return False
 
-    def batch_size(self, config: RunConfig, data) -> int:
+    def batch_size(self, config, data) -> int:
         """Noisy copies per model call (a method may cap config.batch_size, e.g. for memory)."""
         return config.batch_size
 
     @abstractmethod
-    def certify(self, config: RunConfig, stats: SmoothingStats, noise,
+    def certify(self, config, stats: SmoothingStats, noise,
                 inputs: CertificationInputs) -> MethodResult:
         """Certificates and certified-accuracy curves of the targets (graphcert.tasks.graph)."""
 
