@@ -134,8 +134,8 @@ class GraphGaussian(ClusterGaussian):
     """Localized Gaussian noise on node features; a `graphcert.sampling.chunks.SmoothingNoise`.
 
     ``sample(x, k, B, rng)`` returns B noisy copies of the float features x (N, D), stacked
-    along the nodes as one (B * N, D) tensor, for the outputs of cluster k: node m gets i.i.d. N(0, sigma[k, labels[m]]^2) on every
-    feature. The noise is dense (continuous features all change): `batch_for_memory` sizes
+    along the nodes as one (B * N, D) tensor, for the outputs of cluster k: node m gets
+    i.i.d. N(0, sigma[k, labels[m]]^2) on every feature. The noise is dense (continuous features all change): `batch_for_memory` sizes
     batches so that one batch stays within a memory budget.
     """
 

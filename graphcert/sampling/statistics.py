@@ -24,7 +24,7 @@ __all__ = ["SCORE_BITS", "CheckpointError", "ChunkCounts", "ChunkStats", "MonteC
            "SmoothingStats", "VoteCounts"]
 
 SCORE_BITS = 16
-FORMAT = 2  # 2: records the fingerprint of the scores (format 1 did not)
+_FORMAT = 2  # 2: records the fingerprint of the scores (format 1 did not)
 _META = ("config", "noise", "fingerprint")  # stored as JSON; the other fields are arrays
 
 
@@ -260,7 +260,7 @@ class SmoothingStats:
     def save(self, path: str | os.PathLike) -> None:
         """Atomic .npz write (`graphcert.utils.io.atomic_write`); metadata as a JSON string
         array, no pickles."""
-        meta = json.dumps({"format": FORMAT, "config": asdict(self.config), "noise": self.noise,
+        meta = json.dumps({"format": _FORMAT, "config": asdict(self.config), "noise": self.noise,
                            "fingerprint": self.fingerprint})
         arrays = {k: v for k, v in self._fields().items() if k not in _META}
         with atomic_write(path) as handle:
@@ -273,21 +273,19 @@ class SmoothingStats:
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"][0]))
-                if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-                    found = meta.get("format") if isinstance(meta, dict) else None
+                found = meta.get("format") if isinstance(meta, dict) else None
+                if found != _FORMAT:
+                    old = " (format 1 has no fingerprint of the model)" if found == 1 else ""
                     raise CheckpointError(f"{path}: statistics format {found!r}, expected "
-                                          f"{FORMAT}" + (" (format 1 has no fingerprint of "
-                                                         "the model)" if found == 1 else ""))
+                                          f"{_FORMAT}{old}")
                 arrays = {f.name: data[f.name] for f in fields(cls) if f.name not in _META}
             stats = cls(MonteCarloConfig(**meta["config"]), meta["noise"],
                         fingerprint=meta["fingerprint"], **arrays)
             stats._check_consistent()
-        except CheckpointError:
+        except (CheckpointError, FileNotFoundError, PermissionError, IsADirectoryError):
             raise
         except (OSError, EOFError, KeyError, IndexError, TypeError, ValueError,
                 zipfile.BadZipFile) as error:
-            if isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError)):
-                raise
             raise CheckpointError(f"{path}: not a readable statistics file "
                                   f"({type(error).__name__}: {error})") from error
         return stats

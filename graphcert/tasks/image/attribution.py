@@ -35,8 +35,8 @@ __all__ = ["ATTRIBUTION_METHODS", "CertifiedAttribution", "attribution_method", 
            "sparsify"]
 
 Attribution = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-ATTRIBUTION_METHODS = ("saliency", "inputxgradient", "integratedgradients", "guidedbackprop", "gradcam",
-           "occlusion", "lrp", "rise")
+ATTRIBUTION_METHODS = ("saliency", "inputxgradient", "integratedgradients", "guidedbackprop",
+                       "gradcam", "occlusion", "lrp", "rise")
 
 
 def _check_k(k: float) -> Fraction:
