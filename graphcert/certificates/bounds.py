@@ -39,11 +39,6 @@ __all__ = [
 
 
 # ----------------------------------------------------------------------------- validation
-def _check_alpha(alpha):
-    """A significance level (scalar or array) in (0, 1)."""
-    return check_real(alpha, "alpha", "(0, 1)")
-
-
 def _check_counts(successes, n) -> tuple[np.ndarray, np.ndarray]:
     """Binomial counts: whole numbers with 0 <= successes <= n and n >= 1, broadcast."""
     k = check_nonnegative_integers(successes, "successes")
@@ -67,7 +62,7 @@ def clopper_pearson_lower(successes, n, alpha) -> np.ndarray:
     Equals ``Beta(alpha; k, n - k + 1)`` quantile; 0 when ``k = 0``. ``alpha`` may be an
     array broadcasting with ``successes`` (per-output levels).
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_real(alpha, "alpha", "(0, 1)")
     k, n = _check_counts(successes, n)
     with np.errstate(invalid="ignore"):
         lo = _st.beta.ppf(alpha, k, n - k + 1)
@@ -76,7 +71,7 @@ def clopper_pearson_lower(successes, n, alpha) -> np.ndarray:
 
 def clopper_pearson_upper(successes, n, alpha) -> np.ndarray:
     """One-sided (1 - alpha) Clopper-Pearson upper bound (SPEC §4); 1 when ``k = n``."""
-    alpha = _check_alpha(alpha)
+    alpha = check_real(alpha, "alpha", "(0, 1)")
     k, n = _check_counts(successes, n)
     with np.errstate(invalid="ignore"):
         hi = _st.beta.ppf(1.0 - alpha, k + 1, n - k)
@@ -85,13 +80,9 @@ def clopper_pearson_upper(successes, n, alpha) -> np.ndarray:
 
 def bonferroni_alphas(n_outputs: int, alpha: float) -> np.ndarray:
     """Per-output significance levels ``alpha / n_outputs`` (Bonferroni, SPEC §3/§4)."""
-    alpha = _check_alpha(alpha)
+    alpha = check_real(alpha, "alpha", "(0, 1)")
     n_outputs = check_positive_int(n_outputs, "n_outputs")
     return np.full(n_outputs, alpha / n_outputs)
-
-
-def _check_threshold(threshold: float) -> float:
-    return check_real(threshold, "threshold", "[0, 1)")
 
 
 def bonferroni_lower_bounds(votes, n, alpha: float, threshold: float = 0.5):
@@ -100,8 +91,8 @@ def bonferroni_lower_bounds(votes, n, alpha: float, threshold: float = 0.5):
     Returns ``(p_lower, passed)`` with ``passed = p_lower > threshold``. All m bounds
     hold together with probability >= 1 - alpha.
     """
-    alpha = _check_alpha(alpha)
-    threshold = _check_threshold(threshold)
+    alpha = check_real(alpha, "alpha", "(0, 1)")
+    threshold = check_real(threshold, "threshold", "[0, 1)")
     k, n = _check_counts(np.atleast_1d(votes), n)
     p_lower = clopper_pearson_lower(k, n, alpha / k.size)
     return p_lower, p_lower > threshold
@@ -120,8 +111,8 @@ def holm_lower_bounds(votes, n, alpha: float, threshold: float = 0.5):
     from the Holm-level ``p_lower`` follow the papers' practice; they are not simultaneous
     confidence bounds. :func:`bonferroni_lower_bounds` gives strictly simultaneous bounds.
     """
-    alpha = _check_alpha(alpha)
-    threshold = _check_threshold(threshold)
+    alpha = check_real(alpha, "alpha", "(0, 1)")
+    threshold = check_real(threshold, "threshold", "[0, 1)")
     k, n = _check_counts(np.atleast_1d(votes), n)
     if k.ndim != 1:
         raise ValueError(f"votes must be one-dimensional, got shape {k.shape}")
@@ -182,7 +173,7 @@ def dkw_bounds(hist, alpha: float, nu=None) -> tuple[np.ndarray, np.ndarray]:
     ``nu``: scalar or per-node array in [0, 1]; pass the exact empirical mean
     ``score_sum / n``. ``None`` uses the histogram's bin-midpoint mean.
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_real(alpha, "alpha", "(0, 1)")
     h = _check_hist(hist)
     n_nodes, m = h.shape
     n = h.sum(axis=1, keepdims=True)
@@ -220,7 +211,7 @@ def bernstein_bounds(score_sum, score_sq_sum, n, alpha: float, split: float = 0.
     [0, 1]. ``zeta_upper`` bounds the variance, i.e. ``zeta`` at ``nu = `` the true mean.
     ``mu_lower`` is returned unclipped (it may be < 0, which is still a valid, vacuous bound).
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_real(alpha, "alpha", "(0, 1)")
     split = check_real(split, "split", "(0, 1)")
     s = np.asarray(score_sum, dtype=np.float64)
     q = np.asarray(score_sq_sum, dtype=np.float64)
