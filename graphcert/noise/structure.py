@@ -338,6 +338,13 @@ class _PairBlocks:
         pos_v = np.where(diagonal, j, local % np.maximum(n_b, 1))
         return self.members[self.starts[a] + pos_u], self.members[self.starts[b] + pos_v]
 
+    def is_edge(self, keys: np.ndarray) -> np.ndarray:
+        """Whether each pair key is a clean edge."""
+        if not self.edge_keys.size:
+            return np.zeros(keys.size, dtype=bool)
+        where = np.minimum(np.searchsorted(self.edge_keys, keys), self.edge_keys.size - 1)
+        return self.edge_keys[where] == keys
+
     def absent_keys(self, block: int) -> np.ndarray:
         """Sorted keys of the absent pairs of one block (O(block size))."""
         lo, hi = self.offsets[block], self.offsets[block + 1]
@@ -361,10 +368,9 @@ class _PairBlocks:
             slot = np.repeat(np.arange(need.size), need)
             copy, block = slot // n_blocks, blocks[slot % n_blocks]
             keys = self.offsets[block] + rng.integers(0, self.total[block])
-            where = np.minimum(np.searchsorted(self.edge_keys, keys), self.edge_keys.size - 1)
-            absent = self.edge_keys[where] != keys if self.edge_keys.size else \
-                np.ones(keys.size, dtype=bool)
-            fresh = np.unique(copy[absent] * span + keys[absent])
+            fresh = np.sort(copy * span + keys)  # sorted queries keep the lookups cache-friendly
+            fresh = fresh[np.r_[True, fresh[1:] != fresh[:-1]]]  # distinct
+            fresh = fresh[~self.is_edge(fresh % span)]
             if accepted.size:
                 seen = np.minimum(np.searchsorted(accepted, fresh), accepted.size - 1)
                 fresh = fresh[accepted[seen] != fresh]
