@@ -5,8 +5,10 @@ Base (per-output) certificates, one module per family:
 * variance-constrained certificate for sparsity-aware noise (SPEC §3, LRS Thm 5.1):
   :func:`sparsity_aware_weights`, :func:`localized_weight_matrices`,
   :func:`variance_constrained_radius`;
-* the exact SparseSmooth certificate for binary data (SPEC §4): :func:`sparse_smooth_worst_mass`,
-  :func:`sparse_smooth_certified`, :func:`sparse_smooth_region`;
+* the exact SparseSmooth certificate for binary data, attributes alone or jointly with edges
+  (SPEC §4, §8): :func:`sparse_smooth_worst_mass`, :func:`sparse_smooth_certified`,
+  :func:`sparse_smooth_region`, :func:`sparse_smooth_joint_region`,
+  :func:`sparse_smooth_thresholds`;
 * vote-based radii for continuous smoothing (SPEC §4): :func:`gaussian_l2_radius`,
   :func:`gaussian_radius`, :func:`uniform_l1_radius`;
 * MMCert for ablated multimodal inputs (SPEC §7): :func:`ablation_delta`,
@@ -25,7 +27,9 @@ from graphcert.certificates._continuous import (
 )
 from graphcert.certificates._sparse_smooth import (
                                                    sparse_smooth_certified,
+                                                   sparse_smooth_joint_region,
                                                    sparse_smooth_region,
+                                                   sparse_smooth_thresholds,
                                                    sparse_smooth_worst_mass,
 )
 from graphcert.certificates._variance import (
@@ -42,7 +46,9 @@ __all__ = [
     "localized_weight_matrices",
     "mmcert_certified",
     "sparse_smooth_certified",
+    "sparse_smooth_joint_region",
     "sparse_smooth_region",
+    "sparse_smooth_thresholds",
     "sparse_smooth_worst_mass",
     "sparsity_aware_weights",
     "uniform_l1_radius",
