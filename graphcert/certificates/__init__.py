@@ -4,7 +4,7 @@ Base (per-output) certificates, one module per family:
 
 * variance-constrained certificate for sparsity-aware noise (SPEC §3, LRS Thm 5.1):
   :func:`sparsity_aware_weights`, :func:`localized_weight_matrices`,
-  :func:`variance_constrained_radius`;
+  :func:`pair_weight_matrices` (edges, SPEC §8), :func:`variance_constrained_radius`;
 * the exact SparseSmooth certificate for binary data, attributes alone or jointly with edges
   (SPEC §4, §8): :func:`sparse_smooth_worst_mass`, :func:`sparse_smooth_certified`,
   :func:`sparse_smooth_region`, :func:`sparse_smooth_joint_region`,
@@ -34,6 +34,7 @@ from graphcert.certificates._sparse_smooth import (
 )
 from graphcert.certificates._variance import (
                                                    localized_weight_matrices,
+                                                   pair_weight_matrices,
                                                    sparsity_aware_weights,
                                                    variance_constrained_radius,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "gaussian_radius",
     "localized_weight_matrices",
     "mmcert_certified",
+    "pair_weight_matrices",
     "sparse_smooth_certified",
     "sparse_smooth_joint_region",
     "sparse_smooth_region",

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from graphcert.data.clustering import cluster_affinity, noise_schedule, undirected_edges
+from graphcert.data.clustering import noise_schedule, undirected_edges
 from graphcert.noise.base import NoisyGraphs
 from graphcert.noise.binary import (
     BinaryGraph,
@@ -36,26 +36,13 @@ from graphcert.noise.binary import (
     quiet_sparse_csr,
     stacked_csr,
 )
+from graphcert.utils.pairs import cluster_pairs, pair_column, pair_counts
 from graphcert.utils.validation import check_probabilities
 
 __all__ = ["ProductNoise", "StructureNoise", "cluster_pairs", "pair_capacities",
            "pair_column", "pair_schedule", "tile_features"]
 
 _DENSE_SHARE = 0.5  # blocks with p_plus above it or fewer absent pairs are listed (`_added_pairs`)
-
-
-def cluster_pairs(n_clusters: int) -> tuple[np.ndarray, np.ndarray]:
-    """The P = C (C + 1) / 2 cluster pairs {a, b}, a <= b, as arrays (a, b) in column order."""
-    if int(n_clusters) != n_clusters or n_clusters < 1:
-        raise ValueError(f"n_clusters must be a positive integer, got {n_clusters}")
-    return np.triu_indices(int(n_clusters))
-
-
-def pair_column(a, b, n_clusters: int) -> np.ndarray:
-    """Column of the unordered cluster pair {a, b} (any order) in :func:`cluster_pairs`."""
-    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    return lo * n_clusters - lo * (lo - 1) // 2 + hi - lo
 
 
 def pair_schedule(ranks, low: float, high: float) -> np.ndarray:
@@ -73,13 +60,9 @@ def pair_schedule(ranks, low: float, high: float) -> np.ndarray:
 
 def pair_capacities(edge_index, labels, n_clusters: int) -> tuple[np.ndarray, np.ndarray]:
     """(absent pairs, edges) per cluster pair column, the capacities of the collective
-    certificate for additions and deletions (SPEC §8)."""
+    certificate for additions and deletions (SPEC §8); `edge_index` in any direction."""
     labels = _as_labels(labels, n_clusters)
-    edges = cluster_affinity(edge_index, labels, n_clusters)
-    sizes = np.bincount(labels, minlength=n_clusters)
-    a, b = cluster_pairs(n_clusters)
-    total = np.where(a == b, sizes[a] * (sizes[a] - 1) // 2, sizes[a] * sizes[b])
-    return total - edges[a, b], edges[a, b].astype(np.int64)
+    return pair_counts(undirected_edges(edge_index, labels.size), labels, n_clusters)
 
 
 def tile_features(x: Tensor, batch_size: int) -> Tensor:
