@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from graphcert.utils.pairs import cluster_pairs, pair_column, pair_counts, undirected_pairs
+from graphcert.utils.validation import check_index_array, check_nonnegative_integers, check_real
 
 __all__ = ["PairUnits"]
 
@@ -64,20 +65,16 @@ class PairUnits:
     local: PairLocalBudget | None = None
 
     def __post_init__(self) -> None:
-        w_plus, w_minus = (np.asarray(w, dtype=float) for w in (self.w_plus, self.w_minus))
+        w_plus, w_minus = (np.asarray(check_real(getattr(self, name), name, "[0, inf]"))
+                           for name in ("w_plus", "w_minus"))
         if w_plus.ndim != 2 or w_plus.shape != w_minus.shape:
             raise ValueError(f"w_plus {w_plus.shape} and w_minus {w_minus.shape} must be equal "
                              "(n_groups, n_cluster_pairs) shapes")
-        if np.isnan(w_plus).any() or np.isnan(w_minus).any() or (w_plus < 0).any() \
-                or (w_minus < 0).any():
-            raise ValueError("pair weights must be non-negative (NaN found or negative)")
         caps = []
         for name in ("cap_plus", "cap_minus"):
-            cap = np.asarray(getattr(self, name), dtype=float)
+            cap = check_nonnegative_integers(getattr(self, name), name).astype(float)
             if cap.shape != (w_plus.shape[1],):
                 raise ValueError(f"{name} must have shape ({w_plus.shape[1]},), got {cap.shape}")
-            if np.any(cap < 0) or np.any(cap != np.round(cap)):
-                raise ValueError(f"{name} must hold non-negative integers")
             caps.append(cap)
         object.__setattr__(self, "w_plus", w_plus)
         object.__setattr__(self, "w_minus", w_minus)
@@ -89,27 +86,25 @@ class PairUnits:
         """Units of a graph: ``edges`` (2, E) undirected (either direction; duplicates and
         self-loops dropped), ``labels`` (N,) clusters (C of them, P = C (C + 1) / 2 columns),
         ``local_budget`` None, scalar or (N,): changed pairs allowed per node."""
-        labels = np.asarray(labels)
-        if labels.ndim != 1 or labels.dtype.kind not in "iu":
-            raise ValueError(f"labels must be a 1-D integer array, got {labels.dtype} "
-                             f"{labels.shape}")
-        n_nodes, n_cols = labels.size, np.shape(w_plus)[1]
+        n_cols = np.shape(w_plus)[1]
         n_clusters = int(round((math.sqrt(8 * n_cols + 1) - 1) / 2))
         if n_clusters * (n_clusters + 1) // 2 != n_cols:
             raise ValueError(f"w_plus has {n_cols} columns, not C (C + 1) / 2 for any C")
-        if labels.size and (labels.min() < 0 or labels.max() >= n_clusters):
-            raise ValueError(f"labels must lie in [0, {n_clusters})")
-        edges = _undirected(edges, n_nodes)
+        labels = check_index_array(labels, "labels", n_clusters, ndim=1)
+        n_nodes = labels.size
+        edges = check_index_array(edges, "edges", n_nodes, ndim=2)
+        if edges.shape[0] != 2:
+            raise ValueError(f"edges must have shape (2, E), got {edges.shape}")
+        edges = undirected_pairs(edges, n_nodes)
         absent, present = pair_counts(edges, labels, n_clusters)
         local = None
         if local_budget is not None:
-            budget = np.broadcast_to(np.asarray(local_budget, dtype=float), (n_nodes,))
-            if np.isnan(budget).any() or np.any(budget < 0):
-                raise ValueError("local_budget must be non-negative")
+            budget = np.broadcast_to(check_real(local_budget, "local_budget", "[0, inf]"),
+                                     (n_nodes,))
             degree = np.bincount(edges.ravel(), minlength=n_nodes)
             local = PairLocalBudget(np.floor(budget), edges,
                                     pair_column(labels[edges[0]], labels[edges[1]], n_clusters),
-                                    labels.astype(np.int64), n_nodes - 1 - degree)
+                                    labels, n_nodes - 1 - degree)
         return cls(w_plus, w_minus, absent, present, local)
 
     @property
@@ -181,13 +176,3 @@ class PairUnits:
             bound = -float(res.mip_dual_bound)
             out[k] = bound + _MIP_TOL * max(1.0, abs(bound))
         return out
-
-
-def _undirected(edges, n_nodes: int) -> np.ndarray:
-    edges = np.asarray(edges)
-    if edges.ndim != 2 or edges.shape[0] != 2 or edges.dtype.kind not in "iu":
-        raise ValueError(f"edges must be an integer (2, E) array, got {edges.dtype} "
-                         f"{edges.shape}")
-    if edges.size and (edges.min() < 0 or edges.max() >= n_nodes):
-        raise ValueError(f"edges refer to nodes outside [0, {n_nodes})")
-    return undirected_pairs(edges, n_nodes)

@@ -37,7 +37,12 @@ from graphcert.noise.binary import (
     stacked_csr,
 )
 from graphcert.utils.pairs import cluster_pairs, pair_column, pair_counts
-from graphcert.utils.validation import check_probabilities
+from graphcert.utils.validation import (
+    check_index_array,
+    check_int,
+    check_positive_int,
+    check_probabilities,
+)
 
 __all__ = ["ProductNoise", "StructureNoise", "cluster_pairs", "pair_capacities",
            "pair_column", "pair_schedule", "tile_features"]
@@ -148,11 +153,8 @@ class StructureNoise:
                      generator: np.random.Generator) -> Tensor:
         """Edge index (2, E) of the disjoint union of `batch_size` noisy graphs: copy b's
         nodes are b * N .. b * N + N - 1, both directions of every edge, grouped by copy."""
-        if int(output_cluster) != output_cluster or not 0 <= output_cluster < self.n_clusters:
-            raise ValueError(f"output_cluster must be in [0, {self.n_clusters}), "
-                             f"got {output_cluster}")
-        if int(batch_size) != batch_size or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+        output_cluster = check_int(output_cluster, "output_cluster", f"[0, {self.n_clusters - 1}]")
+        batch_size = check_positive_int(batch_size, "batch_size")
         if not isinstance(generator, np.random.Generator):
             raise ValueError("generator must be a numpy.random.Generator")
         blocks = self._blocks
@@ -365,18 +367,10 @@ class _PairBlocks:
 
 
 def _as_labels(labels, n_clusters: int) -> np.ndarray:
-    if isinstance(labels, Tensor):
-        labels = labels.detach().cpu().numpy()
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or labels.size == 0:
-        raise ValueError(f"labels must be a non-empty 1-D array of clusters, got shape "
-                         f"{labels.shape}")
-    if labels.dtype.kind not in "iu":
-        raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
-    if labels.min() < 0 or labels.max() >= n_clusters:
-        raise ValueError(f"labels must lie in [0, {n_clusters}), got values in "
-                         f"[{labels.min()}, {labels.max()}]")
-    return labels.astype(np.int64)
+    labels = check_index_array(labels, "labels", n_clusters, ndim=1)
+    if labels.size == 0:
+        raise ValueError("labels must hold the cluster of at least one node, got none")
+    return labels
 
 
 def _as_csr(x: Tensor) -> Tensor:

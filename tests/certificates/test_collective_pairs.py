@@ -189,11 +189,11 @@ def test_pair_weight_matrices():
                                  structure=PairUnits([[1.0]] * 2, [[1.0]] * 2, [1], [1])),
      "2 output groups"),
     (lambda: PairUnits([[1.0, 2.0]], [[1.0, 2.0]], [1], [1, 1]), r"cap_plus must have shape"),
-    (lambda: PairUnits([[-1.0]], [[1.0]], [1], [1]), "non-negative"),
+    (lambda: PairUnits([[-1.0]], [[1.0]], [1], [1]), "w_plus must lie >= 0"),
     (lambda: PairUnits.from_graph([[0], [1]], [0, 1], [[1.0, 1.0]], [[1.0, 1.0]]),
      "not C"),
     (lambda: PairUnits.from_graph([[0], [5]], [0, 1], [[1.0] * 3], [[1.0] * 3]),
-     "outside"),
+     "edges must lie in"),
 ])
 def test_bad_input_raises(call, message):
     with pytest.raises(ValueError, match=message):

@@ -208,7 +208,7 @@ def test_thresholds_and_joint_region_match_pointwise_certificates():
     (lambda: sparse_smooth_certified(0.9, 0.01, 0.6, 1, 1, theta_plus_adj=0.1, s_add=1),
      "theta_minus_adj is None"),
     (lambda: sparse_smooth_certified(0.9, 0.01, 0.6, 1, 1, theta_plus_adj=1.5,
-                                     theta_minus_adj=0.1, s_add=1), "theta_plus_adj must lie"),
+                                     theta_minus_adj=0.1, s_add=1), r"theta_plus_adj == .*must be in \[0, 1\]"),
     (lambda: sparse_smooth_certified(0.9, 0.01, 0.6, 1, 1, theta_plus_adj=0.1,
                                      theta_minus_adj=0.1, s_del=-1), "s_del must be >= 0"),
     (lambda: sparse_smooth_thresholds(0.01, 0.6, 1, 1, max_del_adj=2), "need theta_plus_adj"),
