@@ -41,10 +41,10 @@ def _outside(a: np.ndarray, interval: str) -> np.ndarray:
 
 
 def _requirement(interval: str) -> str:
-    """``"in (0, 1)"``, ``">= 1"`` or ``"positive (> 0)"`` for an interval unbounded above."""
+    """``"in (0, 1)"``, ``">= 1"`` or ``"> 0 (positive)"`` for an interval unbounded above."""
     low, high, closed_low, closed_high = _bounds(interval)
     if low == 0 and math.isinf(high):
-        return "non-negative (>= 0)" if closed_low else "positive (> 0)"
+        return ">= 0 (non-negative)" if closed_low else "> 0 (positive)"
     if math.isinf(high) and not math.isinf(low):
         return f"{'>=' if closed_low else '>'} {_number(low)}"
     if math.isinf(low) and not math.isinf(high):
@@ -83,8 +83,8 @@ def check_real(x, name: str, interval: str = "[-inf, inf]"):
         first = a[bad].ravel()[0].item()
         if a.ndim == 0:
             raise ValueError(f"{name} == {first!r}, must be {_requirement(interval)}")
-        raise ValueError(f"{name} must be {_requirement(interval)} everywhere, got {first!r} "
-                         f"in {_shown(a)}")
+        raise ValueError(f"{name} must lie {_requirement(interval)}, got {first!r} in "
+                         f"{_shown(a)}")
     return float(a) if a.ndim == 0 else a
 
 

@@ -12,6 +12,7 @@ import pytest
 from graphcert.certificates import BaseCertificate, variance_constrained_radius
 from graphcert.certificates.collective import (
     CollectiveCertifierL2,
+    PairUnits,
     collective_certificate,
     naive_certificate,
     naive_certificate_l2,
@@ -87,3 +88,30 @@ def test_infinite_radii_in_the_l2_certificates():
     assert CollectiveCertifierL2(eta, group, w, n_bins=2).certify(3.0) == 1
     zero = CollectiveCertifierL2([INF], [0], [[0.0]])  # weight 0: nothing can break it
     assert zero.certify(INF) == 1 and naive_certificate_l2([INF], [0], [[0.0]], INF) == 1
+
+
+def test_infinite_radii_with_pair_units_match_brute_force():
+    """With node pairs as units (SPEC §8) too: an infinite radius is broken only by an edge
+    or bit of infinite weight, never by any sum of finite ones."""
+    rng = np.random.default_rng(5)
+    for trial in range(25):
+        eta = rng.choice([-INF, 0.5, 1.5, 3.0, INF, INF], size=8)
+        group = rng.integers(0, 2, eta.size)
+        sides = [(rng.choice([0.25, 1.0, 2.0, INF], (2, cols)), rng.integers(0, 3, cols))
+                 for cols in (2, 2, 3, 3)]  # attribute +, attribute -, pair +, pair -
+        budgets = [int(v) for v in rng.integers(0, 3, 4)]
+        reach = []
+        for (w, cap), eps in zip(sides, budgets):
+            vectors = [np.array(b) for b in product(*(range(c + 1) for c in cap))
+                       if sum(b) <= eps]
+            with np.errstate(invalid="ignore"):  # an unused unit of weight inf costs 0
+                reach.append([np.where(b > 0, w * b, 0.0).sum(1) for b in vectors])
+        masks = np.array([(eta > 0) & (sum(parts)[group] < eta)
+                          for parts in product(*reach)])
+        units = PairUnits(sides[2][0], sides[3][0], sides[2][1], sides[3][1])
+        args = (eta, group, sides[0][0], sides[1][0], sides[0][1], sides[1][1], *budgets[:2])
+        common = dict(structure=units, budget_plus_adj=budgets[2], budget_minus_adj=budgets[3])
+        collective = int(masks.sum(axis=1).min())
+        assert collective_certificate(*args, **common) == collective, trial
+        assert collective_certificate(*args, max_enumeration=0, **common) == collective, trial
+        assert naive_certificate(*args, **common) == int(masks.all(axis=0).sum()), trial
