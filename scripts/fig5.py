@@ -41,6 +41,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from graphcert.run.config import RunConfig
+from graphcert.run.pipeline import write_json
 
 PAPER_THETA_MINS = tuple(round(0.10 + 0.05 * i, 2) for i in range(18))
 THETA_PLUS, THETA_MAX, N_CLUSTERS, ALPHA = 0.01, 0.95, 5, 0.01
@@ -126,14 +127,6 @@ def share_model(source: Path, target: Path, source_config: RunConfig,
     return True
 
 
-def write_json(path: Path, payload) -> None:
-    """Atomic JSON write."""
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    with os.fdopen(handle, "w") as out:
-        json.dump(payload, out, indent=1)
-    os.replace(tmp, path)
-
-
 def record_session(run_dir: Path, started: str, seconds: float, completed: bool,
                    commit: str) -> float:
     """Append one session to `run_dir/wall_time.json`; returns the run's total wall time."""
@@ -166,7 +159,7 @@ def timed_run(name: str, config: RunConfig, out_dir: Path, *, progress: bool,
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def git_commit() -> str:

@@ -176,8 +176,8 @@ def single_bit_radii(p: float, theta_plus: float, theta_minus: float, max_additi
 def single_bit_table(theta_minus=(0.3, 0.5, 0.7, 0.9), p=(0.9, 0.99, 0.999),
                      theta_plus: float = 0.01) -> str:
     """Markdown: `single_bit_radii` (additions / deletions) over a grid of settings."""
-    lines = ["| theta_minus | p | Neyman-Pearson (tight) | variance-constrained (sound) | "
-             "reference formula (NOT sound) |", "|---|---|---|---|---|"]
+    lines = [("| theta_minus | p | Neyman-Pearson (tight) | variance-constrained (sound) | "
+              "reference formula (NOT sound) |"), "|---|---|---|---|---|"]
     for tm in theta_minus:
         for prob in p:
             radii = single_bit_radii(prob, theta_plus, tm, 100, 400)
