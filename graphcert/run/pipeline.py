@@ -11,7 +11,6 @@ import dataclasses
 import json
 import os
 import platform
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from graphcert.run.config import RunConfig
 from graphcert.run.methods import METHODS, CertificationInputs, SmoothingMethod
 from graphcert.sampling.engine import smooth
 from graphcert.sampling.statistics import MonteCarloConfig
+from graphcert.utils.io import write_json
 from graphcert.tasks.graph.evaluation import AttackSurface
 from graphcert.tasks.graph.training import (
     accuracy,
@@ -48,11 +48,13 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
         key["train_sigma"] = config.sigma_min
     key = json.dumps(key, sort_keys=True)
     if path.exists():
-        _, meta = load_checkpoint(path)
+        state, meta = _read_model(path)
         if meta.get("training_key") != key:
-            raise ValueError(f"{path} was trained with other settings; use another --out "
-                             "directory or delete the file to retrain")
-        load_checkpoint(path, model)
+            raise ValueError(f"{path} was trained with other settings "
+                             f"({_differences(meta.get('training_key'), key)}); use another "
+                             "--out directory: this one's statistics and results belong to "
+                             "that model")
+        model.load_state_dict(state)
         log(f"loaded trained model from {path}")
         return model.eval()
     noise = {} if not config.train_noise else \
@@ -67,6 +69,32 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
         f"(best epoch {result.best_epoch}, validation accuracy {result.val_accuracy:.3f})")
     save_checkpoint(model, path, training_key=key)
     return model.eval()
+
+
+def _read_model(path: Path) -> tuple[dict, dict]:
+    """(state dict, metadata) of a saved model, or a ValueError that says how to recover."""
+    try:
+        state, meta = load_checkpoint(path)
+    except Exception as error:  # a truncated or foreign file: torch raises many kinds
+        raise ValueError(f"{path} is truncated or unreadable ({type(error).__name__}); it "
+                         "holds this run's trained model: delete it and rerun to train it "
+                         "again with the same settings") from None
+    if not isinstance(meta, dict) or not isinstance(state, dict):
+        raise ValueError(f"{path} is not a graphcert model checkpoint; delete it and rerun "
+                         "to train the model again")
+    return state, meta
+
+
+def _differences(saved: str | None, wanted: str) -> str:
+    """The training settings that differ between two training keys, for error messages."""
+    try:
+        old = json.loads(saved)
+    except (TypeError, ValueError):
+        return "no readable training settings"
+    new = json.loads(wanted)
+    changed = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
+               if old.get(k) != new.get(k)]
+    return ", ".join(changed)
 
 
 @dataclass
@@ -118,13 +146,26 @@ def has_binary_features(data) -> bool:
     return bool(torch.all((data.x == 0) | (data.x == 1)))
 
 
+def prepare_run_dir(run_dir: str | os.PathLike) -> Path:
+    """`run_dir` as an existing directory (created if missing), or a clear ValueError."""
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"output directory {run_dir} is an existing file, expected a "
+                         "directory")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"cannot create output directory {run_dir}: {error.strerror}") \
+            from None
+    return run_dir
+
+
 def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = True,
             log: Callable[[str], None] = print, executor=None) -> dict:
     """Run (or resume) a certification and write its results; returns the results dict.
 
     ``executor`` (`graphcert.sampling.executors`) runs the Monte Carlo chunks (default: locally)."""
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = prepare_run_dir(run_dir)
     timings = {}
     started = time.perf_counter()
     data = load_graph(config.dataset)
@@ -135,6 +176,10 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
                          "binary attributes: use --methods gaussian (localized Gaussian, l2)")
     idx_train, idx_val, idx_test = graph_split(data, config.n_per_class, config.split_seed)
     targets = idx_val if config.targets == "val" else idx_test
+    mc = MonteCarloConfig(n_samples=config.n_samples, n_pre=config.n_pre,
+                          chunk_size=config.chunk_size, batch_size=config.batch_size,
+                          n_bins=config.n_bins, seed=config.mc_seed)
+    plans = sampling_plans(config, data, mc)  # noises built (and checked) before training
     model = prepare_model(config, data, idx_train, idx_val, run_dir, log, progress)
     timings["training"] = time.perf_counter() - started
     adjacency = normalized_adjacency(data.edge_index, data.num_nodes)
@@ -149,11 +194,8 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
                "environment": {"python": platform.python_version(),
                                "torch": torch.__version__, "threads": torch.get_num_threads()},
                "methods": {}, "timings": timings}
-    mc = MonteCarloConfig(n_samples=config.n_samples, n_pre=config.n_pre,
-                          chunk_size=config.chunk_size, batch_size=config.batch_size,
-                          n_bins=config.n_bins, seed=config.mc_seed)
     inputs = CertificationInputs(y, targets, surface)
-    for plan in sampling_plans(config, data, mc):
+    for plan in plans:
         log(f"[{', '.join(method.name for method in plan.methods)}] sampling "
             f"{plan.noise.n_clusters} x ({mc.n_pre} + {mc.n_samples}) noisy graphs")
         clock = time.perf_counter()
@@ -169,6 +211,7 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
             result = method.certify(config, stats, plan.noise, inputs)
             timings[f"{method.name}_certificates"] = time.perf_counter() - clock
             entry = result.to_dict()
+            entry["ignored_settings"] = config.ignored_fields(method.name)
             entry["samples"] = {"n_pre": mc.n_pre, "n_samples": mc.n_samples,
                                 "batch_size": plan.mc.batch_size, "n_bins": plan.mc.n_bins,
                                 "n_distributions": plan.noise.n_clusters,
@@ -180,11 +223,3 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
     timings["total"] = time.perf_counter() - started
     write_json(run_dir / "results.json", results)
     return results
-
-
-def write_json(path: Path, payload: dict) -> None:
-    """Atomic JSON write (temporary file, then rename)."""
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    with os.fdopen(handle, "w") as out:
-        json.dump(payload, out, indent=1)
-    os.replace(tmp, path)

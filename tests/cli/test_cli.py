@@ -86,7 +86,7 @@ def test_yaml_config_and_bad_values(tmp_path, capsys):
     config = tmp_path / "run.yaml"
     config.write_text(yaml.safe_dump({"dataset": "citeseer", "theta_plus": 1.5}))
     assert main(["certify", "--config", str(config), "--out", str(tmp_path / "x")]) == 2
-    assert "theta_plus must be a probability" in capsys.readouterr().err
+    assert "theta_plus == 1.5, must be in [0, 1]" in capsys.readouterr().err
     config.write_text(yaml.safe_dump({"datset": "citeseer"}))
     assert main(["certify", "--config", str(config)]) == 2
     assert "unknown configuration keys ['datset']" in capsys.readouterr().err

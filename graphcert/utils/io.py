@@ -1,0 +1,61 @@
+"""Files that are never left half-written.
+
+* `atomic_write`: a temporary file next to the target, flushed to disk, then renamed over it;
+  if anything fails (or the process is killed) the target keeps its old bytes.
+* `write_bytes`, `write_text`, `write_json`, `write_figure`: content built in memory first,
+  then written with `atomic_write`, so a failing command leaves existing files byte-identical.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+__all__ = ["atomic_write", "write_bytes", "write_figure", "write_json", "write_text"]
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+    """Write `path` atomically: yields a temporary file in the same folder, which replaces
+    `path` (fsync, then `os.replace`) when the block ends without an error."""
+    path = Path(path)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, mode) as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Replace `path` by `data` atomically."""
+    with atomic_write(path) as out:
+        out.write(data)
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """`write_bytes` of UTF-8 text."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | os.PathLike, payload: Any, **dumps) -> None:
+    """`write_text` of ``json.dumps(payload, indent=1, **dumps)``: nothing is written if the
+    payload does not serialize."""
+    write_text(path, json.dumps(payload, indent=1, **dumps))
+
+
+def write_figure(path: str | os.PathLike, figure, **savefig) -> None:
+    """Render a matplotlib `figure` in memory (format from the file suffix), then
+    `write_bytes` it."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=path.suffix.lstrip(".") or "png", **savefig)
+    write_bytes(path, buffer.getvalue())
