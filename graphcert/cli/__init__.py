@@ -32,7 +32,8 @@ def _run_dir(common: CommonOptions, config: RunConfig) -> Path:
 def cmd_train(args: argparse.Namespace, common: CommonOptions) -> int:
     config = read_config(RunConfig, args, common)
     from graphcert.data.datasets import graph_split, load_graph
-    from graphcert.run.pipeline import prepare_model, prepare_run_dir
+    from graphcert.run.pipeline import prepare_model
+    from graphcert.run.rundir import prepare_run_dir
     from graphcert.tasks.graph.training import accuracy
     run_dir = prepare_run_dir(_run_dir(common, config))
     data = load_graph(config.dataset)
@@ -62,12 +63,14 @@ def cmd_certify(args: argparse.Namespace, common: CommonOptions) -> int:
 
 def cmd_report(args: argparse.Namespace, common: CommonOptions) -> int:
     from graphcert.run.reporting import read_results, results_table, write_reports
+    from graphcert.run.rundir import check_model_file
     if args.run_dir is not None and common.out is not None and args.run_dir != common.out:
         raise ValueError(f"two run directories given: {args.run_dir} and --out {common.out}")
     run_dir = args.run_dir or common.out
     if run_dir is None:  # the run directory certify uses for these settings
         run_dir = _run_dir(common, read_config(RunConfig, args, common))
     results = read_results(run_dir / "results.json")
+    check_model_file(results, run_dir)
     written = write_reports(results, run_dir)
     print(results_table(results))
     print("\nwritten: " + ", ".join(str(p) for p in written))
@@ -119,14 +122,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _silence_solver_banner() -> None:
-    """HiGHS prints its banner once per process, on the first call of an instance that logs.
-    Make that first call with console logging off (a solver option), so later solves (with
-    cvxpy's output off) print nothing."""
+    """HiGHS prints its banner once per process, on the first call of an instance that logs
+    (cvxpy's HiGHS interface makes such a call before it passes its options). Make that first
+    call here, on a bare solver with console logging off, so later solves print nothing.
+    The bare solver class is highspy's compiled core: the public `highspy.Highs` already logs
+    in its constructor."""
     try:
-        from highspy import _core
-    except ImportError:
+        from highspy._core import _Highs
+    except ImportError:  # another highspy layout: the banner may show, nothing breaks
         return
-    solver = _core._Highs()
+    solver = _Highs()
     solver.setOptionValue("log_to_console", False)
     solver.run()
 

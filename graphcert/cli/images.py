@@ -34,7 +34,7 @@ def _print_table(rows: list[dict]) -> None:
 
 
 def _out(common: CommonOptions, name: str) -> Path:
-    from graphcert.run.pipeline import prepare_run_dir
+    from graphcert.run.rundir import prepare_run_dir
     return prepare_run_dir(common.out or Path("runs") / name)
 
 

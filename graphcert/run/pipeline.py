@@ -3,7 +3,8 @@
 Every expensive step is resumable from the run directory: the trained model (`model.pt`),
 the Monte Carlo statistics of each noise (`stats_<noise>[_T<temperature>].npz`, saved after
 every chunk, shared by the methods that smooth the same scores under the same noise) and
-the results (`results.json`, `results.csv`, `certified_accuracy.png`).
+the results (`results.json`, `results.csv`, `certified_accuracy.png`); `graphcert.run.rundir`
+says when each file is reused.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from gnn_models import ScaledLogits, get_model, normalized_adjacency
 from graphcert.data.datasets import graph_split, load_graph
 from graphcert.run.config import RunConfig
 from graphcert.run.methods import METHODS, CertificationInputs, SmoothingMethod
+from graphcert.run.rundir import MODEL_FILE, file_fingerprint, prepare_run_dir
 from graphcert.sampling.engine import smooth
 from graphcert.sampling.statistics import MonteCarloConfig
 from graphcert.utils.io import write_json
@@ -41,7 +43,7 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
     (`progress`: a bar over the training epochs)."""
     torch.manual_seed(config.train_seed)
     model = get_model(config.model, data.x.shape[1], data.num_classes, **config.model_params)
-    path = run_dir / "model.pt"
+    path = run_dir / MODEL_FILE
     binary = has_binary_features(data)
     key = config.training_key()
     if not binary:  # continuous features train with Gaussian noise at sigma_min
@@ -146,20 +148,6 @@ def has_binary_features(data) -> bool:
     return bool(torch.all((data.x == 0) | (data.x == 1)))
 
 
-def prepare_run_dir(run_dir: str | os.PathLike) -> Path:
-    """`run_dir` as an existing directory (created if missing), or a clear ValueError."""
-    run_dir = Path(run_dir)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise ValueError(f"output directory {run_dir} is an existing file, expected a "
-                         "directory")
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ValueError(f"cannot create output directory {run_dir}: {error.strerror}") \
-            from None
-    return run_dir
-
-
 def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = True,
             log: Callable[[str], None] = print, executor=None) -> dict:
     """Run (or resume) a certification and write its results; returns the results dict.
@@ -191,6 +179,7 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
                            "n_targets": int(len(targets))},
                "clean_accuracy": {"targets": accuracy(model, data, targets),
                                   "test": accuracy(model, data, idx_test)},
+               "fingerprints": {MODEL_FILE: file_fingerprint(run_dir / MODEL_FILE)},
                "environment": {"python": platform.python_version(),
                                "torch": torch.__version__, "threads": torch.get_num_threads()},
                "methods": {}, "timings": timings}

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Callable
 
 from graphcert.run.config import RunConfig
-from graphcert.run.pipeline import certify, prepare_run_dir
+from graphcert.run.pipeline import certify
+from graphcert.run.rundir import model_file_matches, prepare_run_dir
 from graphcert.run.reporting import plot_pareto, read_results
 from graphcert.utils.io import write_text
 
@@ -63,10 +64,10 @@ def run_sweep(runs: dict[str, RunConfig], out_dir: str | Path, *, progress: bool
 
 def run_one(item: tuple[str, RunConfig], out_dir: Path, progress: bool = False,
             log: Callable[[str], None] = print) -> dict:
-    """Results of one sweep run: its `results.json` if complete for this configuration,
-    else a (resumed) `certify` in `out_dir/<name>`. An unreadable or incomplete
-    results.json is named in the log and the run is redone (the file is rewritten
-    atomically at its end)."""
+    """Results of one sweep run: its `results.json` if complete for this configuration and
+    the model file in its directory, else a (resumed) `certify` in `out_dir/<name>`. An
+    unreadable or incomplete results.json is named in the log and the run is redone (the file
+    is rewritten atomically at its end)."""
     name, config = item
     done = out_dir / name / "results.json"
     if done.exists():
@@ -75,9 +76,13 @@ def run_one(item: tuple[str, RunConfig], out_dir: Path, progress: bool = False,
         except ValueError as error:
             log(f"run {name}: {error}; running it again")
         else:
-            if results["config"] == config.to_dict():
+            if results["config"] != config.to_dict():
+                log(f"run {name}: {done} holds another configuration; running it again")
+            elif not model_file_matches(results, out_dir / name):
+                log(f"run {name}: {done} was computed with another model file; running it "
+                    "again")
+            else:
                 return results
-            log(f"run {name}: {done} holds another configuration; running it again")
     return certify(config, out_dir / name, progress=progress, log=log)
 
 

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from graphcert.cli import main
+from graphcert.run.rundir import file_fingerprint
 
 FAST = ["--dataset", "citeseer", "--n-samples", "200", "--n-pre", "40", "--max-epochs", "30",
         "--max-deletions", "6", "--max-additions", "2", "--batch-size", "40", "--quiet"]
@@ -46,6 +47,7 @@ def test_results_json_fields(run):
     with np.load(next(run.glob("stats_localized*.npz")), allow_pickle=False) as stats:
         assert stats["hist"].shape == (results["dataset"]["num_nodes"], 1)
     assert results["timings"]["total"] > 0
+    assert results["fingerprints"]["model.pt"] == file_fingerprint(run / "model.pt")
     # isotropic at temperature 0 and SparseSmooth read the same votes: sampled once
     assert sorted(p.name for p in run.glob("stats_*.npz")) == ["stats_isotropic_T0.npz",
                                                               "stats_localized_T0.npz"]

@@ -15,6 +15,7 @@ import graphcert.run.pipeline as pipeline
 from graphcert.cli import main
 from graphcert.run.config import RunConfig
 from graphcert.run.reporting import results_table
+from graphcert.run.rundir import file_fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ("train", "certify", "report", "segment", "attribute", "multimodal", "sweep")
@@ -191,6 +192,20 @@ def test_report_on_incomplete_results_leaves_every_file_byte_identical(tmp_path,
         assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == files
 
 
+def test_report_refuses_results_of_another_model_file(tmp_path, capsys):
+    (tmp_path / "model.pt").write_bytes(b"weights")
+    results = {**synthetic_results(),
+               "fingerprints": {"model.pt": file_fingerprint(tmp_path / "model.pt")}}
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    assert main(["report", str(tmp_path)]) == 0
+    capsys.readouterr()
+    (tmp_path / "model.pt").write_bytes(b"retrained weights")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert main(["report", str(tmp_path)]) == 2
+    assert "was computed with another" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
 def test_report_on_corrupt_results_names_the_file(tmp_path, capsys):
     text = json.dumps(synthetic_results())
     (tmp_path / "results.json").write_text(text[: len(text) // 2])  # truncated
@@ -258,8 +273,10 @@ def test_sweep_redoes_a_run_whose_results_are_corrupt(tmp_path, monkeypatch):
     good, bad = (tmp_path / name for name in runs)
     for run_dir, config in zip((good, bad), runs.values()):
         run_dir.mkdir()
+        (run_dir / "model.pt").write_bytes(b"weights")
         (run_dir / "results.json").write_text(json.dumps(
-            {**synthetic_results(), "config": config.to_dict()}))
+            {**synthetic_results(), "config": config.to_dict(),
+             "fingerprints": {"model.pt": file_fingerprint(run_dir / "model.pt")}}))
     (bad / "results.json").write_text('{"config": {"dataset": "cites')  # cut off mid-write
     messages = []
     points = sweep.run_sweep(runs, tmp_path, progress=False, log=messages.append)
@@ -267,6 +284,11 @@ def test_sweep_redoes_a_run_whose_results_are_corrupt(tmp_path, monkeypatch):
     assert any(m.startswith("run mc_seed=1: ") and str(bad / "results.json") in m
                and "running it again" in m for m in messages), messages
     assert (tmp_path / "sweep.csv").exists()
+    (good / "model.pt").write_bytes(b"retrained weights")  # results of another model
+    sweep.run_sweep(runs, tmp_path, progress=False, log=messages.append)
+    assert calls[1:] == ["mc_seed=0", "mc_seed=1"]
+    assert "run mc_seed=0: " + str(good / "results.json") + " was computed with another " \
+        "model file; running it again" in messages
 
 
 def test_sweep_file_errors_name_file_and_run(tmp_path, capsys, no_work):
