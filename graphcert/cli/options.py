@@ -19,9 +19,11 @@ class CommonOptions(Schema):
 
     config: Path | None = option(None, help="YAML file of the command's settings (flags win)")
     out: Path | None = option(None, help="output directory")
-    seed: int | None = option(None, min=0, help="seed of every random step (split, training, "
+    seed: int | None = option(None, interval="[0, inf)",
+                              help="seed of every random step (split, training, "
                               "sampling); specific seed settings win")
-    threads: int = option(1, min=1, help="torch threads (the sampler runs in a second thread, "
+    threads: int = option(1, interval="[1, inf)",
+                          help="torch threads (the sampler runs in a second thread, "
                           "and more threads than free cores slow torch down severely)")
     quiet: bool = option(False, help="no progress bars")
 
@@ -40,7 +42,7 @@ class ExecutorOptions(Schema):
                            help="where Monte Carlo chunks / sweep runs execute")
     address: str | None = option(None, help="Ray cluster to join (e.g. auto or "
                                  "ray://HOST:10001); default: start a local Ray instance")
-    num_cpus: int | None = option(None, min=1, help="CPUs of a local Ray instance")
+    num_cpus: int | None = option(None, interval="[1, inf)", help="CPUs of a local Ray instance")
 
     def check(self) -> None:
         if self.executor == "local" and (self.address is not None or

@@ -42,54 +42,59 @@ class RunConfig(Schema):
     methods: list[str] = option(["localized", "sparse_smooth"], choices=_registered_methods,
                                 help="smoothing methods to certify")
     targets: str = option("val", choices=TARGETS, help="certify validation or test nodes")
-    split_seed: int = option(0, min=0, help="seed of the train/validation split")
-    n_per_class: int = option(20, min=1, help="training (and validation) nodes per class")
+    split_seed: int = option(0, interval="[0, inf)", help="seed of the train/validation split")
+    n_per_class: int = option(20, interval="[1, inf)",
+                              help="training (and validation) nodes per class")
     # training (the papers: Adam 1e-3 / 1e-3, trained at the minimal noise level)
-    train_seed: int = option(0, min=0, help="seed of the training")
-    lr: float = option(1e-3, min=0, bounds="right", help="Adam learning rate")
-    weight_decay: float = option(1e-3, min=0, help="Adam weight decay")
-    max_epochs: int = option(3000, min=1, help="training epochs at most")
-    patience: int = option(50, min=0, help="early-stopping patience (epochs)")
+    train_seed: int = option(0, interval="[0, inf)", help="seed of the training")
+    lr: float = option(1e-3, interval="(0, inf)", help="Adam learning rate")
+    weight_decay: float = option(1e-3, interval="[0, inf)", help="Adam weight decay")
+    max_epochs: int = option(3000, interval="[1, inf)", help="training epochs at most")
+    patience: int = option(50, interval="[0, inf)", help="early-stopping patience (epochs)")
     train_noise: bool = option(True, help="train at the minimal noise level (else clean)")
     # smoothing distributions (SPEC §2)
-    n_clusters: int = option(5, min=1, help="METIS clusters of localized smoothing")
-    theta_plus: float = option(0.01, min=0, max=1, help="probability of adding a bit")
-    theta_minus_low: float = option(0.6, min=0, max=1, help="deletion probability for the own "
+    n_clusters: int = option(5, interval="[1, inf)", help="METIS clusters of localized smoothing")
+    theta_plus: float = option(0.01, interval="[0, 1]", help="probability of adding a bit")
+    theta_minus_low: float = option(0.6, interval="[0, 1]",
+                                    help="deletion probability for the own "
                                     "cluster (and the isotropic baselines)")
-    theta_minus_high: float = option(0.95, min=0, max=1, help="deletion probability for the "
+    theta_minus_high: float = option(0.95, interval="[0, 1]", help="deletion probability for the "
                                      "least connected cluster")
     # localized Gaussian smoothing of continuous features ("gaussian", SPEC §2, §4): sigma by
     # affinity rank, certified accuracy on l2 radii 0, l2_step, ... (radii quantized into
     # milp_bins per cluster, default 64, for the collective LP/MILP)
-    sigma_min: float = option(0.25, min=0, bounds="neither", max=float("inf"),
+    sigma_min: float = option(0.25, interval="(0, inf)",
                               help="gaussian method: noise level on the own cluster")
-    sigma_max: float = option(1.0, min=0, bounds="neither", max=float("inf"),
+    sigma_max: float = option(1.0, interval="(0, inf)",
                               help="gaussian method: noise level on the least connected "
                               "cluster")
-    l2_step: float = option(0.05, min=0, bounds="neither", max=float("inf"),
+    l2_step: float = option(0.05, interval="(0, inf)",
                             help="gaussian method: l2 radius grid step")
     # Monte Carlo (SPEC §3, §4)
-    n_pre: int = option(200, min=1, help="pre-samples that fix each candidate class")
-    n_samples: int = option(2000, min=1, help="Monte Carlo samples per distribution")
-    alpha: float = option(0.01, min=0, max=1, bounds="neither",
+    n_pre: int = option(200, interval="[1, inf)", help="pre-samples that fix each candidate class")
+    n_samples: int = option(2000, interval="[1, inf)", help="Monte Carlo samples per distribution")
+    alpha: float = option(0.01, interval="(0, 1)",
                           help="significance level of the certificates")
     bounds: str = option("binary", choices=BOUNDS, help="confidence bounds of the "
                          "variance-constrained methods")
     # scores smoothed by the variance-constrained methods: softmax(logits / T); T = 0 smooths
     # one-hot predictions (vote frequencies). Any T is sound (gnn_models.temperature).
-    score_temperature: float = option(0.0, min=0, max=float("inf"), bounds="left",
+    score_temperature: float = option(0.0, interval="[0, inf)",
                                       help="variance-constrained methods smooth "
                                       "softmax(logits / T); 0 = one-hot votes")
-    batch_size: int = option(32, min=1, help="noisy graphs per model call")
-    chunk_size: int = option(500, min=1, help="samples per checkpointed chunk")
-    n_bins: int = option(1000, min=1, help="score histogram bins, kept only for bounds: dkw")
-    mc_seed: int = option(0, min=0, help="seed of the Monte Carlo sampling")
+    batch_size: int = option(32, interval="[1, inf)", help="noisy graphs per model call")
+    chunk_size: int = option(500, interval="[1, inf)", help="samples per checkpointed chunk")
+    n_bins: int = option(1000, interval="[1, inf)",
+                         help="score histogram bins, kept only for bounds: dkw")
+    mc_seed: int = option(0, interval="[0, inf)", help="seed of the Monte Carlo sampling")
     # collective certificate (SPEC §5)
-    max_deletions: int = option(100, min=0, help="largest deletion budget certified")
-    max_additions: int = option(20, min=0, help="largest addition budget certified")
-    local_budget: int | None = option(None, min=0, help="changed bits allowed per node "
+    max_deletions: int = option(100, interval="[0, inf)", help="largest deletion budget certified")
+    max_additions: int = option(20, interval="[0, inf)", help="largest addition budget certified")
+    local_budget: int | None = option(None, interval="[0, inf)",
+                                      help="changed bits allowed per node "
                                       "(variance-constrained methods)")
-    milp_bins: int | None = option(None, min=1, help="quantize radii into this many bins "
+    milp_bins: int | None = option(None, interval="[1, inf)",
+                                   help="quantize radii into this many bins "
                                    "(gaussian: 64 if none)")
     relax: bool = option(False, help="LP relaxation instead of the exact MILP")
 

@@ -20,7 +20,7 @@ The same rules hold for every source:
 * flags parse their text as numbers the same way (``--n-samples 1e5``).
 
 Errors are `ValueError`s that name the key, the value and what was expected, and the file
-for YAML (``run.yaml: alpha == '1e-3' (str), expected a number``).
+for YAML (``run.yaml: alpha must be a number, got str '1e-3'``).
 """
 from __future__ import annotations
 
@@ -36,12 +36,19 @@ from typing import Any, Callable, ClassVar
 
 import yaml
 
-from graphcert.utils.validation import check_choice, check_scalar
+from graphcert.utils.validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_real,
+    check_str,
+    describe_interval,
+)
 
 __all__ = ["Schema", "add_flags", "flag_values", "option", "read_yaml"]
 
 _SCALARS = (bool, int, float, str, Path)
-_WORDS = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+_WORDS = {bool: "a boolean", int: "a whole number", float: "a number", str: "a string",
           Path: "a path"}
 
 
@@ -50,9 +57,7 @@ class Option:
     """What `option` records about a field besides its type and default."""
 
     help: str
-    min: float | None = None
-    max: float | None = None
-    bounds: str = "both"  # which of min / max are allowed: both, neither, left, right
+    interval: str | None = None  # numbers (and list entries): e.g. "(0, 1)", "[1, inf)"
     choices: tuple | Callable[[], tuple] | None = None  # a callable (cheap: help lists it)
     # is read when checking, e.g. a registry that may grow
     flag: bool = True  # False: no command-line flag (set through YAML)
@@ -60,8 +65,8 @@ class Option:
 
 
 def option(default: Any = dataclasses.MISSING, *, help: str, **constraint) -> Any:
-    """A schema field: default, help and constraint (`Option`'s min, max, bounds, choices,
-    flag, keys). Mutable defaults (lists, dicts) are copied for every instance."""
+    """A schema field: default, help and constraint (`Option`'s interval, choices, flag,
+    keys). Mutable defaults (lists, dicts) are copied for every instance."""
     metadata = {"schema": Option(help, **constraint)}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: copy.deepcopy(default),
@@ -87,20 +92,14 @@ class FieldSpec:
 
     def expected(self) -> str:
         """What a value must be, for help texts: "float in (0, 1)", "int >= 1", ..."""
-        o = self.option
         if self.container == "dict":
             text = "mapping"
         elif self.choices is not None and self.container is None:
             text = "one of " + ", ".join(map(str, self.choices))
         else:
             text = {bool: "bool", int: "int", float: "float", str: "str", Path: "path"}[self.kind]
-            left, right = {"both": "[]", "neither": "()", "left": "[)", "right": "(]"}[o.bounds]
-            if o.min is not None and o.max is not None:
-                text += f" in {left}{o.min}, {o.max}{right}"
-            elif o.min is not None:
-                text += f" {'>=' if left == '[' else '>'} {o.min}"
-            elif o.max is not None:
-                text += f" {'<=' if right == ']' else '<'} {o.max}"
+            if self.option.interval is not None:
+                text += " " + describe_interval(self.option.interval)
             if self.container:
                 subset = "" if self.choices is None else \
                     " of " + ", ".join(map(str, self.choices))
@@ -113,15 +112,15 @@ class FieldSpec:
         if value is None:
             if self.optional:
                 return None
-            raise ValueError(f"{name} == None, expected {self._word()}")
+            raise ValueError(f"{name} must be {self._word()}, got None")
         if self.container == "dict":
             return self._check_dict(value, name)
         if self.container is not None:
             if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-                raise ValueError(f"{name} == {value!r} ({type(value).__name__}), expected a "
-                                 f"list of {_WORDS[self.kind][2:]}s")
+                raise ValueError(f"{name} must be a list of {_WORDS[self.kind][2:]}s, got "
+                                 f"{type(value).__name__} {value!r}")
             if not value:
-                raise ValueError(f"{name} is empty, expected at least one value")
+                raise ValueError(f"{name} must hold at least one value, got an empty list")
             items = [self._check_scalar(v, f"{name}[{i}]") for i, v in enumerate(value)]
             return items if self.container == "list" else tuple(items)
         return self._check_scalar(value, name)
@@ -133,24 +132,37 @@ class FieldSpec:
     def _check_scalar(self, value: Any, name: str) -> Any:
         if self.kind is Path:
             if not isinstance(value, (str, Path)):
-                raise ValueError(f"{name} == {value!r} ({type(value).__name__}), expected a "
-                                 "path")
+                raise ValueError(f"{name} must be a path, got {type(value).__name__} "
+                                 f"{value!r}")
             return Path(value)
-        o = self.option
-        value = check_scalar(value, name, self.kind, min_val=o.min, max_val=o.max,
-                             include_boundaries=o.bounds)
+        value = _checked(self.kind, value, name, self.option.interval)
         if self.choices is not None:
             check_choice(value, name, self.choices)
         return value
 
     def _check_dict(self, value: Any, name: str) -> dict:
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-            raise ValueError(f"{name} == {value!r}, expected a mapping of names to values")
+            raise ValueError(f"{name} must be a mapping of names to values, got "
+                             f"{type(value).__name__} {value!r}")
         checked = dict(value)
         for key, (kind, _) in (self.option.keys or {}).items():
             if key in checked:
-                checked[key] = check_scalar(checked[key], f"{name}.{key}", kind)
+                checked[key] = _checked(kind, checked[key], f"{name}.{key}")
         return checked
+
+
+def _checked(kind: type, value: Any, name: str, interval: str | None = None) -> Any:
+    """`value` as a `kind` (bool, str, int or float) in `interval` (graphcert.utils.validation):
+    a bool is never a number, a number never a bool, an int accepts whole floats (1e5)."""
+    if kind is bool:
+        return check_bool(value, name)
+    if kind is str:
+        return check_str(value, name)
+    if isinstance(value, (list, tuple, dict, set, str, bytes)) or value is None:
+        raise ValueError(f"{name} must be {_WORDS[kind]}, got {type(value).__name__} "
+                         f"{value!r}")
+    check = check_int if kind is int else check_real
+    return check(value, name, interval or "[-inf, inf]")
 
 
 class Schema:

@@ -1,13 +1,16 @@
-"""Files that are never left half-written.
+"""Files that are never left half-written or silently overwritten.
 
 * `atomic_write`: a temporary file next to the target, flushed to disk, then renamed over it;
   if anything fails (or the process is killed) the target keeps its old bytes.
 * `write_bytes`, `write_text`, `write_json`, `write_figure`: content built in memory first,
   then written with `atomic_write`, so a failing command leaves existing files byte-identical.
+* `set_aside`: a file that must not be reused (stale, unreadable) is renamed, never deleted,
+  and never over an older set-aside file.
 """
 from __future__ import annotations
 
 import contextlib
+import glob
 import io
 import json
 import os
@@ -15,7 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any, Iterator
 
-__all__ = ["atomic_write", "write_bytes", "write_figure", "write_json", "write_text"]
+__all__ = ["atomic_write", "partial_writes", "set_aside", "write_bytes", "write_figure",
+           "write_json", "write_text"]
 
 
 @contextlib.contextmanager
@@ -59,3 +63,21 @@ def write_figure(path: str | os.PathLike, figure, **savefig) -> None:
     buffer = io.BytesIO()
     figure.savefig(buffer, format=path.suffix.lstrip(".") or "png", **savefig)
     write_bytes(path, buffer.getvalue())
+
+
+def partial_writes(path: str | os.PathLike) -> list[Path]:
+    """Temporary files an `atomic_write` of `path` left behind when its process was killed."""
+    path = Path(path)
+    return sorted(p for p in path.parent.glob(f".{glob.escape(path.name)}.*.part")
+                  if p.is_file())
+
+
+def set_aside(path: str | os.PathLike, tag: str = "stale") -> Path:
+    """Rename `path` to ``<stem>.<tag>-<i><suffix>`` with the smallest free i >= 1 (e.g.
+    ``stats_localized.npz`` -> ``stats_localized.stale-1.npz``); returns the new path."""
+    path = Path(path)
+    i = 1
+    while os.path.lexists(target := path.with_name(f"{path.stem}.{tag}-{i}{path.suffix}")):
+        i += 1
+    os.rename(path, target)
+    return target

@@ -45,9 +45,9 @@ def no_work(monkeypatch):
      "'appnp'"),
     (["certify", "--theta-minus-low", "0.99"], "theta_minus_low == 0.99 > theta_minus_high"),
     (["train", "--max-epochs", "0"], "max_epochs == 0, must be >= 1"),
-    (["segment", "--eps-step", "0"], "eps_step == 0.0, must be in (0, inf)"),
+    (["segment", "--eps-step", "0"], "eps_step == 0.0, must be > 0"),
     (["segment", "--quiet", "--threads", "0"], "threads == 0, must be >= 1"),
-    (["attribute", "--methods", "saliency,shap"], "methods[1] == 'shap'"),
+    (["attribute", "--methods", "saliency,shap"], "methods[1] must be one of ('saliency'"),
     (["multimodal", "--r-step", "0"], "r_step == 0, must be >= 1"),
 ])
 def test_bad_settings_fail_before_any_work(no_work, capsys, argv, message):
@@ -64,7 +64,7 @@ def test_bad_config_files_and_out_paths_fail_before_any_work(no_work, tmp_path, 
              (["segment", "--config", str(bad)], f"{bad} is not valid YAML")]
     typed = tmp_path / "typed.yaml"
     typed.write_text('relax: "no"\n')
-    cases.append((["certify", "--config", str(typed)], f"{typed}: relax == 'no' (str)"))
+    cases.append((["certify", "--config", str(typed)], f"{typed}: relax must be a boolean"))
     afile = tmp_path / "afile"
     afile.write_text("keep me")
     for command in ("train", "certify", "segment", "attribute", "multimodal", "report"):

@@ -40,8 +40,7 @@ def test_a_wrong_type_for_every_key_names_key_and_value(schema, name, value):
     with pytest.raises(ValueError) as error:
         schema.from_dict({name: value}, source="run.yaml")
     message = str(error.value)
-    assert message.startswith("run.yaml: ") and name in message
-    assert "expected" in message or "must be" in message
+    assert message.startswith(f"run.yaml: {name}") and "must " in message
 
 
 @pytest.mark.parametrize("values, message", [
@@ -54,20 +53,20 @@ def test_a_wrong_type_for_every_key_names_key_and_value(schema, name, value):
     ({"max_epochs": 0}, "max_epochs == 0, must be >= 1"),
     ({"theta_plus": 1.5}, "theta_plus == 1.5, must be in [0, 1]"),
     ({"local_budget": -1}, "local_budget == -1, must be >= 0"),
-    ({"sigma_min": 0}, "sigma_min == 0.0, must be in (0, inf)"),
+    ({"sigma_min": 0}, "sigma_min == 0.0, must be > 0"),
     ({"sigma_min": 2.0}, "sigma_min == 2.0 > sigma_max == 1.0"),
-    ({"n_samples": 2.5}, "n_samples == 2.5 (float), expected an integer"),
-    ({"relax": "no"}, "relax == 'no' (str), expected a boolean"),
-    ({"alpha": "1e-3"}, "alpha == '1e-3' (str), expected a number"),
-    ({"alpha": None}, "alpha == None, expected a number"),
-    ({"methods": []}, "methods is empty"),
-    ({"methods": ["localized", "lokalized"]}, "methods[1] == 'lokalized', must be one of"),
-    ({"bounds": "hoeffding"}, "bounds == 'hoeffding', must be one of dkw, bernstein, binary"),
+    ({"n_samples": 2.5}, "n_samples == 2.5, must be a whole number"),
+    ({"relax": "no"}, "relax must be a boolean (true or false), got str 'no'"),
+    ({"alpha": "1e-3"}, "alpha must be a number, got str '1e-3'"),
+    ({"alpha": None}, "alpha must be a number, got None"),
+    ({"methods": []}, "methods must hold at least one value, got an empty list"),
+    ({"methods": ["localized", "lokalized"]}, "methods[1] must be one of ('localized', 'isotropic', 'sparse_smooth', 'gaussian'), got 'lokalized'"),
+    ({"bounds": "hoeffding"}, "bounds must be one of ('dkw', 'bernstein', 'binary'), got 'hoeffding'"),
     ({"model": "gat"}, "model == 'gat', must be one of appnp, gcn"),
     ({"model_params": {"n_layers": 3}}, "model_params ['n_layers'] are not parameters of "
      "model 'appnp' (APPNPNet)"),
     ({"model": "gcn", "model_params": {"n_layers": 0}}, "invalid for model 'gcn'"),
-    ({"model_params": {"n_layers": "3"}}, "model_params.n_layers == '3' (str)"),
+    ({"model_params": {"n_layers": "3"}}, "model_params.n_layers must be a whole number, got str '3'"),
     ({"theta_minus_low": 0.97}, "theta_minus_low == 0.97 > theta_minus_high == 0.95"),
     ({"score_temperature": 1.0}, "bounds 'binary' need one-hot scores"),
     ({"datset": "citeseer"}, "unknown configuration keys ['datset']"),
@@ -79,10 +78,10 @@ def test_bad_run_settings_are_refused(values, message):
 
 
 @pytest.mark.parametrize("schema, values, message", [
-    (SegmentConfig, {"eps_step": 0}, "eps_step == 0.0, must be in (0, inf)"),
+    (SegmentConfig, {"eps_step": 0}, "eps_step == 0.0, must be > 0"),
     (SegmentConfig, {"size": 7}, "size == 7, must be even"),
     (SegmentConfig, {"tau": 1.0}, "tau == 1.0, must be in [0.5, 1)"),
-    (AttributeConfig, {"methods": ["saliency", "shap"]}, "methods[1] == 'shap'"),
+    (AttributeConfig, {"methods": ["saliency", "shap"]}, "methods[1] must be one of ('saliency'"),
     (AttributeConfig, {"ks": [0, 10]}, "ks[0] == 0.0, must be in (0, 100]"),
     (MultimodalConfig, {"k": [4, 8, 2]}, "need one entry per modality"),
     (MultimodalConfig, {"n_train": 8}, "n_train == 8, must be >= 32"),
@@ -131,20 +130,19 @@ def test_yaml_numbers_follow_yaml_1_2(tmp_path):
     assert (config.alpha, config.lr, config.n_samples) == (0.001, 0.00025, 100000)
     assert config.relax is False and config.local_budget is None
     path.write_text('alpha: "1e-3"\n')  # quoted: a string, refused
-    with pytest.raises(ValueError, match=r"run.yaml: alpha == '1e-3' \(str\), expected a "
-                       "number"):
+    with pytest.raises(ValueError, match=r"run.yaml: alpha must be a number, got str '1e-3'"):
         RunConfig.from_yaml(path)
 
 
 @pytest.mark.parametrize("text, message", [
-    ('relax: "no"\n', "relax == 'no' (str), expected a boolean (true or false)"),
-    ("relax: 1\n", "relax == 1 (int), expected a boolean"),
-    ("alpha: null\n", "alpha == None, expected a number"),
-    ("n_samples: many\n", "n_samples == 'many' (str), expected an integer"),
+    ('relax: "no"\n', "relax must be a boolean (true or false), got str 'no'"),
+    ("relax: 1\n", "relax must be a boolean (true or false), got int 1"),
+    ("alpha: null\n", "alpha must be a number, got None"),
+    ("n_samples: many\n", "n_samples must be a whole number, got str 'many'"),
     ("alpha: [0.1\n", "is not valid YAML"),
     ("- alpha\n- 0.1\n", "expected a mapping of setting names to values, got list"),
     ("datset: citeseer\n", "unknown configuration keys ['datset']"),
-    ("methods: localized\n", "methods == 'localized' (str), expected a list of strings"),
+    ("methods: localized\n", "methods must be a list of strings, got str 'localized'"),
 ])
 def test_bad_yaml_files_name_the_file(tmp_path, text, message):
     path = tmp_path / "run.yaml"

@@ -27,26 +27,26 @@ class SegmentConfig(Schema):
 
     seed_fields = ("seed",)
 
-    size: int = option(32, min=2, help="image side (even)")
-    n_train: int = option(256, min=16, help="training images")
-    n_test: int = option(4, min=1, help="certified test images")
-    steps: int = option(800, min=1, help="training steps (batches of 16)")
-    rows: int = option(2, min=1, help="grid rows of localized smoothing")
-    cols: int = option(2, min=1, help="grid columns of localized smoothing")
-    sigma_min: float = option(0.15, min=0, max=float("inf"), bounds="neither",
+    size: int = option(32, interval="[2, inf)", help="image side (even)")
+    n_train: int = option(256, interval="[16, inf)", help="training images")
+    n_test: int = option(4, interval="[1, inf)", help="certified test images")
+    steps: int = option(800, interval="[1, inf)", help="training steps (batches of 16)")
+    rows: int = option(2, interval="[1, inf)", help="grid rows of localized smoothing")
+    cols: int = option(2, interval="[1, inf)", help="grid columns of localized smoothing")
+    sigma_min: float = option(0.15, interval="(0, inf)",
                               help="noise level on the own cell")
-    sigma_max: float = option(0.6, min=0, max=float("inf"), bounds="neither",
+    sigma_max: float = option(0.6, interval="(0, inf)",
                               help="noise level on the farthest cell")
-    sigma_iso: float = option(0.15, min=0, max=float("inf"), bounds="neither",
+    sigma_iso: float = option(0.15, interval="(0, inf)",
                               help="noise level of the isotropic baselines")
-    tau: float = option(0.75, min=0.5, max=1, bounds="left", help="SegCertify* threshold")
-    n_pre: int = option(16, min=1, help="pre-samples per cell")
-    n_samples: int = option(256, min=1, help="Monte Carlo samples per cell")
-    alpha: float = option(0.01, min=0, max=1, bounds="neither", help="significance level")
-    eps_max: float = option(1.0, min=0, max=float("inf"), help="largest l2 radius")
-    eps_step: float = option(0.05, min=0, max=float("inf"), bounds="neither",
+    tau: float = option(0.75, interval="[0.5, 1)", help="SegCertify* threshold")
+    n_pre: int = option(16, interval="[1, inf)", help="pre-samples per cell")
+    n_samples: int = option(256, interval="[1, inf)", help="Monte Carlo samples per cell")
+    alpha: float = option(0.01, interval="(0, 1)", help="significance level")
+    eps_max: float = option(1.0, interval="[0, inf)", help="largest l2 radius")
+    eps_step: float = option(0.05, interval="(0, inf)",
                              help="l2 radius grid step")
-    seed: int = option(0, min=0, help="seed of data, training and sampling")
+    seed: int = option(0, interval="[0, inf)", help="seed of data, training and sampling")
 
     def check(self) -> None:
         _even_size(self.size)
@@ -67,18 +67,18 @@ class AttributeConfig(Schema):
     methods: tuple[str, ...] = option(
         ("saliency", "inputxgradient", "integratedgradients", "guidedbackprop", "gradcam",
          "occlusion", "lrp", "rise"), help="attribution methods")
-    ks: tuple[float, ...] = option((5, 10, 20, 30, 50), min=0, max=100, bounds="right",
+    ks: tuple[float, ...] = option((5, 10, 20, 30, 50), interval="(0, 100]",
                                    help="K: percent of pixels kept as 1")
-    n_images: int = option(2, min=1, help="certified test images")
-    n_grids: int = option(1, min=0, help="2 x 2 grids for Certified GridPG")
-    sigma: float = option(0.15, min=0, max=float("inf"), bounds="neither",
+    n_images: int = option(2, interval="[1, inf)", help="certified test images")
+    n_grids: int = option(1, interval="[0, inf)", help="2 x 2 grids for Certified GridPG")
+    sigma: float = option(0.15, interval="(0, inf)",
                           help="Gaussian noise level")
-    tau: float = option(0.75, min=0.5, max=1, bounds="left", help="SegCertify* threshold")
-    alpha: float = option(0.001, min=0, max=1, bounds="neither", help="significance level")
-    n_pre: int = option(20, min=1, help="pre-samples per image")
-    n_samples: int = option(100, min=1, help="Monte Carlo samples per image")
-    epochs: int = option(4, min=1, help="training epochs")
-    seed: int = option(0, min=0, help="seed of data, training and sampling")
+    tau: float = option(0.75, interval="[0.5, 1)", help="SegCertify* threshold")
+    alpha: float = option(0.001, interval="(0, 1)", help="significance level")
+    n_pre: int = option(20, interval="[1, inf)", help="pre-samples per image")
+    n_samples: int = option(100, interval="[1, inf)", help="Monte Carlo samples per image")
+    epochs: int = option(4, interval="[1, inf)", help="training epochs")
+    seed: int = option(0, interval="[0, inf)", help="seed of data, training and sampling")
 
     def check(self) -> None:
         from graphcert.tasks.image.attribution import METHODS  # torch and captum: not in help
@@ -93,21 +93,22 @@ class MultimodalConfig(Schema):
 
     seed_fields = ("seed",)
 
-    size: int = option(24, min=2, help="scene side (even)")
-    n_train: int = option(512, min=BATCH, help="training scenes")
-    n_test: int = option(12, min=1, help="certified test scenes")
-    steps: int = option(1500, min=1, help="training steps")
-    k: tuple[int, ...] = option((16, 48), min=0, help="kept pixels per modality (RGB, depth)")
-    n_pre: int = option(20, min=1, help="pre-samples per scene")
-    n_samples: int = option(1000, min=1, help="Monte Carlo samples per scene")
-    alpha: float = option(0.001, min=0, max=1, bounds="neither", help="significance level")
-    r_max: int = option(24, min=0, help="largest modified-pixel budget per modality")
-    r_step: int = option(1, min=1, help="budget grid step")
-    report_r: tuple[int, ...] = option((0, 4, 8), min=0, help="budgets of the table")
-    example_r: tuple[int, ...] = option((8, 2), min=0, help="budget (r1, r2) of the "
+    size: int = option(24, interval="[2, inf)", help="scene side (even)")
+    n_train: int = option(512, interval=f"[{BATCH}, inf)", help="training scenes")
+    n_test: int = option(12, interval="[1, inf)", help="certified test scenes")
+    steps: int = option(1500, interval="[1, inf)", help="training steps")
+    k: tuple[int, ...] = option((16, 48), interval="[0, inf)",
+                                help="kept pixels per modality (RGB, depth)")
+    n_pre: int = option(20, interval="[1, inf)", help="pre-samples per scene")
+    n_samples: int = option(1000, interval="[1, inf)", help="Monte Carlo samples per scene")
+    alpha: float = option(0.001, interval="(0, 1)", help="significance level")
+    r_max: int = option(24, interval="[0, inf)", help="largest modified-pixel budget per modality")
+    r_step: int = option(1, interval="[1, inf)", help="budget grid step")
+    report_r: tuple[int, ...] = option((0, 4, 8), interval="[0, inf)", help="budgets of the table")
+    example_r: tuple[int, ...] = option((8, 2), interval="[0, inf)", help="budget (r1, r2) of the "
                                         "example masks")
-    region_level: float = option(0.5, min=0, max=1, help="certified accuracy of the region")
-    seed: int = option(0, min=0, help="seed of data, training and sampling")
+    region_level: float = option(0.5, interval="[0, 1]", help="certified accuracy of the region")
+    seed: int = option(0, interval="[0, inf)", help="seed of data, training and sampling")
 
     def check(self) -> None:
         if len(self.k) != 2 or len(self.example_r) != 2:
