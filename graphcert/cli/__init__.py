@@ -9,6 +9,7 @@ before any data is loaded or any model trained; errors are one line on stderr, e
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -107,8 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _WarningLines(logging.Handler):
+    """Warnings of graphcert's layers (e.g. statistics set aside) as ``warning: ...`` lines
+    on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"warning: {record.getMessage()}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    logger = logging.getLogger("graphcert")
+    if not any(isinstance(h, _WarningLines) for h in logger.handlers):
+        logger.addHandler(_WarningLines(logging.WARNING))
     try:
         common = common_options(args)
         if args.command != "report":  # every other command runs torch

@@ -25,6 +25,7 @@ from graphcert.run.config import RunConfig
 from graphcert.run.methods import METHODS, CertificationInputs, SmoothingMethod
 from graphcert.run.rundir import MODEL_FILE, file_fingerprint, prepare_run_dir
 from graphcert.sampling.engine import smooth
+from graphcert.sampling.fingerprint import scores_fingerprint
 from graphcert.sampling.statistics import MonteCarloConfig
 from graphcert.utils.io import write_json
 from graphcert.tasks.graph.evaluation import AttackSurface
@@ -190,9 +191,11 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
         clock = time.perf_counter()
         scored = model if plan.temperature is None else \
             ScaledLogits(model, plan.temperature).eval()
+        fingerprint = scores_fingerprint(scored, data.x, adjacency)
+        results["fingerprints"][plan.checkpoint] = fingerprint
         stats = smooth(scored, data.x, adjacency, plan.noise, plan.mc,
-                       checkpoint=run_dir / plan.checkpoint, progress=progress,
-                       executor=executor)
+                       checkpoint=run_dir / plan.checkpoint, fingerprint=fingerprint,
+                       progress=progress, executor=executor)
         sampling_time = time.perf_counter() - clock
         for method in plan.methods:
             timings[f"{method.name}_sampling"] = sampling_time

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -72,6 +73,25 @@ def test_rerun_resumes_and_reproduces(run, capsys):
     after = json.loads((run / "results.json").read_text())
     for method in before["methods"]:
         assert after["methods"][method]["curves"] == before["methods"][method]["curves"]
+
+
+def test_a_new_model_never_reuses_old_statistics(run, tmp_path, capsys):
+    """Delete model.pt and train another model into the same directory: every statistics
+    file is set aside and resampled, and results.json records the new fingerprints."""
+    out = tmp_path / "run"
+    shutil.copytree(run, out)
+    before = json.loads((out / "results.json").read_text())
+    (out / "model.pt").unlink()
+    flags = [f for f in FAST if f not in ("--max-epochs", "30")] + ["--max-epochs", "25"]
+    assert main(["certify", "--out", str(out), "--methods",
+                 "localized,isotropic,sparse_smooth", "--alpha", "0.05", *flags]) == 0
+    after = json.loads((out / "results.json").read_text())
+    assert sorted(p.name for p in out.glob("stats_*.stale-1.npz")) == [
+        "stats_isotropic_T0.stale-1.npz", "stats_localized_T0.stale-1.npz"]
+    for name in ("model.pt", "stats_isotropic_T0.npz", "stats_localized_T0.npz"):
+        assert after["fingerprints"][name] != before["fingerprints"][name]
+    err = capsys.readouterr().err
+    assert f"warning: statistics checkpoint {out / 'stats_localized_T0.npz'} not reused" in err
 
 
 def test_report_command(run, capsys):
