@@ -15,7 +15,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from graphcert.run.methods import METHODS
-from graphcert.utils.io import write_bytes, write_figure, write_text
+from graphcert.utils.io import partial_writes, write_bytes, write_figure, write_text
 
 ATTACK_LABELS = {"deletions": "adversarial deletions (bits)",
                  "additions": "adversarial additions (bits)", "l2": "l2 radius eps"}
@@ -140,8 +140,7 @@ def _notes(results: dict, rows: list[list[str]]) -> list[str]:
         ignored = entry.get("ignored_settings") or {}
         if ignored:
             settings = ", ".join(f"{key} = {value}" for key, value in ignored.items())
-            notes.append(f"note: {method} ignores {settings} (its certificate does not read "
-                         "them)")
+            notes.append(f"note: {method} ignores {settings} (not part of its certificate)")
     return notes
 
 
@@ -248,6 +247,8 @@ def write_reports(results: dict, run_dir: Path) -> list[Path]:
     table = csv_text(results)
     png = io.BytesIO()
     certified_accuracy_figure(results).savefig(png, format="png", dpi=120)
+    for leftover in partial_writes(csv_path) + partial_writes(png_path):  # a killed report's
+        leftover.unlink()
     write_text(csv_path, table)
     write_bytes(png_path, png.getvalue())
     return [csv_path, png_path]

@@ -192,6 +192,36 @@ def test_report_on_incomplete_results_leaves_every_file_byte_identical(tmp_path,
         assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == files
 
 
+def test_report_killed_while_writing_leaves_the_old_files(tmp_path, capsys):
+    """kill -9 inside the atomic write of results.csv (data written, not yet renamed): the
+    old files stay byte-identical, and the next report succeeds and leaves no temporary
+    file behind."""
+    (tmp_path / "results.json").write_text(json.dumps(synthetic_results()))
+    assert main(["report", str(tmp_path)]) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    changed = synthetic_results(deletions=(9, 7, 2, 0))
+    (tmp_path / "results.json").write_text(json.dumps(changed))
+    before["results.json"] = (tmp_path / "results.json").read_bytes()
+    script = textwrap.dedent("""
+        import os, signal, sys
+        import graphcert.utils.io as io
+        io.os.replace = lambda *args: os.kill(os.getpid(), signal.SIGKILL)
+        from graphcert.cli import main
+        main(["report", sys.argv[1]])
+    """)
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=ROOT,
+                            capture_output=True)
+    assert result.returncode == -9
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()
+            if not p.name.endswith(".part")} == before
+    assert [p.name for p in tmp_path.glob(".results.csv.*.part")]  # the killed write
+    capsys.readouterr()
+    assert main(["report", str(tmp_path)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "certified_accuracy.png", "results.csv", "results.json"]
+    assert (tmp_path / "results.csv").read_bytes() != before["results.csv"]
+
+
 def test_report_refuses_results_of_another_model_file(tmp_path, capsys):
     (tmp_path / "model.pt").write_bytes(b"weights")
     results = {**synthetic_results(),
