@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from graphcert.run.methods import METHODS
 from graphcert.run.schema import Schema, option
+from graphcert.utils.validation import check_choice
 
 __all__ = ["BOUNDS", "TARGETS", "RunConfig"]
 
@@ -135,9 +136,7 @@ class RunConfig(Schema):
 def check_model_params(model: str, params: dict) -> None:
     """`model` is registered and accepts `params` (built once at toy size to check values)."""
     from gnn_models import MODELS
-    if model.lower() not in MODELS:
-        raise ValueError(f"model == {model!r}, must be one of {', '.join(sorted(MODELS))}")
-    cls = MODELS[model.lower()]
+    cls = MODELS[check_choice(model.lower(), "model", sorted(MODELS))]
     accepted = [name for name, p in inspect.signature(cls).parameters.items()
                 if name not in _MODEL_ARGUMENTS
                 and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]

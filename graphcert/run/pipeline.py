@@ -27,7 +27,6 @@ from graphcert.run.rundir import MODEL_FILE, file_fingerprint, prepare_run_dir
 from graphcert.sampling.engine import smooth
 from graphcert.sampling.fingerprint import scores_fingerprint
 from graphcert.sampling.statistics import MonteCarloConfig
-from graphcert.utils.io import write_json
 from graphcert.tasks.graph.evaluation import AttackSurface
 from graphcert.tasks.graph.training import (
     accuracy,
@@ -35,6 +34,7 @@ from graphcert.tasks.graph.training import (
     save_checkpoint,
     train_model,
 )
+from graphcert.utils.io import write_json
 
 
 def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,

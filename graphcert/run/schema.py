@@ -60,13 +60,11 @@ class Option:
     interval: str | None = None  # numbers (and list entries): e.g. "(0, 1)", "[1, inf)"
     choices: tuple | Callable[[], tuple] | None = None  # a callable (cheap: help lists it)
     # is read when checking, e.g. a registry that may grow
-    flag: bool = True  # False: no command-line flag (set through YAML)
     keys: dict[str, tuple[type, str]] | None = None  # dict fields: keys that get flags
 
 
 def option(default: Any = dataclasses.MISSING, *, help: str, **constraint) -> Any:
-    """A schema field: default, help and constraint (`Option`'s interval, choices, flag,
-    keys). Mutable defaults (lists, dicts) are copied for every instance."""
+    """A schema field: default, help and constraint (`Option`'s interval, choices, keys). Mutable defaults (lists, dicts) are copied for every instance."""
     metadata = {"schema": Option(help, **constraint)}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: copy.deepcopy(default),
@@ -194,11 +192,8 @@ class Schema:
         """The configuration of `values` (defaults for missing keys); `source` (a file) is
         named in errors about its values."""
         specs = fields_of(cls)
-        unknown = sorted(set(values) - set(specs))
         prefix = f"{source}: " if source else ""
-        if unknown:
-            raise ValueError(f"{prefix}unknown configuration keys {unknown}; known: "
-                             f"{sorted(specs)}")
+        _refuse_unknown(values, specs, prefix)
         checked = {}
         for key, value in values.items():
             try:
@@ -215,10 +210,7 @@ class Schema:
         """The mapping in YAML file `path`, with `overrides` (flags) winning."""
         values = read_yaml(path)
         specs = fields_of(cls)
-        unknown = sorted(set(values) - set(specs))
-        if unknown:
-            raise ValueError(f"{path}: unknown configuration keys {unknown}; known: "
-                             f"{sorted(specs)}")
+        _refuse_unknown(values, specs, f"{path}: ")
         for key, value in values.items():  # the file's own values, named with the file
             if key not in overrides:
                 try:
@@ -226,6 +218,13 @@ class Schema:
                 except ValueError as error:
                     raise ValueError(f"{path}: {error}") from None
         return cls.from_dict({**values, **overrides})
+
+
+def _refuse_unknown(values: dict, specs: dict, prefix: str) -> None:
+    unknown = sorted(set(values) - set(specs))
+    if unknown:
+        raise ValueError(f"{prefix}unknown configuration keys {unknown}; known: "
+                         f"{sorted(specs)}")
 
 
 def fields_of(cls: type) -> dict[str, FieldSpec]:
@@ -309,7 +308,7 @@ def add_flags(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] 
     Flags not given leave no attribute, so `flag_values` returns only what was typed."""
     defaults = cls.defaults()
     for name, spec in fields_of(cls).items():
-        if not spec.option.flag or name in skip:
+        if name in skip:
             continue
         if spec.container == "dict":
             for key, (kind, text) in (spec.option.keys or {}).items():

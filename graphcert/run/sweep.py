@@ -12,8 +12,8 @@ from typing import Callable
 
 from graphcert.run.config import RunConfig
 from graphcert.run.pipeline import certify
-from graphcert.run.rundir import model_file_matches, prepare_run_dir
 from graphcert.run.reporting import plot_pareto, read_results
+from graphcert.run.rundir import model_file_matches, prepare_run_dir
 from graphcert.utils.io import write_text
 
 ATTACKS = ("deletions", "additions", "l2")

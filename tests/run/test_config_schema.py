@@ -60,13 +60,16 @@ def test_a_wrong_type_for_every_key_names_key_and_value(schema, name, value):
     ({"alpha": "1e-3"}, "alpha must be a number, got str '1e-3'"),
     ({"alpha": None}, "alpha must be a number, got None"),
     ({"methods": []}, "methods must hold at least one value, got an empty list"),
-    ({"methods": ["localized", "lokalized"]}, "methods[1] must be one of ('localized', 'isotropic', 'sparse_smooth', 'gaussian'), got 'lokalized'"),
-    ({"bounds": "hoeffding"}, "bounds must be one of ('dkw', 'bernstein', 'binary'), got 'hoeffding'"),
-    ({"model": "gat"}, "model == 'gat', must be one of appnp, gcn"),
+    ({"methods": ["localized", "lokalized"]}, "methods[1] must be one of ('localized', "
+     "'isotropic', 'sparse_smooth', 'gaussian'), got 'lokalized'"),
+    ({"bounds": "hoeffding"}, "bounds must be one of ('dkw', 'bernstein', 'binary'), got "
+     "'hoeffding'"),
+    ({"model": "gat"}, "model must be one of ('appnp', 'gcn'), got 'gat'"),
     ({"model_params": {"n_layers": 3}}, "model_params ['n_layers'] are not parameters of "
      "model 'appnp' (APPNPNet)"),
     ({"model": "gcn", "model_params": {"n_layers": 0}}, "invalid for model 'gcn'"),
-    ({"model_params": {"n_layers": "3"}}, "model_params.n_layers must be a whole number, got str '3'"),
+    ({"model_params": {"n_layers": "3"}}, "model_params.n_layers must be a whole number, got "
+     "str '3'"),
     ({"theta_minus_low": 0.97}, "theta_minus_low == 0.97 > theta_minus_high == 0.95"),
     ({"score_temperature": 1.0}, "bounds 'binary' need one-hot scores"),
     ({"datset": "citeseer"}, "unknown configuration keys ['datset']"),

@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from graphcert.utils.io import atomic_write, write_bytes, write_figure, write_json, write_text
+from graphcert.utils.io import (
+    atomic_write,
+    write_bytes,
+    write_figure,
+    write_json,
+    write_text,
+)
 
 
 def test_writers_replace_the_content(tmp_path):
