@@ -17,9 +17,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["check_bool_array", "check_choice", "check_finite", "check_index_array",
-           "check_int", "check_nonnegative_integers", "check_positive_int",
-           "check_probabilities", "check_probability", "check_real"]
+__all__ = ["check_bool", "check_bool_array", "check_choice", "check_finite",
+           "check_index_array", "check_int", "check_nonnegative_integers",
+           "check_positive_int", "check_probabilities", "check_probability", "check_real",
+           "check_str", "describe_interval"]
 
 _INTERVAL = re.compile(r"^\s*([\[(])\s*([^,\s]+)\s*,\s*([^,\s]+)\s*([\])])\s*$")
 
@@ -80,7 +81,7 @@ def check_real(x, name: str, interval: str = "[-inf, inf]"):
     a = _numeric(x, name).astype(np.float64)
     bad = _outside(a, interval)
     if bad.any():
-        first = a[bad].ravel()[0].item()
+        first = float(a[bad].ravel()[0])  # a Python float: repr 0.0, not np.float64(0.0)
         if a.ndim == 0:
             raise ValueError(f"{name} == {first!r}, must be {_requirement(interval)}")
         raise ValueError(f"{name} must lie {_requirement(interval)}, got {first!r} in "
@@ -176,3 +177,23 @@ def check_choice(x, name: str, choices: Sequence):
     if x not in tuple(choices):
         raise ValueError(f"{name} must be one of {tuple(choices)}, got {x!r}")
     return x
+
+
+def check_bool(x, name: str) -> bool:
+    """A boolean (Python or numpy): never a number or a string such as "no"."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a boolean (true or false), got "
+                         f"{type(x).__name__} {x!r}")
+    return bool(x)
+
+
+def check_str(x, name: str) -> str:
+    """A string."""
+    if not isinstance(x, str):
+        raise ValueError(f"{name} must be a string, got {type(x).__name__} {x!r}")
+    return x
+
+
+def describe_interval(interval: str) -> str:
+    """How the checks state `interval` in messages: ``"in (0, 1)"``, or ``">= 1"``."""
+    return _requirement(interval)
