@@ -23,6 +23,9 @@ class ScaledLogits(torch.nn.Module):
             raise ValueError(f"temperature must be >= 0, got {temperature}")
         self.model = model
         self.temperature = float(temperature)
+        for name in ("batching", "sparse_input", "prepare_graph"):  # the wrapped model's
+            if hasattr(model, name):                                # batching contract
+                setattr(self, name, getattr(model, name))
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         logits = self.model(x, edge_index)
