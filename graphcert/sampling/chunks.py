@@ -15,10 +15,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from graphcert.sampling.batching import BatchedModel, model_device
+from graphcert.sampling.batching import BatchedModel
 from graphcert.sampling.devices import DeviceCounts, torch_generator
 from graphcert.sampling.statistics import ChunkCounts, ChunkStats, MonteCarloConfig
-from graphcert.sampling.streams import MAIN, PRE, chunk_generator
+from graphcert.sampling.streams import MAIN, PHASES, PRE, batch_sizes, chunk_generator
 
 __all__ = ["SmoothingNoise", "noisy_batches", "on_accelerator", "run_chunk"]
 
@@ -62,12 +62,11 @@ def run_chunk(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise
         if np.any(chosen < 0):
             raise ValueError(f"cluster {output_cluster} has nodes without a candidate class")
     length = config.chunk_length(phase, chunk)
-    sizes = [config.batch_size] * (length // config.batch_size)
-    sizes += [length % config.batch_size] if length % config.batch_size else []
+    sizes = batch_sizes(length, config.batch_size)
     forward = BatchedModel(model, edge_index, len(labels))
     on_device = on_accelerator(forward.device)
     x = noise.prepare(x)
-    rng = chunk_generator(config.seed, phase, output_cluster, chunk)
+    rng = chunk_generator(config.seed, PHASES[phase], output_cluster, chunk)
     if on_device and getattr(noise, "torch_sampling", False):
         x, rng = x.to(forward.device), torch_generator(rng, forward.device)
     if phase == PRE:
