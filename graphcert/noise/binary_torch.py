@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["DeviceBinaryGraph", "bernoulli_rows", "ones_csr", "sample_on_device"]
+__all__ = ["DeviceBinaryGraph", "bernoulli_rows", "first_draws", "ones_csr", "sample_on_device"]
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def bernoulli_rows(rows: int, length: int, p: float, generator: torch.Generator)
     scale = 1.0 / math.log1p(-p)  # < 0
     cap = min(float(length), -37.0 * scale)  # U == 0 (probability 2^-53) and overlong gaps
     mean = length * p
-    draws = int(mean + 6.0 * math.sqrt(mean) + 16)
+    draws = first_draws(mean)
     positions = None
     while positions is None or bool(torch.any(positions[:, -1] < length - 1)):
         uniforms = torch.rand((rows, draws), generator=generator, dtype=torch.float64,
@@ -133,6 +133,12 @@ def bernoulli_rows(rows: int, length: int, p: float, generator: torch.Generator)
         draws = int(6.0 * math.sqrt(mean) + 16)
     inside = positions < length
     return positions.add_(torch.arange(rows, device=device)[:, None] * length)[inside]
+
+
+def first_draws(mean: float) -> int:
+    """Gaps each row draws at first: the expected count plus six standard deviations, plus 16,
+    so that a row falls short about once in a billion."""
+    return int(mean + 6.0 * math.sqrt(mean) + 16)
 
 
 def _merge_disjoint(a: Tensor, b: Tensor) -> Tensor:

@@ -103,7 +103,8 @@ class BatchedModel:
         self.max_bytes = max_bytes
         self.device = model_device(model)
         self.edge_index = None if edge_index is None else edge_index.to(self.device)
-        if self.batching == "folded" and hasattr(model, "prepare_graph"):
+        if self.batching == "folded" and self.edge_index is not None \
+                and hasattr(model, "prepare_graph"):
             self.shared = model.prepare_graph(self.edge_index, self.num_nodes)
         else:
             self.shared = self.edge_index
@@ -117,6 +118,8 @@ class BatchedModel:
             raise ValueError(f"noise returned {x.shape[0]} rows, expected {batch_size} copies "
                              f"of {n} nodes")
         if self.batching == "folded":
+            if not self.sparse_input and x.layout != torch.strided:
+                x = x.to_dense()
             if graphs is None:
                 return self._checked(self.model(folded_input(x, batch_size), self.shared),
                                      (batch_size, n))
