@@ -78,7 +78,7 @@ def check_real(x, name: str, interval: str = "[-inf, inf]"):
     a = _numeric(x, name).astype(np.float64)
     bad = _outside(a, interval)
     if bad.any():
-        first = a[bad].ravel()[0]
+        first = float(a[bad].ravel()[0])
         if a.ndim == 0:
             raise ValueError(f"{name} == {first!r}, must be {_requirement(interval)}")
         raise ValueError(f"{name} must lie {_requirement(interval)}, got {first!r} in "

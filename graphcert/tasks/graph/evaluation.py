@@ -113,6 +113,7 @@ class Certificate:
 
     ``prediction`` is the smoothed class of each target, -1 where it abstains; ``radius`` its
     eta (``-inf`` where it abstains). Certified accuracy counts abstentions as wrong (SPEC §6).
+    ``stats`` are the Monte Carlo statistics the certificates come from.
     """
 
     targets: np.ndarray
@@ -121,6 +122,7 @@ class Certificate:
     w_plus: np.ndarray  # (C, C) weight per added bit, row = output cluster
     w_minus: np.ndarray  # (C, C) weight per deleted bit
     surface: AttackSurface
+    stats: SmoothingStats | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_statistics(cls, stats: SmoothingStats, theta_plus, theta_minus,
@@ -136,7 +138,7 @@ class Certificate:
         eta = variance_constrained_radius(np.minimum(mu_lower, 1.0), zeta_upper)
         w_plus, w_minus = localized_weight_matrices(theta_plus, theta_minus)
         base = BaseCertificate(stats.candidate_score[targets], eta, stats.labels[targets])
-        return cls(targets, base, stats.labels, w_plus, w_minus, surface)
+        return cls(targets, base, stats.labels, w_plus, w_minus, surface, stats)
 
     @property
     def prediction(self) -> np.ndarray:
