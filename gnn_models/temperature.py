@@ -23,9 +23,19 @@ class ScaledLogits(torch.nn.Module):
             raise ValueError(f"temperature must be >= 0, got {temperature}")
         self.model = model
         self.temperature = float(temperature)
-        for name in ("batching", "sparse_input", "prepare_graph"):  # the wrapped model's
-            if hasattr(model, name):                                # batching contract
-                setattr(self, name, getattr(model, name))
+
+    # the wrapped model's batching contract (graphcert.sampling.batching)
+    @property
+    def batching(self) -> str:
+        return getattr(self.model, "batching", "union")
+
+    @property
+    def sparse_input(self) -> bool:
+        return getattr(self.model, "sparse_input", False)
+
+    @property
+    def prepare_graph(self):
+        return self.model.prepare_graph  # AttributeError (no such hook) if the model has none
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         logits = self.model(x, edge_index)
