@@ -109,8 +109,9 @@ class BatchedCSR:
     def to_sparse_csr(self) -> Tensor:
         """The stacked copies as a (B * N, D) sparse CSR tensor of ones."""
         batch, nodes, features = self.shape
-        return torch.sparse_csr_tensor(self.crow, self.col, torch.ones(self.nnz, device=self.device),
-                                       (batch * nodes, features), check_invariants=False)
+        ones = torch.ones(self.nnz, device=self.device)
+        return torch.sparse_csr_tensor(self.crow, self.col, ones, (batch * nodes, features),
+                                       check_invariants=False)
 
     def to_sparse_coo(self) -> Tensor:
         """The same copies as a coalesced (B, N, D) sparse COO tensor."""

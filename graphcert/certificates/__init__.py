@@ -4,9 +4,11 @@ Base (per-output) certificates, one module per family:
 
 * variance-constrained certificate for sparsity-aware noise (SPEC §3, LRS Thm 5.1):
   :func:`sparsity_aware_weights`, :func:`localized_weight_matrices`,
-  :func:`variance_constrained_radius`;
-* the exact SparseSmooth certificate for binary data (SPEC §4): :func:`sparse_smooth_worst_mass`,
-  :func:`sparse_smooth_certified`, :func:`sparse_smooth_region`;
+  :func:`pair_weight_matrices` (edges, SPEC §8), :func:`variance_constrained_radius`;
+* the exact SparseSmooth certificate for binary data, attributes alone or jointly with edges
+  (SPEC §4, §8): :func:`sparse_smooth_worst_mass`, :func:`sparse_smooth_certified`,
+  :func:`sparse_smooth_region`, :func:`sparse_smooth_joint_region`,
+  :func:`sparse_smooth_thresholds`;
 * vote-based radii for continuous smoothing (SPEC §4): :func:`gaussian_l2_radius`,
   :func:`gaussian_radius`, :func:`uniform_l1_radius`;
 * MMCert for ablated multimodal inputs (SPEC §7): :func:`ablation_delta`,
@@ -25,11 +27,14 @@ from graphcert.certificates._continuous import (
 )
 from graphcert.certificates._sparse_smooth import (
                                                    sparse_smooth_certified,
+                                                   sparse_smooth_joint_region,
                                                    sparse_smooth_region,
+                                                   sparse_smooth_thresholds,
                                                    sparse_smooth_worst_mass,
 )
 from graphcert.certificates._variance import (
                                                    localized_weight_matrices,
+                                                   pair_weight_matrices,
                                                    sparsity_aware_weights,
                                                    variance_constrained_radius,
 )
@@ -41,8 +46,11 @@ __all__ = [
     "gaussian_radius",
     "localized_weight_matrices",
     "mmcert_certified",
+    "pair_weight_matrices",
     "sparse_smooth_certified",
+    "sparse_smooth_joint_region",
     "sparse_smooth_region",
+    "sparse_smooth_thresholds",
     "sparse_smooth_worst_mass",
     "sparsity_aware_weights",
     "uniform_l1_radius",

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,11 +29,13 @@ from graphcert.data.clustering import (
     metis_partition,
     noise_schedule,
 )
+from graphcert.noise._csr import quiet_sparse_csr, stacked_csr
 from graphcert.noise.binary_torch import DeviceBinaryGraph, sample_on_device
 from graphcert.utils.validation import check_positive_int
 
 __all__ = ["BinaryGraph", "LocalizedNoise", "bernoulli_positions", "localized_sparse_noise",
-           "prepare_binary", "sample_prepared", "sample_sparse_noise"]
+           "prepare_binary", "quiet_sparse_csr", "sample_prepared", "sample_sparse_noise",
+           "stacked_csr"]
 
 
 def bernoulli_positions(length: int, p: float, rng: np.random.Generator,
@@ -351,21 +352,6 @@ def _to_batched_csr(copies: list[tuple[np.ndarray, np.ndarray]], graph: BinaryGr
     col = np.concatenate([cols for cols, _ in copies]).astype(dtype, copy=False)
     return stacked_csr(torch.from_numpy(crow), torch.from_numpy(col),
                        (len(copies) * graph.n_nodes, graph.n_features))
-
-
-_ONES = torch.ones(0)
-
-
-def stacked_csr(crow: Tensor, col: Tensor, shape: tuple[int, int]) -> Tensor:
-    """A sparse CSR tensor of ones with the given pattern; the values are a view of one shared
-    buffer of ones, so building it allocates nothing per batch."""
-    global _ONES
-    if _ONES.numel() < col.numel():
-        _ONES = torch.ones(max(col.numel(), 2 * _ONES.numel()))
-    with warnings.catch_warnings():  # torch calls sparse CSR beta; it is used deliberately
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
-        return torch.sparse_csr_tensor(crow, col, _ONES[:col.numel()], shape,
-                                       check_invariants=False)
 
 
 def _check_probability(name: str, value: float) -> None:

@@ -21,12 +21,13 @@ Construction, for B copies of N x D attributes with the 1-bits ``ones`` (sorted 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
+
+from graphcert.noise._csr import stacked_csr
 
 __all__ = ["DeviceBinaryGraph", "bernoulli_rows", "first_draws", "ones_csr", "sample_on_device"]
 
@@ -149,23 +150,11 @@ def _merge_disjoint(a: Tensor, b: Tensor) -> Tensor:
     return out
 
 
-_ONES: dict[torch.device, Tensor] = {}
-
-
 def ones_csr(keys: Tensor, rows: int, n_features: int) -> Tensor:
     """The (rows, n_features) sparse CSR tensor of ones at the sorted flat `keys`
-    (``row * n_features + column``), indices int32 when they fit. The values are a view of
-    one shared buffer of ones per device, so a batch allocates none."""
-    device = keys.device
-    crow = torch.searchsorted(keys, torch.arange(rows + 1, device=device) * n_features)
+    (``row * n_features + column``), indices int32 when they fit."""
+    crow = torch.searchsorted(keys, torch.arange(rows + 1, device=keys.device) * n_features)
     col = keys % n_features
     if max(keys.numel(), rows, n_features) < 2**31:
         crow, col = crow.int(), col.int()
-    buffer = _ONES.get(device)
-    if buffer is None or buffer.numel() < keys.numel():
-        size = max(keys.numel(), 2 * (0 if buffer is None else buffer.numel()), 1024)
-        buffer = _ONES[device] = torch.ones(size, device=device)
-    with warnings.catch_warnings():  # torch calls sparse CSR beta; it is used deliberately
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
-        return torch.sparse_csr_tensor(crow, col, buffer[:keys.numel()], (rows, n_features),
-                                       check_invariants=False)
+    return stacked_csr(crow, col, (rows, n_features))

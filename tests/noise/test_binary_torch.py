@@ -91,7 +91,8 @@ def test_prepared_graph_on_the_device(x, device):
     assert graph.device.type == device.type and graph.to(device) is graph
     assert torch.equal(graph.ones.cpu(), torch.nonzero(x.flatten()).flatten())
     assert torch.equal(graph.is_one.cpu(), x.flatten().bool())
-    assert torch.equal(graph.ones_cluster.cpu(), torch.from_numpy(LABELS)[graph.ones.cpu() // N_FEATURES])
+    clusters = torch.from_numpy(LABELS)[graph.ones.cpu() // N_FEATURES]
+    assert torch.equal(graph.ones_cluster.cpu(), clusters)
     moved = graph.to("cpu")
     assert moved.device.type == "cpu" and torch.equal(moved.ones, graph.ones.cpu())
 

@@ -7,7 +7,7 @@ import torch
 from torch_geometric.nn.models import GAT, GIN, GraphSAGE
 from torch_geometric.utils import scatter
 
-from gnn_models import APPNPNet, GCN, ScaledLogits
+from gnn_models import GCN, APPNPNet, ScaledLogits
 from graphcert.noise.base import NoisyGraphs
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.sampling.batching import BatchedModel, disjoint_union, model_device
@@ -39,7 +39,8 @@ def graph():
     gen = torch.Generator().manual_seed(0)
     x = (torch.rand(N, D, generator=gen) < 0.4).float()
     ring = torch.arange(N)
-    edge_index = torch.cat([torch.stack([ring, (ring + 1) % N]), torch.stack([ring, (ring + 3) % N])], 1)
+    edge_index = torch.cat([torch.stack([ring, (ring + 1) % N]),
+                            torch.stack([ring, (ring + 3) % N])], 1)
     edge_index = torch.cat([edge_index, edge_index.flip(0)], 1)
     noise = LocalizedNoise(np.repeat([0, 1], N // 2), np.full((2, 2), 0.2), np.full((2, 2), 0.4))
     z = noise.sample(x, 0, B, np.random.default_rng(1))  # (B * N, D) sparse CSR

@@ -9,7 +9,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from scipy.stats import beta
 from torch_geometric.data import Data
 from torch_geometric.nn.models import GAT, GIN, GraphSAGE
 from torch_geometric.utils import scatter
@@ -47,7 +46,8 @@ def planted() -> Data:
     own[y == 1, 6:] = 1
     x = ((torch.rand(24, 12, generator=gen) < 0.8) & own.bool()).float()
     src = torch.arange(24)
-    edge_index = torch.cat([torch.stack([src, (src + 2) % 24]), torch.stack([src, (src + 1) % 24])], 1)
+    edge_index = torch.cat([torch.stack([src, (src + 2) % 24]),
+                            torch.stack([src, (src + 1) % 24])], 1)
     return Data(x=x, edge_index=torch.cat([edge_index, edge_index.flip(0)], 1), y=y)
 
 
