@@ -135,8 +135,9 @@ class GraphGaussian(ClusterGaussian):
 
     ``sample(x, k, B, rng)`` returns B noisy copies of the float features x (N, D), stacked
     along the nodes as one (B * N, D) tensor, for the outputs of cluster k: node m gets
-    i.i.d. N(0, sigma[k, labels[m]]^2) on every feature. The noise is dense (continuous features all change): `batch_for_memory` sizes
-    batches so that one batch stays within a memory budget.
+    i.i.d. N(0, sigma[k, labels[m]]^2) on every feature. The noise is dense (continuous
+    features all change): `batch_for_memory` sizes batches so that one batch stays within a
+    memory budget. With a ``torch.Generator`` the copies are drawn on its device.
     """
 
     def prepare(self, x) -> torch.Tensor:
@@ -146,9 +147,17 @@ class GraphGaussian(ClusterGaussian):
             raise ValueError(f"features must be ({len(self.labels)}, D), got {tuple(x.shape)}")
         return x
 
+    torch_sampling = True  # `sample` also draws on a device with a torch.Generator
+
     def sample(self, x, output_cluster: int, batch_size: int,
-               generator: np.random.Generator) -> torch.Tensor:
+               generator: np.random.Generator | torch.Generator) -> torch.Tensor:
         x = self.prepare(x)
+        if isinstance(generator, torch.Generator):  # drawn where the generator is
+            x = x.to(generator.device)
+            sigma = torch.from_numpy(self.site_sigma(output_cluster).astype(np.float32))
+            noisy = torch.randn((batch_size, *x.shape), generator=generator, device=x.device)
+            noisy.mul_(sigma.to(x.device)[:, None]).add_(x)
+            return noisy.view(-1, x.shape[1])
         noisy = generator.standard_normal((batch_size, *x.shape), dtype=np.float32)
         noisy *= self.site_sigma(output_cluster).astype(np.float32)[:, None]
         noisy += x.numpy()  # in place: one (B, N, D) array at a time
