@@ -27,7 +27,10 @@ __all__ = ["build_parser", "main"]
 
 
 def _run_dir(common: CommonOptions, config: RunConfig) -> Path:
-    return common.out or Path("runs") / f"{config.dataset}-{config.model}"
+    """--out, or runs/DATASET-MODEL (with -THREAT_MODEL unless attributes: its models are
+    trained on other noise)."""
+    threat = "" if config.threat_model == "attributes" else f"-{config.threat_model}"
+    return common.out or Path("runs") / f"{config.dataset}-{config.model}{threat}"
 
 
 def cmd_train(args: argparse.Namespace, common: CommonOptions) -> int:
@@ -85,12 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train a model (at the minimal noise level)",
                                 description="Train a model; --out defaults to "
-                                "runs/DATASET-MODEL.")
+                                "runs/DATASET-MODEL (runs/DATASET-MODEL-THREAT_MODEL for the "
+                                "structure threat models).")
     add_config_flags(train, RunConfig)
     train.set_defaults(func=cmd_train)
     certify = commands.add_parser("certify", help="train if needed, smooth, certify, report",
                                   description="Train if needed, smooth, certify and report; "
-                                  "--out defaults to runs/DATASET-MODEL.")
+                                  "--out defaults to runs/DATASET-MODEL "
+                                  "(runs/DATASET-MODEL-THREAT_MODEL for the structure threat "
+                                  "models).")
     add_config_flags(certify, RunConfig)
     add_flags(certify, ExecutorOptions)
     certify.set_defaults(func=cmd_certify)

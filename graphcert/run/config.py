@@ -10,10 +10,11 @@ import inspect
 from dataclasses import dataclass
 
 from graphcert.run.methods import METHODS
+from graphcert.run.methods.threats import THREAT_MODELS, fields_not_read
 from graphcert.run.schema import Schema, option
 from graphcert.utils.validation import check_choice
 
-__all__ = ["BOUNDS", "TARGETS", "RunConfig"]
+__all__ = ["BOUNDS", "TARGETS", "THREAT_MODELS", "RunConfig"]
 
 TARGETS = ("val", "test")
 BOUNDS = ("dkw", "bernstein", "binary")
@@ -21,6 +22,7 @@ _MODEL_ARGUMENTS = ("in_features", "num_classes")  # given by the data, not by m
 _TRAINING_FIELDS = ("dataset", "model", "model_params", "split_seed", "n_per_class",
                     "train_seed", "lr", "weight_decay", "max_epochs", "patience", "train_noise",
                     "theta_plus", "theta_minus_low")
+_STRUCTURE_TRAINING_FIELDS = ("threat_model", "p_plus", "p_minus")  # with edges threatened
 
 
 def _registered_methods() -> tuple[str, ...]:
@@ -42,6 +44,10 @@ class RunConfig(Schema):
               "hidden": (int, "hidden units"), "dropout": (float, "dropout probability")})
     methods: list[str] = option(["localized", "sparse_smooth"], choices=_registered_methods,
                                 help="smoothing methods to certify")
+    threat_model: str = option("attributes", choices=THREAT_MODELS,
+                               help="what the adversary changes: attribute bits, edges "
+                               "(structure: insertions and deletions) or both (SPEC §8; "
+                               "binary methods)")
     targets: str = option("val", choices=TARGETS, help="certify validation or test nodes")
     split_seed: int = option(0, interval="[0, inf)", help="seed of the train/validation split")
     n_per_class: int = option(20, interval="[1, inf)",
@@ -61,6 +67,15 @@ class RunConfig(Schema):
                                     "cluster (and the isotropic baselines)")
     theta_minus_high: float = option(0.95, interval="[0, 1]", help="deletion probability for the "
                                      "least connected cluster")
+    # structure noise (threat models structure and both, SPEC §8): SparseSmooth's graph setting
+    p_plus: float = option(0.001, interval="[0, 1]",
+                           help="structure noise: probability of adding an absent edge")
+    p_minus: float = option(0.4, interval="[0, 1]",
+                            help="structure noise: probability of deleting an edge next to the "
+                            "own cluster (and for the isotropic methods)")
+    p_minus_high: float = option(0.9, interval="[0, 1]",
+                                 help="structure noise: probability of deleting an edge "
+                                 "between the least connected clusters")
     # localized Gaussian smoothing of continuous features ("gaussian", SPEC §2, §4): sigma by
     # affinity rank, certified accuracy on l2 radii 0, l2_step, ... (radii quantized into
     # milp_bins per cluster, default 64, for the collective LP/MILP)
@@ -91,6 +106,10 @@ class RunConfig(Schema):
     # collective certificate (SPEC §5)
     max_deletions: int = option(100, interval="[0, inf)", help="largest deletion budget certified")
     max_additions: int = option(20, interval="[0, inf)", help="largest addition budget certified")
+    max_edge_deletions: int = option(50, interval="[0, inf)",
+                                     help="largest edge deletion budget certified")
+    max_edge_additions: int = option(10, interval="[0, inf)",
+                                     help="largest edge addition budget certified")
     local_budget: int | None = option(None, interval="[0, inf)",
                                       help="changed bits allowed per node "
                                       "(variance-constrained methods)")
@@ -109,28 +128,43 @@ class RunConfig(Schema):
         if self.bounds == "binary" and self.score_temperature != 0:
             raise ValueError("bounds 'binary' need one-hot scores (score_temperature 0); use "
                              "'dkw' or 'bernstein' for softmax scores")
-        if "theta_minus_high" in self.method_fields() and \
-                self.theta_minus_low > self.theta_minus_high:
-            raise ValueError(f"theta_minus_low == {self.theta_minus_low} > theta_minus_high == "
-                             f"{self.theta_minus_high}: the own cluster gets the lowest "
-                             "deletion probability, need theta_minus_low <= theta_minus_high")
+        fields = self.method_fields()
+        for low, high in (("theta_minus_low", "theta_minus_high"), ("p_minus", "p_minus_high")):
+            if high in fields and getattr(self, low) > getattr(self, high):
+                raise ValueError(f"{low} == {getattr(self, low)} > {high} == "
+                                 f"{getattr(self, high)}: the own cluster gets the lowest "
+                                 f"deletion probability, need {low} <= {high}")
+        if self.threat_model != "attributes":
+            continuous = [name for name in self.methods if METHODS[name].features != "binary"]
+            if continuous:
+                raise ValueError(f"threat_model == {self.threat_model!r} is certified by the "
+                                 f"binary methods only, not by {continuous}; use "
+                                 "threat_model 'attributes' for them")
         check_model_params(self.model, self.model_params)
+
+    def fields_read(self, method: str) -> frozenset[str]:
+        """The fields `method` reads under this threat model."""
+        return METHODS[method].fields - fields_not_read(self.threat_model)
 
     def method_fields(self) -> frozenset[str]:
         """The fields the requested methods read."""
-        return frozenset().union(*(METHODS[name].fields for name in self.methods))
+        return frozenset().union(*(self.fields_read(name) for name in self.methods))
 
     def ignored_fields(self, method: str) -> dict:
         """Method settings changed from their defaults that `method` does not read (e.g.
-        local_budget for SparseSmooth): reported next to its results."""
+        local_budget for SparseSmooth, p_plus under threat_model attributes): reported next
+        to its results."""
         shared = frozenset().union(*(m.fields for m in METHODS.values()))
         defaults = self.defaults()
-        return {name: getattr(self, name) for name in sorted(shared - METHODS[method].fields)
+        return {name: getattr(self, name) for name in sorted(shared - self.fields_read(method))
                 if getattr(self, name) != defaults[name]}
 
     def training_key(self) -> dict:
-        """The fields a trained model depends on (to refuse a stale checkpoint)."""
-        return {k: getattr(self, k) for k in _TRAINING_FIELDS}
+        """The fields a trained model depends on (to refuse a stale checkpoint); the
+        structure noise counts only when edges are threatened (models are trained on it)."""
+        fields = _TRAINING_FIELDS + (_STRUCTURE_TRAINING_FIELDS
+                                     if self.threat_model != "attributes" else ())
+        return {k: getattr(self, k) for k in fields}
 
 
 def check_model_params(model: str, params: dict) -> None:

@@ -23,6 +23,7 @@ from gnn_models import ScaledLogits, get_model, normalized_adjacency
 from graphcert.data.datasets import graph_split, load_graph
 from graphcert.run.config import RunConfig
 from graphcert.run.methods import METHODS, CertificationInputs, SmoothingMethod
+from graphcert.run.methods.threats import training_structure
 from graphcert.run.rundir import MODEL_FILE, file_fingerprint, prepare_run_dir
 from graphcert.sampling.engine import smooth
 from graphcert.sampling.fingerprint import scores_fingerprint
@@ -60,9 +61,7 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
         model.load_state_dict(state)
         log(f"loaded trained model from {path}")
         return model.eval()
-    noise = {} if not config.train_noise else \
-        dict(theta_plus=config.theta_plus, theta_minus=config.theta_minus_low) if binary else \
-        dict(sigma=config.sigma_min)
+    noise = training_noise(config, data, binary) if config.train_noise else {}
     started = time.perf_counter()
     result = train_model(model, data, idx_train, idx_val, lr=config.lr,
                          weight_decay=config.weight_decay, max_epochs=config.max_epochs,
@@ -72,6 +71,19 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
         f"(best epoch {result.best_epoch}, validation accuracy {result.val_accuracy:.3f})")
     save_checkpoint(model, path, training_key=key)
     return model.eval()
+
+
+def training_noise(config: RunConfig, data, binary: bool) -> dict:
+    """The noise a model is trained on (`train_model`'s arguments), the minimal level of the
+    threat model's smoothing: attribute bits (theta_plus, theta_minus_low) unless only edges
+    are threatened, edges (p_plus, p_minus, SPEC §8) unless only attributes are; Gaussian
+    noise at sigma_min for continuous features."""
+    if not binary:
+        return dict(sigma=config.sigma_min)
+    noise = {} if config.threat_model == "structure" else \
+        dict(theta_plus=config.theta_plus, theta_minus=config.theta_minus_low)
+    structure = training_structure(config, data)
+    return noise if structure is None else {**noise, "structure": structure}
 
 
 def _read_model(path: Path) -> tuple[dict, dict]:

@@ -18,7 +18,9 @@ from graphcert.run.methods import METHODS
 from graphcert.utils.io import partial_writes, write_bytes, write_figure, write_text
 
 ATTACK_LABELS = {"deletions": "adversarial deletions (bits)",
-                 "additions": "adversarial additions (bits)", "l2": "l2 radius eps"}
+                 "additions": "adversarial additions (bits)",
+                 "edge_deletions": "adversarial edge deletions",
+                 "edge_additions": "adversarial edge insertions", "l2": "l2 radius eps"}
 
 
 _TOP = {"config": ("dataset", "model", "targets", "alpha"), "dataset": ("n_targets",),
@@ -85,41 +87,73 @@ def _certified_accuracy(curve: dict, kind: str) -> list[float]:
     return [c / curve["n_targets"] for c in counts]
 
 
+#: table columns of each attack family: (deletions curve, additions curve, column prefix,
+#: flags that extend the budget grid)
+_FAMILY_COLUMNS = (("deletions", "additions", "", "--max-deletions / --max-additions"),
+                   ("edge_deletions", "edge_additions", "edge ",
+                    "--max-edge-deletions / --max-edge-additions"))
+
+
 def results_table(results: dict, probe_budgets: tuple[int, ...] = (1, 5, 10, 20)) -> str:
-    """Plain-text table: accuracy, abstentions, ACR and certified accuracy at a few budgets."""
-    header = ["method", "certificate", "accuracy", "abstain", "ACR del", "ACR add"] + \
-        [f"del={b}" for b in probe_budgets] + ["add=1"]
-    rows, l2_rows = [], []
+    """Plain-text table: accuracy, abstentions, ACR and certified accuracy at a few budgets,
+    one block per attack family (attribute bits; edges, SPEC §8) and one for l2 radii."""
+    blocks, cut_off, l2_rows = [], [], []
+    for deletions, additions, prefix, flags in _FAMILY_COLUMNS:
+        header = ["method", "certificate", "accuracy", "abstain", f"ACR {prefix}del",
+                  f"ACR {prefix}add"] + [f"{prefix}del={b}" for b in probe_budgets] + \
+            [f"{prefix}add=1"]
+        rows = []
+        for method, entry in results["methods"].items():
+            if deletions in entry["curves"]:
+                rows += _budget_rows(method, entry, deletions, additions, probe_budgets)
+        if rows:
+            blocks.append(_aligned(header, rows))
+            if _cut_off(rows):
+                cut_off.append(flags)
     for method, entry in results["methods"].items():
-        curves = entry["curves"]
-        if "l2" in curves:
+        if "l2" in entry["curves"]:
             l2_rows += _l2_rows(method, entry)
-            continue
-        kinds = ["naive"] + (["collective"] if curves["deletions"]["collective"] is not None
-                             else [])
-        for kind in kinds:
-            deletions = _certified_accuracy(curves["deletions"], kind)
-            additions = _certified_accuracy(curves["additions"], kind)
-            probe = [f"{deletions[b]:.3f}" if b < len(deletions) else "-"
-                     for b in probe_budgets]
-            rows.append([method, kind, f"{entry['accuracy']:.3f}",
-                         f"{entry['abstain_rate']:.3f}",
-                         _acr(curves["deletions"], kind, ".2f"),
-                         _acr(curves["additions"], kind, ".2f"), *probe,
-                         f"{additions[1]:.3f}" if len(additions) > 1 else "-"])
-    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths))  # noqa: E731
+    if _cut_off(l2_rows) and _FAMILY_COLUMNS[0][3] not in cut_off:
+        cut_off.insert(0, _FAMILY_COLUMNS[0][3])
     config = results["config"]
     title = (f"{config['dataset']} / {config['model']}: {results['dataset']['n_targets']} "
              f"{config['targets']} targets, clean accuracy "
              f"{results['clean_accuracy']['targets']:.3f} (targets) / "
              f"{results['clean_accuracy']['test']:.3f} (test), alpha = {config['alpha']}")
-    table = [title]
-    if rows:
-        table += [line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
+    table = [title] + blocks
     if l2_rows:
         table.append(_l2_table(l2_rows))
-    return "\n".join(table + _notes(results, rows + l2_rows))
+    return "\n".join(table + _notes(results, cut_off))
+
+
+def _budget_rows(method: str, entry: dict, deletions: str, additions: str,
+                 probe_budgets: tuple[int, ...]) -> list[list[str]]:
+    """Rows (naive, collective) of one method and attack family: accuracy, abstentions, ACR
+    and certified accuracy at the probe budgets."""
+    curves = entry["curves"]
+    kinds = ["naive"] + (["collective"] if curves[deletions]["collective"] is not None
+                         else [])
+    rows = []
+    for kind in kinds:
+        removed = _certified_accuracy(curves[deletions], kind)
+        added = _certified_accuracy(curves[additions], kind)
+        probe = [f"{removed[b]:.3f}" if b < len(removed) else "-" for b in probe_budgets]
+        rows.append([method, kind, f"{entry['accuracy']:.3f}", f"{entry['abstain_rate']:.3f}",
+                     _acr(curves[deletions], kind, ".2f"),
+                     _acr(curves[additions], kind, ".2f"), *probe,
+                     f"{added[1]:.3f}" if len(added) > 1 else "-"])
+    return rows
+
+
+def _aligned(header: list[str], rows: list[list[str]]) -> str:
+    """Header, rule and rows in left-aligned columns."""
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths))  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def _cut_off(rows: list[list[str]]) -> bool:
+    return any(cell.startswith(">=") for row in rows for cell in row)
 
 
 def _acr(curve: dict, kind: str, spec: str) -> str:
@@ -129,13 +163,14 @@ def _acr(curve: dict, kind: str, spec: str) -> str:
     return (">=" if counts[-1] > 0 else "") + format(curve[f"acr_{kind}"], spec)
 
 
-def _notes(results: dict, rows: list[list[str]]) -> list[str]:
-    """Lines under the table: lower-bound ACRs and settings a method does not read."""
+def _notes(results: dict, cut_off: list[str]) -> list[str]:
+    """Lines under the table: lower-bound ACRs (with the flags of the budget grids that cut
+    them off) and settings a method does not read."""
     notes = []
-    if any(cell.startswith(">=") for row in rows for cell in row):
+    if cut_off:
         notes.append("note: >= marks an ACR cut off by the budget grid (still certified at "
-                     "the largest budget): a lower bound; raise --max-deletions / "
-                     "--max-additions for the exact value")
+                     f"the largest budget): a lower bound; raise {' and '.join(cut_off)} for "
+                     "the exact value")
     for method, entry in results["methods"].items():
         ignored = entry.get("ignored_settings") or {}
         if ignored:
@@ -164,9 +199,7 @@ def _l2_rows(method: str, entry: dict) -> list[list[str]]:
 def _l2_table(rows: list[list[str]]) -> str:
     header = ["method", "certificate", "accuracy", "abstain", "ACR l2"] + \
         [f"eps={e:g}" for e in L2_PROBES]
-    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths))  # noqa: E731
-    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+    return _aligned(header, rows)
 
 
 def csv_text(results: dict) -> str:

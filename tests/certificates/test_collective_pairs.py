@@ -141,6 +141,42 @@ def test_per_node_budgets_exact_for_deletions_and_sound_for_additions():
     assert checked_additions > 5
 
 
+def test_infinite_radii_with_per_node_pair_budgets():
+    """SPEC §5 with pair units and per-node budgets (the per-edge program): an infinite radius
+    (mu_lower > 1/2 with zeta_upper = 0) is certified against every change of finite weight
+    and broken by any pair of infinite weight (inf < inf is false); abstentions (eta <= 0)
+    never count. Deletions exact, additions sound, as for finite radii."""
+    rng = np.random.default_rng(7)
+    infinite_kept = infinite_broken = 0
+    for trial in range(25):
+        labels, pairs, edges = _tiny_graph(rng)
+        wp = rng.choice([0.25, 0.5, 1.0, np.inf], (2, 3))
+        wm = rng.choice([0.25, 0.5, 1.0, np.inf], (2, 3))
+        eta = rng.choice([-np.inf, 0.0, 0.75, 1.25, np.inf, np.inf], 8)
+        group = rng.integers(0, 2, eta.size)
+        rho = int(rng.integers(1, 3))
+        units = PairUnits.from_graph(edges, labels, wp, wm, local_budget=rho)
+        kwargs = dict(structure=units)
+        certifier = CollectiveCertifier(eta, group, [[1.0]] * 2, [[1.0]] * 2, [0], [0], **kwargs)
+        eps_plus, eps_minus = int(rng.integers(0, 3)), int(rng.integers(1, 4))
+        truth = _graph_brute_force(eta, group, labels, pairs, edges, wp, wm, 0, eps_minus, rho)
+        assert certifier.certify(0, 0, 0, eps_minus) == truth, trial
+        assert certifier.naive(0, 0, 0, eps_minus) <= truth, trial
+        truth = _graph_brute_force(eta, group, labels, pairs, edges, wp, wm, eps_plus,
+                                   eps_minus, rho)
+        got = certifier.certify(0, 0, eps_plus, eps_minus)
+        assert certifier.naive(0, 0, eps_plus, eps_minus) <= got <= truth, trial
+        # the infinite radii alone: kept unless an infinite-weight pair can be changed
+        only = np.where(np.isinf(eta) & (eta > 0), eta, -np.inf)
+        alone = CollectiveCertifier(only, group, [[1.0]] * 2, [[1.0]] * 2, [0], [0], **kwargs)
+        truth = _graph_brute_force(only, group, labels, pairs, edges, wp, wm, 0, eps_minus,
+                                   rho)
+        assert alone.certify(0, 0, 0, eps_minus) == truth, trial
+        infinite_kept += truth > 0
+        infinite_broken += truth < int(np.isinf(only[only > 0]).sum())
+    assert infinite_kept > 5 and infinite_broken > 5  # both cases occur
+
+
 def test_local_budgets_that_cannot_bind_change_nothing():
     rng = np.random.default_rng(3)
     labels, _, edges = _tiny_graph(rng)

@@ -1,23 +1,28 @@
 """Localized smoothing of binary attributes with variance-constrained certificates (SPEC §2,
 §3, §5): METIS clusters, deletion probabilities by affinity rank, naive and collective (MILP)
-certificates over deletion and addition budgets."""
+certificates over deletion and addition budgets; with the structure threat models (SPEC §8)
+the node pairs are smoothed and certified too (`graphcert.run.methods.threats`)."""
 from __future__ import annotations
 
 import numpy as np
 
 from graphcert.run.methods.base import CertificationInputs, SmoothingMethod
+from graphcert.run.methods.threats import (
+    STRUCTURE_FIELDS,
+    attribute_part,
+    noise_samples,
+    pair_units,
+    structure_part,
+    threat_noise,
+)
 
-__all__ = ["Localized", "VarianceConstrained", "theta_samples"]
+__all__ = ["Localized", "VarianceConstrained"]
 
 #: config fields of the variance-constrained certificates (localized and isotropic)
-VARIANCE_FIELDS = frozenset({"theta_plus", "theta_minus_low", "score_temperature", "bounds",
-                             "n_bins", "max_deletions", "max_additions", "local_budget",
-                             "milp_bins", "relax"})
-
-
-def theta_samples(noise) -> dict:
-    """The flip probabilities of a `LocalizedNoise` (row = output cluster) as lists."""
-    return {"theta_plus": noise.theta_plus.tolist(), "theta_minus": noise.theta_minus.tolist()}
+VARIANCE_FIELDS = frozenset({"threat_model", "theta_plus", "theta_minus_low",
+                             "score_temperature", "bounds", "n_bins", "max_deletions",
+                             "max_additions", "local_budget", "milp_bins", "relax"}
+                            | STRUCTURE_FIELDS - {"p_minus_high"})
 
 
 class VarianceConstrained(SmoothingMethod):
@@ -32,15 +37,21 @@ class VarianceConstrained(SmoothingMethod):
         return config.bounds == "dkw"  # only the DKW bounds read the histogram (SPEC §4)
 
     def certify(self, config, stats, noise, inputs: CertificationInputs):
-        from graphcert.tasks.graph.evaluation import variance_constrained_result
+        from graphcert.tasks.graph.evaluation import AttackSurface, variance_constrained_result
+        attributes, structure = attribute_part(noise), structure_part(noise)
+        theta_plus, theta_minus, surface = (attributes.theta_plus, attributes.theta_minus,
+                                            inputs.surface) if attributes is not None else \
+            (None, None, AttackSurface.fixed(len(inputs.y)))
         return variance_constrained_result(
-            self.name, stats, inputs.y, inputs.targets, noise.theta_plus, noise.theta_minus,
-            inputs.surface, alpha=config.alpha, bounds=config.bounds,
-            max_deletions=config.max_deletions, max_additions=config.max_additions,
-            n_bins=config.milp_bins, relax=config.relax)
+            self.name, stats, inputs.y, inputs.targets, theta_plus, theta_minus, surface,
+            alpha=config.alpha, bounds=config.bounds, max_deletions=config.max_deletions,
+            max_additions=config.max_additions, n_bins=config.milp_bins, relax=config.relax,
+            structure=None if structure is None else pair_units(structure),
+            max_edge_deletions=config.max_edge_deletions,
+            max_edge_additions=config.max_edge_additions)
 
     def describe_samples(self, noise) -> dict:
-        return theta_samples(noise)
+        return noise_samples(noise)
 
 
 class Localized(VarianceConstrained):
@@ -50,7 +61,7 @@ class Localized(VarianceConstrained):
     name = "localized"
     label = "localized smoothing (variance-constrained)"
     noise_name = "localized"
-    fields = VARIANCE_FIELDS | {"n_clusters", "theta_minus_high"}
+    fields = VARIANCE_FIELDS | {"n_clusters", "theta_minus_high", "p_minus_high"}
 
     def noise(self, config, data):
         from graphcert.data.clustering import (
@@ -64,4 +75,6 @@ class Localized(VarianceConstrained):
                                  seed=config.split_seed)
         ranks = affinity_ranks(cluster_affinity(data.edge_index, labels, config.n_clusters))
         theta_minus = noise_schedule(ranks, config.theta_minus_low, config.theta_minus_high)
-        return LocalizedNoise(labels, np.full_like(theta_minus, config.theta_plus), theta_minus)
+        attributes = LocalizedNoise(labels, np.full_like(theta_minus, config.theta_plus),
+                                    theta_minus)
+        return threat_noise(config, data, attributes, labels, ranks)

@@ -1,5 +1,6 @@
-"""SparseSmooth (Bojchevski et al. 2020; SPEC §4): isotropic sparsity-aware noise, Holm-
-corrected vote bounds and each target's exact certified region.
+"""SparseSmooth (Bojchevski et al. 2020; SPEC §4, §8): isotropic sparsity-aware noise on the
+attributes, the node pairs or both, Holm-corrected vote bounds and each target's exact
+certified region.
 
 It counts votes only, so it smooths one-hot scores (temperature 0) and shares its statistics
 with the isotropic method at score_temperature 0.
@@ -8,7 +9,12 @@ from __future__ import annotations
 
 from graphcert.run.methods.base import CertificationInputs, SmoothingMethod
 from graphcert.run.methods.isotropic import isotropic_noise
-from graphcert.run.methods.localized import theta_samples
+from graphcert.run.methods.threats import (
+    STRUCTURE_FIELDS,
+    attribute_part,
+    noise_samples,
+    structure_part,
+)
 
 __all__ = ["SparseSmooth"]
 
@@ -18,7 +24,8 @@ class SparseSmooth(SmoothingMethod):
     label = "SparseSmooth (isotropic, exact)"
     features = "binary"
     noise_name = "isotropic"
-    fields = frozenset({"theta_plus", "theta_minus_low", "max_deletions", "max_additions"})
+    fields = frozenset({"threat_model", "theta_plus", "theta_minus_low", "max_deletions",
+                        "max_additions"}) | STRUCTURE_FIELDS - {"p_minus_high"}
 
     def noise(self, config, data):
         return isotropic_noise(config, data)
@@ -28,10 +35,15 @@ class SparseSmooth(SmoothingMethod):
 
     def certify(self, config, stats, noise, inputs: CertificationInputs):
         from graphcert.tasks.graph.evaluation import sparse_smooth_result
-        return sparse_smooth_result(stats, inputs.y, inputs.targets, config.theta_plus,
-                                    config.theta_minus_low, alpha=config.alpha,
-                                    max_deletions=config.max_deletions,
-                                    max_additions=config.max_additions)
+        attributes, structure = attribute_part(noise) is not None, structure_part(noise)
+        return sparse_smooth_result(
+            stats, inputs.y, inputs.targets, config.theta_plus if attributes else None,
+            config.theta_minus_low if attributes else None, alpha=config.alpha,
+            max_deletions=config.max_deletions, max_additions=config.max_additions,
+            p_plus=None if structure is None else config.p_plus,
+            p_minus=None if structure is None else config.p_minus,
+            max_edge_deletions=config.max_edge_deletions,
+            max_edge_additions=config.max_edge_additions)
 
     def describe_samples(self, noise) -> dict:
-        return theta_samples(noise)
+        return noise_samples(noise)

@@ -1,8 +1,10 @@
-"""Training of node classifiers with early stopping and optional sparsity-aware noise (SPEC §2).
+"""Training of node classifiers with early stopping and optional sparsity-aware noise (SPEC §2,
+§8).
 
 Models are trained full-batch with Adam. With `theta_plus` / `theta_minus` set, every epoch
-sees a fresh noisy copy of the attributes, so a model can be trained on the noise it will be
-certified with. Checkpoints are plain state dicts loaded with `weights_only=True`.
+sees a fresh noisy copy of the attributes, with `structure` (a structure noise) a fresh noisy
+graph, so a model can be trained on the noise it will be certified with. Checkpoints are
+plain state dicts loaded with `weights_only=True`.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
 from gnn_models import model_input, normalized_adjacency
+from graphcert.noise.structure import StructureNoise
 
 
 def set_seed(seed: int) -> None:
@@ -69,17 +72,26 @@ class TrainResult:
 def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: float = 1e-3,
                 weight_decay: float = 1e-3, max_epochs: int = 3000, patience: int = 50,
                 theta_plus=None, theta_minus=None, sigma: float | None = None,
-                seed: int = 0, progress: bool = False) -> TrainResult:
+                structure: StructureNoise | None = None, seed: int = 0,
+                progress: bool = False) -> TrainResult:
     """Train in place with Adam; stop when validation loss has not improved for `patience`
     epochs and restore the best weights. Noise (if given) is applied during training only:
-    sparsity-aware bit flips (`theta_plus`, `theta_minus`) or Gaussian noise (`sigma`).
-    `progress` shows a bar over the epochs with the losses and the best epoch so far."""
+    sparsity-aware bit flips (`theta_plus`, `theta_minus`) or Gaussian noise (`sigma`) on the
+    attributes, and a noisy graph drawn from `structure` (its first output cluster's
+    distribution; SPEC §8) every epoch. Validation uses the clean graph. `progress` shows a
+    bar over the epochs with the losses and the best epoch so far."""
     if (theta_plus is None) != (theta_minus is None):
         raise ValueError("give both theta_plus and theta_minus for noisy training, or neither")
     if sigma is not None and (theta_plus is not None or not sigma > 0):
         raise ValueError("sigma must be positive and excludes theta_plus / theta_minus")
+    if structure is not None and (not isinstance(structure, StructureNoise)
+                                  or structure.n_nodes != data.num_nodes):
+        raise ValueError(f"structure must be a StructureNoise on the {data.num_nodes} nodes of "
+                         f"the graph, got {type(structure).__name__} "
+                         f"{getattr(structure, 'n_nodes', '')}".rstrip())
     set_seed(seed)
     generator = torch.Generator().manual_seed(seed)
+    graphs = np.random.default_rng(seed)
     idx_train, idx_val = torch.as_tensor(idx_train), torch.as_tensor(idx_val)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     adjacency = normalized_adjacency(data.edge_index, data.num_nodes)
@@ -94,8 +106,10 @@ def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: f
                                                              generator).to_sparse_csr()
             if sigma is not None:
                 x = data.x + sigma * torch.randn(data.x.shape, generator=generator)
+            graph = adjacency if structure is None else normalized_adjacency(
+                structure.sample_edges(0, 1, graphs), data.num_nodes)
             optimizer.zero_grad()
-            loss = F.cross_entropy(model(x, adjacency)[idx_train], data.y[idx_train])
+            loss = F.cross_entropy(model(x, graph)[idx_train], data.y[idx_train])
             loss.backward()
             optimizer.step()
             val_loss = _validation_loss(model, clean_x, adjacency, data.y, idx_val)

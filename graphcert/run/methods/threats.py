@@ -1,0 +1,103 @@
+"""Threat models of the binary methods (SPEC §1, §8): what the adversary changes and hence
+what is noised and certified.
+
+* ``attributes``: attribute bits (the default; the papers' main experiments);
+* ``structure``: node pairs, i.e. edge insertions and deletions; the attributes stay clean;
+* ``both``: attribute bits and node pairs, one product distribution and one program.
+
+The binary methods (localized, isotropic, SparseSmooth) build their attribute noise as
+before; `threat_noise` turns it into the noise of the configured threat model, and
+`attribute_part` / `structure_part` take a noise apart again for the certificates.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ATTRIBUTE_FIELDS", "STRUCTURE_FIELDS", "THREAT_MODELS", "attribute_part",
+           "fields_not_read", "noise_samples", "pair_units", "structure_part", "threat_noise",
+           "training_structure"]
+
+THREAT_MODELS = ("attributes", "structure", "both")
+#: config fields that only the attribute threat models read (binary methods)
+ATTRIBUTE_FIELDS = frozenset({"theta_plus", "theta_minus_low", "theta_minus_high",
+                              "max_deletions", "max_additions", "local_budget"})
+#: config fields that only the structure threat models read
+STRUCTURE_FIELDS = frozenset({"p_plus", "p_minus", "p_minus_high", "max_edge_deletions",
+                              "max_edge_additions"})
+
+
+def fields_not_read(threat_model: str) -> frozenset[str]:
+    """Config fields that no binary method reads under `threat_model`."""
+    return {"attributes": STRUCTURE_FIELDS, "structure": ATTRIBUTE_FIELDS,
+            "both": frozenset()}[threat_model]
+
+
+def threat_noise(config, data, attributes, labels=None, ranks=None) -> Any:
+    """The smoothing noise of ``config.threat_model`` built around the attribute noise
+    `attributes` (a `LocalizedNoise`): itself, structure noise alone, or their product.
+
+    The structure noise adds absent pairs with ``p_plus`` and deletes edges with ``p_minus``;
+    with the METIS `labels` and affinity `ranks` of localized smoothing, deletions go from
+    ``p_minus`` (pairs touching the own cluster) to ``p_minus_high`` (pairs between the least
+    connected clusters) by the rank of the nearer endpoint (SPEC §8)."""
+    if config.threat_model == "attributes":
+        return attributes
+    from graphcert.noise.structure import ProductNoise, StructureNoise
+    if labels is None:
+        structure = StructureNoise.isotropic(data.edge_index, data.num_nodes, config.p_plus,
+                                             config.p_minus)
+    else:
+        structure = StructureNoise.localized(data.edge_index, labels, ranks,
+                                             (config.p_plus, config.p_plus),
+                                             (config.p_minus, config.p_minus_high))
+    return structure if config.threat_model == "structure" else \
+        ProductNoise(attributes, structure)
+
+
+def attribute_part(noise) -> Any | None:
+    """The attribute noise inside `noise` (a `LocalizedNoise`), None if it has none."""
+    from graphcert.noise.binary import LocalizedNoise
+    from graphcert.noise.structure import ProductNoise
+    if isinstance(noise, ProductNoise):
+        return noise.attributes
+    return noise if isinstance(noise, LocalizedNoise) else None
+
+
+def structure_part(noise) -> Any | None:
+    """The structure noise inside `noise` (a `StructureNoise`), None if it has none."""
+    from graphcert.noise.structure import ProductNoise, StructureNoise
+    if isinstance(noise, ProductNoise):
+        return noise.structure
+    return noise if isinstance(noise, StructureNoise) else None
+
+
+def pair_units(structure):
+    """The node pairs as units of the collective certificate (SPEC §8): one unit per cluster
+    pair, with the weights of `structure`'s probabilities per output cluster."""
+    from graphcert.certificates import pair_weight_matrices
+    from graphcert.certificates.collective import PairUnits
+    return PairUnits.from_graph(structure.edge_index, structure.labels,
+                                *pair_weight_matrices(structure.p_plus, structure.p_minus))
+
+
+def noise_samples(noise) -> dict:
+    """The flip probabilities recorded in results.json (row = output cluster): attribute
+    ``theta_*`` (rows x input clusters) and pair ``p_*`` (rows x cluster pairs)."""
+    samples = {}
+    attributes, structure = attribute_part(noise), structure_part(noise)
+    if attributes is not None:
+        samples.update(theta_plus=attributes.theta_plus.tolist(),
+                       theta_minus=attributes.theta_minus.tolist())
+    if structure is not None:
+        samples.update(p_plus=structure.p_plus.tolist(), p_minus=structure.p_minus.tolist())
+    return samples
+
+
+def training_structure(config, data):
+    """The structure noise a model is trained on (the minimal level, isotropic ``p_plus``,
+    ``p_minus``, as the attributes are trained at ``theta_minus_low``), or None."""
+    if config.threat_model == "attributes":
+        return None
+    from graphcert.noise.structure import StructureNoise
+    return StructureNoise.isotropic(data.edge_index, data.num_nodes, config.p_plus,
+                                    config.p_minus)
