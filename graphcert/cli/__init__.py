@@ -18,7 +18,14 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="run directory (default runs/DATASET-MODEL)")
     parser.add_argument("--dataset", help="cora_ml, citeseer or an OGB name like ogbn-arxiv "
                         f"(default {defaults.dataset})")
-    parser.add_argument("--model", help=f"appnp or gcn (default {defaults.model})")
+    parser.add_argument("--model", help=f"appnp, gcn (default {defaults.model}) or your own "
+                        "torch.nn.Module with forward(x, edge_index): path/to/file.py:ClassName "
+                        "or package.module:ClassName, built as ClassName(in_features, "
+                        "num_classes)")
+    parser.add_argument("--weights", help="state dict of the model to certify (torch.save of "
+                        "model.state_dict()); without it the model is trained")
+    parser.add_argument("--device", help="where noise is drawn and the model runs: cpu "
+                        f"(default {defaults.device}), cuda, cuda:N or auto")
     parser.add_argument("--n-layers", type=int, help="GCN depth (the papers also use 6)")
     parser.add_argument("--methods", help=f"comma-separated subset of {','.join(METHODS)}")
     parser.add_argument("--targets", choices=TARGETS, help="certify validation or test nodes")
@@ -75,7 +82,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def _run_dir(args: argparse.Namespace, config: RunConfig) -> Path:
-    return args.out or Path("runs") / f"{config.dataset}-{config.model}"
+    model = config.model.rpartition(":")[2]  # a user's class: its name
+    return args.out or Path("runs") / f"{config.dataset}-{model}"
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import yaml
 from graphcert.run.methods import METHODS
 
 TARGETS = ("val", "test")
+DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 BOUNDS = ("dkw", "bernstein", "binary")
 
 
@@ -19,8 +21,13 @@ class RunConfig:
     except the sample counts, which are sized for a laptop-scale first run."""
 
     dataset: str = "cora_ml"
+    # a registered model (appnp, gcn) or a user's class: "path/to/file.py:Class" or
+    # "package.module:Class", built as Class(in_features, num_classes, **model_params) and
+    # trained, or loaded from the state dict `weights` (graphcert.run.models)
     model: str = "appnp"
     model_params: dict = field(default_factory=dict)
+    weights: str | None = None
+    device: str = "cpu"  # where sampling runs: cpu, cuda, cuda:N or auto
     methods: list[str] = field(default_factory=lambda: ["localized", "sparse_smooth"])
     targets: str = "val"
     split_seed: int = 0
@@ -67,6 +74,9 @@ class RunConfig:
         if unknown or not self.methods:
             raise ValueError(f"methods must be a non-empty subset of {tuple(METHODS)}, got "
                              f"{self.methods}")
+        if not DEVICE.match(self.device):
+            raise ValueError(f"device == {self.device!r}, must be 'cpu', 'cuda', 'cuda:N' or "
+                             "'auto'")
         if self.targets not in TARGETS:
             raise ValueError(f"targets must be one of {TARGETS}, got {self.targets!r}")
         if self.bounds not in BOUNDS:

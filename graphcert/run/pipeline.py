@@ -19,10 +19,12 @@ from typing import Any, Callable
 
 import torch
 
-from gnn_models import ScaledLogits, get_model, normalized_adjacency
+from gnn_models import ScaledLogits
 from graphcert.data.datasets import graph_split, load_graph
 from graphcert.run.config import RunConfig
 from graphcert.run.methods import METHODS, CertificationInputs, SmoothingMethod
+from graphcert.run.models import build_model
+from graphcert.sampling.devices import resolve_device
 from graphcert.sampling.engine import smooth
 from graphcert.sampling.statistics import MonteCarloConfig
 from graphcert.tasks.graph.evaluation import AttackSurface
@@ -38,9 +40,18 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
                   log: Callable[[str], None] = print, progress: bool = False
                   ) -> torch.nn.Module:
     """Train the model, or load it from `run_dir/model.pt` if trained with the same settings
-    (`progress`: a bar over the training epochs)."""
+    (`progress`: a bar over the training epochs), or from the state dict `config.weights`."""
     torch.manual_seed(config.train_seed)
-    model = get_model(config.model, data.x.shape[1], data.num_classes, **config.model_params)
+    model = build_model(config.model, data.x.shape[1], data.num_classes, **config.model_params)
+    if config.weights is not None:
+        try:
+            model.load_state_dict(torch.load(config.weights, map_location="cpu",
+                                             weights_only=True))
+        except RuntimeError as error:  # missing keys, other shapes
+            raise ValueError(f"weights {config.weights} do not fit model {config.model}: "
+                             f"{error}") from error
+        log(f"loaded the weights of {config.model} from {config.weights}")
+        return model.eval()
     path = run_dir / "model.pt"
     binary = has_binary_features(data)
     key = config.training_key()
@@ -135,9 +146,9 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
                          "binary attributes: use --methods gaussian (localized Gaussian, l2)")
     idx_train, idx_val, idx_test = graph_split(data, config.n_per_class, config.split_seed)
     targets = idx_val if config.targets == "val" else idx_test
-    model = prepare_model(config, data, idx_train, idx_val, run_dir, log, progress)
+    device = resolve_device(config.device)
+    model = prepare_model(config, data, idx_train, idx_val, run_dir, log, progress).to(device)
     timings["training"] = time.perf_counter() - started
-    adjacency = normalized_adjacency(data.edge_index, data.num_nodes)
     y = data.y.numpy()
     surface = AttackSurface.from_attributes(data.x.numpy(), config.local_budget)
     results = {"config": config.to_dict(),
@@ -147,7 +158,8 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
                "clean_accuracy": {"targets": accuracy(model, data, targets),
                                   "test": accuracy(model, data, idx_test)},
                "environment": {"python": platform.python_version(),
-                               "torch": torch.__version__, "threads": torch.get_num_threads()},
+                               "torch": torch.__version__, "threads": torch.get_num_threads(),
+                               "device": str(device)},
                "methods": {}, "timings": timings}
     mc = MonteCarloConfig(n_samples=config.n_samples, n_pre=config.n_pre,
                           chunk_size=config.chunk_size, batch_size=config.batch_size,
@@ -159,7 +171,7 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
         clock = time.perf_counter()
         scored = model if plan.temperature is None else \
             ScaledLogits(model, plan.temperature).eval()
-        stats = smooth(scored, data.x, adjacency, plan.noise, plan.mc,
+        stats = smooth(scored, data.x, data.edge_index, plan.noise, plan.mc,
                        checkpoint=run_dir / plan.checkpoint, progress=progress,
                        executor=executor)
         sampling_time = time.perf_counter() - clock

@@ -3,8 +3,6 @@
 certificates over deletion and addition budgets."""
 from __future__ import annotations
 
-import numpy as np
-
 from graphcert.run.methods.base import CertificationInputs, SmoothingMethod
 
 __all__ = ["Localized", "VarianceConstrained", "theta_samples"]
@@ -53,15 +51,10 @@ class Localized(VarianceConstrained):
     fields = VARIANCE_FIELDS | {"n_clusters", "theta_minus_high"}
 
     def noise(self, config, data):
-        from graphcert.data.clustering import (
-            affinity_ranks,
-            cluster_affinity,
-            metis_partition,
-            noise_schedule,
+        from graphcert.noise.binary import (
+            localized_sparse_noise,  # graphcert.localized_noise's
         )
-        from graphcert.noise.binary import LocalizedNoise
-        labels = metis_partition(data.edge_index, data.num_nodes, config.n_clusters,
-                                 seed=config.split_seed)
-        ranks = affinity_ranks(cluster_affinity(data.edge_index, labels, config.n_clusters))
-        theta_minus = noise_schedule(ranks, config.theta_minus_low, config.theta_minus_high)
-        return LocalizedNoise(labels, np.full_like(theta_minus, config.theta_plus), theta_minus)
+        return localized_sparse_noise(data.edge_index, data.num_nodes, config.n_clusters,
+                                      config.theta_plus,
+                                      (config.theta_minus_low, config.theta_minus_high),
+                                      seed=config.split_seed)
