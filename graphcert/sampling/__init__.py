@@ -1,4 +1,9 @@
-"""Layer 3, sampling: the chunked, seeded, resumable Monte Carlo engine, its statistics,
-executors (local, Ray), the model contract (`batching`: how noisy batches reach any model)
-and devices (`devices`: noise drawn and counted on an accelerator).
+"""Layer 3, sampling: the chunked, seeded, resumable Monte Carlo engine (SPEC §3, §4).
+
+`streams` (named random streams, one generator per chunk), `statistics` (chunk, merged and
+vote statistics, checkpoint files), `chunks` (one chunk of a graph model), `engine` (`smooth`:
+orchestration and resume), `predictions` (the same streams for image predictors),
+`fingerprint` (what produced the scores, recorded in every checkpoint), `executors` (local,
+Ray), `batching` (the model contract: how noisy batches reach any model) and `devices`
+(noise drawn and counted on an accelerator).
 """
