@@ -26,90 +26,13 @@ from graphcert.run.schema import add_flags, flag_values
 __all__ = ["build_parser", "main"]
 
 
-<<<<<<< HEAD
-def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    defaults = RunConfig()
-    parser.add_argument("--config", type=Path, help="YAML file of run settings (flags win)")
-    parser.add_argument("--out", type=Path, help="run directory (default runs/DATASET-MODEL)")
-    parser.add_argument("--dataset", help="cora_ml, citeseer or an OGB name like ogbn-arxiv "
-                        f"(default {defaults.dataset})")
-    parser.add_argument("--model", help=f"appnp, gcn (default {defaults.model}) or your own "
-                        "torch.nn.Module with forward(x, edge_index): path/to/file.py:ClassName "
-                        "or package.module:ClassName, built as ClassName(in_features, "
-                        "num_classes)")
-    parser.add_argument("--weights", help="state dict of the model to certify (torch.save of "
-                        "model.state_dict()); without it the model is trained")
-    parser.add_argument("--device", help="where noise is drawn and the model runs: cpu "
-                        f"(default {defaults.device}), cuda, cuda:N or auto")
-    parser.add_argument("--n-layers", type=int, help="GCN depth (the papers also use 6)")
-    parser.add_argument("--methods", help=f"comma-separated subset of {','.join(METHODS)}")
-    parser.add_argument("--targets", choices=TARGETS, help="certify validation or test nodes")
-    parser.add_argument("--n-clusters", type=int)
-    parser.add_argument("--theta-plus", type=float)
-    parser.add_argument("--theta-minus-low", type=float,
-                        help="deletion probability for the own cluster (and the baselines)")
-    parser.add_argument("--theta-minus-high", type=float)
-    parser.add_argument("--sigma-min", type=float,
-                        help="gaussian method: noise level on the own cluster")
-    parser.add_argument("--sigma-max", type=float,
-                        help="gaussian method: noise level on the least connected cluster")
-    parser.add_argument("--l2-step", type=float, help="gaussian method: l2 radius grid step")
-    parser.add_argument("--n-samples", type=int, help="Monte Carlo samples per distribution")
-    parser.add_argument("--n-pre", type=int, help="pre-samples that fix each candidate class")
-    parser.add_argument("--alpha", type=float)
-    parser.add_argument("--bounds", choices=BOUNDS)
-    parser.add_argument("--score-temperature", type=float,
-                        help="variance-constrained methods smooth softmax(logits / T); "
-                        "0 = one-hot votes (default 0)")
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--max-deletions", type=int)
-    parser.add_argument("--max-additions", type=int)
-    parser.add_argument("--local-budget", type=int, help="changed bits allowed per node")
-    parser.add_argument("--milp-bins", type=int, help="quantize radii into this many bins")
-    parser.add_argument("--relax", action="store_true", default=None,
-                        help="LP relaxation instead of the exact MILP")
-    parser.add_argument("--max-epochs", type=int)
-    parser.add_argument("--patience", type=int, help="early-stopping patience (epochs)")
-    parser.add_argument("--no-train-noise", dest="train_noise", action="store_false",
-                        default=None, help="train on clean attributes")
-    parser.add_argument("--seed", type=int, help="seed for split, training and sampling")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (default 1: the sampler runs in a second thread, "
-                        "and more threads than free cores slow torch down severely)")
-
-
-def config_from_args(args: argparse.Namespace) -> RunConfig:
-    overrides = {}
-    for field in dataclasses.fields(RunConfig):
-        value = getattr(args, field.name, None)
-        if value is not None:
-            overrides[field.name] = value
-    if args.methods is not None:
-        overrides["methods"] = [m.strip() for m in args.methods.split(",") if m.strip()]
-    if args.n_layers is not None:
-        overrides["model_params"] = {"n_layers": args.n_layers}
-    if args.seed is not None:
-        overrides.update(split_seed=args.seed, train_seed=args.seed, mc_seed=args.seed)
-    if args.config is not None:
-        return RunConfig.from_yaml(args.config, **overrides)
-    return RunConfig.from_dict(overrides)
-
-
-def _run_dir(args: argparse.Namespace, config: RunConfig) -> Path:
-    model = config.model.rpartition(":")[2]  # a user's class: its name
-    return args.out or Path("runs") / f"{config.dataset}-{model}"
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-=======
 def _run_dir(common: CommonOptions, config: RunConfig) -> Path:
-    return common.out or Path("runs") / f"{config.dataset}-{config.model}"
+    model = config.model.rpartition(":")[2]  # a user's class: its name
+    return common.out or Path("runs") / f"{config.dataset}-{model}"
 
 
 def cmd_train(args: argparse.Namespace, common: CommonOptions) -> int:
     config = read_config(RunConfig, args, common)
->>>>>>> main
     from graphcert.data.datasets import graph_split, load_graph
     from graphcert.run.pipeline import prepare_model
     from graphcert.run.rundir import prepare_run_dir

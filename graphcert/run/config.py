@@ -6,17 +6,9 @@ loads data or trains.
 """
 from __future__ import annotations
 
-<<<<<<< HEAD
-import dataclasses
-import re
-from dataclasses import dataclass, field
-from pathlib import Path
-
-import yaml
-=======
 import inspect
+import re
 from dataclasses import dataclass
->>>>>>> main
 
 from graphcert.run.methods import METHODS
 from graphcert.run.schema import Schema, option
@@ -42,35 +34,27 @@ class RunConfig(Schema):
     """Everything that determines a run's results; defaults follow the papers (LRS §7.2, C.3)
     except the sample counts, which are sized for a laptop-scale first run."""
 
-<<<<<<< HEAD
-    dataset: str = "cora_ml"
-    # a registered model (appnp, gcn) or a user's class: "path/to/file.py:Class" or
-    # "package.module:Class", built as Class(in_features, num_classes, **model_params) and
-    # trained, or loaded from the state dict `weights` (graphcert.run.models)
-    model: str = "appnp"
-    model_params: dict = field(default_factory=dict)
-    weights: str | None = None
-    device: str = "cpu"  # where sampling runs: cpu, cuda, cuda:N or auto
-    methods: list[str] = field(default_factory=lambda: ["localized", "sparse_smooth"])
-    targets: str = "val"
-    split_seed: int = 0
-    n_per_class: int = 20
-=======
     seed_fields = ("split_seed", "train_seed", "mc_seed")
 
     dataset: str = option("cora_ml", help="cora_ml, citeseer or an OGB name like ogbn-arxiv")
-    model: str = option("appnp", help="registered model: appnp or gcn")
+    model: str = option("appnp", help="registered model (appnp, gcn) or your own torch.nn.Module "
+                        "with forward(x, edge_index): path/to/file.py:ClassName or "
+                        "package.module:ClassName, built as ClassName(in_features, "
+                        "num_classes, **model_params) (graphcert.run.models)")
     model_params: dict = option(
         {}, help="keyword arguments of the model",
         keys={"n_layers": (int, "GCN depth (the papers also use 6)"),
               "hidden": (int, "hidden units"), "dropout": (float, "dropout probability")})
+    weights: str | None = option(None, help="state dict of the model to certify (torch.save of "
+                                 "model.state_dict()); without it the model is trained")
+    device: str = option("cpu", help="where noise is drawn and the model runs: cpu, cuda, "
+                         "cuda:N or auto (CUDA when available)")
     methods: list[str] = option(["localized", "sparse_smooth"], choices=_registered_methods,
                                 help="smoothing methods to certify")
     targets: str = option("val", choices=TARGETS, help="certify validation or test nodes")
     split_seed: int = option(0, interval="[0, inf)", help="seed of the train/validation split")
     n_per_class: int = option(20, interval="[1, inf)",
                               help="training (and validation) nodes per class")
->>>>>>> main
     # training (the papers: Adam 1e-3 / 1e-3, trained at the minimal noise level)
     train_seed: int = option(0, interval="[0, inf)", help="seed of the training")
     lr: float = option(1e-3, interval="(0, inf)", help="Adam learning rate")
@@ -124,34 +108,6 @@ class RunConfig(Schema):
                                    "(gaussian: 64 if none)")
     relax: bool = option(False, help="LP relaxation instead of the exact MILP")
 
-<<<<<<< HEAD
-    def __post_init__(self) -> None:
-        unknown = set(self.methods) - set(METHODS)
-        if unknown or not self.methods:
-            raise ValueError(f"methods must be a non-empty subset of {tuple(METHODS)}, got "
-                             f"{self.methods}")
-        if not DEVICE.match(self.device):
-            raise ValueError(f"device == {self.device!r}, must be 'cpu', 'cuda', 'cuda:N' or "
-                             "'auto'")
-        if self.targets not in TARGETS:
-            raise ValueError(f"targets must be one of {TARGETS}, got {self.targets!r}")
-        if self.bounds not in BOUNDS:
-            raise ValueError(f"bounds must be one of {BOUNDS}, got {self.bounds!r}")
-        for name in ("theta_plus", "theta_minus_low", "theta_minus_high", "alpha"):
-            value = getattr(self, name)
-            if not 0 <= value <= 1:
-                raise ValueError(f"{name} must be a probability in [0, 1], got {value}")
-        for name in ("max_deletions", "max_additions"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0 (a budget), got {getattr(self, name)}")
-        if not (0 < self.sigma_min <= self.sigma_max < float("inf")):
-            raise ValueError(f"need 0 < sigma_min <= sigma_max < inf, got {self.sigma_min}, "
-                             f"{self.sigma_max}")
-        if not self.l2_step > 0:
-            raise ValueError(f"l2_step must be positive, got {self.l2_step}")
-        if not self.score_temperature >= 0:
-            raise ValueError(f"score_temperature must be >= 0, got {self.score_temperature}")
-=======
     def check(self) -> None:
         if not self.methods:
             raise ValueError("methods is empty, expected at least one of "
@@ -159,7 +115,6 @@ class RunConfig(Schema):
         if not self.sigma_min <= self.sigma_max:
             raise ValueError(f"sigma_min == {self.sigma_min} > sigma_max == {self.sigma_max}, "
                              "need sigma_min <= sigma_max")
->>>>>>> main
         if self.bounds == "binary" and self.score_temperature != 0:
             raise ValueError("bounds 'binary' need one-hot scores (score_temperature 0); use "
                              "'dkw' or 'bernstein' for softmax scores")
@@ -168,6 +123,9 @@ class RunConfig(Schema):
             raise ValueError(f"theta_minus_low == {self.theta_minus_low} > theta_minus_high == "
                              f"{self.theta_minus_high}: the own cluster gets the lowest "
                              "deletion probability, need theta_minus_low <= theta_minus_high")
+        if not DEVICE.match(self.device):
+            raise ValueError(f"device == {self.device!r}, must be 'cpu', 'cuda', 'cuda:N' or "
+                             "'auto'")
         check_model_params(self.model, self.model_params)
 
     def method_fields(self) -> frozenset[str]:
@@ -188,9 +146,12 @@ class RunConfig(Schema):
 
 
 def check_model_params(model: str, params: dict) -> None:
-    """`model` is registered and accepts `params` (built once at toy size to check values)."""
+    """`model` is registered or a user's class (`graphcert.run.models`) and accepts `params`
+    (built once at toy size to check values)."""
     from gnn_models import MODELS
-    cls = MODELS[check_choice(model.lower(), "model", sorted(MODELS))]
+    from graphcert.run.models import is_model_spec, model_class
+    cls = model_class(model) if is_model_spec(model) else \
+        MODELS[check_choice(model.lower(), "model", sorted(MODELS))]
     accepted = [name for name, p in inspect.signature(cls).parameters.items()
                 if name not in _MODEL_ARGUMENTS
                 and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]

@@ -23,12 +23,9 @@ from gnn_models import ScaledLogits
 from graphcert.data.datasets import graph_split, load_graph
 from graphcert.run.config import RunConfig
 from graphcert.run.methods import METHODS, CertificationInputs, SmoothingMethod
-<<<<<<< HEAD
 from graphcert.run.models import build_model
-from graphcert.sampling.devices import resolve_device
-=======
 from graphcert.run.rundir import MODEL_FILE, file_fingerprint, prepare_run_dir
->>>>>>> main
+from graphcert.sampling.devices import resolve_device
 from graphcert.sampling.engine import smooth
 from graphcert.sampling.fingerprint import scores_fingerprint
 from graphcert.sampling.statistics import MonteCarloConfig
@@ -48,7 +45,6 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
     """Train the model, or load it from `run_dir/model.pt` if trained with the same settings
     (`progress`: a bar over the training epochs), or from the state dict `config.weights`."""
     torch.manual_seed(config.train_seed)
-<<<<<<< HEAD
     model = build_model(config.model, data.x.shape[1], data.num_classes, **config.model_params)
     if config.weights is not None:
         try:
@@ -59,11 +55,7 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
                              f"{error}") from error
         log(f"loaded the weights of {config.model} from {config.weights}")
         return model.eval()
-    path = run_dir / "model.pt"
-=======
-    model = get_model(config.model, data.x.shape[1], data.num_classes, **config.model_params)
     path = run_dir / MODEL_FILE
->>>>>>> main
     binary = has_binary_features(data)
     key = config.training_key()
     if not binary:  # continuous features train with Gaussian noise at sigma_min
@@ -184,16 +176,12 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
                          "binary attributes: use --methods gaussian (localized Gaussian, l2)")
     idx_train, idx_val, idx_test = graph_split(data, config.n_per_class, config.split_seed)
     targets = idx_val if config.targets == "val" else idx_test
-<<<<<<< HEAD
-    device = resolve_device(config.device)
-    model = prepare_model(config, data, idx_train, idx_val, run_dir, log, progress).to(device)
-=======
     mc = MonteCarloConfig(n_samples=config.n_samples, n_pre=config.n_pre,
                           chunk_size=config.chunk_size, batch_size=config.batch_size,
                           n_bins=config.n_bins, seed=config.mc_seed)
     plans = sampling_plans(config, data, mc)  # noises built (and checked) before training
-    model = prepare_model(config, data, idx_train, idx_val, run_dir, log, progress)
->>>>>>> main
+    device = resolve_device(config.device)
+    model = prepare_model(config, data, idx_train, idx_val, run_dir, log, progress).to(device)
     timings["training"] = time.perf_counter() - started
     y = data.y.numpy()
     surface = AttackSurface.from_attributes(data.x.numpy(), config.local_budget)
@@ -203,7 +191,8 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
                            "n_targets": int(len(targets))},
                "clean_accuracy": {"targets": accuracy(model, data, targets),
                                   "test": accuracy(model, data, idx_test)},
-               "fingerprints": {MODEL_FILE: file_fingerprint(run_dir / MODEL_FILE)},
+               "fingerprints": {MODEL_FILE: file_fingerprint(run_dir / MODEL_FILE)}
+               if config.weights is None else {"weights": file_fingerprint(config.weights)},
                "environment": {"python": platform.python_version(),
                                "torch": torch.__version__, "threads": torch.get_num_threads(),
                                "device": str(device)},
@@ -215,17 +204,11 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
         clock = time.perf_counter()
         scored = model if plan.temperature is None else \
             ScaledLogits(model, plan.temperature).eval()
-<<<<<<< HEAD
-        stats = smooth(scored, data.x, data.edge_index, plan.noise, plan.mc,
-                       checkpoint=run_dir / plan.checkpoint, progress=progress,
-                       executor=executor)
-=======
-        fingerprint = scores_fingerprint(scored, data.x, adjacency)
+        fingerprint = scores_fingerprint(scored, data.x, data.edge_index)
         results["fingerprints"][plan.checkpoint] = fingerprint
-        stats = smooth(scored, data.x, adjacency, plan.noise, plan.mc,
+        stats = smooth(scored, data.x, data.edge_index, plan.noise, plan.mc,
                        checkpoint=run_dir / plan.checkpoint, fingerprint=fingerprint,
                        progress=progress, executor=executor)
->>>>>>> main
         sampling_time = time.perf_counter() - clock
         for method in plan.methods:
             timings[f"{method.name}_sampling"] = sampling_time
