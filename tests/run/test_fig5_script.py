@@ -210,7 +210,9 @@ def _summary_rows():
                 "claimed_acr_deletions_collective": "5.0" if method == "localized" else "",
                 "claimed_acr_additions_collective": "0.6" if method == "localized" else "",
                 "claimed_above_sound": "0.9" if method != "sparse_smooth" else "",
-                "run_wall_s": "12.0", "sampling_s": "10.0"})
+                "run_wall_s": "12.0", "sampling_s": "10.0",
+                "statistics": f"stats_{'localized' if method == 'localized' else 'isotropic'}"
+                              "_T0.npz"})
     return rows
 
 
@@ -223,6 +225,8 @@ def test_report_tables_and_plots(tmp_path):
     assert "| 0.50 | isotropic VC | 0.600 / 0.700 | 0.50 / 4.00 | 0.20 / 0.50 | 90% |" in text
     assert "| 0.50 | localized | 3 | 0.600 ± 0.020 (0.580-0.620) |" in text
     assert "| localized_theta0.50_seed0 | 12 | localized | 5050 | 10.0 | 505 |" in text
+    assert "| baselines_theta0.50_seed0 | 12 | SparseSmooth + isotropic VC | 5010 | 10.0 | 501 |" \
+        in text  # one sampling pass serves both
     for attack in ("deletions", "additions"):
         assert (tmp_path / f"pareto_{attack}.png").stat().st_size > 1000
         assert (tmp_path / "docs" / f"fig5_citeseer_{attack}.png").exists()
