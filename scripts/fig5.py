@@ -32,7 +32,6 @@ import datetime
 import fcntl
 import hashlib
 import json
-import shutil
 import subprocess
 import time
 from contextlib import contextmanager
@@ -42,8 +41,7 @@ from fig5_claims import method_claims
 from fig5_report import write_report
 
 from graphcert.run.config import RunConfig
-from graphcert.run.pipeline import write_json
-from graphcert.utils.io import atomic_write
+from graphcert.utils.io import atomic_write, write_bytes, write_json
 
 PAPER_THETA_MINS = tuple(round(0.10 + 0.05 * i, 2) for i in range(18))
 THETA_PLUS, THETA_MAX, N_CLUSTERS, ALPHA = 0.01, 0.95, 5, 0.01
@@ -107,13 +105,6 @@ def point_configs(dataset: str, theta: float, seed: int, *, scale: float = 1.0,
 
 
 # ----------------------------------------------------------------------------- running
-def is_complete(run_dir: Path, config: RunConfig) -> bool:
-    """True if `run_dir/results.json` holds this configuration (run_one would not rerun it)."""
-    done = run_dir / "results.json"
-    return done.exists() and json.loads(done.read_text()).get("config") == \
-        json.loads(json.dumps(config.to_dict()))
-
-
 def share_model(source: Path, target: Path, source_config: RunConfig,
                 target_config: RunConfig) -> bool:
     """Copy the trained model of `source` into `target` if both train the same way."""
@@ -122,8 +113,7 @@ def share_model(source: Path, target: Path, source_config: RunConfig,
             or source_config.training_key() != target_config.training_key():
         return False
     target.mkdir(parents=True, exist_ok=True)
-    with open(model, "rb") as source_file, atomic_write(target / "model.pt") as out:
-        shutil.copyfileobj(source_file, out)
+    write_bytes(target / "model.pt", model.read_bytes())
     return True
 
 
@@ -142,20 +132,26 @@ def record_session(run_dir: Path, started: str, seconds: float, completed: bool,
 
 def timed_run(name: str, config: RunConfig, out_dir: Path, *, progress: bool,
               commit: str) -> dict:
-    """`run_one` (resumes or loads the run) with its wall time recorded when it does work."""
+    """`run_one` (loads a finished run, else resumes it) with its wall time recorded in
+    `wall_time.json` when it does work: when it rewrites results.json or fails."""
     from graphcert.run.sweep import run_one
-    run_dir = out_dir / name
-    if is_complete(run_dir, config):
-        return json.loads((run_dir / "results.json").read_text())
+    done = out_dir / name / "results.json"
+    before = _state(done)
     started, clock, completed = _now(), time.perf_counter(), False
     try:
         results = run_one((name, config), out_dir, progress=progress)
         completed = True
         return results
     finally:
-        total = record_session(run_dir, started, time.perf_counter() - clock, completed,
-                               commit)
-        print(f"{name}: {'done' if completed else 'interrupted'}, {total:.0f} s in all")
+        if not completed or _state(done) != before:
+            total = record_session(out_dir / name, started, time.perf_counter() - clock,
+                                   completed, commit)
+            print(f"{name}: {'done' if completed else 'interrupted'}, {total:.0f} s in all")
+
+
+def _state(path: Path) -> tuple[int, int] | None:
+    """(modification time, size) of a file, None if absent."""
+    return (path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else None
 
 
 def _now() -> str:

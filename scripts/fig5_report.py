@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from graphcert.certificates.metrics import pareto_front
-from graphcert.utils.io import atomic_write
+from graphcert.utils.io import write_figure, write_text
 
 ATTACKS = ("deletions", "additions")
 NAMES = {"localized": "localized", "sparse_smooth": "SparseSmooth",
@@ -168,8 +168,7 @@ def plot_pareto(rows: list[dict], attack: str, path: Path, title: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6)
     figure.tight_layout()
-    with atomic_write(path) as out:
-        figure.savefig(out, format="png", dpi=90)
+    write_figure(path, figure, dpi=90)
     plt.close(figure)
 
 
@@ -183,8 +182,7 @@ def write_report(rows: list[dict], out_dir: Path, dataset: str,
                         "### Sound vs the reference formula (NOT a certificate)",
                         claims_table(rows), "### Spread over seeds", spread_table(rows),
                         "### Wall time", timing_table(rows)]) + "\n"
-    with atomic_write(out_dir / "tables.md", "w") as out:
-        out.write(text)
+    write_text(out_dir / "tables.md", text)
     for attack in ATTACKS:
         plot_pareto(rows, attack, out_dir / f"pareto_{attack}.png", title)
         if figures:

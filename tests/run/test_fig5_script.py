@@ -74,6 +74,32 @@ def test_wall_time_accumulates_over_sessions(tmp_path):
     assert [s["completed"] for s in record["sessions"]] == [False, True]
 
 
+def test_wall_time_recorded_when_the_run_works_or_fails(tmp_path, monkeypatch):
+    import graphcert.run.sweep as sweep
+    calls = []
+
+    def first_call_works(item, out_dir, progress=False, log=print):
+        run_dir = out_dir / item[0]
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not calls:
+            (run_dir / "results.json").write_text("{}")
+        calls.append(item[0])
+        return {}
+
+    def interrupted(item, out_dir, progress=False, log=print):
+        raise KeyboardInterrupt
+
+    config = fig5.point_configs("citeseer", 0.3, 0)["localized_theta0.30_seed0"]
+    monkeypatch.setattr(sweep, "run_one", first_call_works)
+    fig5.timed_run("r", config, tmp_path, progress=False, commit="c")
+    fig5.timed_run("r", config, tmp_path, progress=False, commit="c")  # finished: no work
+    monkeypatch.setattr(sweep, "run_one", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fig5.timed_run("r", config, tmp_path, progress=False, commit="c")
+    sessions = json.loads((tmp_path / "r" / "wall_time.json").read_text())["sessions"]
+    assert len(calls) == 2 and [s["completed"] for s in sessions] == [True, False]
+
+
 def _row(run, method, theta="0.30", seed=0, **values):
     return {"dataset": "citeseer", "theta_min": theta, "seed": seed, "method": method,
             "run": run, **values}
