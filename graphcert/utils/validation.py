@@ -42,8 +42,10 @@ def _outside(a: np.ndarray, interval: str) -> np.ndarray:
 
 
 def _requirement(interval: str) -> str:
-    """``"in (0, 1)"``, or ``">= 1"`` for an interval unbounded above."""
+    """``"in (0, 1)"``, ``">= 1"`` or ``"> 0 (positive)"`` for an interval unbounded above."""
     low, high, closed_low, closed_high = _bounds(interval)
+    if low == 0 and math.isinf(high):
+        return ">= 0 (non-negative)" if closed_low else "> 0 (positive)"
     if math.isinf(high) and not math.isinf(low):
         return f"{'>=' if closed_low else '>'} {_number(low)}"
     if math.isinf(low) and not math.isinf(high):
@@ -92,7 +94,10 @@ def check_probability(x, name: str) -> float:
     if np.ndim(x) != 0:
         raise ValueError(f"{name} must be a probability (a scalar in [0, 1]), got an array "
                          f"of shape {np.shape(x)}")
-    return check_real(x, name, "[0, 1]")
+    value = float(_numeric(x, name))
+    if not 0.0 <= value <= 1.0:  # also rejects NaN
+        raise ValueError(f"{name} == {value!r}, must be a probability in [0, 1]")
+    return value
 
 
 def check_probabilities(x, name: str) -> np.ndarray:
@@ -125,7 +130,7 @@ def check_nonnegative_integers(x, name: str) -> np.ndarray:
     if a.dtype.kind == "f" and (np.isnan(a).any() or np.any(a != np.round(a))):
         raise ValueError(f"{name} must be whole numbers, got NaN or fractions in {_shown(a)}")
     if np.any(a < 0):
-        raise ValueError(f"{name} must be >= 0, got {a[a < 0].ravel()[0]!r}")
+        raise ValueError(f"{name} must be >= 0, got {a[a < 0].ravel()[0].item()!r}")
     return a.astype(np.int64)
 
 
@@ -143,7 +148,7 @@ def check_index_array(x, name: str, upper: int, *, ndim: int | None = None,
     if shape is not None and a.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
     if a.size and (a.min() < 0 or a.max() >= upper):
-        bad = a[(a < 0) | (a >= upper)].ravel()[0]
+        bad = a[(a < 0) | (a >= upper)].ravel()[0].item()
         raise ValueError(f"{name} must lie in [0, {upper}), got {bad!r}")
     return a.astype(np.int64)
 
@@ -163,7 +168,7 @@ def check_finite(x, name: str) -> np.ndarray:
     a = _numeric(x, name).astype(np.float64)
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} must be finite (no NaN or inf), got "
-                         f"{a[~np.isfinite(a)].ravel()[0]!r} in {_shown(a)}")
+                         f"{a[~np.isfinite(a)].ravel()[0].item()!r} in {_shown(a)}")
     return a
 
 
