@@ -109,9 +109,6 @@ class RunConfig(Schema):
     relax: bool = option(False, help="LP relaxation instead of the exact MILP")
 
     def check(self) -> None:
-        if not self.methods:
-            raise ValueError("methods is empty, expected at least one of "
-                             f"{', '.join(METHODS)}")
         if not self.sigma_min <= self.sigma_max:
             raise ValueError(f"sigma_min == {self.sigma_min} > sigma_max == {self.sigma_max}, "
                              "need sigma_min <= sigma_max")
