@@ -156,8 +156,8 @@ def test_infinite_radii_with_per_node_pair_budgets():
         group = rng.integers(0, 2, eta.size)
         rho = int(rng.integers(1, 3))
         units = PairUnits.from_graph(edges, labels, wp, wm, local_budget=rho)
-        kwargs = dict(structure=units)
-        certifier = CollectiveCertifier(eta, group, [[1.0]] * 2, [[1.0]] * 2, [0], [0], **kwargs)
+        certifier = CollectiveCertifier(eta, group, [[1.0]] * 2, [[1.0]] * 2, [0], [0],
+                                        structure=units)
         eps_plus, eps_minus = int(rng.integers(0, 3)), int(rng.integers(1, 4))
         truth = _graph_brute_force(eta, group, labels, pairs, edges, wp, wm, 0, eps_minus, rho)
         assert certifier.certify(0, 0, 0, eps_minus) == truth, trial
@@ -168,7 +168,8 @@ def test_infinite_radii_with_per_node_pair_budgets():
         assert certifier.naive(0, 0, eps_plus, eps_minus) <= got <= truth, trial
         # the infinite radii alone: kept unless an infinite-weight pair can be changed
         only = np.where(np.isinf(eta) & (eta > 0), eta, -np.inf)
-        alone = CollectiveCertifier(only, group, [[1.0]] * 2, [[1.0]] * 2, [0], [0], **kwargs)
+        alone = CollectiveCertifier(only, group, [[1.0]] * 2, [[1.0]] * 2, [0], [0],
+                                    structure=units)
         truth = _graph_brute_force(only, group, labels, pairs, edges, wp, wm, 0, eps_minus,
                                    rho)
         assert alone.certify(0, 0, 0, eps_minus) == truth, trial

@@ -62,7 +62,8 @@ def test_structure_results_hold_edge_curves_and_grids(structure_run):
 
 
 def test_structure_csv_plot_and_table(structure_run, capsys):
-    rows = list(csv.DictReader(open(structure_run / "results.csv")))
+    with open(structure_run / "results.csv") as handle:
+        rows = list(csv.DictReader(handle))
     assert {r["attack"] for r in rows} == EDGE_CURVES
     assert len(rows) == 2 * (9 + 3)
     png = (structure_run / "certified_accuracy.png").read_bytes()

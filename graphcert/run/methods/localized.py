@@ -4,8 +4,6 @@ certificates over deletion and addition budgets; with the structure threat model
 the node pairs are smoothed and certified too (`graphcert.run.methods.threats`)."""
 from __future__ import annotations
 
-import numpy as np
-
 from graphcert.run.methods.base import CertificationInputs, SmoothingMethod
 from graphcert.run.methods.threats import (
     STRUCTURE_FIELDS,
@@ -64,17 +62,11 @@ class Localized(VarianceConstrained):
     fields = VARIANCE_FIELDS | {"n_clusters", "theta_minus_high", "p_minus_high"}
 
     def noise(self, config, data):
-        from graphcert.data.clustering import (
-            affinity_ranks,
-            cluster_affinity,
-            metis_partition,
-            noise_schedule,
+        from graphcert.noise.binary import (
+            localized_sparse_noise,  # graphcert.localized_noise's
         )
-        from graphcert.noise.binary import LocalizedNoise
-        labels = metis_partition(data.edge_index, data.num_nodes, config.n_clusters,
-                                 seed=config.split_seed)
-        ranks = affinity_ranks(cluster_affinity(data.edge_index, labels, config.n_clusters))
-        theta_minus = noise_schedule(ranks, config.theta_minus_low, config.theta_minus_high)
-        attributes = LocalizedNoise(labels, np.full_like(theta_minus, config.theta_plus),
-                                    theta_minus)
-        return threat_noise(config, data, attributes, labels, ranks)
+        attributes = localized_sparse_noise(data.edge_index, data.num_nodes, config.n_clusters,
+                                            config.theta_plus,
+                                            (config.theta_minus_low, config.theta_minus_high),
+                                            seed=config.split_seed)
+        return threat_noise(config, data, attributes, localized=True)

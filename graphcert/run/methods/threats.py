@@ -32,24 +32,27 @@ def fields_not_read(threat_model: str) -> frozenset[str]:
             "both": frozenset()}[threat_model]
 
 
-def threat_noise(config, data, attributes, labels=None, ranks=None) -> Any:
+def threat_noise(config, data, attributes, localized: bool = False) -> Any:
     """The smoothing noise of ``config.threat_model`` built around the attribute noise
     `attributes` (a `LocalizedNoise`): itself, structure noise alone, or their product.
 
     The structure noise adds absent pairs with ``p_plus`` and deletes edges with ``p_minus``;
-    with the METIS `labels` and affinity `ranks` of localized smoothing, deletions go from
+    `localized` uses the clusters of `attributes` and their affinity ranks: deletions go from
     ``p_minus`` (pairs touching the own cluster) to ``p_minus_high`` (pairs between the least
     connected clusters) by the rank of the nearer endpoint (SPEC §8)."""
     if config.threat_model == "attributes":
         return attributes
     from graphcert.noise.structure import ProductNoise, StructureNoise
-    if labels is None:
-        structure = StructureNoise.isotropic(data.edge_index, data.num_nodes, config.p_plus,
-                                             config.p_minus)
-    else:
+    if localized:
+        from graphcert.data.clustering import affinity_ranks, cluster_affinity
+        labels = attributes.labels
+        ranks = affinity_ranks(cluster_affinity(data.edge_index, labels, attributes.n_clusters))
         structure = StructureNoise.localized(data.edge_index, labels, ranks,
                                              (config.p_plus, config.p_plus),
                                              (config.p_minus, config.p_minus_high))
+    else:
+        structure = StructureNoise.isotropic(data.edge_index, data.num_nodes, config.p_plus,
+                                             config.p_minus)
     return structure if config.threat_model == "structure" else \
         ProductNoise(attributes, structure)
 

@@ -4,7 +4,10 @@
 Models are trained full-batch with Adam. With `theta_plus` / `theta_minus` set, every epoch
 sees a fresh noisy copy of the attributes, with `structure` (a structure noise) a fresh noisy
 graph, so a model can be trained on the noise it will be certified with. Checkpoints are
-plain state dicts loaded with `weights_only=True`.
+plain state dicts loaded with `weights_only=True`. Any ``forward(x, edge_index)`` model
+trains: attributes and graph reach it as its batching contract says
+(`graphcert.sampling.batching`: sparse attributes only if it declares ``sparse_input``, its
+``prepare_graph`` applied to the graph).
 """
 from __future__ import annotations
 
@@ -22,8 +25,9 @@ from torch import Tensor
 from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
-from gnn_models import model_input, normalized_adjacency
+from gnn_models import model_input
 from graphcert.noise.structure import StructureNoise
+from graphcert.sampling.batching import model_device
 
 
 def set_seed(seed: int) -> None:
@@ -50,12 +54,32 @@ def flip_bits(x: Tensor, theta_plus, theta_minus, generator: torch.Generator | N
     return torch.where(flip, 1 - x, x)
 
 
+def model_inputs(model: torch.nn.Module, x: Tensor,
+                 edge_index: Tensor) -> tuple[Tensor, Tensor]:
+    """`x` and the graph in the form `model` takes them whole: sparse CSR attributes where it
+    declares ``sparse_input`` and at most 10% are nonzero (`gnn_models.model_input`), else
+    dense; the graph through its ``prepare_graph`` if it has one (the normalized adjacency
+    of APPNP and GCN)."""
+    if getattr(model, "sparse_input", False):
+        x = model_input(x)
+    elif x.layout != torch.strided:
+        x = x.to_dense()
+    return x, model_graph(model, edge_index, x.shape[0])
+
+
+def model_graph(model: torch.nn.Module, edge_index: Tensor, num_nodes: int) -> Tensor:
+    """The graph as `model` takes it: through its ``prepare_graph`` if it has one."""
+    prepare = getattr(model, "prepare_graph", None)
+    return edge_index if prepare is None else prepare(edge_index, num_nodes)
+
+
 @torch.no_grad()
 def accuracy(model: torch.nn.Module, data: Data, index) -> float:
-    """Clean accuracy of `model` on the nodes `index` (evaluation mode)."""
+    """Clean accuracy of `model` on the nodes `index` (evaluation mode), on its device."""
     model.eval()
-    adjacency = normalized_adjacency(data.edge_index, data.num_nodes)
-    prediction = model(model_input(data.x), adjacency).argmax(-1)
+    device = model_device(model)
+    x, graph = model_inputs(model, data.x.to(device), data.edge_index.to(device))
+    prediction = model(x, graph).argmax(-1).cpu()
     index = torch.as_tensor(index)
     return (prediction[index] == data.y[index]).float().mean().item()
 
@@ -94,20 +118,19 @@ def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: f
     graphs = np.random.default_rng(seed)
     idx_train, idx_val = torch.as_tensor(idx_train), torch.as_tensor(idx_val)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    adjacency = normalized_adjacency(data.edge_index, data.num_nodes)
-    clean_x = model_input(data.x)
+    clean_x, adjacency = model_inputs(model, data.x, data.edge_index)
     best_loss, best_epoch, best_state = float("inf"), -1, None
     history = []
     with tqdm(range(max_epochs), desc="training", unit="epoch", disable=not progress,
               leave=False) as epochs:
         for epoch in epochs:
             model.train()
-            x = clean_x if theta_plus is None else flip_bits(data.x, theta_plus, theta_minus,
-                                                             generator).to_sparse_csr()
+            x = clean_x if theta_plus is None else model_inputs(
+                model, flip_bits(data.x, theta_plus, theta_minus, generator), adjacency)[0]
             if sigma is not None:
                 x = data.x + sigma * torch.randn(data.x.shape, generator=generator)
-            graph = adjacency if structure is None else normalized_adjacency(
-                structure.sample_edges(0, 1, graphs), data.num_nodes)
+            graph = adjacency if structure is None else model_graph(
+                model, structure.sample_edges(0, 1, graphs), data.num_nodes)
             optimizer.zero_grad()
             loss = F.cross_entropy(model(x, graph)[idx_train], data.y[idx_train])
             loss.backward()
