@@ -7,6 +7,10 @@ Base (per-output) certificates, one module per family:
   :func:`variance_constrained_radius`;
 * the exact SparseSmooth certificate for binary data (SPEC §4): :func:`sparse_smooth_worst_mass`,
   :func:`sparse_smooth_certified`, :func:`sparse_smooth_region`;
+* the exact Hamming certificate for K-ary categorical noise (SPEC §9, Lee et al. 2019) and its
+  variance-constrained weight: :func:`kary_hamming_certified`, :func:`kary_hamming_radius`,
+  :func:`kary_hamming_region`, :func:`kary_hamming_thresholds`, :func:`kary_hamming_worst_mass`,
+  :func:`kary_weights`;
 * vote-based radii for continuous smoothing (SPEC §4): :func:`gaussian_l2_radius`,
   :func:`gaussian_radius`, :func:`uniform_l1_radius`;
 * MMCert for ablated multimodal inputs (SPEC §7): :func:`ablation_delta`,
@@ -22,6 +26,14 @@ from graphcert.certificates._continuous import (
                                                    gaussian_l2_radius,
                                                    gaussian_radius,
                                                    uniform_l1_radius,
+)
+from graphcert.certificates._kary import (
+                                                   kary_hamming_certified,
+                                                   kary_hamming_radius,
+                                                   kary_hamming_region,
+                                                   kary_hamming_thresholds,
+                                                   kary_hamming_worst_mass,
+                                                   kary_weights,
 )
 from graphcert.certificates._sparse_smooth import (
                                                    sparse_smooth_certified,
@@ -39,6 +51,12 @@ __all__ = [
     "ablation_delta",
     "gaussian_l2_radius",
     "gaussian_radius",
+    "kary_hamming_certified",
+    "kary_hamming_radius",
+    "kary_hamming_region",
+    "kary_hamming_thresholds",
+    "kary_hamming_worst_mass",
+    "kary_weights",
     "localized_weight_matrices",
     "mmcert_certified",
     "sparse_smooth_certified",

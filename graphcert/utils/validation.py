@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["check_nonnegative_integers", "check_probabilities"]
+__all__ = ["check_integers_at_least", "check_nonnegative_integers", "check_probabilities"]
 
 
 def _shown(a: np.ndarray) -> str:
@@ -21,7 +21,7 @@ def check_probabilities(x, name: str) -> np.ndarray:
     if np.isnan(a).any():
         raise ValueError(f"{name} contains NaN, expected probabilities in [0, 1]")
     if np.any((a < 0.0) | (a > 1.0)):
-        bad = a[(a < 0.0) | (a > 1.0)].ravel()[0]
+        bad = a[(a < 0.0) | (a > 1.0)].ravel()[0].item()
         raise ValueError(f"{name} must lie in [0, 1], got {bad!r}"
                          + ("" if a.ndim == 0 else f" in {_shown(a)}"))
     return a
@@ -29,11 +29,16 @@ def check_probabilities(x, name: str) -> np.ndarray:
 
 def check_nonnegative_integers(x, name: str) -> np.ndarray:
     """`x` as int64 whole numbers >= 0 (floats must have no fractional part)."""
+    return check_integers_at_least(x, name, 0)
+
+
+def check_integers_at_least(x, name: str, minimum: int) -> np.ndarray:
+    """`x` as int64 whole numbers >= `minimum` (floats must have no fractional part)."""
     a = np.asarray(x)
     if a.dtype.kind not in "iuf":
         raise ValueError(f"{name} must be numeric, got dtype {a.dtype}")
-    if a.dtype.kind == "f" and (np.isnan(a).any() or np.any(a != np.round(a))):
-        raise ValueError(f"{name} must be whole numbers, got NaN or fractions in {_shown(a)}")
-    if np.any(a < 0):
-        raise ValueError(f"{name} must be >= 0, got {a[a < 0].ravel()[0]!r}")
+    if a.dtype.kind == "f" and (not np.isfinite(a).all() or np.any(a != np.round(a))):
+        raise ValueError(f"{name} must be whole numbers, got NaN, inf or fractions in {_shown(a)}")
+    if np.any(a < minimum):
+        raise ValueError(f"{name} must be >= {minimum}, got {a[a < minimum].ravel()[0].item()!r}")
     return a.astype(np.int64)
