@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["check_integers_at_least", "check_nonnegative_integers", "check_probabilities"]
+__all__ = ["check_cluster_labels", "check_integers_at_least", "check_nonnegative_integers",
+           "check_probabilities"]
 
 
 def _shown(a: np.ndarray) -> str:
@@ -41,4 +42,20 @@ def check_integers_at_least(x, name: str, minimum: int) -> np.ndarray:
         raise ValueError(f"{name} must be whole numbers, got NaN, inf or fractions in {_shown(a)}")
     if np.any(a < minimum):
         raise ValueError(f"{name} must be >= {minimum}, got {a[a < minimum].ravel()[0].item()!r}")
+    return a.astype(np.int64)
+
+
+def check_cluster_labels(labels, n_clusters: int, n_nodes: int | None = None,
+                         name: str = "labels") -> np.ndarray:
+    """`labels` as an int64 vector (of shape (n_nodes,) if given) with entries in
+    [0, n_clusters); CPU torch tensors are accepted."""
+    a = np.asarray(labels)
+    if a.ndim != 1 or (n_nodes is not None and a.shape != (n_nodes,)):
+        expected = "(n_nodes,)" if n_nodes is None else f"({n_nodes},)"
+        raise ValueError(f"{name} must have shape {expected}, got {a.shape}")
+    if a.size and a.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be integers, got dtype {a.dtype}")
+    if a.size and (a.min() < 0 or a.max() >= n_clusters):
+        bad = a[(a < 0) | (a >= n_clusters)][0].item()
+        raise ValueError(f"{name} must lie in [0, {n_clusters}), got {bad!r}")
     return a.astype(np.int64)

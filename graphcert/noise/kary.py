@@ -1,0 +1,154 @@
+"""K-ary categorical noise for node attributes (SPEC §9), localized by cluster like SPEC §2.
+
+Attributes are an integer matrix x of shape (N, F); feature f takes the values 0, ..., K_f - 1
+(``n_values``: one K for every feature, or one per feature). For the outputs of cluster k,
+every coordinate of a node in input cluster j is kept with probability ``keep[k, j]`` and
+otherwise replaced by a value drawn uniformly from its K_f values (possibly itself), all
+coordinates independently. One cluster (``KaryNoise.isotropic``) is Lee et al.'s noise.
+
+Copies come out one-hot encoded, stacked along the node axis as graph noises do
+(`graphcert.noise.base`): a (B * N, sum_f K_f) sparse CSR tensor of ones whose row b * N + u
+holds F ones, at columns ``offset_f + z[b, u, f]``. Models that take binary attributes consume
+it unchanged (the folded APPNP / GCN path reads it as a `gnn_models.batching.BatchedCSR`).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from graphcert.noise.binary import stacked_csr
+from graphcert.utils.validation import (
+    check_cluster_labels,
+    check_integers_at_least,
+    check_nonnegative_integers,
+    check_probabilities,
+)
+
+__all__ = ["CategoricalGraph", "KaryNoise", "prepare_categorical"]
+
+
+@dataclass(frozen=True)
+class CategoricalGraph:
+    """Clean categorical attributes prepared for sampling: ``values`` (N, F) int64 and
+    ``n_values`` (F,) int64 with ``0 <= values[:, f] < n_values[f]``."""
+
+    values: np.ndarray
+    n_values: np.ndarray
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """First one-hot column of every feature, (F,)."""
+        return np.concatenate(([0], np.cumsum(self.n_values)[:-1]))
+
+    @property
+    def n_columns(self) -> int:
+        """Width of the one-hot encoding, sum_f K_f."""
+        return int(self.n_values.sum())
+
+    def one_hot(self, values: np.ndarray | None = None) -> Tensor:
+        """(rows, sum_f K_f) sparse CSR tensor of ones encoding ``values`` (rows, F) (default:
+        the clean attributes); ``.to_dense()`` gives the float features to train on."""
+        values = self.values if values is None else values
+        rows, n_features = values.shape
+        dtype = np.int32 if max(values.size, self.n_columns) < 2**31 else np.int64
+        crow = np.arange(0, rows * n_features + 1, n_features, dtype=dtype)
+        col = (values + self.offsets).astype(dtype, copy=False).reshape(-1)
+        return stacked_csr(torch.from_numpy(crow), torch.from_numpy(col), (rows, self.n_columns))
+
+
+def prepare_categorical(x, n_values) -> CategoricalGraph:
+    """Validate integer attributes x (N, F) (tensor or array) against ``n_values`` (an int or
+    F ints, each >= 2)."""
+    if isinstance(x, Tensor):
+        x = x.detach().cpu().numpy()
+    values = np.asarray(x)
+    if values.ndim != 2 or min(values.shape) < 1:
+        raise ValueError(f"x must be a 2-D (N, F) integer matrix with N, F >= 1, got shape "
+                         f"{values.shape}")
+    values = check_nonnegative_integers(values, "x")
+    k = check_integers_at_least(n_values, "n_values", 2)
+    if k.ndim > 1 or (k.ndim == 1 and k.shape != (values.shape[1],)):
+        raise ValueError(f"n_values must be one int or one per feature ({values.shape[1]},), "
+                         f"got shape {k.shape}")
+    k = np.broadcast_to(k, (values.shape[1],)).copy()
+    too_big = values >= k
+    if too_big.any():
+        node, feature = np.argwhere(too_big)[0]
+        raise ValueError(f"x[{node}, {feature}] == {values[node, feature]}, must be < "
+                         f"n_values[{feature}] == {k[feature]}")
+    return CategoricalGraph(values, k)
+
+
+class KaryNoise:
+    """Localized K-ary noise, one distribution per output cluster (SPEC §9, §2); a
+    `graphcert.sampling.chunks.SmoothingNoise`.
+
+    ``keep[k, j]``: probability that a coordinate of a node in cluster j is kept when
+    smoothing the outputs of cluster k (row = output, column = input); ``labels``: the cluster
+    of every node; ``n_values``: alphabet size(s), an int or one per feature.
+    """
+
+    def __init__(self, labels, keep, n_values):
+        keep = check_probabilities(keep, "keep")
+        if keep.ndim != 2 or keep.shape[0] != keep.shape[1] or keep.shape[0] < 1:
+            raise ValueError(f"keep must be a non-empty C x C matrix, got shape {keep.shape}")
+        self.labels = check_cluster_labels(labels, keep.shape[0])
+        self.keep = keep
+        self.n_values = check_integers_at_least(n_values, "n_values", 2)
+        if self.n_values.ndim > 1:
+            raise ValueError(f"n_values must be one int or a vector, got shape {self.n_values.shape}")
+
+    @classmethod
+    def isotropic(cls, n_nodes: int, keep: float, n_values) -> "KaryNoise":
+        """One cluster, one keep probability for every coordinate (Lee et al.'s noise)."""
+        return cls(np.zeros(n_nodes, dtype=np.int64), np.full((1, 1), keep, dtype=float), n_values)
+
+    @property
+    def n_clusters(self) -> int:
+        return self.keep.shape[0]
+
+    def prepare(self, x) -> CategoricalGraph:
+        """Validate `x` once so repeated sampling skips it; prepared inputs pass through."""
+        if isinstance(x, CategoricalGraph):
+            graph = x
+            if not np.array_equal(np.broadcast_to(self.n_values, graph.n_values.shape), graph.n_values):
+                raise ValueError("CategoricalGraph was prepared with other n_values")
+        else:
+            graph = prepare_categorical(x, self.n_values)
+        if graph.values.shape[0] != self.labels.shape[0]:
+            raise ValueError(f"x has {graph.values.shape[0]} nodes, labels {self.labels.shape[0]}")
+        return graph
+
+    def sample(self, x, output_cluster: int, batch_size: int,
+               generator: np.random.Generator) -> Tensor:
+        """`batch_size` noisy copies of `x` for `output_cluster`, one-hot encoded and stacked:
+        a (B * N, sum_f K_f) sparse CSR tensor of ones.
+
+        Exact: a coordinate is redrawn iff U >= keep for U ~ Uniform[0, 1) (probability
+        1 - keep), and a redrawn value is ``generator.integers(0, K_f)``, uniform on all K_f
+        values; every coordinate uses its own draws.
+        """
+        if int(output_cluster) != output_cluster or not 0 <= output_cluster < self.n_clusters:
+            raise ValueError(f"output_cluster must be in [0, {self.n_clusters}), "
+                             f"got {output_cluster}")
+        if int(batch_size) != batch_size or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+        if not isinstance(generator, np.random.Generator):
+            raise ValueError("generator must be a numpy.random.Generator")
+        graph = self.prepare(x)
+        n_nodes, n_features = graph.values.shape
+        keep = self.keep[int(output_cluster)][self.labels]
+        redraw = generator.random((int(batch_size), n_nodes, n_features)) >= keep[None, :, None]
+        z = np.broadcast_to(graph.values, redraw.shape).copy()
+        flat = np.flatnonzero(redraw)
+        z.reshape(-1)[flat] = generator.integers(0, graph.n_values[flat % n_features])
+        return graph.one_hot(z.reshape(-1, n_features))
+
+    def describe(self) -> dict:
+        """JSON-serializable identity of the distribution (used to validate resumed runs)."""
+        return {"kind": "kary", "keep": self.keep.tolist(), "n_values": self.n_values.tolist(),
+                "labels_sha256": hashlib.sha256(self.labels.tobytes()).hexdigest()}
