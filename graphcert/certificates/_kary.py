@@ -28,6 +28,8 @@ equally likely: ``alpha = a + (1 - a) / K``, i.e. ``a = 1 - K (1 - alpha) / (K -
 Unbounded radii: with ``keep = 0`` the noise ignores x, and with ``keep < 1`` and
 ``p_lower = 1`` the base classifier is y on the whole (full) support; both certify every radius
 whenever ``p_lower > 1/2``.
+
+The public functions broadcast their arguments; scalar inputs give numpy scalars.
 """
 from __future__ import annotations
 
@@ -155,7 +157,7 @@ def kary_hamming_worst_mass(p_lower, keep, n_values, radius) -> np.ndarray:
             if not wanted:
                 break
     out[full_support] = 1.0
-    return out.reshape(p.shape)
+    return out.reshape(p.shape)[()]
 
 
 def kary_hamming_certified(p_lower, keep, n_values, radius) -> np.ndarray:
@@ -177,7 +179,7 @@ def kary_hamming_certified(p_lower, keep, n_values, radius) -> np.ndarray:
         thr = _thresholds(g_keep, g_k, int(flat_r[todo].max()), float(flat_p[todo].max()))
         inside = todo & (flat_r < thr.size)
         out[inside] = flat_p[inside] > thr[flat_r[inside]]
-    return out.reshape(p.shape)
+    return out.reshape(p.shape)[()]
 
 
 def kary_hamming_radius(p_lower, keep, n_values, *, max_radius: int | None = None) -> np.ndarray:
@@ -211,7 +213,7 @@ def kary_hamming_radius(p_lower, keep, n_values, *, max_radius: int | None = Non
             continue
         thr = _thresholds(g_keep, g_k, limit, float(flat_p[todo].max()))
         out[todo] = np.searchsorted(thr, flat_p[todo], side="left") - 1
-    return out.reshape(p.shape)
+    return out.reshape(p.shape)[()]
 
 
 def kary_hamming_region(p_lower, keep: float, n_values: int, max_radius: int) -> np.ndarray:
