@@ -39,7 +39,7 @@ import numpy as np
 
 from graphcert.certificates._neyman_pearson import certification_threshold, worst_case_mass
 from graphcert.utils.validation import (
-    check_integers_at_least,
+    check_integers,
     check_nonnegative_integers,
     check_probabilities,
 )
@@ -115,7 +115,7 @@ def _unbounded(p: np.ndarray, keep: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- validation
 def _check_inputs(p_lower, keep, n_values, radius=None) -> tuple[np.ndarray, ...]:
     arrays = [check_probabilities(p_lower, "p_lower"), check_probabilities(keep, "keep"),
-              check_integers_at_least(n_values, "n_values", 2)]
+              check_integers(n_values, "n_values", "[2, inf)")]
     if radius is not None:
         arrays.append(check_nonnegative_integers(radius, "radius"))
     try:
@@ -223,7 +223,7 @@ def kary_hamming_region(p_lower, keep: float, n_values: int, max_radius: int) ->
     if p.ndim != 1:
         raise ValueError(f"p_lower must be one-dimensional (n_nodes,), got shape {p.shape}")
     keep = check_probabilities(keep, "keep")
-    n_values = check_integers_at_least(n_values, "n_values", 2)
+    n_values = check_integers(n_values, "n_values", "[2, inf)")
     if keep.ndim or n_values.ndim:
         raise ValueError("keep and n_values must be scalars (one noise setting for all nodes)")
     max_radius = int(check_nonnegative_integers(max_radius, "max_radius"))
@@ -241,7 +241,7 @@ def kary_hamming_thresholds(keep: float, n_values: int, max_radius: int) -> np.n
     ``p_lower > p*(r)``; 1.0 where nothing is certified (SPEC §9). This is Lee et al.'s
     ``rho_r^{-1}(0.5)``, the table the reviewers of their paper asked them to publish."""
     keep = check_probabilities(keep, "keep")
-    n_values = check_integers_at_least(n_values, "n_values", 2)
+    n_values = check_integers(n_values, "n_values", "[2, inf)")
     if keep.ndim or n_values.ndim:
         raise ValueError("keep and n_values must be scalars")
     max_radius = int(check_nonnegative_integers(max_radius, "max_radius"))
@@ -266,7 +266,7 @@ def kary_weights(keep, n_values) -> np.ndarray:
     K: with several alphabet sizes the largest K bounds every coordinate's weight.
     """
     a, k = np.broadcast_arrays(check_probabilities(keep, "keep"),
-                               check_integers_at_least(n_values, "n_values", 2))
+                               check_integers(n_values, "n_values", "[2, inf)"))
     b = (1.0 - a) / k
     with np.errstate(divide="ignore", invalid="ignore"):
         excess = a**2 / (a + b) + a**2 / b

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from graphcert.cli.sweep import add_executor_options, executor_from_args
-from graphcert.run.config import BOUNDS, METHODS, TARGETS, RunConfig
+from graphcert.run.config import BOUNDS, TARGETS, RunConfig
+from graphcert.run.methods import METHODS
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:

@@ -22,8 +22,8 @@ from torch import Tensor
 
 from graphcert.noise.binary import stacked_csr
 from graphcert.utils.validation import (
-    check_cluster_labels,
-    check_integers_at_least,
+    check_index_array,
+    check_integers,
     check_nonnegative_integers,
     check_probabilities,
 )
@@ -70,7 +70,7 @@ def prepare_categorical(x, n_values) -> CategoricalGraph:
         raise ValueError(f"x must be a 2-D (N, F) integer matrix with N, F >= 1, got shape "
                          f"{values.shape}")
     values = check_nonnegative_integers(values, "x")
-    k = check_integers_at_least(n_values, "n_values", 2)
+    k = check_integers(n_values, "n_values", "[2, inf)")
     if k.ndim > 1 or (k.ndim == 1 and k.shape != (values.shape[1],)):
         raise ValueError(f"n_values must be one int or one per feature ({values.shape[1]},), "
                          f"got shape {k.shape}")
@@ -96,9 +96,9 @@ class KaryNoise:
         keep = check_probabilities(keep, "keep")
         if keep.ndim != 2 or keep.shape[0] != keep.shape[1] or keep.shape[0] < 1:
             raise ValueError(f"keep must be a non-empty C x C matrix, got shape {keep.shape}")
-        self.labels = check_cluster_labels(labels, keep.shape[0])
+        self.labels = check_index_array(labels, "labels", keep.shape[0], ndim=1)
         self.keep = keep
-        self.n_values = check_integers_at_least(n_values, "n_values", 2)
+        self.n_values = check_integers(n_values, "n_values", "[2, inf)")
         if self.n_values.ndim > 1:
             raise ValueError(f"n_values must be one int or a vector, got shape {self.n_values.shape}")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-METHODS = ("localized", "isotropic", "sparse_smooth", "gaussian")
-BINARY_METHODS = METHODS[:3]
+from graphcert.run.methods import METHODS
+
 TARGETS = ("val", "test")
 BOUNDS = ("dkw", "bernstein", "binary")
 
@@ -65,7 +65,7 @@ class RunConfig:
     def __post_init__(self) -> None:
         unknown = set(self.methods) - set(METHODS)
         if unknown or not self.methods:
-            raise ValueError(f"methods must be a non-empty subset of {METHODS}, got "
+            raise ValueError(f"methods must be a non-empty subset of {tuple(METHODS)}, got "
                              f"{self.methods}")
         if self.targets not in TARGETS:
             raise ValueError(f"targets must be one of {TARGETS}, got {self.targets!r}")

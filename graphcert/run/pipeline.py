@@ -1,7 +1,8 @@
 """End-to-end certification run: data, model, clusters, smoothing, certificates, results.
 
 Every expensive step is resumable from the run directory: the trained model (`model.pt`),
-each method's Monte Carlo statistics (`stats_<method>.npz`, saved after every chunk) and
+the Monte Carlo statistics of each noise (`stats_<noise>[_T<temperature>].npz`, saved after
+every chunk, shared by the methods that smooth the same scores under the same noise) and
 the results (`results.json`, `results.csv`, `certified_accuracy.png`).
 """
 from __future__ import annotations
@@ -12,34 +13,25 @@ import os
 import platform
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
-import numpy as np
 import torch
 
 from gnn_models import ScaledLogits, get_model, normalized_adjacency
-from graphcert.data.clustering import (
-    affinity_ranks,
-    cluster_affinity,
-    metis_partition,
-    noise_schedule,
-)
 from graphcert.data.datasets import graph_split, load_graph
-from graphcert.noise.binary import LocalizedNoise
-from graphcert.noise.gaussian import localized_graph_gaussian
-from graphcert.run.config import BINARY_METHODS, RunConfig
-from graphcert.sampling.batching import batch_for_memory
+from graphcert.run.config import RunConfig
+from graphcert.run.methods import METHODS, CertificationInputs, SmoothingMethod
 from graphcert.sampling.engine import smooth
 from graphcert.sampling.statistics import MonteCarloConfig
-from graphcert.tasks.graph.evaluation import (
-    AttackSurface,
-    MethodResult,
-    sparse_smooth_result,
-    variance_constrained_result,
+from graphcert.tasks.graph.evaluation import AttackSurface
+from graphcert.tasks.graph.training import (
+    accuracy,
+    load_checkpoint,
+    save_checkpoint,
+    train_model,
 )
-from graphcert.tasks.graph.gaussian import gaussian_result
-from graphcert.tasks.graph.training import accuracy, load_checkpoint, save_checkpoint, train_model
 
 
 def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
@@ -77,29 +69,48 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
     return model.eval()
 
 
-def smoothing_distributions(config: RunConfig, data) -> dict[str, tuple]:
-    """(noise, theta_plus matrix, theta_minus matrix) for each requested method (SPEC §2);
-    the Gaussian method has no thetas (its noise carries the sigma matrix)."""
-    distributions = {}
-    if "gaussian" in config.methods:
-        noise = localized_graph_gaussian(data.edge_index, data.num_nodes, config.n_clusters,
-                                         config.sigma_min, config.sigma_max,
-                                         seed=config.split_seed)
-        distributions["gaussian"] = (noise, None, None)
-    if "localized" in config.methods:
-        labels = metis_partition(data.edge_index, data.num_nodes, config.n_clusters,
-                                 seed=config.split_seed)
-        ranks = affinity_ranks(cluster_affinity(data.edge_index, labels, config.n_clusters))
-        theta_minus = noise_schedule(ranks, config.theta_minus_low, config.theta_minus_high)
-        theta_plus = np.full_like(theta_minus, config.theta_plus)
-        distributions["localized"] = (LocalizedNoise(labels, theta_plus, theta_minus),
-                                      theta_plus, theta_minus)
-    for method in ("isotropic", "sparse_smooth"):
-        if method in config.methods:
-            noise = LocalizedNoise.isotropic(data.num_nodes, config.theta_plus,
-                                             config.theta_minus_low)
-            distributions[method] = (noise, noise.theta_plus, noise.theta_minus)
-    return distributions
+@dataclass
+class SamplingPlan:
+    """One statistics file: a noise and a score temperature, and the methods that read it.
+
+    Methods with the same noise (`describe()`) and temperature see the same samples, so they
+    are sampled once (isotropic at temperature 0 and SparseSmooth share their votes).
+    """
+
+    noise: Any
+    temperature: float | None  # softmax(logits / T) scores; None: softmax(logits)
+    methods: list[SmoothingMethod]
+    mc: MonteCarloConfig
+
+    @property
+    def checkpoint(self) -> str:
+        """File name of the statistics in the run directory."""
+        suffix = "" if self.temperature is None else f"_T{self.temperature:g}"
+        return f"stats_{self.methods[0].noise_name}{suffix}.npz"
+
+
+def sampling_plans(config: RunConfig, data, mc: MonteCarloConfig) -> list[SamplingPlan]:
+    """The requested methods (in registry order) grouped by noise and score temperature; each
+    plan's Monte Carlo settings serve all its methods: the score histogram is kept only if one
+    of them reads it (SPEC §4; otherwise one bin instead of N x n_bins counts), and the batch
+    is the smallest any of them allows."""
+    plans: dict[tuple, SamplingPlan] = {}
+    for method in (METHODS[name] for name in METHODS if name in config.methods):
+        noise = method.noise(config, data)
+        temperature = method.temperature(config)
+        temperature = None if temperature == 1 else temperature  # softmax(logits / 1)
+        key = (json.dumps(noise.describe(), sort_keys=True), temperature)
+        plans.setdefault(key, SamplingPlan(noise, temperature, [], mc)).methods.append(method)
+    for plan in plans.values():
+        histogram = any(method.needs_histogram(config) for method in plan.methods)
+        plan.mc = dataclasses.replace(
+            mc, n_bins=mc.n_bins if histogram else 1,
+            batch_size=min(method.batch_size(config, data) for method in plan.methods))
+    names = [plan.checkpoint for plan in plans.values()]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two sampling plans would share a statistics file: {names}; give "
+                         "the methods distinct noise_name values")
+    return list(plans.values())
 
 
 def has_binary_features(data) -> bool:
@@ -117,7 +128,8 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
     timings = {}
     started = time.perf_counter()
     data = load_graph(config.dataset)
-    binary_methods = sorted(set(config.methods) & set(BINARY_METHODS))
+    binary_methods = sorted(name for name in config.methods
+                            if METHODS[name].features == "binary")
     if binary_methods and not has_binary_features(data):
         raise ValueError(f"{config.dataset} has continuous features; {binary_methods} need "
                          "binary attributes: use --methods gaussian (localized Gaussian, l2)")
@@ -140,65 +152,34 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
     mc = MonteCarloConfig(n_samples=config.n_samples, n_pre=config.n_pre,
                           chunk_size=config.chunk_size, batch_size=config.batch_size,
                           n_bins=config.n_bins, seed=config.mc_seed)
-    for method, (noise, theta_plus, theta_minus) in smoothing_distributions(config,
-                                                                            data).items():
-        log(f"[{method}] sampling {noise.n_clusters} x ({mc.n_pre} + {mc.n_samples}) "
-            "noisy graphs")
+    inputs = CertificationInputs(y, targets, surface)
+    for plan in sampling_plans(config, data, mc):
+        log(f"[{', '.join(method.name for method in plan.methods)}] sampling "
+            f"{plan.noise.n_clusters} x ({mc.n_pre} + {mc.n_samples}) noisy graphs")
         clock = time.perf_counter()
-        scored, checkpoint = model, run_dir / f"stats_{method}.npz"
-        method_mc = _method_sampling(method, config, mc, data)
-        if method in ("localized", "isotropic") and config.score_temperature != 1:
-            scored = ScaledLogits(model, config.score_temperature).eval()
-            checkpoint = run_dir / f"stats_{method}_T{config.score_temperature:g}.npz"
-        stats = smooth(scored, data.x, adjacency, noise, method_mc, checkpoint=checkpoint,
-                       progress=progress, executor=executor)
-        timings[f"{method}_sampling"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        result = _certify_method(method, config, stats, y, targets, theta_plus, theta_minus,
-                                 surface, noise)
-        timings[f"{method}_certificates"] = time.perf_counter() - clock
-        entry = result.to_dict()
-        entry["samples"] = {"n_pre": mc.n_pre, "n_samples": mc.n_samples,
-                            "batch_size": method_mc.batch_size, "n_bins": method_mc.n_bins,
-                            "n_distributions": noise.n_clusters}
-        entry["samples"].update(
-            {"sigma": noise.sigma.tolist()} if method == "gaussian" else
-            {"theta_plus": np.asarray(theta_plus).tolist(),
-             "theta_minus": np.asarray(theta_minus).tolist()})
-        results["methods"][method] = entry
+        scored = model if plan.temperature is None else \
+            ScaledLogits(model, plan.temperature).eval()
+        stats = smooth(scored, data.x, adjacency, plan.noise, plan.mc,
+                       checkpoint=run_dir / plan.checkpoint, progress=progress,
+                       executor=executor)
+        sampling_time = time.perf_counter() - clock
+        for method in plan.methods:
+            timings[f"{method.name}_sampling"] = sampling_time
+            clock = time.perf_counter()
+            result = method.certify(config, stats, plan.noise, inputs)
+            timings[f"{method.name}_certificates"] = time.perf_counter() - clock
+            entry = result.to_dict()
+            entry["samples"] = {"n_pre": mc.n_pre, "n_samples": mc.n_samples,
+                                "batch_size": plan.mc.batch_size, "n_bins": plan.mc.n_bins,
+                                "n_distributions": plan.noise.n_clusters,
+                                "statistics": plan.checkpoint,
+                                **method.describe_samples(plan.noise)}
+            results["methods"][method.name] = entry
+    results["methods"] = {name: results["methods"][name] for name in METHODS
+                          if name in results["methods"]}
     timings["total"] = time.perf_counter() - started
     write_json(run_dir / "results.json", results)
     return results
-
-
-def _method_sampling(method: str, config: RunConfig, mc: MonteCarloConfig,
-                     data) -> MonteCarloConfig:
-    """The Monte Carlo settings of one method. Only the DKW bounds read the score histogram
-    (SPEC §4); the other certificates need votes and sums, so their statistics keep one bin
-    instead of N x n_bins counts. Dense Gaussian batches are capped by `batch_for_memory`."""
-    if method == "gaussian":
-        batch = batch_for_memory(mc.batch_size, data.num_nodes, data.x.shape[1])
-        return dataclasses.replace(mc, n_bins=1, batch_size=batch)
-    if method in ("localized", "isotropic") and config.bounds == "dkw":
-        return mc
-    return dataclasses.replace(mc, n_bins=1)
-
-
-def _certify_method(method: str, config: RunConfig, stats, y, targets, theta_plus,
-                    theta_minus, surface: AttackSurface, noise) -> MethodResult:
-    if method == "gaussian":
-        return gaussian_result(stats, noise, y, targets, alpha=config.alpha,
-                               step=config.l2_step, relax=config.relax,
-                               n_bins=config.milp_bins or 64)
-    if method == "sparse_smooth":
-        return sparse_smooth_result(stats, y, targets, config.theta_plus,
-                                    config.theta_minus_low, alpha=config.alpha,
-                                    max_deletions=config.max_deletions,
-                                    max_additions=config.max_additions)
-    return variance_constrained_result(
-        method, stats, y, targets, theta_plus, theta_minus, surface, alpha=config.alpha,
-        bounds=config.bounds, max_deletions=config.max_deletions,
-        max_additions=config.max_additions, n_bins=config.milp_bins, relax=config.relax)
 
 
 def write_json(path: Path, payload: dict) -> None:

@@ -9,12 +9,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-LABELS = {"localized": "localized smoothing (variance-constrained)",
-          "isotropic": "isotropic (variance-constrained)",
-          "sparse_smooth": "SparseSmooth (isotropic, exact)",
-          "gaussian": "localized Gaussian (continuous features, l2)"}
+from graphcert.run.methods import METHODS  # noqa: E402
+
 ATTACK_LABELS = {"deletions": "adversarial deletions (bits)",
                  "additions": "adversarial additions (bits)", "l2": "l2 radius eps"}
+
+
+def _label(method: str) -> str:
+    """The registered method's label (a results.json may name a method no longer registered)."""
+    return METHODS[method].label if method in METHODS else method
 
 
 def _certified_accuracy(curve: dict, kind: str) -> list[float]:
@@ -118,7 +121,7 @@ def plot_certified_accuracy(results: dict, path: Path) -> None:
                 accuracy = _certified_accuracy(curve, kind)
                 # a budget certifies up to the next grid point: draw steps, not slopes
                 ax.step(curve["budgets"], accuracy, style, where="post", color=f"C{i}",
-                        label=f"{LABELS.get(method, method)}, {kind}")
+                        label=f"{_label(method)}, {kind}")
                 last = max([last] + [b for b, a in zip(curve["budgets"], accuracy) if a > 0])
         ax.set_xlim(0, last + 2 * step)
         ax.set_xlabel(ATTACK_LABELS[attack])

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from graphcert.sampling.batching import folded_input
 from graphcert.sampling.statistics import ChunkCounts, ChunkStats, MonteCarloConfig
-from graphcert.sampling.streams import MAIN, PRE, chunk_generator
+from graphcert.sampling.streams import MAIN, PHASES, PRE, batch_sizes, chunk_generator
 
 __all__ = ["SmoothingNoise", "noisy_batches", "run_chunk"]
 
@@ -54,10 +54,9 @@ def run_chunk(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise
         if np.any(chosen < 0):
             raise ValueError(f"cluster {output_cluster} has nodes without a candidate class")
     length = config.chunk_length(phase, chunk)
-    sizes = [config.batch_size] * (length // config.batch_size)
-    sizes += [length % config.batch_size] if length % config.batch_size else []
+    sizes = batch_sizes(length, config.batch_size)
     x = noise.prepare(x)
-    rng = chunk_generator(config.seed, phase, output_cluster, chunk)
+    rng = chunk_generator(config.seed, PHASES[phase], output_cluster, chunk)
     counts = None
     with torch.no_grad():
         for size, z in zip(sizes, noisy_batches(noise, x, output_cluster, sizes, rng, prefetch)):

@@ -5,45 +5,60 @@ cluster runs a pre-sample (fixes each node's candidate class) and a main sample 
 statistics the certificates use), both split into chunks of ``chunk_size`` samples. Chunk
 (phase, k, c) draws from its own generator (`streams`), so chunks can run in any order or on
 any machine and merge into identical statistics (`statistics`).
+
+A checkpoint is reused only for the same scores (`fingerprint.scores_fingerprint` of the model
+and data), sampling settings, noise and clusters. Any other checkpoint, or one that cannot be
+read, is set aside (``stats.npz`` -> ``stats.stale-1.npz``), never merged or deleted, and the
+statistics are sampled afresh; a warning on the ``graphcert.sampling`` logger says why.
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.sampling.chunks import SmoothingNoise
 from graphcert.sampling.executors import LocalExecutor
-from graphcert.sampling.statistics import MonteCarloConfig, SmoothingStats
+from graphcert.sampling.fingerprint import scores_fingerprint
+from graphcert.sampling.statistics import CheckpointError, MonteCarloConfig, SmoothingStats
 from graphcert.sampling.streams import MAIN, PRE
+from graphcert.utils.io import partial_writes, set_aside
 
 __all__ = ["run_smoothing", "smooth"]
+
+logger = logging.getLogger("graphcert.sampling")
 
 
 def smooth(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise,
            config: MonteCarloConfig, *, checkpoint: str | os.PathLike | None = None,
-           progress: bool = True, prefetch: bool = True, executor=None) -> SmoothingStats:
+           fingerprint: str | None = None, progress: bool = True, prefetch: bool = True,
+           executor=None) -> SmoothingStats:
     """Pre-sample, fix candidates, main sample; resumable from `checkpoint` (SPEC §3).
 
-    An existing checkpoint is loaded (it must match `config` and `noise`) and only missing
-    chunks are run; the statistics are saved atomically after every chunk. ``executor``
-    (`graphcert.sampling.executors`, default local) runs the chunks; they are merged in a fixed order.
+    ``fingerprint`` identifies what produces the scores; by default
+    ``scores_fingerprint(model, x, edge_index)`` (a `torch.nn.Module` model; other callables
+    need an explicit fingerprint to use a checkpoint). A checkpoint with the same fingerprint,
+    `config`, noise and clusters is continued (only missing chunks run); any other is set
+    aside and the statistics are resampled. The statistics are saved atomically after every
+    chunk. ``executor`` (`graphcert.sampling.executors`, default local) runs the chunks; they
+    are merged in a fixed order.
     """
     if executor is None:
         executor = LocalExecutor()
+    if fingerprint is None and (checkpoint is not None or isinstance(model, torch.nn.Module)):
+        fingerprint = scores_fingerprint(model, x, edge_index)
     labels = np.asarray(noise.labels)
     clusters = np.unique(labels)
     stats = None
-    if checkpoint is not None and Path(checkpoint).exists():
-        stats = SmoothingStats.load(checkpoint)
-        if (stats.config != config or stats.noise != noise.describe()
-                or not np.array_equal(stats.labels, labels)):
-            raise ValueError(f"checkpoint {checkpoint} belongs to another configuration")
+    if checkpoint is not None:
+        stats = _resume(Path(checkpoint), config, noise.describe(), labels, fingerprint)
     x = noise.prepare(x)
     initial = 0 if stats is None else int(stats.samples_done(PRE).sum()
                                           + stats.samples_done(MAIN).sum())
@@ -61,7 +76,7 @@ def smooth(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise,
                     on_batch=bar.update):
                 if stats is None:
                     stats = SmoothingStats.empty(config, noise.describe(), labels,
-                                                 part.n_classes)
+                                                 part.n_classes, fingerprint)
                 _save(stats.add_chunk(part), checkpoint)
     return stats
 
@@ -85,6 +100,29 @@ def run_smoothing(model: Callable, x: Tensor, edge_index: Tensor, labels, theta_
     config = MonteCarloConfig(n_samples, n_pre, chunk_size, batch_size, n_bins, seed)
     return smooth(model, x, edge_index, noise, config, checkpoint=checkpoint,
                   progress=progress, prefetch=prefetch)
+
+
+def _resume(checkpoint: Path, config: MonteCarloConfig, noise: dict, labels: np.ndarray,
+            fingerprint: str | None) -> SmoothingStats | None:
+    """The statistics saved in `checkpoint` if they continue this run, else None; a
+    checkpoint that cannot be continued is set aside with a warning."""
+    for leftover in partial_writes(checkpoint):  # a save interrupted by a kill
+        leftover.unlink()
+    if not checkpoint.exists():
+        return None
+    if not checkpoint.is_file():
+        raise ValueError(f"checkpoint {checkpoint} is not a file")
+    try:
+        stats = SmoothingStats.load(checkpoint)
+        reason = stats.mismatch(config, noise, labels, fingerprint)
+    except CheckpointError as error:
+        stats, reason = None, f"it cannot be used: {error}"
+    if reason is None:
+        return stats
+    moved = set_aside(checkpoint)
+    logger.warning("statistics checkpoint %s not reused: %s; moved it to %s and resampling",
+                   checkpoint, reason, moved.name)
+    return None
 
 
 def _save(stats: SmoothingStats, checkpoint: str | os.PathLike | None) -> None:

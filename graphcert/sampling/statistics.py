@@ -11,18 +11,24 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
+import zipfile
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 
 import numpy as np
 
 from graphcert.sampling.streams import MAIN, PRE
+from graphcert.utils.io import atomic_write
 
-__all__ = ["SCORE_BITS", "ChunkCounts", "ChunkStats", "MonteCarloConfig", "SmoothingStats"]
+__all__ = ["SCORE_BITS", "CheckpointError", "ChunkCounts", "ChunkStats", "MonteCarloConfig",
+           "SmoothingStats", "VoteCounts"]
 
 SCORE_BITS = 16
-_FORMAT = 1
+FORMAT = 2  # 2: records the fingerprint of the scores (format 1 did not)
+_META = ("config", "noise", "fingerprint")  # stored as JSON; the other fields are arrays
+
+
+class CheckpointError(ValueError):
+    """A statistics file that cannot be read or is not a consistent set of statistics."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,8 @@ class SmoothingStats:
     Main sample: ``votes`` (N, Y), and for ``candidate_score``: ``hist`` (N, M) (bin k covers
     [k/M, (k+1)/M), 1.0 in bin M-1), ``score_sum_q`` (units 2^-16), ``score_sq_sum_q`` (units
     2^-32), ``n``. ``done`` lists the finished chunks as rows (phase, cluster, chunk).
+    ``labels`` is the output cluster of every node; ``fingerprint`` identifies the model and
+    data that produced the scores (`graphcert.sampling.fingerprint`; None if unknown).
     """
 
     config: MonteCarloConfig
@@ -111,6 +119,7 @@ class SmoothingStats:
     score_sum_q: np.ndarray
     score_sq_sum_q: np.ndarray
     n: np.ndarray
+    fingerprint: str | None = None
 
     _SUMMED = ("pre_votes", "pre_score_sum_q", "n_pre", "votes", "hist", "score_sum_q",
                "score_sq_sum_q", "n")
@@ -132,14 +141,15 @@ class SmoothingStats:
 
     @classmethod
     def empty(cls, config: MonteCarloConfig, noise: dict, labels: np.ndarray,
-              n_classes: int) -> "SmoothingStats":
+              n_classes: int, fingerprint: str | None = None) -> "SmoothingStats":
         n_nodes = len(labels)
         zeros = lambda *shape: np.zeros(shape, dtype=np.int64)  # noqa: E731
         return cls(config, noise, np.asarray(labels, dtype=np.int64),
                    np.zeros((0, 3), dtype=np.int64), zeros(n_nodes, n_classes),
                    zeros(n_nodes, n_classes), zeros(n_nodes), np.full(n_nodes, -1, np.int64),
                    np.full(n_nodes, -1, np.int64), zeros(n_nodes, n_classes),
-                   zeros(n_nodes, config.n_bins), zeros(n_nodes), zeros(n_nodes), zeros(n_nodes))
+                   zeros(n_nodes, config.n_bins), zeros(n_nodes), zeros(n_nodes), zeros(n_nodes),
+                   fingerprint)
 
     @property
     def score_sum(self) -> np.ndarray:
@@ -195,10 +205,32 @@ class SmoothingStats:
         self.done = done[np.lexsort(done.T[::-1])]
         return self
 
+    def mismatch(self, config: MonteCarloConfig, noise: dict, labels: np.ndarray,
+                 fingerprint: str | None) -> str | None:
+        """Why these statistics cannot be continued with the given settings (None if they
+        can): another model or data (`fingerprint`), sampling settings, noise or clusters."""
+        if self.fingerprint != fingerprint:
+            return (f"it was sampled from another model or data (fingerprint "
+                    f"{_short(self.fingerprint)}, now {_short(fingerprint)})")
+        if self.config != config:
+            changed = [f"{f.name} {getattr(self.config, f.name)} -> {getattr(config, f.name)}"
+                       for f in fields(config)
+                       if getattr(self.config, f.name) != getattr(config, f.name)]
+            return f"its sampling settings differ ({', '.join(changed)})"
+        if self.noise != noise:
+            return "it was sampled from another noise distribution"
+        if not np.array_equal(self.labels, labels):
+            return "its nodes are grouped into other clusters"
+        return None
+
     def merge(self, other: "SmoothingStats") -> "SmoothingStats":
         """Elementwise sum of two disjoint sets of chunks; candidates must agree."""
         if self.config != other.config or self.noise != other.noise:
             raise ValueError("cannot merge statistics of different configurations or noises")
+        if self.fingerprint != other.fingerprint:
+            raise ValueError("cannot merge statistics of different models or data "
+                             f"(fingerprints {_short(self.fingerprint)} and "
+                             f"{_short(other.fingerprint)})")
         if not np.array_equal(self.labels, other.labels):
             raise ValueError("cannot merge statistics of different cluster labels")
         if self.votes.shape != other.votes.shape:
@@ -210,7 +242,8 @@ class SmoothingStats:
         return SmoothingStats(
             self.config, self.noise, self.labels, done[np.lexsort(done.T[::-1])],
             candidate_score=_agree(self.candidate_score, other.candidate_score),
-            candidate_vote=_agree(self.candidate_vote, other.candidate_vote), **merged)
+            candidate_vote=_agree(self.candidate_vote, other.candidate_vote),
+            fingerprint=self.fingerprint, **merged)
 
     def with_candidates(self) -> "SmoothingStats":
         """Fix the candidates of every node whose cluster finished its pre-sample (SPEC §3)."""
@@ -227,31 +260,68 @@ class SmoothingStats:
         return SmoothingStats(**{**self._fields(), **out})
 
     def save(self, path: str | os.PathLike) -> None:
-        """Atomic .npz write (temp file + os.replace); metadata as a JSON string array."""
-        path = Path(path)
-        meta = json.dumps({"format": _FORMAT, "config": asdict(self.config), "noise": self.noise})
-        arrays = {k: v for k, v in self._fields().items() if isinstance(v, np.ndarray)}
-        handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp",
-                                             delete=False)
-        try:
-            with handle:
-                np.savez(handle, meta=np.array([meta]), **arrays)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(handle.name, path)
-        except BaseException:
-            Path(handle.name).unlink(missing_ok=True)
-            raise
+        """Atomic .npz write (`graphcert.utils.io.atomic_write`); metadata as a JSON string
+        array, no pickles."""
+        meta = json.dumps({"format": FORMAT, "config": asdict(self.config), "noise": self.noise,
+                           "fingerprint": self.fingerprint})
+        arrays = {k: v for k, v in self._fields().items() if k not in _META}
+        with atomic_write(path) as handle:
+            np.savez(handle, meta=np.array([meta]), **arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SmoothingStats":
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"][0]))
-            if meta.get("format") != _FORMAT:
-                raise ValueError(f"{path}: unsupported statistics format {meta.get('format')}")
-            arrays = {f.name: data[f.name] for f in fields(cls)
-                      if f.name not in ("config", "noise")}
-        return cls(MonteCarloConfig(**meta["config"]), meta["noise"], **arrays)
+        """Statistics saved by `save`; `CheckpointError` names the file and the defect if it
+        is unreadable (truncated, not an .npz), of another format or inconsistent."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"][0]))
+                if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+                    found = meta.get("format") if isinstance(meta, dict) else None
+                    raise CheckpointError(f"{path}: statistics format {found!r}, expected "
+                                          f"{FORMAT}" + (" (format 1 has no fingerprint of "
+                                                         "the model)" if found == 1 else ""))
+                arrays = {f.name: data[f.name] for f in fields(cls) if f.name not in _META}
+            stats = cls(MonteCarloConfig(**meta["config"]), meta["noise"],
+                        fingerprint=meta["fingerprint"], **arrays)
+            stats._check_consistent()
+        except CheckpointError:
+            raise
+        except (OSError, EOFError, KeyError, IndexError, TypeError, ValueError,
+                zipfile.BadZipFile) as error:
+            if isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError)):
+                raise
+            raise CheckpointError(f"{path}: not a readable statistics file "
+                                  f"({type(error).__name__}: {error})") from error
+        return stats
+
+    def _check_consistent(self) -> None:
+        """Raise ValueError unless the counts are those of the chunks listed in ``done``."""
+        n_classes = self.votes.shape[1]
+        phase, cluster, chunk = self.done.T
+        valid = (((phase == PRE) | (phase == MAIN)) & np.isin(cluster, self.labels)
+                 & (chunk >= 0))
+        if not valid.all() or len(np.unique(self.done, axis=0)) != len(self.done):
+            raise ValueError("done lists unknown or repeated chunks")
+        for ph in (PRE, MAIN):
+            if np.any(chunk[phase == ph] >= self.config.n_chunks(ph)):
+                raise ValueError(f"done lists a chunk beyond the {self.config.n_chunks(ph)} "
+                                 f"chunks of phase {ph}")
+        expected = {"n_pre": self.samples_done(PRE), "n": self.samples_done(MAIN)}
+        for name, per_cluster in expected.items():
+            if self.labels.size and not np.array_equal(getattr(self, name),
+                                                       per_cluster[self.labels]):
+                raise ValueError(f"{name} disagrees with the chunks listed in done")
+        sums = {"pre_votes": self.n_pre, "votes": self.n, "hist": self.n}
+        for name, total in sums.items():
+            if np.any(getattr(self, name) < 0) or not np.array_equal(
+                    getattr(self, name).sum(axis=1), total):
+                raise ValueError(f"{name} does not count every sample exactly once")
+        for name in ("candidate_score", "candidate_vote"):
+            values = getattr(self, name)
+            if np.any((values < -1) | (values >= n_classes)):
+                raise ValueError(f"{name} must lie in [-1, {n_classes})")
+        if np.any((self.n > 0) & (self.candidate_score < 0)):
+            raise ValueError("main-sample counts for nodes without a candidate")
 
     def _fields(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -274,8 +344,7 @@ class ChunkCounts:
         """Add a batch (B, n_k, Y) of logits; `chosen` (n_k,) candidates in the main phase."""
         batch, n_local, n_classes = logits.shape
         local = np.arange(n_local)
-        self.votes += np.bincount((local * n_classes + logits.argmax(-1)).ravel(),
-                                  minlength=n_local * n_classes).reshape(n_local, n_classes)
+        self.votes += _votes(logits.argmax(-1), n_classes)
         scores = _quantized_scores(logits)
         self.n += batch
         if chosen is None:
@@ -299,6 +368,41 @@ class ChunkCounts:
                           hist=self.hist.reshape(len(nodes), -1))
 
 
+class VoteCounts:
+    """How often each class is predicted for each output (the vote-only statistics of
+    predictors that return labels, e.g. per-pixel segmentation, SPEC §4)."""
+
+    def __init__(self, n_outputs: int, n_classes: int):
+        self.n_classes = n_classes
+        self.counts = np.zeros((n_outputs, n_classes), dtype=np.int64)
+
+    def add(self, predicted, outputs: np.ndarray | None = None) -> None:
+        """Add a batch of predicted labels (B, n_outputs); with `outputs` (indices), only
+        those outputs count this batch (e.g. the pixels of the cell whose noise it drew)."""
+        predicted = np.asarray(predicted)
+        if predicted.ndim != 2 or predicted.shape[1] != self.counts.shape[0]:
+            raise ValueError(f"predicted labels have shape {predicted.shape}, expected "
+                             f"(batch, {self.counts.shape[0]})")
+        if predicted.dtype.kind not in "iu":
+            raise ValueError(f"predicted labels must be integers, got dtype {predicted.dtype}")
+        if outputs is not None:
+            predicted = predicted[:, outputs]
+        if predicted.size and (predicted.min() < 0 or predicted.max() >= self.n_classes):
+            raise ValueError(f"predicted labels must lie in [0, {self.n_classes})")
+        votes = _votes(predicted.astype(np.int64, copy=False), self.n_classes)
+        if outputs is None:
+            self.counts += votes
+        else:
+            self.counts[outputs] += votes
+
+
+def _votes(predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n, n_classes) counts of the labels in `predicted` (B, n), column by column."""
+    n = predicted.shape[1]
+    keys = np.arange(n) * n_classes + predicted
+    return np.bincount(keys.ravel(), minlength=n * n_classes).reshape(n, n_classes)
+
+
 def _quantized_scores(logits: np.ndarray) -> np.ndarray:
     """Softmax scores (float64) rounded down to int64 multiples of 2^-SCORE_BITS; in [0, 1]
     since the largest exponential is 1 and the sum is at least 1."""
@@ -307,6 +411,10 @@ def _quantized_scores(logits: np.ndarray) -> np.ndarray:
     np.exp(z, out=z)
     z /= z.sum(-1, keepdims=True)
     return np.floor(z * 2**SCORE_BITS).astype(np.int64)
+
+
+def _short(fingerprint: str | None) -> str:
+    return "none" if fingerprint is None else fingerprint[:19]
 
 
 def _agree(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -1,61 +1,179 @@
 """Input validation shared by every layer, in the style of scikit-learn's `utils.validation`.
 
-Each check returns the validated value (as a numpy array or Python scalar) and raises
-`ValueError` with a message that names the parameter, what was expected and what arrived.
+Each check returns the validated value (a Python scalar for scalar checks, a numpy array for
+array checks) and raises `ValueError` with a message that names the parameter, the bound and
+what arrived, e.g. ``alpha == 0.0, must be in (0, 1)``. Intervals are written as in
+mathematics: ``"(0, 1)"``, ``"[0, 1]"``, ``"[1, inf)"``.
+
+Index arrays (cluster labels, edge ids) must have an integer dtype: a float id is an error,
+never truncated.
 """
 from __future__ import annotations
 
+import math
+import numbers
+import re
+from typing import Any, Sequence
+
 import numpy as np
 
-__all__ = ["check_cluster_labels", "check_integers_at_least", "check_nonnegative_integers",
-           "check_probabilities"]
+__all__ = ["check_bool_array", "check_choice", "check_finite", "check_index_array",
+           "check_int", "check_integers", "check_nonnegative_integers", "check_positive_int",
+           "check_probabilities", "check_probability", "check_real"]
+
+_INTERVAL = re.compile(r"^\s*([\[(])\s*([^,\s]+)\s*,\s*([^,\s]+)\s*([\])])\s*$")
+
+
+def _bounds(interval: str) -> tuple[float, float, bool, bool]:
+    """(low, high, low included, high included) of an interval such as ``"(0, 1]"``."""
+    match = _INTERVAL.match(interval)
+    if match is None:
+        raise ValueError(f"interval {interval!r} is not of the form '(a, b]'")
+    left, low, high, right = match.groups()
+    return float(low), float(high), left == "[", right == "]"
+
+
+def _outside(a: np.ndarray, interval: str) -> np.ndarray:
+    """Mask of the entries of float array `a` outside `interval` (NaN counts as outside)."""
+    low, high, closed_low, closed_high = _bounds(interval)
+    inside = (a >= low if closed_low else a > low) & (a <= high if closed_high else a < high)
+    return ~inside
+
+
+def _requirement(interval: str) -> str:
+    """``"in (0, 1)"``, or ``">= 1"`` for an interval unbounded above."""
+    low, high, closed_low, closed_high = _bounds(interval)
+    if math.isinf(high) and not math.isinf(low):
+        return f"{'>=' if closed_low else '>'} {_number(low)}"
+    if math.isinf(low) and not math.isinf(high):
+        return f"{'<=' if closed_high else '<'} {_number(high)}"
+    return f"in {interval.strip()}"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value == int(value) else repr(value)
 
 
 def _shown(a: np.ndarray) -> str:
-    """A short rendering of an offending value for error messages."""
+    """A short rendering of an offending array for error messages."""
     return repr(a.item()) if a.ndim == 0 else f"array of shape {a.shape}"
 
 
+def _numeric(x: Any, name: str) -> np.ndarray:
+    a = np.asarray(x)
+    if a.dtype.kind not in "iuf" or a.dtype == bool:
+        raise ValueError(f"{name} must be numeric, got {_type_of(x, a)}")
+    return a
+
+
+def _type_of(x: Any, a: np.ndarray) -> str:
+    return f"{type(x).__name__} {x!r}" if a.ndim == 0 else f"dtype {a.dtype}"
+
+
+def check_real(x, name: str, interval: str = "[-inf, inf]"):
+    """`x` as a float (scalar input) or float64 array, every entry in `interval`.
+
+    NaN is rejected whatever the interval; ``"(-inf, inf)"`` also rejects infinities.
+    """
+    a = _numeric(x, name).astype(np.float64)
+    bad = _outside(a, interval)
+    if bad.any():
+        first = a[bad].ravel()[0]
+        if a.ndim == 0:
+            raise ValueError(f"{name} == {first!r}, must be {_requirement(interval)}")
+        raise ValueError(f"{name} must lie {_requirement(interval)}, got {first!r} in "
+                         f"{_shown(a)}")
+    return float(a) if a.ndim == 0 else a
+
+
+def check_probability(x, name: str) -> float:
+    """A scalar probability in [0, 1]."""
+    if np.ndim(x) != 0:
+        raise ValueError(f"{name} must be a probability (a scalar in [0, 1]), got an array "
+                         f"of shape {np.shape(x)}")
+    return check_real(x, name, "[0, 1]")
+
+
 def check_probabilities(x, name: str) -> np.ndarray:
-    """`x` as float64 with every entry in [0, 1] (NaN rejected)."""
-    a = np.asarray(x, dtype=np.float64)
+    """`x` as a float64 array with every entry in [0, 1] (NaN rejected)."""
+    a = _numeric(x, name).astype(np.float64)
     if np.isnan(a).any():
         raise ValueError(f"{name} contains NaN, expected probabilities in [0, 1]")
-    if np.any((a < 0.0) | (a > 1.0)):
-        bad = a[(a < 0.0) | (a > 1.0)].ravel()[0].item()
-        raise ValueError(f"{name} must lie in [0, 1], got {bad!r}"
-                         + ("" if a.ndim == 0 else f" in {_shown(a)}"))
-    return a
+    return np.asarray(check_real(a, name, "[0, 1]"))
+
+
+def check_int(x, name: str, interval: str = "[-inf, inf]") -> int:
+    """A whole number (an int, or a float without fraction) in `interval`, as int."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
+        raise ValueError(f"{name} must be a whole number, got {type(x).__name__} {x!r}")
+    if not math.isfinite(x) or x != int(x):
+        raise ValueError(f"{name} == {x!r}, must be a whole number")
+    if _outside(np.float64(x), interval):
+        raise ValueError(f"{name} == {int(x)}, must be {_requirement(interval)}")
+    return int(x)
+
+
+def check_positive_int(x, name: str) -> int:
+    """A whole number >= 1, as int."""
+    return check_int(x, name, "[1, inf)")
 
 
 def check_nonnegative_integers(x, name: str) -> np.ndarray:
     """`x` as int64 whole numbers >= 0 (floats must have no fractional part)."""
-    return check_integers_at_least(x, name, 0)
+    return check_integers(x, name, "[0, inf)")
 
 
-def check_integers_at_least(x, name: str, minimum: int) -> np.ndarray:
-    """`x` as int64 whole numbers >= `minimum` (floats must have no fractional part)."""
-    a = np.asarray(x)
-    if a.dtype.kind not in "iuf":
-        raise ValueError(f"{name} must be numeric, got dtype {a.dtype}")
-    if a.dtype.kind == "f" and (not np.isfinite(a).all() or np.any(a != np.round(a))):
+def check_integers(x, name: str, interval: str = "[-inf, inf]") -> np.ndarray:
+    """`x` as an int64 array of whole numbers in `interval` (floats must have no fraction)."""
+    a = _numeric(x, name)
+    if a.dtype.kind == "f" and (not np.all(np.isfinite(a)) or np.any(a != np.round(a))):
         raise ValueError(f"{name} must be whole numbers, got NaN, inf or fractions in {_shown(a)}")
-    if np.any(a < minimum):
-        raise ValueError(f"{name} must be >= {minimum}, got {a[a < minimum].ravel()[0].item()!r}")
+    bad = _outside(a.astype(np.float64), interval)
+    if bad.any():
+        raise ValueError(f"{name} must be {_requirement(interval)}, got {a[bad].ravel()[0].item()!r}")
     return a.astype(np.int64)
 
 
-def check_cluster_labels(labels, n_clusters: int, n_nodes: int | None = None,
-                         name: str = "labels") -> np.ndarray:
-    """`labels` as an int64 vector (of shape (n_nodes,) if given) with entries in
-    [0, n_clusters); CPU torch tensors are accepted."""
-    a = np.asarray(labels)
-    if a.ndim != 1 or (n_nodes is not None and a.shape != (n_nodes,)):
-        expected = "(n_nodes,)" if n_nodes is None else f"({n_nodes},)"
-        raise ValueError(f"{name} must have shape {expected}, got {a.shape}")
-    if a.size and a.dtype.kind not in "iu":
-        raise ValueError(f"{name} must be integers, got dtype {a.dtype}")
-    if a.size and (a.min() < 0 or a.max() >= n_clusters):
-        bad = a[(a < 0) | (a >= n_clusters)][0].item()
-        raise ValueError(f"{name} must lie in [0, {n_clusters}), got {bad!r}")
+def check_index_array(x, name: str, upper: int, *, ndim: int | None = None,
+                      shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """Integer ids in [0, upper) (cluster labels, node ids) as int64; numpy arrays, lists
+    and torch tensors. A float array is rejected, never truncated."""
+    if hasattr(x, "detach"):  # a torch tensor
+        x = x.detach().cpu().numpy()
+    a = np.asarray(x)
+    if a.dtype.kind not in "iu" and not (a.size == 0 and a.dtype.kind == "f"):
+        raise ValueError(f"{name} must hold integer ids, got dtype {a.dtype}")
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {a.shape}")
+    if shape is not None and a.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
+    if a.size and (a.min() < 0 or a.max() >= upper):
+        bad = a[(a < 0) | (a >= upper)].ravel()[0]
+        raise ValueError(f"{name} must lie in [0, {upper}), got {bad!r}")
     return a.astype(np.int64)
+
+
+def check_bool_array(x, name: str) -> np.ndarray:
+    """A boolean array with at least one entry along axis 0 (one per evaluated output)."""
+    a = np.asarray(x)
+    if a.dtype != bool:
+        raise ValueError(f"{name} must be boolean, got dtype {a.dtype}")
+    if a.ndim == 0 or a.shape[0] == 0:
+        raise ValueError(f"{name} needs at least one evaluated output, got shape {a.shape}")
+    return a
+
+
+def check_finite(x, name: str) -> np.ndarray:
+    """`x` as a float64 array without NaN or infinities."""
+    a = _numeric(x, name).astype(np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must be finite (no NaN or inf), got "
+                         f"{a[~np.isfinite(a)].ravel()[0]!r} in {_shown(a)}")
+    return a
+
+
+def check_choice(x, name: str, choices: Sequence):
+    """`x` if it is one of `choices`."""
+    if x not in tuple(choices):
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {x!r}")
+    return x

@@ -46,6 +46,11 @@ def test_results_json_fields(run):
     with np.load(next(run.glob("stats_localized*.npz")), allow_pickle=False) as stats:
         assert stats["hist"].shape == (results["dataset"]["num_nodes"], 1)
     assert results["timings"]["total"] > 0
+    # isotropic at temperature 0 and SparseSmooth read the same votes: sampled once
+    assert sorted(p.name for p in run.glob("stats_*.npz")) == ["stats_isotropic_T0.npz",
+                                                              "stats_localized_T0.npz"]
+    assert {results["methods"][m]["samples"]["statistics"]
+            for m in ("isotropic", "sparse_smooth")} == {"stats_isotropic_T0.npz"}
 
 
 def test_csv_and_plot_are_written(run):

@@ -144,10 +144,11 @@ def test_engine_runs_and_resumes_with_kary_noise(tmp_path):
     a = KEEP[LABELS, LABELS]
     p = a + (1 - a) / N_VALUES[0]
     assert within(stats.votes[:, 1] / stats.n, p, config.n_samples).all()
+    # another keep matrix is another distribution: its checkpoint is set aside, never merged
     other = KaryNoise(LABELS, KEEP * 0.5, N_VALUES)
-    with pytest.raises(ValueError, match="another configuration"):
-        smooth(FirstFeatureModel().eval(), x, None, other, config, progress=False,
-               checkpoint=tmp_path / "stats.npz")
+    fresh = smooth(FirstFeatureModel().eval(), x, None, other, config, progress=False,
+                   checkpoint=tmp_path / "stats.npz")
+    assert (tmp_path / "stats.stale-1.npz").exists() and fresh.noise == other.describe()
 
 
 def test_validation(x):
@@ -170,7 +171,7 @@ def test_validation(x):
         KaryNoise(LABELS, np.full((3, 3), 1.5), 3)
     with pytest.raises(ValueError, match="labels must lie in"):
         KaryNoise(LABELS + 1, KEEP, 3)
-    with pytest.raises(ValueError, match="labels must be integers"):
+    with pytest.raises(ValueError, match="labels must hold integer ids"):
         KaryNoise(LABELS.astype(float), KEEP, 3)
     noise = KaryNoise(LABELS, KEEP, N_VALUES)
     with pytest.raises(ValueError, match="output_cluster"):

@@ -12,8 +12,9 @@ from graphcert.certificates.bounds import scores_to_histogram
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.sampling.chunks import run_chunk
 from graphcert.sampling.engine import run_smoothing, smooth
+from graphcert.sampling.fingerprint import scores_fingerprint
 from graphcert.sampling.statistics import MonteCarloConfig, SmoothingStats
-from graphcert.sampling.streams import MAIN, PRE, chunk_generator
+from graphcert.sampling.streams import MAIN, PHASES, PRE, STREAMS, batch_sizes, chunk_generator
 
 N_NODES, N_FEATURES = 12, 10
 LABELS = np.repeat([0, 1], 6)
@@ -32,15 +33,16 @@ class CountModel(torch.nn.Module):
 
 
 class FailingModel(CountModel):
-    """Raises on its `fail_at`-th call, to simulate an interruption."""
+    """Raises on its `fail_at`-th call, to simulate an interruption (private counters: they
+    are not settings of the scores, so they do not enter the fingerprint)."""
 
     def __init__(self, fail_at: int):
         super().__init__()
-        self.calls, self.fail_at = 0, fail_at
+        self._calls, self._fail_at = 0, fail_at
 
     def forward(self, x, edge_index):
-        self.calls += 1
-        if self.calls == self.fail_at:
+        self._calls += 1
+        if self._calls == self._fail_at:
             raise RuntimeError("simulated crash")
         return super().forward(x, edge_index)
 
@@ -49,8 +51,11 @@ def noise() -> LocalizedNoise:
     return LocalizedNoise(LABELS, THETA_PLUS, THETA_MINUS)
 
 
-def assert_same(a: SmoothingStats, b: SmoothingStats) -> None:
+def assert_same(a: SmoothingStats, b: SmoothingStats, same_model: bool = True) -> None:
+    """Bit-identical statistics (and the same fingerprint if `same_model`)."""
     for f in fields(SmoothingStats):
+        if f.name == "fingerprint" and not same_model:
+            continue
         left, right = getattr(a, f.name), getattr(b, f.name)
         if isinstance(left, np.ndarray):
             assert left.dtype == right.dtype and np.array_equal(left, right), f.name
@@ -147,7 +152,8 @@ def test_only_cluster_k_samples_feed_cluster_k_nodes():
 
 
 def empty_stats() -> SmoothingStats:
-    return SmoothingStats.empty(CONFIG, noise().describe(), LABELS, 2)
+    return SmoothingStats.empty(CONFIG, noise().describe(), LABELS, 2,
+                                scores_fingerprint(CountModel(), X, None))
 
 
 def test_chunks_add_up_bit_identically_in_any_order(full):
@@ -219,11 +225,13 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, full):
     assert saved.samples_done(PRE).tolist() == [200, 200]
     resumed = smooth(FailingModel(fail_at=-1).eval(), X, None, noise(), CONFIG,
                      checkpoint=checkpoint, progress=False)
-    assert_same(resumed, full)
-    assert_same(SmoothingStats.load(checkpoint), full)
-    with pytest.raises(ValueError, match="another configuration"):
-        smooth(CountModel().eval(), X, None, noise(), MonteCarloConfig(10, 5),
-               checkpoint=checkpoint, progress=False)
+    assert_same(resumed, full, same_model=False)  # FailingModel, not CountModel
+    assert_same(SmoothingStats.load(checkpoint), full, same_model=False)
+    # other settings: the checkpoint is set aside (kept, never merged) and resampled
+    fresh = smooth(FailingModel(fail_at=-1).eval(), X, None, noise(), MonteCarloConfig(10, 5),
+                   checkpoint=checkpoint, progress=False)
+    assert_same(SmoothingStats.load(tmp_path / "stats.stale-1.npz"), full, same_model=False)
+    assert_same(SmoothingStats.load(checkpoint), fresh)
 
 
 def test_save_load_roundtrip_without_pickle(tmp_path, full):
@@ -256,10 +264,30 @@ def test_prefetch_does_not_change_samples():
 
 def test_chunk_generators_are_distinct_and_reproducible():
     draws = {key: chunk_generator(0, *key).random() for key in
-             [(PRE, 0, 0), (MAIN, 0, 0), (MAIN, 1, 0), (MAIN, 0, 1)]}
+             [("pre", 0, 0), ("main", 0, 0), ("main", 1, 0), ("main", 0, 1)]}
     assert len(set(draws.values())) == 4
-    assert chunk_generator(0, MAIN, 1, 0).random() == draws[(MAIN, 1, 0)]
-    assert chunk_generator(1, MAIN, 1, 0).random() != draws[(MAIN, 1, 0)]
+    assert chunk_generator(0, "main", 1, 0).random() == draws[("main", 1, 0)]
+    assert chunk_generator(1, "main", 1, 0).random() != draws[("main", 1, 0)]
+
+
+def test_named_streams_keep_the_seeds_of_the_phase_numbers():
+    """"pre" and "main" are the phases 0 and 1 of format-1 statistics, and center smoothing's
+    streams the numbers 20-23 it used before: results do not change."""
+    old = lambda *key: np.random.Generator(  # noqa: E731
+        np.random.SFC64(np.random.SeedSequence(5, spawn_key=key))).random(3)
+    for name, number in [("pre", 0), ("main", 1), ("center/candidates", 20),
+                         ("center/median", 21), ("center/check", 22), ("center/certify", 23)]:
+        np.testing.assert_array_equal(chunk_generator(5, name, 2, 1).random(3),
+                                      old(number, 2, 1))
+    assert (PRE, MAIN) == (0, 1) and PHASES[PRE] == "pre" and PHASES[MAIN] == "main"
+    assert len(set(STREAMS.values())) == len(STREAMS)
+    with pytest.raises(ValueError, match="stream 'mian' is not one of"):
+        chunk_generator(0, "mian")
+
+
+def test_batch_sizes():
+    assert batch_sizes(10, 4) == [4, 4, 2] and batch_sizes(8, 4) == [4, 4]
+    assert batch_sizes(3, 32) == [3]
 
 
 def test_run_smoothing_isotropic_scalars():

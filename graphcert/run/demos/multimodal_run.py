@@ -22,7 +22,6 @@ from graphcert.certificates._ablation import mmcert_certified
 from graphcert.noise.ablation import AblationSampler
 from graphcert.run.demos.data import road_scenes
 from graphcert.run.demos.models import TinyUNet
-from graphcert.sampling.streams import MAIN, PRE
 from graphcert.tasks.image.multimodal import (
     MMVotes,
     ablate,
@@ -129,8 +128,8 @@ def _certify(predict, modalities, sampler: AblationSampler, budgets, config: Mul
              seed: int):
     """Main-sample vote counts (pixels, 2) and certified (pixels, budgets) of one scene."""
     kw = dict(n_classes=2, seed=seed)
-    pre = ablation_votes(predict, modalities, sampler, config.n_pre, phase=PRE, **kw)
-    main = ablation_votes(predict, modalities, sampler, config.n_samples, phase=MAIN, **kw)
+    pre = ablation_votes(predict, modalities, sampler, config.n_pre, stream="pre", **kw)
+    main = ablation_votes(predict, modalities, sampler, config.n_samples, stream="main", **kw)
     votes = MMVotes.from_counts(pre, main, config.n_samples)
     lower, upper = mmcert_bounds(votes, config.alpha)
     if sampler.pooled:  # randomized ablation: one modality of sum n_i elements, r = sum r_i

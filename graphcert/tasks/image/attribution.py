@@ -17,6 +17,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from typing import Callable, Sequence
 
 import numpy as np
@@ -25,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from graphcert.noise.gaussian import LocalizedGaussian
-from graphcert.sampling.streams import MAIN, PRE, chunk_generator
+from graphcert.sampling.predictions import sample_predictions
 from graphcert.tasks.image.segmentation import ABSTAIN, segcertify_star
 from graphcert.tasks.image.votes import PixelVotes
 
@@ -167,16 +168,18 @@ class CertifiedAttribution:
 
 
 def _sparse_votes(attribute: Attribution, x: torch.Tensor, target: int, ks: Sequence[float],
-                  noise: LocalizedGaussian, n: int, phase: int, seed: int,
+                  noise: LocalizedGaussian, n: int, stream: str, seed: int,
                   batch_size: int) -> np.ndarray:
-    """(len(ks), H * W) counts of h^K = 1 over n noisy samples."""
-    rng = chunk_generator(seed, phase, 0, 0)
+    """(len(ks), H * W) counts of h^K = 1 over n noisy samples of `stream`."""
     ones = np.zeros((len(ks), x.shape[-2] * x.shape[-1]), dtype=np.int64)
-    for start in range(0, n, batch_size):
-        size = min(batch_size, n - start)
-        maps = attribute(noise.sample(x, 0, size, rng), torch.full((size,), target))
+
+    def maps_of(z: torch.Tensor) -> torch.Tensor:
+        return attribute(z, torch.full((z.shape[0],), target))
+
+    for maps in sample_predictions(maps_of, partial(noise.sample, x, 0), n, seed=seed,
+                                   stream=stream, batch_size=batch_size):
         for i, k in enumerate(ks):
-            ones[i] += sparsify(maps, k).reshape(size, -1).sum(0).numpy()
+            ones[i] += sparsify(maps, k).reshape(maps.shape[0], -1).sum(0).numpy()
     return ones
 
 
@@ -189,8 +192,8 @@ def certify_attribution(attribute: Attribution, x: torch.Tensor, target: int, ks
     ks = tuple(float(_check_k(k)) for k in ks)
     noise = LocalizedGaussian.isotropic(x.shape[-2], x.shape[-1], sigma)
     x = noise.prepare(x)
-    pre = _sparse_votes(attribute, x, target, ks, noise, n_pre, PRE, seed, batch_size)
-    main = _sparse_votes(attribute, x, target, ks, noise, n_samples, MAIN, seed, batch_size)
+    pre = _sparse_votes(attribute, x, target, ks, noise, n_pre, "pre", seed, batch_size)
+    main = _sparse_votes(attribute, x, target, ks, noise, n_samples, "main", seed, batch_size)
     maps, radius = [], 0.0
     for i in range(len(ks)):
         candidate = (2 * pre[i] > n_pre).astype(np.int64)

@@ -14,18 +14,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
 from scipy.stats import norm
 
 from graphcert.noise.gaussian import LocalizedGaussian
-from graphcert.sampling.streams import chunk_generator
+from graphcert.sampling.predictions import sample_predictions
 from graphcert.tasks.image.votes import Predict
 
 __all__ = ["CenterSmoothing", "center_smoothing"]
-
-_CANDIDATES, _MEDIAN, _CHECK, _CERT = 20, 21, 22, 23  # sampling phases (seeding only)
 
 
 @dataclass(frozen=True)
@@ -36,15 +35,14 @@ class CenterSmoothing:
     robust: np.ndarray
 
 
-def _labels(predict: Predict, x, noise: LocalizedGaussian, n: int, seed: int, phase: int,
-            batch_size: int) -> np.ndarray:
-    rng = chunk_generator(seed, phase, 0, 0)
-    out = []
+def _label_maps(predict: Predict, x, noise: LocalizedGaussian, n: int, seed: int, stream: str,
+                batch_size: int) -> np.ndarray:
+    """(n, pixels) predicted label maps of n noisy samples of `stream`."""
     with torch.no_grad():
-        for start in range(0, n, batch_size):
-            size = min(batch_size, n - start)
-            out.append(predict(noise.sample(x, 0, size, rng)).reshape(size, -1).numpy())
-    return np.concatenate(out)
+        return np.concatenate([
+            maps.reshape(maps.shape[0], -1).numpy()
+            for maps in sample_predictions(predict, partial(noise.sample, x, 0), n, seed=seed,
+                                           stream=stream, batch_size=batch_size)])
 
 
 def _hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -76,17 +74,18 @@ def center_smoothing(predict: Predict, x, noise: LocalizedGaussian, eps, *, n_ce
     x = noise.prepare(x)
     n_out = noise.labels.size
     zero = np.zeros(eps.size, dtype=np.int64)
-    candidates = _labels(predict, x, noise, n_centers, seed, _CANDIDATES, batch_size)
-    samples = _labels(predict, x, noise, n_pred, seed, _MEDIAN, batch_size)
+    candidates = _label_maps(predict, x, noise, n_centers, seed, "center/candidates",
+                             batch_size)
+    samples = _label_maps(predict, x, noise, n_pred, seed, "center/median", batch_size)
     medians = np.median(_hamming(candidates, samples), axis=1)
     best = int(np.argmin(medians))
     center, radius = candidates[best], medians[best]
-    check = _labels(predict, x, noise, n_pred, seed, _CHECK, batch_size)
+    check = _label_maps(predict, x, noise, n_pred, seed, "center/check", batch_size)
     inside = float(np.mean(_hamming(center[None], check)[0] <= radius))
     if max(delta_1, 0.5 - (inside - delta_1)) > delta:
         return CenterSmoothing(None, zero)
-    dist = np.sort(_hamming(center[None], _labels(predict, x, noise, n_cert, seed, _CERT,
-                                                  batch_size))[0])
+    certify = _label_maps(predict, x, noise, n_cert, seed, "center/certify", batch_size)
+    dist = np.sort(_hamming(center[None], certify)[0])
     q = norm.cdf(norm.ppf(0.5 + delta) + eps / noise.sigma_min) \
         + math.sqrt(math.log(1 / alpha_2) / (2 * n_cert))
     valid = q <= 1.0

@@ -11,7 +11,9 @@ import torch
 
 from graphcert.certificates.bounds import clopper_pearson_lower, clopper_pearson_upper
 from graphcert.noise.ablation import AblationSampler
-from graphcert.sampling.streams import MAIN, PRE, chunk_generator
+from graphcert.sampling.predictions import sample_predictions
+from graphcert.sampling.statistics import VoteCounts
+from graphcert.utils.validation import check_positive_int
 
 __all__ = ["MMVotes", "ablate", "ablation_votes", "mmcert_bounds", "run_phases",
            "segmentation_scores"]
@@ -32,26 +34,26 @@ def ablate(modalities: Sequence[torch.Tensor], masks: Sequence[np.ndarray]) -> t
 def ablation_votes(predict: Callable[[torch.Tensor], torch.Tensor],
                    modalities: Sequence[torch.Tensor], sampler: AblationSampler, n_samples: int,
                    n_classes: int, *, batch_size: int = 64, seed: int = 0,
-                   phase: int = MAIN) -> np.ndarray:
+                   stream: str = "main") -> np.ndarray:
     """(outputs, n_classes) votes of ``predict`` (ablated batch -> (B, outputs...) labels)."""
-    if int(n_samples) != n_samples or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples}")
+    n_samples = check_positive_int(n_samples, "n_samples")
+    n_classes = check_positive_int(n_classes, "n_classes")
     sizes = tuple(int(np.prod(x.shape[1:])) for x in modalities)
     if sizes != sampler.n:
         raise ValueError(f"modalities have {sizes} elements, the sampler expects {sampler.n}")
-    rng = chunk_generator(seed, phase, 0, 0)
-    counts = None
+
+    def draw(size: int, rng: np.random.Generator) -> torch.Tensor:
+        return ablate(modalities, sampler.masks(size, rng))
+
+    votes = None
     with torch.no_grad():
-        for start in range(0, n_samples, batch_size):
-            size = min(batch_size, n_samples - start)
-            pred = predict(ablate(modalities, sampler.masks(size, rng))).reshape(size, -1).long()
-            if pred.min() < 0 or pred.max() >= n_classes:
-                raise ValueError(f"predicted labels must lie in [0, {n_classes})")
-            n_out = pred.shape[1]
-            idx = (torch.arange(n_out) * n_classes + pred).ravel()
-            batch = torch.bincount(idx, minlength=n_out * n_classes)
-            counts = batch if counts is None else counts + batch
-    return counts.reshape(-1, n_classes).numpy()
+        for predicted in sample_predictions(predict, draw, n_samples, seed=seed, stream=stream,
+                                            batch_size=batch_size):
+            predicted = predicted.reshape(predicted.shape[0], -1).numpy()
+            if votes is None:
+                votes = VoteCounts(predicted.shape[1], n_classes)
+            votes.add(predicted)
+    return votes.counts
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ def run_phases(predict, modalities, sampler: AblationSampler, n_pre: int, n_samp
                n_classes: int, *, batch_size: int = 64, seed: int = 0) -> MMVotes:
     """Pre-sample (fixes each output's class A) and main sample (votes) of the ablation."""
     kw = dict(batch_size=batch_size, seed=seed)
-    pre = ablation_votes(predict, modalities, sampler, n_pre, n_classes, phase=PRE, **kw)
-    main = ablation_votes(predict, modalities, sampler, n_samples, n_classes, phase=MAIN, **kw)
+    pre = ablation_votes(predict, modalities, sampler, n_pre, n_classes, stream="pre", **kw)
+    main = ablation_votes(predict, modalities, sampler, n_samples, n_classes, stream="main",
+                          **kw)
     return MMVotes.from_counts(pre, main, n_samples)

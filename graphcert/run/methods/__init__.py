@@ -1,0 +1,35 @@
+"""The smoothing methods of `graphcert certify`, registered by name in `METHODS`.
+
+Pipeline, config validation, reports and the CLI's ``--methods`` read this registry; no other
+module switches on method names. Methods whose noise and score temperature agree share one
+statistics file (isotropic at temperature 0 and SparseSmooth draw the same votes).
+
+Adding a method takes one module and one registry line:
+
+1. Write ``graphcert/run/methods/NAME.py`` with a subclass of `SmoothingMethod`
+   (`graphcert.run.methods.base`) that sets ``name``, ``label``, ``features`` ("binary" or
+   "continuous"), ``noise_name`` (the statistics file) and ``fields`` (the `RunConfig`
+   fields it reads), and implements ``noise(config, data)``, ``certify(config, stats, noise,
+   inputs)`` (returning a `graphcert.tasks.graph.evaluation.MethodResult`) and
+   ``describe_samples(noise)``; override ``temperature``, ``needs_histogram`` or
+   ``batch_size`` if its sampling differs from the defaults. Import torch and the tasks layer
+   inside the methods, so that reading the registry stays fast.
+2. Add an instance to the tuple below: ``METHODS`` maps its name to it, and
+   ``graphcert certify --methods NAME`` runs it.
+"""
+from __future__ import annotations
+
+from graphcert.run.methods.base import CertificationInputs, SmoothingMethod
+from graphcert.run.methods.gaussian import Gaussian
+from graphcert.run.methods.isotropic import Isotropic
+from graphcert.run.methods.localized import Localized
+from graphcert.run.methods.sparse_smooth import SparseSmooth
+
+__all__ = ["METHODS", "CertificationInputs", "SmoothingMethod"]
+
+METHODS: dict[str, SmoothingMethod] = {method.name: method for method in (
+    Localized(),
+    Isotropic(),
+    SparseSmooth(),
+    Gaussian(),
+)}

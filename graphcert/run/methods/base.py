@@ -1,0 +1,77 @@
+"""What a smoothing method of `graphcert certify` declares (registry: `graphcert.run.methods`).
+
+A method is one object: its name and report label, the features it needs, its noise, how it
+is sampled (score transform, score histogram, batch cap), its certificate, and the config
+fields (CLI flags) it reads. The pipeline only talks to methods through this interface.
+Heavy modules (torch, the tasks layer) are imported inside the methods, so that reading the
+registry (CLI help, config validation) stays cheap.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from graphcert.sampling.statistics import SmoothingStats
+    from graphcert.tasks.graph.evaluation import AttackSurface, MethodResult
+
+__all__ = ["CertificationInputs", "SmoothingMethod"]
+
+
+@dataclass(frozen=True)
+class CertificationInputs:
+    """What the certificates read besides the statistics: true labels of all nodes, the target
+    nodes, and what the adversary can flip (`AttackSurface`)."""
+
+    y: np.ndarray
+    targets: np.ndarray
+    surface: AttackSurface
+
+
+class SmoothingMethod(ABC):
+    """One smoothing method: noise, sampling settings, certificate, labels, config fields.
+
+    ``config`` is always a `graphcert.run.config.RunConfig` (not annotated: the config module
+    reads this registry) and ``data`` the loaded graph (`torch_geometric.data.Data`).
+
+    Methods whose noise (`describe()`) and score temperature agree share one statistics file,
+    sampled once (`graphcert.run.pipeline.sampling_plans`).
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]  # legend label of the plots
+    features: ClassVar[str]  # "binary": 0/1 attributes only; "continuous": any real features
+    noise_name: ClassVar[str]  # names the statistics file, stats_<noise_name>[_T<T>].npz
+    fields: ClassVar[frozenset[str]]  # the RunConfig fields (CLI flags) the method reads
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    @abstractmethod
+    def noise(self, config, data) -> Any:
+        """The smoothing distribution (a `graphcert.sampling.chunks.SmoothingNoise`)."""
+
+    def temperature(self, config) -> float | None:
+        """Scores smoothed: softmax(logits / T); 0 = one-hot votes; None = softmax(logits)."""
+        return None
+
+    def needs_histogram(self, config) -> bool:
+        """Whether the certificate reads the score histogram (config.n_bins bins, SPEC §4);
+        without it the statistics keep one bin instead of N x n_bins counts."""
+        return False
+
+    def batch_size(self, config, data) -> int:
+        """Noisy copies per model call (a method may cap config.batch_size, e.g. for memory)."""
+        return config.batch_size
+
+    @abstractmethod
+    def certify(self, config, stats: SmoothingStats, noise,
+                inputs: CertificationInputs) -> MethodResult:
+        """Certificates and certified-accuracy curves of the targets (graphcert.tasks.graph)."""
+
+    @abstractmethod
+    def describe_samples(self, noise) -> dict:
+        """The noise parameters recorded under results.json's methods.<name>.samples."""

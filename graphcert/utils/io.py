@@ -1,0 +1,52 @@
+"""Files that are never left half-written or silently overwritten.
+
+* `atomic_write`: a temporary file next to the target, flushed to disk, then renamed over it;
+  if anything fails (or the process is killed) the target keeps its old bytes.
+* `set_aside`: a file that must not be reused (stale, unreadable) is renamed, never deleted,
+  and never over an older set-aside file.
+"""
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator
+
+__all__ = ["atomic_write", "partial_writes", "set_aside"]
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+    """Write `path` atomically: yields a temporary file in the same folder, which replaces
+    `path` (fsync, then `os.replace`) when the block ends without an error."""
+    path = Path(path)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, mode) as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def partial_writes(path: str | os.PathLike) -> list[Path]:
+    """Temporary files an `atomic_write` of `path` left behind when its process was killed."""
+    path = Path(path)
+    return sorted(p for p in path.parent.glob(f".{glob.escape(path.name)}.*.part")
+                  if p.is_file())
+
+
+def set_aside(path: str | os.PathLike, tag: str = "stale") -> Path:
+    """Rename `path` to ``<stem>.<tag>-<i><suffix>`` with the smallest free i >= 1 (e.g.
+    ``stats_localized.npz`` -> ``stats_localized.stale-1.npz``); returns the new path."""
+    path = Path(path)
+    i = 1
+    while os.path.lexists(target := path.with_name(f"{path.stem}.{tag}-{i}{path.suffix}")):
+        i += 1
+    os.rename(path, target)
+    return target
