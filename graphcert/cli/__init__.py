@@ -16,7 +16,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     defaults = RunConfig()
     parser.add_argument("--config", type=Path, help="YAML file of run settings (flags win)")
     parser.add_argument("--out", type=Path, help="run directory (default runs/DATASET-MODEL)")
-    parser.add_argument("--dataset", help="cora_ml, citeseer or an OGB name like ogbn-arxiv "
+    parser.add_argument("--dataset", help="cora_ml, citeseer, an OGB name like ogbn-arxiv or "
+                        "planted_categorical (synthetic, categorical attributes) "
                         f"(default {defaults.dataset})")
     parser.add_argument("--model", help=f"appnp or gcn (default {defaults.model})")
     parser.add_argument("--n-layers", type=int, help="GCN depth (the papers also use 6)")
@@ -32,6 +33,12 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sigma-max", type=float,
                         help="gaussian method: noise level on the least connected cluster")
     parser.add_argument("--l2-step", type=float, help="gaussian method: l2 radius grid step")
+    parser.add_argument("--keep", type=float, help="kary methods: probability of keeping an "
+                        "attribute value (own cluster when localized)")
+    parser.add_argument("--keep-far", type=float,
+                        help="kary_localized: keep probability on the least connected cluster")
+    parser.add_argument("--max-hamming", type=int,
+                        help="kary methods: largest Hamming budget (changed attribute values)")
     parser.add_argument("--n-samples", type=int, help="Monte Carlo samples per distribution")
     parser.add_argument("--n-pre", type=int, help="pre-samples that fix each candidate class")
     parser.add_argument("--alpha", type=float)

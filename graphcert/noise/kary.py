@@ -28,7 +28,7 @@ from graphcert.utils.validation import (
     check_probabilities,
 )
 
-__all__ = ["CategoricalGraph", "KaryNoise", "prepare_categorical"]
+__all__ = ["CategoricalGraph", "KaryNoise", "decode_one_hot", "prepare_categorical"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,41 @@ def prepare_categorical(x, n_values) -> CategoricalGraph:
     return CategoricalGraph(values, k)
 
 
+def decode_one_hot(x, n_values) -> CategoricalGraph:
+    """The categorical attributes encoded one-hot in x (N, sum_f K_f) (dense or sparse tensor,
+    or array), the inverse of `CategoricalGraph.one_hot`: every feature block must hold
+    exactly one 1. ``n_values``: one K (then F = width / K) or F ints."""
+    if isinstance(x, Tensor):
+        x = (x.to_dense() if x.layout != torch.strided else x).detach().cpu().numpy()
+    dense = np.asarray(x)
+    if dense.ndim != 2 or min(dense.shape) < 1:
+        raise ValueError(f"x must be a 2-D (N, sum of n_values) one-hot matrix, got shape "
+                         f"{dense.shape}")
+    k = check_integers(n_values, "n_values", "[2, inf)")
+    if k.ndim == 0 and dense.shape[1] % k == 0:
+        k = np.full(dense.shape[1] // k, k)
+    if k.ndim != 1 or k.sum() != dense.shape[1]:
+        raise ValueError(f"x has {dense.shape[1]} one-hot columns, n_values {k.tolist()} "
+                         "describe another width")
+    if not np.all((dense == 0) | (dense == 1)):
+        raise ValueError("a one-hot x must hold only 0 and 1")
+    offsets = np.concatenate(([0], np.cumsum(k)[:-1]))
+    ones = np.add.reduceat(dense, offsets, axis=1)
+    if np.any(ones != 1):
+        node, feature = np.argwhere(ones != 1)[0]
+        raise ValueError(f"x[{node}] holds {int(ones[node, feature])} ones in the block of "
+                         f"feature {feature}, expected exactly 1")
+    _, columns = np.nonzero(dense)  # row-major: F columns per node, in block order
+    return CategoricalGraph(columns.reshape(dense.shape[0], k.size) - offsets, k)
+
+
+def _is_encoded(x) -> bool:
+    """Float or bool inputs are one-hot encodings; integer inputs are the values."""
+    if isinstance(x, Tensor):
+        return x.dtype.is_floating_point or x.dtype == torch.bool
+    return np.asarray(x).dtype.kind in "fb"
+
+
 class KaryNoise:
     """Localized K-ary noise, one distribution per output cluster (SPEC §9, §2); a
     `graphcert.sampling.chunks.SmoothingNoise`.
@@ -112,11 +147,17 @@ class KaryNoise:
         return self.keep.shape[0]
 
     def prepare(self, x) -> CategoricalGraph:
-        """Validate `x` once so repeated sampling skips it; prepared inputs pass through."""
+        """Validate `x` once so repeated sampling skips it; prepared inputs pass through.
+
+        Integer x (N, F) holds the values; float or bool x (N, sum_f K_f) their one-hot
+        encoding (`decode_one_hot`), as models and `graphcert certify` take the attributes.
+        """
         if isinstance(x, CategoricalGraph):
             graph = x
             if not np.array_equal(np.broadcast_to(self.n_values, graph.n_values.shape), graph.n_values):
                 raise ValueError("CategoricalGraph was prepared with other n_values")
+        elif _is_encoded(x):
+            graph = decode_one_hot(x, self.n_values)
         else:
             graph = prepare_categorical(x, self.n_values)
         if graph.values.shape[0] != self.labels.shape[0]:

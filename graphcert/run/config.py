@@ -43,6 +43,13 @@ class RunConfig:
     sigma_min: float = 0.25
     sigma_max: float = 1.0
     l2_step: float = 0.05
+    # K-ary noise on categorical attributes ("kary", "kary_localized", SPEC §9): keep a value
+    # with probability keep (isotropic; own cluster when localized) down to keep_far (least
+    # connected cluster), else redraw it uniformly; certified accuracy on Hamming budgets
+    # 0..max_hamming (changed attribute values)
+    keep: float = 0.5
+    keep_far: float = 0.1
+    max_hamming: int = 20
     # Monte Carlo (SPEC §3, §4)
     n_pre: int = 200
     n_samples: int = 2000
@@ -71,11 +78,12 @@ class RunConfig:
             raise ValueError(f"targets must be one of {TARGETS}, got {self.targets!r}")
         if self.bounds not in BOUNDS:
             raise ValueError(f"bounds must be one of {BOUNDS}, got {self.bounds!r}")
-        for name in ("theta_plus", "theta_minus_low", "theta_minus_high", "alpha"):
+        for name in ("theta_plus", "theta_minus_low", "theta_minus_high", "alpha", "keep",
+                     "keep_far"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ValueError(f"{name} must be a probability in [0, 1], got {value}")
-        for name in ("max_deletions", "max_additions"):
+        for name in ("max_deletions", "max_additions", "max_hamming"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0 (a budget), got {getattr(self, name)}")
         if not (0 < self.sigma_min <= self.sigma_max < float("inf")):

@@ -12,7 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from graphcert.run.methods import METHODS  # noqa: E402
 
 ATTACK_LABELS = {"deletions": "adversarial deletions (bits)",
-                 "additions": "adversarial additions (bits)", "l2": "l2 radius eps"}
+                 "additions": "adversarial additions (bits)", "l2": "l2 radius eps",
+                 "hamming": "changed attribute values (Hamming)"}
 
 
 def _label(method: str) -> str:
@@ -29,11 +30,14 @@ def results_table(results: dict, probe_budgets: tuple[int, ...] = (1, 5, 10, 20)
     """Plain-text table: accuracy, abstentions, ACR and certified accuracy at a few budgets."""
     header = ["method", "certificate", "accuracy", "abstain", "ACR del", "ACR add"] + \
         [f"del={b}" for b in probe_budgets] + ["add=1"]
-    rows, l2_rows = [], []
+    rows, l2_rows, hamming_rows = [], [], []
     for method, entry in results["methods"].items():
         curves = entry["curves"]
         if "l2" in curves:
             l2_rows += _l2_rows(method, entry)
+            continue
+        if "hamming" in curves:
+            hamming_rows += _hamming_rows(method, entry)
             continue
         kinds = ["naive"] + (["collective"] if curves["deletions"]["collective"] is not None
                              else [])
@@ -54,32 +58,48 @@ def results_table(results: dict, probe_budgets: tuple[int, ...] = (1, 5, 10, 20)
              f"{config['targets']} targets, clean accuracy "
              f"{results['clean_accuracy']['targets']:.3f} (targets) / "
              f"{results['clean_accuracy']['test']:.3f} (test), alpha = {config['alpha']}")
+    tables = ([_attack_table(l2_rows, "ACR l2", [f"eps={e:g}" for e in L2_PROBES])]
+              if l2_rows else []) + \
+        ([_attack_table(hamming_rows, "ACR hamming", [f"r={b}" for b in HAMMING_PROBES])]
+         if hamming_rows else [])
     if not rows:
-        return "\n".join([title, _l2_table(l2_rows)])
+        return "\n".join([title, *tables])
     table = [title, line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
-    return "\n".join(table + ([_l2_table(l2_rows)] if l2_rows else []))
+    return "\n".join(table + tables)
 
 
 L2_PROBES = (0.25, 0.5, 1.0)
+HAMMING_PROBES = (1, 2, 5, 10)
 
 
 def _l2_rows(method: str, entry: dict) -> list[list[str]]:
-    """Rows of a continuous-feature method: ACR and certified accuracy at a few l2 radii."""
-    curve = entry["curves"]["l2"]
+    """Rows of a continuous-feature method: ACR and certified accuracy at a few l2 radii
+    (the grids run from 0 until nothing is certified)."""
+    step = entry["curves"]["l2"]["budgets"][1]
+    return _attack_rows(method, entry, "l2", [round(e / step) for e in L2_PROBES], "0.000")
+
+
+def _hamming_rows(method: str, entry: dict) -> list[list[str]]:
+    """Rows of a categorical method: ACR and certified accuracy at a few Hamming budgets
+    ("-" beyond the budget grid)."""
+    return _attack_rows(method, entry, "hamming", list(HAMMING_PROBES), "-")
+
+
+def _attack_rows(method: str, entry: dict, attack: str, probes: list[int],
+                 beyond: str) -> list[list[str]]:
+    """Rows of one attack: per certificate kind, ACR and the accuracy at grid points `probes`."""
+    curve = entry["curves"][attack]
     rows = []
     for kind in ["naive"] + (["collective"] if curve["collective"] is not None else []):
         accuracy = _certified_accuracy(curve, kind)
-        step = curve["budgets"][1]  # grids run from 0 until nothing is certified
-        probe = [f"{accuracy[i]:.3f}" if i < len(accuracy) else "0.000"
-                 for i in (round(e / step) for e in L2_PROBES)]
+        probe = [f"{accuracy[i]:.3f}" if i < len(accuracy) else beyond for i in probes]
         rows.append([method, kind, f"{entry['accuracy']:.3f}", f"{entry['abstain_rate']:.3f}",
                      f"{curve[f'acr_{kind}']:.3f}", *probe])
     return rows
 
 
-def _l2_table(rows: list[list[str]]) -> str:
-    header = ["method", "certificate", "accuracy", "abstain", "ACR l2"] + \
-        [f"eps={e:g}" for e in L2_PROBES]
+def _attack_table(rows: list[list[str]], acr: str, probes: list[str]) -> str:
+    header = ["method", "certificate", "accuracy", "abstain", acr] + probes
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
     line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths))  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])

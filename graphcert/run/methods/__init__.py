@@ -22,6 +22,7 @@ from __future__ import annotations
 from graphcert.run.methods.base import CertificationInputs, SmoothingMethod
 from graphcert.run.methods.gaussian import Gaussian
 from graphcert.run.methods.isotropic import Isotropic
+from graphcert.run.methods.kary import Kary, KaryLocalized
 from graphcert.run.methods.localized import Localized
 from graphcert.run.methods.sparse_smooth import SparseSmooth
 
@@ -32,4 +33,6 @@ METHODS: dict[str, SmoothingMethod] = {method.name: method for method in (
     Isotropic(),
     SparseSmooth(),
     Gaussian(),
+    Kary(),
+    KaryLocalized(),
 )}

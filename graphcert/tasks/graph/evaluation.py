@@ -107,11 +107,7 @@ def variance_constrained_result(method: str, stats: SmoothingStats, y: np.ndarra
                                 relax: bool = False, collective: bool = True) -> MethodResult:
     """Variance-constrained base certificates (Bonferroni over targets) and their curves."""
     predicted = stats.candidate_score[targets]
-    mu_lower, zeta_upper = mu_zeta_bounds(
-        alpha=alpha / len(targets), method=bounds, hist=stats.hist[targets],
-        score_sum=stats.score_sum[targets], score_sq_sum=stats.score_sq_sum[targets],
-        n=stats.n[targets])
-    eta = variance_constrained_radius(np.minimum(mu_lower, 1.0), zeta_upper)
+    eta = variance_constrained_eta(stats, targets, alpha=alpha, bounds=bounds)
     correct = predicted == y[targets]
     w_plus, w_minus = localized_weight_matrices(theta_plus, theta_minus)
     groups = stats.labels[targets]
@@ -123,7 +119,7 @@ def variance_constrained_result(method: str, stats: SmoothingStats, y: np.ndarra
     all_outputs = CollectiveCertifier(*args, targets=np.ones_like(correct), **common)
 
     def counts(plus, minus) -> tuple[list[int], list[int] | None]:
-        naive = _sweep_naive(certifier, plus, minus)
+        naive = sweep_naive(certifier, plus, minus)
         if not collective:
             return naive, None
         if not certifier.pairs.total:
@@ -134,7 +130,7 @@ def variance_constrained_result(method: str, stats: SmoothingStats, y: np.ndarra
     for name, plus, minus in (("deletions", 0 * deletions, deletions),
                               ("additions", additions, 0 * additions)):
         naive, coll = counts(plus, minus)
-        ratio = _sweep_naive(all_outputs, plus, minus)
+        ratio = sweep_naive(all_outputs, plus, minus)
         result.curves[name] = Curve(plus.tolist() if name == "additions" else minus.tolist(),
                                     naive, coll, ratio, len(targets))
     joint_naive, joint_coll = [], []
@@ -147,6 +143,17 @@ def variance_constrained_result(method: str, stats: SmoothingStats, y: np.ndarra
     result.extra["joint"] = joint_grid(additions, deletions, joint_naive,
                                        joint_coll if collective else None, len(targets))
     return result
+
+
+def variance_constrained_eta(stats: SmoothingStats, targets: np.ndarray, *, alpha: float,
+                             bounds: str) -> np.ndarray:
+    """Radii eta of the targets' candidate scores (SPEC §3), from bounds on mu and zeta that
+    hold for all targets together (Bonferroni, alpha / number of targets); -inf: abstain."""
+    mu_lower, zeta_upper = mu_zeta_bounds(
+        alpha=alpha / len(targets), method=bounds, hist=stats.hist[targets],
+        score_sum=stats.score_sum[targets], score_sq_sum=stats.score_sq_sum[targets],
+        n=stats.n[targets])
+    return variance_constrained_radius(np.minimum(mu_lower, 1.0), zeta_upper)
 
 
 def joint_grid(budgets_plus, budgets_minus, naive, collective, n_targets: int) -> dict:
@@ -162,7 +169,7 @@ def joint_grid(budgets_plus, budgets_minus, naive, collective, n_targets: int) -
             "n_targets": n_targets}
 
 
-def _sweep_naive(certifier: CollectiveCertifier, plus, minus) -> list[int]:
+def sweep_naive(certifier: CollectiveCertifier, plus, minus) -> list[int]:
     """Naive counts along non-decreasing budgets, zeros after the first 0."""
     counts = []
     for budget_plus, budget_minus in zip(plus, minus):
