@@ -20,11 +20,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from graphcert.noise.binary import stacked_csr
+from graphcert.noise.binary import bernoulli_positions, stacked_csr
 from graphcert.utils.validation import (
     check_index_array,
+    check_int,
     check_integers,
     check_nonnegative_integers,
+    check_positive_int,
     check_probabilities,
 )
 
@@ -169,24 +171,27 @@ class KaryNoise:
         """`batch_size` noisy copies of `x` for `output_cluster`, one-hot encoded and stacked:
         a (B * N, sum_f K_f) sparse CSR tensor of ones.
 
-        Exact: a coordinate is redrawn iff U >= keep for U ~ Uniform[0, 1) (probability
-        1 - keep), and a redrawn value is ``generator.integers(0, K_f)``, uniform on all K_f
-        values; every coordinate uses its own draws.
+        Exact: the redrawn coordinates of all copies are one Bernoulli(top) set over the
+        B * N * F positions (`bernoulli_positions`, work proportional to its size), top the
+        largest redraw probability 1 - keep of the row, thinned to each node's 1 - keep
+        (kept with probability (1 - keep) / top); a redrawn value is
+        ``generator.integers(0, K_f)``, uniform on all K_f values. Every coordinate depends
+        only on its own draws.
         """
-        if int(output_cluster) != output_cluster or not 0 <= output_cluster < self.n_clusters:
-            raise ValueError(f"output_cluster must be in [0, {self.n_clusters}), "
-                             f"got {output_cluster}")
-        if int(batch_size) != batch_size or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+        output_cluster = check_int(output_cluster, "output_cluster", f"[0, {self.n_clusters})")
+        batch_size = check_positive_int(batch_size, "batch_size")
         if not isinstance(generator, np.random.Generator):
             raise ValueError("generator must be a numpy.random.Generator")
         graph = self.prepare(x)
         n_nodes, n_features = graph.values.shape
-        keep = self.keep[int(output_cluster)][self.labels]
-        redraw = generator.random((int(batch_size), n_nodes, n_features)) >= keep[None, :, None]
-        z = np.broadcast_to(graph.values, redraw.shape).copy()
-        flat = np.flatnonzero(redraw)
-        z.reshape(-1)[flat] = generator.integers(0, graph.n_values[flat % n_features])
+        redraw = 1.0 - self.keep[output_cluster][self.labels]
+        top = float(redraw.max())
+        flat = bernoulli_positions(batch_size * n_nodes * n_features, top, generator)
+        if flat.size and np.any(redraw != top):
+            node = flat // n_features % n_nodes
+            flat = flat[generator.random(flat.size) < redraw[node] / top]
+        z = np.tile(graph.values.reshape(-1), batch_size)
+        z[flat] = generator.integers(0, graph.n_values[flat % n_features])
         return graph.one_hot(z.reshape(-1, n_features))
 
     def describe(self) -> dict:
