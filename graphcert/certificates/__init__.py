@@ -4,9 +4,11 @@ Base (per-output) certificates, one module per family:
 
 * variance-constrained certificate for sparsity-aware noise (SPEC §3, LRS Thm 5.1):
   :func:`sparsity_aware_weights`, :func:`localized_weight_matrices`,
-  :func:`variance_constrained_radius`;
-* the exact SparseSmooth certificate for binary data (SPEC §4): :func:`sparse_smooth_worst_mass`,
-  :func:`sparse_smooth_certified`, :func:`sparse_smooth_region`;
+  :func:`pair_weight_matrices` (edges, SPEC §8), :func:`variance_constrained_radius`;
+* the exact SparseSmooth certificate for binary data, attributes alone or jointly with edges
+  (SPEC §4, §8): :func:`sparse_smooth_worst_mass`, :func:`sparse_smooth_certified`,
+  :func:`sparse_smooth_region`, :func:`sparse_smooth_joint_region`,
+  :func:`sparse_smooth_thresholds`;
 * the exact Hamming certificate for K-ary categorical noise (SPEC §9, Lee et al. 2019) and its
   variance-constrained weight: :func:`kary_hamming_certified`, :func:`kary_hamming_radius`,
   :func:`kary_hamming_region`, :func:`kary_hamming_thresholds`, :func:`kary_hamming_worst_mass`,
@@ -37,11 +39,14 @@ from graphcert.certificates._kary import (
 )
 from graphcert.certificates._sparse_smooth import (
                                                    sparse_smooth_certified,
+                                                   sparse_smooth_joint_region,
                                                    sparse_smooth_region,
+                                                   sparse_smooth_thresholds,
                                                    sparse_smooth_worst_mass,
 )
 from graphcert.certificates._variance import (
                                                    localized_weight_matrices,
+                                                   pair_weight_matrices,
                                                    sparsity_aware_weights,
                                                    variance_constrained_radius,
 )
@@ -59,8 +64,11 @@ __all__ = [
     "kary_weights",
     "localized_weight_matrices",
     "mmcert_certified",
+    "pair_weight_matrices",
     "sparse_smooth_certified",
+    "sparse_smooth_joint_region",
     "sparse_smooth_region",
+    "sparse_smooth_thresholds",
     "sparse_smooth_worst_mass",
     "sparsity_aware_weights",
     "uniform_l1_radius",

@@ -1,8 +1,10 @@
 """Variance-constrained base certificate for sparsity-aware noise (SPEC §3; LRS Thm 5.1).
 
 :func:`sparsity_aware_weights` gives the per-bit weights, :func:`localized_weight_matrices`
-their (output group x input cluster) matrices, :func:`variance_constrained_radius` the radius
-eta. Radii follow one convention: ``eta = -inf`` means abstain.
+their (output group x input cluster) matrices, :func:`pair_weight_matrices` the per-pair weights
+of structure noise (output group x cluster pair, SPEC §8), :func:`variance_constrained_radius`
+the radius eta; attributes and pairs are one product distribution, so a joint perturbation is
+certified iff the attribute weights plus the pair weights stay below eta. Radii follow one convention: ``eta = -inf`` means abstain.
 """
 from __future__ import annotations
 
@@ -46,6 +48,23 @@ def localized_weight_matrices(theta_plus, theta_minus) -> tuple[np.ndarray, np.n
     w_plus, w_minus = sparsity_aware_weights(theta_plus, theta_minus)
     if w_plus.ndim != 2 or w_plus.shape[0] != w_plus.shape[1]:
         raise ValueError(f"theta matrices must broadcast to a square (C, C) shape, got {w_plus.shape}")
+    return w_plus, w_minus
+
+
+def pair_weight_matrices(p_plus, p_minus) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pair weights ``(W_plus, W_minus)`` of shape (K, P) for structure noise (SPEC §8).
+
+    ``p_*[k, c]`` is the add / delete probability that the distribution of output group k
+    applies to the node pairs of cluster pair column c (`graphcert.utils.pairs`); the
+    weights are the §3 formulas with these probabilities: ``W_plus`` per added edge,
+    ``W_minus`` per deleted edge. Scalars (isotropic noise) give (1, 1) matrices.
+    """
+    w_plus, w_minus = sparsity_aware_weights(p_plus, p_minus)
+    if w_plus.ndim == 0:
+        return w_plus.reshape(1, 1), w_minus.reshape(1, 1)
+    if w_plus.ndim != 2:
+        raise ValueError(f"p_plus and p_minus must broadcast to a (groups, cluster pairs) "
+                         f"matrix, got shape {w_plus.shape}")
     return w_plus, w_minus
 
 

@@ -37,11 +37,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from graphcert.certificates._base import BaseCertificate
+from graphcert.certificates._pair_units import PairUnits
 
 __all__ = [
     "l2_certified_counts",
     "CollectiveCertifier",
     "CollectiveCertifierL2",
+    "PairUnits",
     "collective_certificate",
     "collective_certificate_l2",
     "max_adversarial_weight",
@@ -352,35 +354,53 @@ class _Enumerator:
     """
 
     def __init__(self, pairs: _Pairs, units: _Units, w_plus: np.ndarray, w_minus: np.ndarray,
-                 chunk: int = 1 << 18):
+                 structure: tuple | None = None, chunk: int = 1 << 18):
         self.units, self.chunk = units, chunk
         self.w_plus, self.w_minus = w_plus[:, units.column], w_minus[:, units.column]
+        self.structure = structure  # (PairUnits, w_plus, w_minus) of the pair units, or None
         starts = np.searchsorted(pairs.group, np.arange(pairs.groups.size))
         ends = np.r_[starts[1:], pairs.group.size]
         self.etas = [pairs.eta[a:b] for a, b in zip(starts, ends)]
         self.broken = [np.r_[0, np.cumsum(pairs.count[a:b])] for a, b in zip(starts, ends)]
         self.total = pairs.total
 
-    def candidates(self, eps_plus: float, eps_minus: float) -> int:
+    def candidates(self, eps_plus: float, eps_minus: float, eps_plus_adj: float = 0.0,
+                   eps_minus_adj: float = 0.0) -> int:
         """Upper bound on the number of allocations ``certify`` would try."""
         u, exact = self.units, not self.units.binds(eps_plus, eps_minus)
-        return (_count_bound(u.cap_plus, eps_plus, exact)
-                * _count_bound(u.cap_minus, eps_minus, exact))
+        count = _count_bound(u.cap_plus, eps_plus, exact) * _count_bound(u.cap_minus, eps_minus, exact)
+        if self.structure is not None:
+            units = self.structure[0]
+            count *= (_count_bound(units.cap_plus, eps_plus_adj, True)
+                      * _count_bound(units.cap_minus, eps_minus_adj, True))
+        return count
 
-    def certify(self, eps_plus: float, eps_minus: float) -> int:
+    def _pair_reach(self, eps_plus: float, eps_minus: float) -> np.ndarray:
+        """Distinct weight vectors (n, groups) of the maximal pair allocations (no local
+        budgets: each side spends min(budget, capacity))."""
+        if self.structure is None:
+            return np.zeros((1, self.w_plus.shape[0]))
+        units, w_plus, w_minus = self.structure
+        z_plus = _bounded_vectors(units.cap_plus, eps_plus, True) @ w_plus.T
+        z_minus = _bounded_vectors(units.cap_minus, eps_minus, True) @ w_minus.T
+        return np.unique((z_plus[:, None] + z_minus[None]).reshape(-1, w_plus.shape[0]), axis=0)
+
+    def certify(self, eps_plus: float, eps_minus: float, eps_plus_adj: float = 0.0,
+                eps_minus_adj: float = 0.0) -> int:
         u, exact = self.units, not self.units.binds(eps_plus, eps_minus)
         plus = _bounded_vectors(u.cap_plus, eps_plus, exact)
         minus = _bounded_vectors(u.cap_minus, eps_minus, exact)
         z_plus, z_minus = plus @ self.w_plus.T, minus @ self.w_minus.T
-        step = max(1, self.chunk // max(1, minus.shape[0]))
+        z_pairs = self._pair_reach(eps_plus_adj, eps_minus_adj)
+        step = max(1, self.chunk // max(1, minus.shape[0] * z_pairs.shape[0]))
         most = 0
         for lo in range(0, plus.shape[0], step):
-            z = z_plus[lo:lo + step, None, :] + z_minus[None]
+            z = z_plus[lo:lo + step, None, None, :] + z_minus[None, :, None] + z_pairs[None, None]
             broken = sum(cum[np.searchsorted(eta, z[..., k], side="right")]
                          for k, (eta, cum) in enumerate(zip(self.etas, self.broken)))
             if not exact:
                 local = plus[lo:lo + step, None, :] + minus[None] <= u.local
-                broken = np.where(local.all(axis=-1), broken, 0)
+                broken = np.where(local.all(axis=-1)[..., None], broken, 0)
             most = max(most, int(broken.max()))
         return self.total - most
 
@@ -390,7 +410,8 @@ class _CountingProgram:
     """``min counts . T`` over indicators T of the (group, eta) pairs (1 = still certified).
 
     The adversary has blocks of variables ``0 <= b_i (<= upper_i)`` reaching ``z = sum_i M_i b_i``
-    per group, subject to rows ``sum_i A_i b_i <= rhs`` (budgets; rhs may be a Parameter).
+    per group, subject to rows ``sum_i A_i b_i <= rhs`` (budgets; rhs may be a Parameter; a
+    row lists one A_i per leading block, None where a block is not involved).
     Incremental form: T is non-decreasing in eta within a group (some optimal solution always
     is: the broken pairs are those with eta <= z_k) and ``z_k >= sum_j delta_j (1 - T_j)`` with
     ``delta_j = eta_j - eta_{j-1}`` telescopes to the largest broken eta. The per-pair form
@@ -414,7 +435,7 @@ class _CountingProgram:
                                    shape=(pairs.groups.size, n))
         self.top = np.asarray(self.steps.sum(axis=1)).ravel()
         z = sum(w @ b for w, b in zip(self.weights, self.b))
-        self.rows = [(mats, rhs, sum(a @ b for a, b in zip(mats, self.b)) <= rhs)
+        self.rows = [(mats, rhs, sum(a @ b for a, b in zip(mats, self.b) if a is not None) <= rhs)
                      for mats, rhs in rows]
         self.reach = z + self.steps @ self.t >= self.top
         cons = [row for _, _, row in self.rows] + [self.reach, self.t >= self.sure]
@@ -458,7 +479,8 @@ class _CountingProgram:
             y_row = np.maximum(np.ravel(row.dual_value), 0.0)
             terms.append(-y_row * np.ravel(rhs.value if isinstance(rhs, cp.Parameter) else rhs))
             for i, a in enumerate(mats):
-                g_b[i] = g_b[i] + a.T @ y_row
+                if a is not None:
+                    g_b[i] = g_b[i] + a.T @ y_row
         terms += [np.minimum(g * upper, 0.0) for g, upper in zip(g_b, box)]
         total = sum(float(term.sum()) for term in terms)
         magnitude = sum(float(np.abs(term).sum()) for term in terms)
@@ -514,7 +536,9 @@ class CollectiveCertifier(_LazyProgram):
     units when there are at most ``max_enumeration`` of them, else from the MILP.  The cvxpy
     problem is built once (lazily) and is DPP with the budgets as parameters, so ``certify``
     and ``sweep`` re-solve without recompiling.  ``merge_units=False`` keeps one budget unit
-    per input unit in the MILP (the native form); merging is exact either way.  See
+    per input unit in the MILP (the native form); merging is exact either way.  ``structure``
+    adds the node pairs as units (SPEC §8) with their own two budgets (``budget_plus_adj``,
+    ``budget_minus_adj`` of ``certify``): one program, four budget constraints.  See
     ``collective_certificate`` for the arguments.
     """
 
@@ -523,7 +547,7 @@ class CollectiveCertifier(_LazyProgram):
     def __init__(self, eta, out_group, w_plus, w_minus, cap_plus, cap_minus, *,
                  unit_group=None, local_budget=None, targets=None, relax: bool = False,
                  n_bins: int | None = None, merge_units: bool = True,
-                 max_enumeration: int = 10**7):
+                 max_enumeration: int = 10**7, structure: PairUnits | None = None):
         eta = _vector(eta, "eta")
         w_plus = _weights(w_plus, "w_plus")
         w_minus = _weights(w_minus, "w_minus", w_plus.shape)
@@ -552,7 +576,13 @@ class CollectiveCertifier(_LazyProgram):
         self._wp = np.minimum(w_plus[self.pairs.groups], top[:, None])
         self._wm = np.minimum(w_minus[self.pairs.groups], top[:, None])
         self.max_enumeration = max_enumeration
-        self._enumerator = _Enumerator(self.pairs, self._merged, self._wp, self._wm)
+        self.structure = _check_structure(structure, n_groups)
+        pair_units = None
+        if self.structure is not None:
+            self._adj_wp = np.minimum(self.structure.w_plus[self.pairs.groups], top[:, None])
+            self._adj_wm = np.minimum(self.structure.w_minus[self.pairs.groups], top[:, None])
+            pair_units = (self.structure, self._adj_wp, self._adj_wm)
+        self._enumerator = _Enumerator(self.pairs, self._merged, self._wp, self._wm, pair_units)
 
     def _build(self) -> _CountingProgram:
         u, n = self.units, self.units.column.size
@@ -567,55 +597,100 @@ class CollectiveCertifier(_LazyProgram):
             rows.append(([pick, pick], u.local[loc]))
         blocks = [(self._wp[:, u.column], u.cap_plus, True),
                   (self._wm[:, u.column], u.cap_minus, True)]
+        self._box = [u.cap_plus, u.cap_minus]
+        if self.structure is not None:  # the pair units' blocks follow the attributes' two
+            self._eps_plus_adj = cp.Parameter(nonneg=True)
+            self._eps_minus_adj = cp.Parameter(nonneg=True)
+            pair_blocks, pair_rows, pair_box = self.structure.program(
+                self._adj_wp, self._adj_wm, self._eps_plus_adj, self._eps_minus_adj)
+            blocks += pair_blocks
+            rows += [([None, None, *mats], rhs) for mats, rhs in pair_rows]
+            self._box += pair_box
         return _CountingProgram(self.pairs, self.relax, blocks, rows)
 
-    def _clip_budgets(self, budget_plus, budget_minus) -> tuple[float, float]:
+    def _clip_budgets(self, budget_plus, budget_minus, budget_plus_adj=0,
+                      budget_minus_adj=0) -> tuple[float, float, float, float]:
         eps_p = min(np.floor(_budget(budget_plus, "budget_plus")), self._merged.cap_plus.sum())
         eps_m = min(np.floor(_budget(budget_minus, "budget_minus")), self._merged.cap_minus.sum())
-        return float(eps_p), float(eps_m)
+        adj = [np.floor(_budget(budget_plus_adj, "budget_plus_adj")),
+               np.floor(_budget(budget_minus_adj, "budget_minus_adj"))]
+        if self.structure is None:
+            if any(adj):
+                raise ValueError(f"budget_plus_adj == {budget_plus_adj}, budget_minus_adj == "
+                                 f"{budget_minus_adj}: edge budgets need structure=PairUnits(...)")
+        else:
+            adj = self.structure.clip_budgets(*adj)
+        return float(eps_p), float(eps_m), float(adj[0]), float(adj[1])
 
-    def sure_mask(self, budget_plus, budget_minus) -> np.ndarray:
+    def _pair_local_binds(self, eps_plus_adj: float, eps_minus_adj: float) -> bool:
+        local = None if self.structure is None else self.structure.local
+        return local is not None and local.binds(eps_plus_adj, eps_minus_adj)
+
+    def _pair_worst(self, eps_plus_adj: float, eps_minus_adj: float) -> np.ndarray | float:
+        """Largest (or an upper bound on the) pair weight per group, SPEC §8."""
+        if self.structure is None or eps_plus_adj + eps_minus_adj == 0:
+            return 0.0
+        if self._pair_local_binds(eps_plus_adj, eps_minus_adj):
+            return self.structure.local_max(self._adj_wp, self._adj_wm, eps_plus_adj,
+                                            eps_minus_adj)
+        return (_greedy_max(self._adj_wp, self.structure.cap_plus, eps_plus_adj)
+                + _greedy_max(self._adj_wm, self.structure.cap_minus, eps_minus_adj))
+
+    def sure_mask(self, budget_plus, budget_minus, budget_plus_adj=0,
+                  budget_minus_adj=0) -> np.ndarray:
         """Pairs no single admissible allocation can break (the naive certificate per pair)."""
-        eps_p, eps_m = self._clip_budgets(budget_plus, budget_minus)
+        eps_p, eps_m, eps_pa, eps_ma = self._clip_budgets(budget_plus, budget_minus,
+                                                          budget_plus_adj, budget_minus_adj)
         cols = self._merged.column
         worst = _max_weights(self._wp[:, cols], self._wm[:, cols], self._merged, eps_p, eps_m)
+        worst = worst + self._pair_worst(eps_pa, eps_ma)
         return self.pairs.eta > worst[self.pairs.group]
 
-    def naive(self, budget_plus, budget_minus) -> int:
+    def naive(self, budget_plus, budget_minus, budget_plus_adj=0, budget_minus_adj=0) -> int:
         """Targeted outputs certified on their own (each against its own worst allocation)."""
         if not self.pairs.total:
             return 0
-        return int(self.pairs.count[self.sure_mask(budget_plus, budget_minus)].sum())
+        sure = self.sure_mask(budget_plus, budget_minus, budget_plus_adj, budget_minus_adj)
+        return int(self.pairs.count[sure].sum())
 
-    def certify(self, budget_plus, budget_minus) -> int:
-        """Guaranteed number of targeted outputs that stay certified under the budgets."""
-        eps_p, eps_m = self._clip_budgets(budget_plus, budget_minus)
+    def certify(self, budget_plus, budget_minus, budget_plus_adj=0, budget_minus_adj=0) -> int:
+        """Guaranteed number of targeted outputs that stay certified under the budgets
+        (``*_adj``: edges added / deleted, which need ``structure``)."""
+        eps = self._clip_budgets(budget_plus, budget_minus, budget_plus_adj, budget_minus_adj)
         if not self.pairs.total:
             return 0
-        sure = self.sure_mask(eps_p, eps_m)
+        sure = self.sure_mask(*eps)
         n_sure = int(self.pairs.count[sure].sum())
         if sure.all():
             return n_sure
-        if not self.relax and self._enumerator.candidates(eps_p, eps_m) <= self.max_enumeration:
-            return self._enumerator.certify(eps_p, eps_m)
+        if (not self.relax and not self._pair_local_binds(*eps[2:])
+                and self._enumerator.candidates(*eps) <= self.max_enumeration):
+            return self._enumerator.certify(*eps)
         program = self._program()
-        self._eps_plus.value, self._eps_minus.value = eps_p, eps_m
-        box = [self.units.cap_plus, self.units.cap_minus]
-        return min(self.pairs.total, max(n_sure, program.solve(sure, box)))
+        self._eps_plus.value, self._eps_minus.value = eps[:2]
+        if self.structure is not None:
+            self._eps_plus_adj.value, self._eps_minus_adj.value = eps[2:]
+        return min(self.pairs.total, max(n_sure, program.solve(sure, self._box)))
 
-    def sweep(self, budgets_plus, budgets_minus) -> np.ndarray:
+    def sweep(self, budgets_plus, budgets_minus, budgets_plus_adj=0,
+              budgets_minus_adj=0) -> np.ndarray:
         """``certify`` along non-decreasing budgets (scalars broadcast), zeros after the first 0.
 
-        Raises ValueError unless both budget sequences are non-decreasing, since only then is
+        Raises ValueError unless every budget sequence is non-decreasing, since only then is
         the count non-increasing and early stopping valid.
         """
-        return _monotone_sweep(self.certify, budgets_plus, budgets_minus)
+        budgets = [budgets_plus, budgets_minus]
+        if self.structure is not None or np.any(budgets_plus_adj) or np.any(budgets_minus_adj):
+            budgets += [budgets_plus_adj, budgets_minus_adj]
+        return _monotone_sweep(self.certify, *budgets)
 
 
 def collective_certificate(eta, out_group, w_plus, w_minus, cap_plus, cap_minus, budget_plus,
                            budget_minus, *, unit_group=None, local_budget=None, targets=None,
                            relax: bool = False, n_bins: int | None = None,
-                           merge_units: bool = True, max_enumeration: int = 10**7) -> int:
+                           merge_units: bool = True, max_enumeration: int = 10**7,
+                           structure: PairUnits | None = None, budget_plus_adj=0,
+                           budget_minus_adj=0) -> int:
     """Collective certificate for additions/deletions of bits (SPEC §5).
 
     Args:
@@ -634,29 +709,45 @@ def collective_certificate(eta, out_group, w_plus, w_minus, cap_plus, cap_minus,
             variables.
         max_enumeration: enumerate the adversary's allocations instead of solving the MILP
             when there are at most this many (0: always the MILP).
+        structure: the node pairs as units (`PairUnits`, SPEC §8), rows = output groups.
+        budget_plus_adj, budget_minus_adj: edges added / deleted (need ``structure``).
 
     Returns:
         min over admissible integer b of ``#{targeted n: eta_n > 0 and
-        W_plus[k(n)].b_plus + W_minus[k(n)].b_minus < eta_n}`` (a lower bound if relaxed).
+        W_plus[k(n)].b_plus + W_minus[k(n)].b_minus (+ the pair terms) < eta_n}`` (a lower
+        bound if relaxed).
     """
     certifier = CollectiveCertifier(
         eta, out_group, w_plus, w_minus, cap_plus, cap_minus, unit_group=unit_group,
         local_budget=local_budget, targets=targets, relax=relax, n_bins=n_bins,
-        merge_units=merge_units, max_enumeration=max_enumeration)
-    return certifier.certify(budget_plus, budget_minus)
+        merge_units=merge_units, max_enumeration=max_enumeration, structure=structure)
+    return certifier.certify(budget_plus, budget_minus, budget_plus_adj, budget_minus_adj)
 
 
 def naive_certificate(eta, out_group, w_plus, w_minus, cap_plus, cap_minus, budget_plus,
                       budget_minus, *, unit_group=None, local_budget=None, targets=None,
-                      n_bins: int | None = None) -> int:
-    """Targeted outputs certified on their own: exact worst allocation per output < eta (SPEC §5).
+                      n_bins: int | None = None, structure: PairUnits | None = None,
+                      budget_plus_adj=0, budget_minus_adj=0) -> int:
+    """Targeted outputs certified on their own: worst allocation per output < eta (SPEC §5),
+    exact except with binding per-node pair budgets (then an upper bound on the worst).
 
     Arguments as in ``collective_certificate``.
     """
     certifier = CollectiveCertifier(
         eta, out_group, w_plus, w_minus, cap_plus, cap_minus, unit_group=unit_group,
-        local_budget=local_budget, targets=targets, n_bins=n_bins)
-    return certifier.naive(budget_plus, budget_minus)
+        local_budget=local_budget, targets=targets, n_bins=n_bins, structure=structure)
+    return certifier.naive(budget_plus, budget_minus, budget_plus_adj, budget_minus_adj)
+
+
+def _check_structure(structure, n_groups: int) -> PairUnits | None:
+    if structure is None:
+        return None
+    if not isinstance(structure, PairUnits):
+        raise ValueError(f"structure must be a PairUnits, got {type(structure).__name__}")
+    if structure.n_groups != n_groups:
+        raise ValueError(f"structure weights have {structure.n_groups} output groups, the "
+                         f"attribute weights {n_groups}")
+    return structure
 
 
 # ----------------------------------------------------------------------------- l2 data

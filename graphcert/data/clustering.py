@@ -9,6 +9,8 @@ import numpy as np
 import pymetis
 import torch
 
+from graphcert.utils.pairs import undirected_pairs
+
 __all__ = ["affinity_ranks", "cluster_affinity", "metis_partition", "noise_schedule",
            "rank_schedule", "undirected_edges"]
 
@@ -30,11 +32,7 @@ def _check_edge_index(edge_index: np.ndarray, num_nodes: int) -> np.ndarray:
 
 def undirected_edges(edge_index, num_nodes: int) -> np.ndarray:
     """Unique undirected edges (2, M) with row 0 < row 1; self loops dropped."""
-    edge_index = _check_edge_index(edge_index, num_nodes)
-    low = np.minimum(edge_index[0], edge_index[1])
-    high = np.maximum(edge_index[0], edge_index[1])
-    keys = np.unique(low[low != high] * num_nodes + high[low != high])
-    return np.vstack([keys // num_nodes, keys % num_nodes])
+    return undirected_pairs(_check_edge_index(edge_index, num_nodes), num_nodes)
 
 
 def metis_partition(edge_index, num_nodes: int, n_clusters: int, seed: int = 0) -> np.ndarray:

@@ -16,14 +16,16 @@ from __future__ import annotations
 import hashlib
 import math
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 import torch
 from torch import Tensor
 
 __all__ = ["BinaryGraph", "LocalizedNoise", "bernoulli_positions", "prepare_binary",
-           "sample_prepared", "sample_sparse_noise"]
+           "quiet_sparse_csr", "sample_prepared", "sample_sparse_noise", "stacked_csr"]
 
 
 def bernoulli_positions(length: int, p: float, rng: np.random.Generator,
@@ -313,16 +315,25 @@ def _to_batched_csr(copies: list[tuple[np.ndarray, np.ndarray]], graph: BinaryGr
 _ONES = torch.ones(0)
 
 
-def stacked_csr(crow: Tensor, col: Tensor, shape: tuple[int, int]) -> Tensor:
-    """A sparse CSR tensor of ones with the given pattern; the values are a view of one shared
-    buffer of ones, so building it allocates nothing per batch."""
+def stacked_csr(crow: Tensor, col: Tensor, shape: tuple[int, int],
+                values: Tensor | None = None) -> Tensor:
+    """A sparse CSR tensor with the given pattern, of ones unless `values` are given; ones are
+    a view of one shared buffer, so building it allocates nothing per batch."""
     global _ONES
-    if _ONES.numel() < col.numel():
-        _ONES = torch.ones(max(col.numel(), 2 * _ONES.numel()))
-    with warnings.catch_warnings():  # torch calls sparse CSR beta; it is used deliberately
+    if values is None:
+        if _ONES.numel() < col.numel():
+            _ONES = torch.ones(max(col.numel(), 2 * _ONES.numel()))
+        values = _ONES[:col.numel()]
+    with quiet_sparse_csr():
+        return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
+
+
+@contextmanager
+def quiet_sparse_csr() -> Iterator[None]:
+    """Silence torch's "sparse CSR is in beta" warning: CSR is used deliberately."""
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
-        return torch.sparse_csr_tensor(crow, col, _ONES[:col.numel()], shape,
-                                       check_invariants=False)
+        yield
 
 
 def _check_probability(name: str, value: float) -> None:
