@@ -26,6 +26,11 @@ class APPNPNet(torch.nn.Module):
     copies goes through `folded_mlp`; with gradients in `ppr_propagate_differentiable`.
     """
 
+    #: Monte Carlo batching (`graphcert.sampling.batching`): B copies as (B, N, D) against one
+    #: graph, propagated together by one sparse product; binary copies may stay sparse
+    batching = "folded"
+    sparse_input = True
+
     def __init__(self, in_features: int, num_classes: int, hidden: int = 64,
                  dropout: float = 0.5, k: int = 10, alpha: float = 0.15):
         super().__init__()
@@ -33,6 +38,12 @@ class APPNPNet(torch.nn.Module):
         self.lin2 = torch.nn.Linear(hidden, num_classes)
         self.prop = APPNP(K=k, alpha=alpha, normalize=False)
         self.dropout = dropout
+
+    @staticmethod
+    def prepare_graph(edge_index: Tensor, num_nodes: int) -> Tensor:
+        """The `normalized_adjacency` that `forward` accepts in place of `edge_index`, so that
+        a batch of copies sharing the graph skips the normalization."""
+        return propagation_matrix(edge_index, num_nodes)
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         """Logits (N, C) or (B, N, C); `edge_index` may be a precomputed

@@ -12,6 +12,11 @@ from gnn_models.batching import fold, linear_input, node_count, propagation_matr
 class GCN(torch.nn.Module):
     """`n_layers` GCNConv layers (hidden 64, ReLU, dropout 0.5 between layers)."""
 
+    #: Monte Carlo batching (`graphcert.sampling.batching`): B copies as (B, N, D) against one
+    #: graph, propagated together by one sparse product; binary copies may stay sparse
+    batching = "folded"
+    sparse_input = True
+
     def __init__(self, in_features: int, num_classes: int, hidden: int = 64,
                  n_layers: int = 2, dropout: float = 0.5):
         super().__init__()
@@ -21,6 +26,12 @@ class GCN(torch.nn.Module):
         self.convs = torch.nn.ModuleList(
             GCNConv(a, b, normalize=False) for a, b in zip(sizes[:-1], sizes[1:]))
         self.dropout = dropout
+
+    @staticmethod
+    def prepare_graph(edge_index: Tensor, num_nodes: int) -> Tensor:
+        """The `normalized_adjacency` that `forward` accepts in place of `edge_index`, so that
+        a batch of copies sharing the graph skips the normalization."""
+        return propagation_matrix(edge_index, num_nodes)
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         """Logits (N, C) or (B, N, C); `edge_index` may be a precomputed

@@ -24,6 +24,19 @@ class ScaledLogits(torch.nn.Module):
         self.model = model
         self.temperature = float(temperature)
 
+    # the wrapped model's batching contract (graphcert.sampling.batching)
+    @property
+    def batching(self) -> str:
+        return getattr(self.model, "batching", "union")
+
+    @property
+    def sparse_input(self) -> bool:
+        return getattr(self.model, "sparse_input", False)
+
+    @property
+    def prepare_graph(self):
+        return self.model.prepare_graph  # AttributeError (no such hook) if the model has none
+
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         logits = self.model(x, edge_index)
         if self.temperature == 0:

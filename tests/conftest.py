@@ -16,6 +16,17 @@ if "GRAPHCERT_DATA_MIRROR" not in os.environ and SHARED_MIRROR.is_dir():
     os.environ["GRAPHCERT_DATA_MIRROR"] = str(SHARED_MIRROR)
 
 
+DEVICES = [pytest.param("cpu"),
+           pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(),
+                                                         reason="no CUDA device"))]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request) -> torch.device:
+    """Each device there is: the CPU always, CUDA where torch sees one."""
+    return torch.device(request.param)
+
+
 @pytest.fixture(scope="session")
 def cora():
     from graphcert.data.datasets import load_graph

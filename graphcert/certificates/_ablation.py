@@ -23,6 +23,7 @@ from typing import Sequence
 import numpy as np
 
 from graphcert.noise.ablation import ablation_budgets, ablation_sizes
+from graphcert.utils.validation import check_probabilities
 
 __all__ = ["ablation_delta", "mmcert_certified"]
 
@@ -39,13 +40,6 @@ def ablation_delta(n: Sequence[int], k: Sequence[int], r: Sequence[int]) -> Frac
     return 1 - Fraction(_kept_unmodified(n, k, r), total)
 
 
-def _probabilities(p, name: str) -> np.ndarray:
-    p = np.asarray(p, dtype=np.float64)
-    if np.isnan(p).any() or np.any((p < 0) | (p > 1)):
-        raise ValueError(f"{name} must lie in [0, 1]")
-    return p
-
-
 def mmcert_certified(p_a_lower, p_b_upper, n: Sequence[int], k: Sequence[int],
                      budgets: Sequence[Sequence[int]]) -> np.ndarray:
     """(outputs, budgets) bool: certified against every attack modifying at most ``r_i``
@@ -55,8 +49,8 @@ def mmcert_certified(p_a_lower, p_b_upper, n: Sequence[int], k: Sequence[int],
     ``floor(p_A T) - (T - M) > ceil(p_B T) + (T - M)``, compared as exact integers.
     """
     n, k = ablation_sizes(n, k)
-    p_a = _probabilities(p_a_lower, "p_a_lower").ravel()
-    p_b = _probabilities(p_b_upper, "p_b_upper").ravel()
+    p_a = check_probabilities(p_a_lower, "p_a_lower").ravel()
+    p_b = check_probabilities(p_b_upper, "p_b_upper").ravel()
     if p_a.shape != p_b.shape:
         raise ValueError(f"p_a_lower {p_a.shape} and p_b_upper {p_b.shape} differ in size")
     total = math.prod(math.comb(ni, ki) for ni, ki in zip(n, k))

@@ -14,6 +14,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats as _st
 
+from graphcert.utils.validation import (
+    check_choice,
+    check_nonnegative_integers,
+    check_positive_int,
+    check_probabilities,
+    check_real,
+)
+
 __all__ = [
     "clopper_pearson_lower",
     "clopper_pearson_upper",
@@ -25,35 +33,25 @@ __all__ = [
     "bernstein_bounds",
     "binary_score_bounds",
     "mu_zeta_bounds",
+    "CORRECTIONS",
+    "corrected_lower_bounds",
 ]
 
 
 # ----------------------------------------------------------------------------- validation
-def _check_alpha(alpha):
-    """Validate a significance level (scalar or array) in (0, 1)."""
-    a = np.asarray(alpha, dtype=np.float64)
-    if np.isnan(a).any() or np.any((a <= 0.0) | (a >= 1.0)):
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
-    return a if a.ndim else float(a)
-
-
 def _check_counts(successes, n) -> tuple[np.ndarray, np.ndarray]:
-    k = np.asarray(successes)
-    n = np.asarray(n)
-    for name, a in (("successes", k), ("n", n)):
-        if a.dtype.kind == "f" and (np.isnan(a).any() or np.any(a != np.round(a))):
-            raise ValueError(f"{name} must be whole numbers (got NaN or fractions)")
-        if a.dtype.kind not in "iuf":
-            raise ValueError(f"{name} must be numeric, got dtype {a.dtype}")
-    k, n = k.astype(np.int64), n.astype(np.int64)
+    """Binomial counts: whole numbers with 0 <= successes <= n and n >= 1, broadcast."""
+    k = check_nonnegative_integers(successes, "successes")
+    n = check_nonnegative_integers(n, "n")
     try:
         k, n = np.broadcast_arrays(k, n)
     except ValueError as exc:
         raise ValueError(f"successes {k.shape} and n {n.shape} do not broadcast") from exc
     if np.any(n < 1):
-        raise ValueError("n (number of samples) must be >= 1")
-    if np.any(k < 0) or np.any(k > n):
-        raise ValueError("successes must satisfy 0 <= successes <= n")
+        raise ValueError("n (number of samples) must be >= 1, got 0")
+    if np.any(k > n):
+        raise ValueError("successes must satisfy 0 <= successes <= n, got "
+                         f"{k[k > n].ravel()[0]} > {n[k > n].ravel()[0]}")
     return k, n
 
 
@@ -64,7 +62,7 @@ def clopper_pearson_lower(successes, n, alpha) -> np.ndarray:
     Equals ``Beta(alpha; k, n - k + 1)`` quantile; 0 when ``k = 0``. ``alpha`` may be an
     array broadcasting with ``successes`` (per-output levels).
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_real(alpha, "alpha", "(0, 1)")
     k, n = _check_counts(successes, n)
     with np.errstate(invalid="ignore"):
         lo = _st.beta.ppf(alpha, k, n - k + 1)
@@ -73,7 +71,7 @@ def clopper_pearson_lower(successes, n, alpha) -> np.ndarray:
 
 def clopper_pearson_upper(successes, n, alpha) -> np.ndarray:
     """One-sided (1 - alpha) Clopper-Pearson upper bound (SPEC §4); 1 when ``k = n``."""
-    alpha = _check_alpha(alpha)
+    alpha = check_real(alpha, "alpha", "(0, 1)")
     k, n = _check_counts(successes, n)
     with np.errstate(invalid="ignore"):
         hi = _st.beta.ppf(1.0 - alpha, k + 1, n - k)
@@ -82,17 +80,9 @@ def clopper_pearson_upper(successes, n, alpha) -> np.ndarray:
 
 def bonferroni_alphas(n_outputs: int, alpha: float) -> np.ndarray:
     """Per-output significance levels ``alpha / n_outputs`` (Bonferroni, SPEC §3/§4)."""
-    alpha = _check_alpha(alpha)
-    if int(n_outputs) != n_outputs or n_outputs < 1:
-        raise ValueError(f"n_outputs must be a positive integer, got {n_outputs}")
-    return np.full(int(n_outputs), alpha / int(n_outputs))
-
-
-def _check_threshold(threshold: float) -> float:
-    threshold = float(threshold)
-    if not 0.0 <= threshold < 1.0:
-        raise ValueError(f"threshold must lie in [0, 1), got {threshold}")
-    return threshold
+    alpha = check_real(alpha, "alpha", "(0, 1)")
+    n_outputs = check_positive_int(n_outputs, "n_outputs")
+    return np.full(n_outputs, alpha / n_outputs)
 
 
 def bonferroni_lower_bounds(votes, n, alpha: float, threshold: float = 0.5):
@@ -101,8 +91,8 @@ def bonferroni_lower_bounds(votes, n, alpha: float, threshold: float = 0.5):
     Returns ``(p_lower, passed)`` with ``passed = p_lower > threshold``. All m bounds
     hold together with probability >= 1 - alpha.
     """
-    alpha = _check_alpha(alpha)
-    threshold = _check_threshold(threshold)
+    alpha = check_real(alpha, "alpha", "(0, 1)")
+    threshold = check_real(threshold, "threshold", "[0, 1)")
     k, n = _check_counts(np.atleast_1d(votes), n)
     p_lower = clopper_pearson_lower(k, n, alpha / k.size)
     return p_lower, p_lower > threshold
@@ -121,8 +111,8 @@ def holm_lower_bounds(votes, n, alpha: float, threshold: float = 0.5):
     from the Holm-level ``p_lower`` follow the papers' practice; they are not simultaneous
     confidence bounds. :func:`bonferroni_lower_bounds` gives strictly simultaneous bounds.
     """
-    alpha = _check_alpha(alpha)
-    threshold = _check_threshold(threshold)
+    alpha = check_real(alpha, "alpha", "(0, 1)")
+    threshold = check_real(threshold, "threshold", "[0, 1)")
     k, n = _check_counts(np.atleast_1d(votes), n)
     if k.ndim != 1:
         raise ValueError(f"votes must be one-dimensional, got shape {k.shape}")
@@ -147,11 +137,8 @@ def scores_to_histogram(scores, n_bins: int) -> np.ndarray:
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim != 2:
         raise ValueError(f"scores must have shape (n_nodes, n_samples), got {s.shape}")
-    if int(n_bins) != n_bins or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer, got {n_bins}")
-    if np.isnan(s).any() or np.any((s < 0.0) | (s > 1.0)):
-        raise ValueError("scores must lie in [0, 1] (NaN or out-of-range value found)")
-    m = int(n_bins)
+    m = check_positive_int(n_bins, "n_bins")
+    s = check_probabilities(s, "scores")
     idx = np.minimum(np.floor(s * m).astype(np.int64), m - 1)
     rows = np.repeat(np.arange(s.shape[0]), s.shape[1])
     hist = np.zeros((s.shape[0], m), dtype=np.int64)
@@ -163,10 +150,7 @@ def _check_hist(hist) -> np.ndarray:
     h = np.asarray(hist)
     if h.ndim != 2 or h.shape[1] < 1:
         raise ValueError(f"hist must have shape (n_nodes, n_bins), got {h.shape}")
-    if h.dtype.kind == "f" and (np.isnan(h).any() or np.any(h != np.round(h))):
-        raise ValueError("hist must hold whole-number counts (NaN or fraction found)")
-    if np.any(h < 0):
-        raise ValueError("hist counts must be non-negative")
+    h = check_nonnegative_integers(h, "hist")
     if np.any(h.sum(axis=1) < 1):
         raise ValueError("every node needs at least one sample in hist")
     return h.astype(np.float64)
@@ -189,7 +173,7 @@ def dkw_bounds(hist, alpha: float, nu=None) -> tuple[np.ndarray, np.ndarray]:
     ``nu``: scalar or per-node array in [0, 1]; pass the exact empirical mean
     ``score_sum / n``. ``None`` uses the histogram's bin-midpoint mean.
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_real(alpha, "alpha", "(0, 1)")
     h = _check_hist(hist)
     n_nodes, m = h.shape
     n = h.sum(axis=1, keepdims=True)
@@ -198,9 +182,7 @@ def dkw_bounds(hist, alpha: float, nu=None) -> tuple[np.ndarray, np.ndarray]:
     if nu is None:
         nu = (h @ (a + b) / 2.0)[:, None] / n
     else:
-        nu = np.asarray(nu, dtype=np.float64)
-        if np.isnan(nu).any() or np.any((nu < 0.0) | (nu > 1.0)):
-            raise ValueError("nu must lie in [0, 1] (NaN or out-of-range value found)")
+        nu = check_probabilities(nu, "nu")
         if nu.ndim > 1 or (nu.ndim == 1 and nu.size != n_nodes):
             raise ValueError(f"nu must be a scalar or have shape ({n_nodes},), got {nu.shape}")
         nu = np.broadcast_to(nu.reshape(-1, 1), (n_nodes, 1))
@@ -229,10 +211,8 @@ def bernstein_bounds(score_sum, score_sq_sum, n, alpha: float, split: float = 0.
     [0, 1]. ``zeta_upper`` bounds the variance, i.e. ``zeta`` at ``nu = `` the true mean.
     ``mu_lower`` is returned unclipped (it may be < 0, which is still a valid, vacuous bound).
     """
-    alpha = _check_alpha(alpha)
-    split = float(split)
-    if not 0.0 < split < 1.0:
-        raise ValueError(f"split must lie in (0, 1), got {split}")
+    alpha = check_real(alpha, "alpha", "(0, 1)")
+    split = check_real(split, "split", "(0, 1)")
     s = np.asarray(score_sum, dtype=np.float64)
     q = np.asarray(score_sq_sum, dtype=np.float64)
     n = np.asarray(n, dtype=np.float64)
@@ -309,3 +289,15 @@ def mu_zeta_bounds(
             raise ValueError("method 'binary' needs score_sum, score_sq_sum and n")
         return binary_score_bounds(score_sum, score_sq_sum, n, alpha)
     raise ValueError(f"unknown method {method!r}; use 'dkw', 'bernstein' or 'binary'")
+
+
+# ----------------------------------------------------------------------------- corrections
+CORRECTIONS = {"bonferroni": bonferroni_lower_bounds, "holm": holm_lower_bounds}
+
+
+def corrected_lower_bounds(votes, n, alpha: float, threshold: float = 0.5,
+                           correction: str = "holm"):
+    """``(p_lower, passed)`` of the tests ``p > threshold`` under a multiple-testing
+    `correction` over all outputs: ``"holm"`` or ``"bonferroni"`` (`CORRECTIONS`, SPEC §4)."""
+    check_choice(correction, "correction", CORRECTIONS)
+    return CORRECTIONS[correction](votes, n, alpha, threshold)

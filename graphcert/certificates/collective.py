@@ -176,15 +176,31 @@ class _Pairs:
         return lo, lo + 1
 
 
-def _pairs(eta: np.ndarray, out_group: np.ndarray, targets, n_bins: int | None) -> _Pairs:
-    keep = _target_mask(targets, eta.size) & np.isfinite(eta) & (eta > 0)
-    eta, group = eta[keep], out_group[keep]
-    if n_bins is not None and eta.size:
-        eta = quantize_eta(eta, group, n_bins)
+def _pairs(eta: np.ndarray, out_group: np.ndarray, targets, n_bins: int | None,
+           infinite: np.ndarray | None = None) -> _Pairs:
+    """The (group, eta) pairs of the targeted outputs with eta > 0. Only finite radii are
+    quantized; an infinite radius becomes ``infinite[group]`` if given (a radius no finite
+    weighted change reaches), else stays +inf."""
+    keep = _target_mask(targets, eta.size) & (eta > 0)
+    eta, group = eta[keep].copy(), out_group[keep]
+    finite = np.isfinite(eta)
+    if n_bins is not None and finite.any():
+        eta[finite] = quantize_eta(eta[finite], group[finite], n_bins)
+    if infinite is not None:
+        eta[~finite] = infinite[group[~finite]]
     groups, group_idx = np.unique(group, return_inverse=True)
     keys = np.stack([group_idx.astype(float), eta], axis=1).reshape(-1, 2)
     uniq, count = np.unique(keys, axis=0, return_counts=True)
     return _Pairs(uniq[:, 0].astype(np.int64), uniq[:, 1], count, groups)
+
+
+def _beyond_finite_change(blocks: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Per output group, a radius above any finite weighted change: ``1 + 2 sum`` of the
+    finite weights times the capacities over all ``(weights (groups, units), capacity)``
+    blocks. An infinite radius replaced by it is broken exactly when an infinite weight is
+    used (inf < inf is false), as SPEC §5's "change < eta" says, and the programs stay finite."""
+    total = sum(np.where(np.isfinite(w), w, 0.0) @ cap for w, cap in blocks)
+    return 1.0 + 2.0 * total
 
 
 # ----------------------------------------------------------------------------- units
@@ -566,7 +582,12 @@ class CollectiveCertifier(_LazyProgram):
             column = _index_vector(unit_group, "unit_group", cap_p.size, n_cols)
         local = _local_budget(local_budget, cap_p.size)
         self.relax = relax
-        self.pairs = _pairs(eta, out_group, targets, n_bins)
+        self.structure = _check_structure(structure, n_groups)
+        blocks = [(w_plus[:, column], cap_p), (w_minus[:, column], cap_m)]
+        if self.structure is not None:
+            blocks += [(self.structure.w_plus, self.structure.cap_plus),
+                       (self.structure.w_minus, self.structure.cap_minus)]
+        self.pairs = _pairs(eta, out_group, targets, n_bins, _beyond_finite_change(blocks))
         self._merged = _normalised_units(cap_p, cap_m, local, column, merge=True)
         self.units = self._merged if merge_units else _normalised_units(
             cap_p, cap_m, local, column, merge=False)
@@ -576,7 +597,6 @@ class CollectiveCertifier(_LazyProgram):
         self._wp = np.minimum(w_plus[self.pairs.groups], top[:, None])
         self._wm = np.minimum(w_minus[self.pairs.groups], top[:, None])
         self.max_enumeration = max_enumeration
-        self.structure = _check_structure(structure, n_groups)
         pair_units = None
         if self.structure is not None:
             self._adj_wp = np.minimum(self.structure.w_plus[self.pairs.groups], top[:, None])
@@ -694,7 +714,8 @@ def collective_certificate(eta, out_group, w_plus, w_minus, cap_plus, cap_minus,
     """Collective certificate for additions/deletions of bits (SPEC §5).
 
     Args:
-        eta: (n_out,) base radii; non-finite or ``<= 0`` abstains (never certified).
+        eta: (n_out,) base radii; ``<= 0`` abstains (never certified); ``+inf`` is
+            certified unless the change uses an infinite weight.
         out_group: (n_out,) row of the weight matrices each output uses.
         w_plus, w_minus: (n_groups, n_unit_groups) non-negative weights per added/deleted bit
             (``inf``: one such bit breaks the output).
@@ -773,6 +794,13 @@ class CollectiveCertifierL2(_LazyProgram):
         pairs = _pairs(eta, out_group, targets, n_bins)
         self.n_valid = pairs.total
         finite = np.isfinite(w[pairs.groups]).all(axis=1)[pairs.group]
+        # an infinite radius with finite weights is certified under every finite budget (and
+        # under an infinite one if its weights are 0): counted apart, outside the program
+        unbreakable = finite & np.isinf(pairs.eta)
+        zero_w = (w[pairs.groups].max(axis=1, initial=0.0) == 0)[pairs.group]
+        self.n_infinite = int(pairs.count[unbreakable].sum())
+        self.n_infinite_zero_w = int(pairs.count[unbreakable & zero_w].sum())
+        finite &= ~unbreakable
         keep_groups, group = np.unique(pairs.group[finite], return_inverse=True)
         self.pairs = _Pairs(group.astype(np.int64), pairs.eta[finite], pairs.count[finite],
                             pairs.groups[keep_groups])
@@ -789,17 +817,18 @@ class CollectiveCertifierL2(_LazyProgram):
         budget = _budget(budget, "budget")
         if budget == 0:
             return self.n_valid
+        infinite = self.n_infinite_zero_w if math.isinf(budget) else self.n_infinite
         if not self.pairs.total:
-            return 0
+            return infinite
         worst = np.where(self._max_w > 0, budget * self._max_w, 0.0)
         sure = self.pairs.eta > worst[self.pairs.group]
         n_sure = int(self.pairs.count[sure].sum())
         if sure.all() or math.isinf(budget):  # an infinite budget breaks every weighted group
-            return n_sure
+            return infinite + n_sure
         program = self._program()
         self._eps.value = budget
         box = [np.full(self._w.shape[1], budget)]  # implied by b >= 0, sum b <= budget
-        return min(self.pairs.total, max(n_sure, program.solve(sure, box)))
+        return infinite + min(self.pairs.total, max(n_sure, program.solve(sure, box)))
 
     def sweep(self, budgets) -> np.ndarray:
         """``certify`` along non-decreasing budgets, zeros after the first 0 (as in

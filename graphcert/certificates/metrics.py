@@ -11,6 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from graphcert.utils.validation import (
+    check_bool_array,
+    check_finite,
+    check_positive_int,
+    check_real,
+)
+
 __all__ = [
     "BudgetCurves",
     "average_certified_radius",
@@ -22,22 +29,6 @@ __all__ = [
     "collective_accuracy_curve",
     "pareto_front",
 ]
-
-
-def _bool(x, name: str) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.dtype != bool:
-        raise ValueError(f"{name} must be boolean, got dtype {arr.dtype}")
-    if arr.ndim == 0 or arr.shape[0] == 0:
-        raise ValueError(f"{name} needs at least one evaluated output")
-    return arr
-
-
-def _finite(x, name: str) -> np.ndarray:
-    arr = np.asarray(x, dtype=float)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite (no NaN or inf)")
-    return arr
 
 
 def _per_output(mask: np.ndarray, certified: np.ndarray, name: str) -> np.ndarray:
@@ -52,10 +43,10 @@ def certified_ratio(certified, abstained=None) -> float | np.ndarray:
     ``certified`` is (n,) or (n, *grid) for a budget grid; ``abstained`` (n,) outputs are
     never certified whatever ``certified`` says.
     """
-    certified = _bool(certified, "certified")
+    certified = check_bool_array(certified, "certified")
     if abstained is not None:
-        certified = certified & ~_per_output(_bool(abstained, "abstained"), certified,
-                                             "abstained")
+        abstained = check_bool_array(abstained, "abstained")
+        certified = certified & ~_per_output(abstained, certified, "abstained")
     return certified.mean(axis=0)
 
 
@@ -64,8 +55,8 @@ def certified_accuracy(correct, certified, abstained=None) -> float | np.ndarray
 
     ``correct`` is (n,), ``certified`` (n,) or (n, *grid); abstentions count as wrong.
     """
-    certified = _bool(certified, "certified")
-    correct = _per_output(_bool(correct, "correct"), certified, "correct")
+    certified = check_bool_array(certified, "certified")
+    correct = _per_output(check_bool_array(correct, "correct"), certified, "correct")
     return certified_ratio(certified & correct, abstained)
 
 
@@ -77,7 +68,7 @@ def certified_from_radii(radii, budgets) -> np.ndarray:
     radii = np.asarray(radii, dtype=float)
     if radii.ndim != 1 or np.isnan(radii).any():
         raise ValueError("radii must be 1-D without NaN")
-    budgets = _finite(budgets, "budgets")
+    budgets = check_finite(budgets, "budgets")
     if budgets.ndim != 1:
         raise ValueError("budgets must be 1-D")
     return budgets[None, :] <= radii[:, None]
@@ -98,7 +89,7 @@ def budget_curves(certified, correct=None, abstained=None) -> BudgetCurves:
     Certified accuracy if ``correct`` is given, else the certified ratio (SPEC §6). Each
     output's region must shrink with either budget, as every certificate's does.
     """
-    certified = _bool(certified, "certified")
+    certified = check_bool_array(certified, "certified")
     if certified.ndim != 3:
         raise ValueError(f"certified must be (n, n_plus, n_minus), got shape {certified.shape}")
     if np.any(np.diff(certified.astype(np.int8), axis=1) > 0) or np.any(
@@ -115,11 +106,8 @@ def collective_accuracy_curve(counts, n_evaluated: int) -> np.ndarray:
     ``counts`` come from the collective certificate run with targets = correctly predicted,
     non-abstaining outputs, so they are already counts of correct AND certified outputs.
     """
-    counts = _finite(counts, "counts")
-    if n_evaluated <= 0:
-        raise ValueError("n_evaluated must be positive")
-    if np.any(counts < 0) or np.any(counts > n_evaluated):
-        raise ValueError("counts must lie in [0, n_evaluated]")
+    n_evaluated = check_positive_int(n_evaluated, "n_evaluated")
+    counts = check_real(counts, "counts", f"[0, {n_evaluated}]")
     return counts / n_evaluated
 
 
@@ -129,7 +117,7 @@ def average_certified_radius(budgets, cert_acc) -> float:
     For integer budgets (h = 1) this is ``sum_{e >= 1} xi(e)``. The grid must start at 0, be
     evenly spaced and extend until the curve reaches 0, else the sum would be truncated.
     """
-    budgets, cert_acc = _finite(budgets, "budgets"), _finite(cert_acc, "cert_acc")
+    budgets, cert_acc = check_finite(budgets, "budgets"), check_finite(cert_acc, "cert_acc")
     if budgets.ndim != 1 or budgets.shape != cert_acc.shape or budgets.size < 2:
         raise ValueError("budgets and cert_acc must be 1-D of the same length >= 2")
     if budgets[0] != 0:
@@ -137,8 +125,7 @@ def average_certified_radius(budgets, cert_acc) -> float:
     step = budgets[1]
     if step <= 0 or not np.allclose(np.diff(budgets), step, rtol=1e-9, atol=0):
         raise ValueError("the budget grid must be evenly spaced and increasing (no gaps)")
-    if np.any((cert_acc < 0) | (cert_acc > 1)):
-        raise ValueError("cert_acc must lie in [0, 1]")
+    cert_acc = check_real(cert_acc, "cert_acc", "[0, 1]")
     if cert_acc[-1] != 0:
         raise ValueError("the curve must reach 0 within the grid (extend the budgets)")
     return float(step * cert_acc[1:].sum())
@@ -167,7 +154,7 @@ def pareto_front(accuracy, acr) -> np.ndarray:
     A point is dominated if another is at least as good in both and better in one; equal
     points are all kept. Ties in accuracy are ordered by index.
     """
-    accuracy, acr = _finite(accuracy, "accuracy"), _finite(acr, "acr")
+    accuracy, acr = check_finite(accuracy, "accuracy"), check_finite(acr, "acr")
     if accuracy.ndim != 1 or accuracy.shape != acr.shape:
         raise ValueError("accuracy and acr must be 1-D of the same length")
     geq = (accuracy[None, :] >= accuracy[:, None]) & (acr[None, :] >= acr[:, None])

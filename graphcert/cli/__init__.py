@@ -1,113 +1,60 @@
-"""`graphcert` command line: train, certify, report."""
+"""`graphcert` command line: train, certify, report, the image demos and sweeps.
+
+Flags are generated from the typed configuration schemas (`graphcert.run.schema`); every
+command takes the common flags ``--config``, ``--out``, ``--seed``, ``--threads`` and
+``--quiet`` (`graphcert.cli.options`). Parsing imports no torch: the commands import what
+they run, so ``graphcert --help`` answers at once. Configurations are checked completely
+before any data is loaded or any model trained; errors are one line on stderr, exit code 2.
+"""
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
+import logging
 import sys
 from pathlib import Path
 
-from graphcert.cli.sweep import add_executor_options, executor_from_args
-from graphcert.run.config import BOUNDS, TARGETS, RunConfig
-from graphcert.run.methods import METHODS
+from graphcert.cli.options import (
+    CommonOptions,
+    ExecutorOptions,
+    add_config_flags,
+    common_options,
+    read_config,
+)
+from graphcert.run.config import RunConfig
+from graphcert.run.schema import add_flags, flag_values
+
+__all__ = ["build_parser", "main"]
 
 
-def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    defaults = RunConfig()
-    parser.add_argument("--config", type=Path, help="YAML file of run settings (flags win)")
-    parser.add_argument("--out", type=Path, help="run directory (default runs/DATASET-MODEL)")
-    parser.add_argument("--dataset", help="cora_ml, citeseer, an OGB name like ogbn-arxiv or "
-                        "planted_categorical (synthetic, categorical attributes) "
-                        f"(default {defaults.dataset})")
-    parser.add_argument("--model", help=f"appnp or gcn (default {defaults.model})")
-    parser.add_argument("--n-layers", type=int, help="GCN depth (the papers also use 6)")
-    parser.add_argument("--methods", help=f"comma-separated subset of {','.join(METHODS)}")
-    parser.add_argument("--targets", choices=TARGETS, help="certify validation or test nodes")
-    parser.add_argument("--n-clusters", type=int)
-    parser.add_argument("--theta-plus", type=float)
-    parser.add_argument("--theta-minus-low", type=float,
-                        help="deletion probability for the own cluster (and the baselines)")
-    parser.add_argument("--theta-minus-high", type=float)
-    parser.add_argument("--sigma-min", type=float,
-                        help="gaussian method: noise level on the own cluster")
-    parser.add_argument("--sigma-max", type=float,
-                        help="gaussian method: noise level on the least connected cluster")
-    parser.add_argument("--l2-step", type=float, help="gaussian method: l2 radius grid step")
-    parser.add_argument("--keep", type=float, help="kary methods: probability of keeping an "
-                        "attribute value (own cluster when localized)")
-    parser.add_argument("--keep-far", type=float,
-                        help="kary_localized: keep probability on the least connected cluster")
-    parser.add_argument("--max-hamming", type=int,
-                        help="kary methods: largest Hamming budget (changed attribute values)")
-    parser.add_argument("--n-samples", type=int, help="Monte Carlo samples per distribution")
-    parser.add_argument("--n-pre", type=int, help="pre-samples that fix each candidate class")
-    parser.add_argument("--alpha", type=float)
-    parser.add_argument("--bounds", choices=BOUNDS)
-    parser.add_argument("--score-temperature", type=float,
-                        help="variance-constrained methods smooth softmax(logits / T); "
-                        "0 = one-hot votes (default 0)")
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--max-deletions", type=int)
-    parser.add_argument("--max-additions", type=int)
-    parser.add_argument("--local-budget", type=int, help="changed bits allowed per node")
-    parser.add_argument("--milp-bins", type=int, help="quantize radii into this many bins")
-    parser.add_argument("--relax", action="store_true", default=None,
-                        help="LP relaxation instead of the exact MILP")
-    parser.add_argument("--max-epochs", type=int)
-    parser.add_argument("--patience", type=int, help="early-stopping patience (epochs)")
-    parser.add_argument("--no-train-noise", dest="train_noise", action="store_false",
-                        default=None, help="train on clean attributes")
-    parser.add_argument("--seed", type=int, help="seed for split, training and sampling")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (default 1: the sampler runs in a second thread, "
-                        "and more threads than free cores slow torch down severely)")
+def _run_dir(common: CommonOptions, config: RunConfig) -> Path:
+    return common.out or Path("runs") / f"{config.dataset}-{config.model}"
 
 
-def config_from_args(args: argparse.Namespace) -> RunConfig:
-    overrides = {}
-    for field in dataclasses.fields(RunConfig):
-        value = getattr(args, field.name, None)
-        if value is not None:
-            overrides[field.name] = value
-    if args.methods is not None:
-        overrides["methods"] = [m.strip() for m in args.methods.split(",") if m.strip()]
-    if args.n_layers is not None:
-        overrides["model_params"] = {"n_layers": args.n_layers}
-    if args.seed is not None:
-        overrides.update(split_seed=args.seed, train_seed=args.seed, mc_seed=args.seed)
-    if args.config is not None:
-        return RunConfig.from_yaml(args.config, **overrides)
-    return RunConfig.from_dict(overrides)
-
-
-def _run_dir(args: argparse.Namespace, config: RunConfig) -> Path:
-    return args.out or Path("runs") / f"{config.dataset}-{config.model}"
-
-
-def cmd_train(args: argparse.Namespace) -> int:
+def cmd_train(args: argparse.Namespace, common: CommonOptions) -> int:
+    config = read_config(RunConfig, args, common)
     from graphcert.data.datasets import graph_split, load_graph
     from graphcert.run.pipeline import prepare_model
+    from graphcert.run.rundir import prepare_run_dir
     from graphcert.tasks.graph.training import accuracy
-    config = config_from_args(args)
-    run_dir = _run_dir(args, config)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = prepare_run_dir(_run_dir(common, config))
     data = load_graph(config.dataset)
     idx_train, idx_val, idx_test = graph_split(data, config.n_per_class, config.split_seed)
-    model = prepare_model(config, data, idx_train, idx_val, run_dir, progress=not args.quiet)
+    model = prepare_model(config, data, idx_train, idx_val, run_dir,
+                          progress=not common.quiet)
     print(f"{config.dataset} / {config.model}: validation accuracy "
           f"{accuracy(model, data, idx_val):.3f}, test accuracy "
           f"{accuracy(model, data, idx_test):.3f} (model in {run_dir / 'model.pt'})")
     return 0
 
 
-def cmd_certify(args: argparse.Namespace) -> int:
+def cmd_certify(args: argparse.Namespace, common: CommonOptions) -> int:
+    config = read_config(RunConfig, args, common)
+    executor_options = ExecutorOptions.from_dict(flag_values(args, ExecutorOptions))
     from graphcert.run.pipeline import certify
     from graphcert.run.reporting import results_table, write_reports
-    config = config_from_args(args)
-    run_dir = _run_dir(args, config)
-    with executor_from_args(args) as executor:
-        results = certify(config, run_dir, progress=not args.quiet, executor=executor)
+    run_dir = _run_dir(common, config)
+    with executor_options.make() as executor:
+        results = certify(config, run_dir, progress=not common.quiet, executor=executor)
     written = write_reports(results, run_dir)
     print()
     print(results_table(results))
@@ -115,15 +62,17 @@ def cmd_certify(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_report(args: argparse.Namespace) -> int:
-    from graphcert.run.reporting import results_table, write_reports
-    path = args.run_dir / "results.json"
-    if not path.exists():
-        print(f"error: {path} not found; run `graphcert certify --out {args.run_dir}` first",
-              file=sys.stderr)
-        return 2
-    results = json.loads(path.read_text())
-    written = write_reports(results, args.run_dir)
+def cmd_report(args: argparse.Namespace, common: CommonOptions) -> int:
+    from graphcert.run.reporting import read_results, results_table, write_reports
+    from graphcert.run.rundir import check_model_file
+    if args.run_dir is not None and common.out is not None and args.run_dir != common.out:
+        raise ValueError(f"two run directories given: {args.run_dir} and --out {common.out}")
+    run_dir = args.run_dir or common.out
+    if run_dir is None:  # the run directory certify uses for these settings
+        run_dir = _run_dir(common, read_config(RunConfig, args, common))
+    results = read_results(run_dir / "results.json")
+    check_model_file(results, run_dir)
+    written = write_reports(results, run_dir)
     print(results_table(results))
     print("\nwritten: " + ", ".join(str(p) for p in written))
     return 0
@@ -134,33 +83,69 @@ def build_parser() -> argparse.ArgumentParser:
         prog="graphcert", description="Collective robustness certificates for GNNs via "
         "localized randomized smoothing.")
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train a model (at the minimal noise level)")
-    _add_run_options(train)
+    train = commands.add_parser("train", help="train a model (at the minimal noise level)",
+                                description="Train a model; --out defaults to "
+                                "runs/DATASET-MODEL.")
+    add_config_flags(train, RunConfig)
     train.set_defaults(func=cmd_train)
-    certify = commands.add_parser("certify", help="train if needed, smooth, certify, report")
-    _add_run_options(certify)
-    add_executor_options(certify)
+    certify = commands.add_parser("certify", help="train if needed, smooth, certify, report",
+                                  description="Train if needed, smooth, certify and report; "
+                                  "--out defaults to runs/DATASET-MODEL.")
+    add_config_flags(certify, RunConfig)
+    add_flags(certify, ExecutorOptions)
     certify.set_defaults(func=cmd_certify)
-    report = commands.add_parser("report", help="print the table and redraw the plots")
-    report.add_argument("run_dir", type=Path)
+    report = commands.add_parser(
+        "report", help="print the table and redraw the plots",
+        description="Print a run's table and redraw its CSV and plot. The run directory is "
+        "RUN_DIR, --out, or the one certify uses for --config / defaults.")
+    report.add_argument("run_dir", type=Path, nargs="?", help="run directory")
+    add_config_flags(report)
     report.set_defaults(func=cmd_report)
     from graphcert.cli.images import register
     register(commands)
-    from graphcert.cli.sweep import register as register_scale
-    register_scale(commands)
+    from graphcert.cli.sweep import register as register_sweep
+    register_sweep(commands)
     return parser
+
+
+class _WarningLines(logging.Handler):
+    """Warnings of graphcert's layers (e.g. statistics set aside) as ``warning: ...`` lines
+    on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"warning: {record.getMessage()}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "threads", None):
-        import torch
-        torch.set_num_threads(args.threads)
+    logger = logging.getLogger("graphcert")
+    if not any(isinstance(h, _WarningLines) for h in logger.handlers):
+        logger.addHandler(_WarningLines(logging.WARNING))
     try:
-        return args.func(args)
-    except (ValueError, FileNotFoundError) as error:
+        common = common_options(args)
+        if args.command != "report":  # every other command runs torch
+            import torch
+            torch.set_num_threads(common.threads)
+        _silence_solver_banner()
+        return args.func(args, common)
+    except ValueError as error:  # DatasetError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def _silence_solver_banner() -> None:
+    """HiGHS prints its banner once per process, on the first call of an instance that logs
+    (cvxpy's HiGHS interface makes such a call before it passes its options). Make that first
+    call here, on a bare solver with console logging off, so later solves print nothing.
+    The bare solver class is highspy's compiled core: the public `highspy.Highs` already logs
+    in its constructor."""
+    try:
+        from highspy._core import _Highs
+    except ImportError:  # another highspy layout: the banner may show, nothing breaks
+        return
+    solver = _Highs()
+    solver.setOptionValue("log_to_console", False)
+    solver.run()
 
 
 if __name__ == "__main__":

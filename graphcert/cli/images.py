@@ -1,46 +1,19 @@
 """`graphcert segment`, `graphcert attribute` and `graphcert multimodal`: the image demos
 (SPEC §7).
 
-Registered by `graphcert.cli.build_parser` through :func:`register`.
+Registered by `graphcert.cli.build_parser` through :func:`register`; flags come from the demo
+configuration schemas (`graphcert.run.demos.configs`), plus the common flags.
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import math
 from pathlib import Path
 
-import torch
+from graphcert.cli.options import CommonOptions, add_config_flags, read_config
+from graphcert.run.demos.configs import AttributeConfig, MultimodalConfig, SegmentConfig
 
 __all__ = ["register"]
-
-
-def _add_config(parser: argparse.ArgumentParser, config_cls) -> None:
-    """One flag per dataclass field (tuples as comma-separated lists)."""
-    for field in dataclasses.fields(config_cls):
-        default = field.default
-        flag = "--" + field.name.replace("_", "-")
-        if isinstance(default, tuple):
-            parser.add_argument(flag, default=",".join(map(str, default)),
-                                help=f"comma-separated (default {','.join(map(str, default))})")
-        else:
-            parser.add_argument(flag, type=type(default), default=default,
-                                help=f"default {default}")
-    parser.add_argument("--out", type=Path, default=None, help="output directory")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (tiny models run fastest on 1)")
-
-
-def _config(args: argparse.Namespace, config_cls):
-    values = {}
-    for field in dataclasses.fields(config_cls):
-        value = getattr(args, field.name)
-        if isinstance(field.default, tuple):
-            kind = type(field.default[0])
-            value = tuple(kind(v) for v in value.split(",") if v.strip())
-        values[field.name] = value
-    return config_cls(**values)
 
 
 def _fmt(value) -> str:
@@ -60,35 +33,40 @@ def _print_table(rows: list[dict]) -> None:
         print("  ".join(v.ljust(w) for v, w in zip(c, widths)))
 
 
-def _finish(results: dict, out: Path) -> int:
-    (out / "results.json").write_text(json.dumps(results, indent=1, default=float))
+def _out(common: CommonOptions, name: str) -> Path:
+    from graphcert.run.rundir import prepare_run_dir
+    return prepare_run_dir(common.out or Path("runs") / name)
+
+
+def _finish(results: dict, out: Path, config) -> int:
+    from graphcert.utils.io import write_json
+    write_json(out / "results.json", {"config": config.to_dict(), **results}, default=float)
     _print_table(results["table"])
     print(f"\nwritten: {out / 'results.json'} and PNGs in {out}")
     return 0
 
 
-def cmd_segment(args: argparse.Namespace) -> int:
-    from graphcert.run.demos.segment import SegmentConfig, run
-    torch.set_num_threads(args.threads)
-    out = args.out or Path("runs") / "segment"
-    return _finish(run(_config(args, SegmentConfig), out), out)
+def cmd_segment(args: argparse.Namespace, common: CommonOptions) -> int:
+    config = read_config(SegmentConfig, args, common)
+    from graphcert.run.demos.segment import run
+    out = _out(common, "segment")
+    return _finish(run(config, out), out, config)
 
 
-def cmd_attribute(args: argparse.Namespace) -> int:
-    from graphcert.run.demos.attribute import AttributeConfig, run
-    torch.set_num_threads(args.threads)
-    out = args.out or Path("runs") / "attribute"
-    results = run(_config(args, AttributeConfig), out)
+def cmd_attribute(args: argparse.Namespace, common: CommonOptions) -> int:
+    config = read_config(AttributeConfig, args, common)
+    from graphcert.run.demos.attribute import run
+    out = _out(common, "attribute")
+    results = run(config, out)
     print(f"certified radius R = sigma * Phi^-1(tau) = {results['radius']:.4f}; "
           "deletion: target-class probability after removing certified-1 pixels, K ascending")
-    return _finish(results, out)
+    return _finish(results, out, config)
 
 
-def cmd_multimodal(args: argparse.Namespace) -> int:
-    from graphcert.run.demos.multimodal_run import MultimodalConfig, run
-    torch.set_num_threads(args.threads)
-    out = args.out or Path("runs") / "multimodal"
-    config = _config(args, MultimodalConfig)
+def cmd_multimodal(args: argparse.Namespace, common: CommonOptions) -> int:
+    config = read_config(MultimodalConfig, args, common)
+    from graphcert.run.demos.multimodal_run import run
+    out = _out(common, "multimodal")
     results = run(config, out)
     print("smoothed by majority vote (no certificate); clean: base model on the full input, "
           "ablated: on one ablated input")
@@ -99,25 +77,21 @@ def cmd_multimodal(args: argparse.Namespace) -> int:
         print(f"  {method:6s} " + " ".join("-" if b is None else str(b) for b in bounds))
     print(f"\ncertified pixel accuracy, F-score, IoU (MMCert k = {results['k']}, "
           f"RA: randomized ablation, k = {sum(results['k'])} pooled)")
-    return _finish(results, out)
+    return _finish(results, out, config)
 
 
 def register(commands) -> None:
     """Add the image subcommands to the `graphcert` subparsers."""
-    from graphcert.run.demos.attribute import AttributeConfig
-    from graphcert.run.demos.multimodal_run import MultimodalConfig
-    from graphcert.run.demos.segment import SegmentConfig
-    segment = commands.add_parser(
-        "segment", help="train a tiny U-Net on synthetic shapes and certify it: localized "
-        "(naive, collective) vs SegCertify* and center smoothing")
-    _add_config(segment, SegmentConfig)
-    segment.set_defaults(func=cmd_segment)
-    attribute = commands.add_parser(
-        "attribute", help="certified attribution maps of a small CNN on sklearn digits")
-    _add_config(attribute, AttributeConfig)
-    attribute.set_defaults(func=cmd_attribute)
-    multimodal = commands.add_parser(
-        "multimodal", help="MMCert on synthetic RGB + depth road scenes: certified "
-        "segmentation over (r1, r2) modified pixels vs randomized ablation")
-    _add_config(multimodal, MultimodalConfig)
-    multimodal.set_defaults(func=cmd_multimodal)
+    for name, config_cls, func, text in (
+            ("segment", SegmentConfig, cmd_segment, "train a tiny U-Net on synthetic shapes "
+             "and certify it: localized (naive, collective) vs SegCertify* and center "
+             "smoothing"),
+            ("attribute", AttributeConfig, cmd_attribute, "certified attribution maps of a "
+             "small CNN on sklearn digits"),
+            ("multimodal", MultimodalConfig, cmd_multimodal, "MMCert on synthetic RGB + depth "
+             "road scenes: certified segmentation over (r1, r2) modified pixels vs randomized "
+             "ablation")):
+        parser = commands.add_parser(name, help=text, description=f"{text[0].upper()}"
+                                     f"{text[1:]}; --out defaults to runs/{name}.")
+        add_config_flags(parser, config_cls)
+        parser.set_defaults(func=func)

@@ -1,7 +1,8 @@
 """Graph clustering utilities for localized smoothing (SPEC §2).
 
 All functions take numpy arrays or torch tensors and return numpy arrays; they work on any
-graph, not only the bundled datasets.
+graph, not only the bundled datasets. Node ids, cluster labels and ranks must be integers: a
+float id is an error, never truncated.
 """
 from __future__ import annotations
 
@@ -10,6 +11,12 @@ import pymetis
 import torch
 
 from graphcert.utils.pairs import undirected_pairs
+from graphcert.utils.validation import (
+    check_index_array,
+    check_int,
+    check_positive_int,
+    check_probability,
+)
 
 __all__ = ["affinity_ranks", "cluster_affinity", "metis_partition", "noise_schedule",
            "rank_schedule", "undirected_edges"]
@@ -21,13 +28,12 @@ def _as_numpy(array) -> np.ndarray:
     return np.asarray(array)
 
 
-def _check_edge_index(edge_index: np.ndarray, num_nodes: int) -> np.ndarray:
-    edge_index = _as_numpy(edge_index).astype(np.int64, copy=False)
+def _check_edge_index(edge_index, num_nodes: int) -> np.ndarray:
+    """(2, E) int64 node ids in [0, num_nodes)."""
+    edge_index = _as_numpy(edge_index)
     if edge_index.ndim != 2 or edge_index.shape[0] != 2:
         raise ValueError(f"edge_index must have shape (2, E), got {edge_index.shape}")
-    if edge_index.size and (edge_index.min() < 0 or edge_index.max() >= num_nodes):
-        raise ValueError(f"edge_index refers to nodes outside [0, {num_nodes})")
-    return edge_index
+    return check_index_array(edge_index, "edge_index", num_nodes)
 
 
 def undirected_edges(edge_index, num_nodes: int) -> np.ndarray:
@@ -42,6 +48,8 @@ def metis_partition(edge_index, num_nodes: int, n_clusters: int, seed: int = 0) 
     treated as undirected. If METIS leaves a cluster empty (possible on disconnected graphs),
     nodes are moved into it from the largest cluster, so every cluster is used.
     """
+    num_nodes = check_int(num_nodes, "num_nodes", "[0, inf)")
+    n_clusters = check_int(n_clusters, "n_clusters")
     if not 1 <= n_clusters <= num_nodes:
         raise ValueError(f"n_clusters must be in [1, num_nodes={num_nodes}], got {n_clusters}")
     if n_clusters == 1:
@@ -68,9 +76,8 @@ def _fill_empty_clusters(labels: np.ndarray, n_clusters: int) -> np.ndarray:
 
 def cluster_affinity(edge_index, labels, n_clusters: int) -> np.ndarray:
     """C x C symmetric counts of undirected edges between clusters (diagonal: inside)."""
-    labels = _as_numpy(labels).astype(np.int64)
-    if labels.size and (labels.min() < 0 or labels.max() >= n_clusters):
-        raise ValueError(f"cluster labels must lie in [0, {n_clusters})")
+    n_clusters = check_positive_int(n_clusters, "n_clusters")
+    labels = check_index_array(labels, "labels", n_clusters, ndim=1)
     edges = undirected_edges(edge_index, len(labels))
     counts = np.zeros((n_clusters, n_clusters), dtype=np.int64)
     np.add.at(counts, (labels[edges[0]], labels[edges[1]]), 1)
@@ -91,11 +98,6 @@ def affinity_ranks(affinity) -> np.ndarray:
     return ranks
 
 
-def _check_probability(name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1], got {value}")
-
-
 def rank_schedule(ranks, low: float, high: float) -> np.ndarray:
     """value[i, j] = low + (high - low) * ranks[i, j] / (C - 1); C = 1 gives `low` (SPEC §2).
 
@@ -105,13 +107,17 @@ def rank_schedule(ranks, low: float, high: float) -> np.ndarray:
     if ranks.ndim != 2 or ranks.shape[0] != ranks.shape[1]:
         raise ValueError(f"ranks must be a square matrix, got shape {ranks.shape}")
     n = ranks.shape[0]
+    ranks = check_index_array(ranks, "ranks", n)
     if n == 1:
         return np.full((1, 1), float(low))
     return low + (high - low) * ranks.astype(np.float64) / (n - 1)
 
 
 def noise_schedule(ranks, low: float, high: float) -> np.ndarray:
-    """Flip probabilities theta[i, j] by affinity rank, from `low` to `high` (SPEC §2)."""
-    _check_probability("low", low)
-    _check_probability("high", high)
+    """Flip probabilities theta[i, j] by affinity rank, from `low` (own cluster) up to `high`
+    (least connected cluster), SPEC §2; `low` > `high` would reverse it and is an error."""
+    low, high = check_probability(low, "low"), check_probability(high, "high")
+    if low > high:
+        raise ValueError(f"low == {low} > high == {high}: the schedule must grow with the "
+                         "affinity rank (more noise on less connected clusters)")
     return rank_schedule(ranks, low, high)

@@ -21,6 +21,7 @@ from torch_geometric.data import Data
 
 from graphcert.data.files import DatasetError, data_dir, sha256sum
 from graphcert.data.planted import SYNTHETIC_GRAPHS
+from graphcert.utils.validation import check_positive_int
 
 __all__ = ["DatasetError", "data_dir", "fetch", "graph_split", "load_graph", "load_npz_graph",
            "read_sparse_graph", "registry", "sha256sum", "split", "standardize"]
@@ -192,19 +193,19 @@ def standardize(adjacency: sp.spmatrix, attributes: sp.spmatrix, labels: np.ndar
     return adjacency, attributes, labels
 
 
-def split(labels, n_per_class: int = 20, seed: int = 0
+def split(y, n_per_class: int = 20, seed: int = 0
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stratified split: `n_per_class` train and validation nodes per class, the rest test.
+    """Stratified split of the nodes by their classes `y`: `n_per_class` train and validation
+    nodes per class, the rest test.
 
     Deterministic for a seed; the three index arrays are sorted and disjoint.
     """
-    labels = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)
-    if n_per_class < 1:
-        raise ValueError(f"n_per_class must be >= 1, got {n_per_class}")
+    y = np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y)
+    n_per_class = check_positive_int(n_per_class, "n_per_class")
     rng = np.random.default_rng(seed)
     train, val = [], []
-    for c in np.unique(labels):
-        members = np.flatnonzero(labels == c)
+    for c in np.unique(y):
+        members = np.flatnonzero(y == c)
         if len(members) < 2 * n_per_class:
             raise ValueError(
                 f"class {c} has {len(members)} nodes, fewer than the {2 * n_per_class} needed "
@@ -214,7 +215,7 @@ def split(labels, n_per_class: int = 20, seed: int = 0
         val.append(members[n_per_class:2 * n_per_class])
     idx_train = np.sort(np.concatenate(train))
     idx_val = np.sort(np.concatenate(val))
-    rest = np.ones(len(labels), dtype=bool)
+    rest = np.ones(len(y), dtype=bool)
     rest[idx_train] = rest[idx_val] = False
     return idx_train, idx_val, np.flatnonzero(rest)
 

@@ -9,13 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from graphcert.utils.validation import check_positive_int
+
 __all__ = ["GridPartition", "chebyshev_distances"]
-
-
-def _positive_int(value, name: str) -> int:
-    if int(value) != value or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -35,7 +31,7 @@ class GridPartition:
 
     def __post_init__(self) -> None:
         for name in ("height", "width", "rows", "cols"):
-            object.__setattr__(self, name, _positive_int(getattr(self, name), name))
+            object.__setattr__(self, name, check_positive_int(getattr(self, name), name))
         if self.rows > self.height or self.cols > self.width:
             raise ValueError(f"grid {self.rows} x {self.cols} is larger than the image "
                              f"{self.height} x {self.width}")
@@ -72,6 +68,6 @@ class GridPartition:
 
 def chebyshev_distances(rows: int, cols: int) -> np.ndarray:
     """(C, C) Chebyshev distances ``max(|i - k|, |j - l|)`` between the cells of a grid."""
-    rows, cols = _positive_int(rows, "rows"), _positive_int(cols, "cols")
+    rows, cols = check_positive_int(rows, "rows"), check_positive_int(cols, "cols")
     i, j = np.divmod(np.arange(rows * cols), cols)
     return np.maximum(np.abs(i[:, None] - i[None, :]), np.abs(j[:, None] - j[None, :]))

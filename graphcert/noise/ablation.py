@@ -6,11 +6,19 @@ from typing import Sequence
 
 import numpy as np
 
+from graphcert.utils.validation import check_int
+
 __all__ = ["AblationSampler", "ablation_budgets", "ablation_sizes"]
 
 
+def _whole_numbers(values: Sequence[int], name: str) -> tuple[int, ...]:
+    """Whole numbers per modality (a fraction is an error, never truncated)."""
+    return tuple(check_int(v, f"{name}[{i}]") for i, v in enumerate(values))
+
+
 def ablation_sizes(n: Sequence[int], k: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    n, k = tuple(int(v) for v in n), tuple(int(v) for v in k)
+    """Elements ``n_i`` and kept elements ``k_i`` per modality, checked (SPEC §7)."""
+    n, k = _whole_numbers(n, "n"), _whole_numbers(k, "k")
     if len(n) != len(k) or not n:
         raise ValueError(f"n {n} and k {k} need one entry per modality")
     if any(v < 1 for v in n):
@@ -21,7 +29,8 @@ def ablation_sizes(n: Sequence[int], k: Sequence[int]) -> tuple[tuple[int, ...],
 
 
 def ablation_budgets(r: Sequence[int], n: tuple[int, ...]) -> tuple[int, ...]:
-    r = tuple(int(v) for v in r)
+    """Modified elements ``r_i`` per modality, ``0 <= r_i <= n_i``."""
+    r = _whole_numbers(r, "r")
     if len(r) != len(n) or any(not 0 <= ri <= ni for ri, ni in zip(r, n)):
         raise ValueError(f"need 0 <= r_i <= n_i per modality, got r {r} for n {n}")
     return r

@@ -6,7 +6,9 @@ bits independently. Noisy copies are produced sparse: the work and memory are pr
 to the number of 1-bits in the output, never to B * N * D.
 
 Random numbers come from a ``numpy.random.Generator``: its uniform doubles plus numpy's SIMD
-``log`` make the geometric gaps below several times cheaper than torch's ``rand`` + ``log``.
+``log`` make the geometric gaps below several times cheaper than torch's ``rand`` + ``log`` on
+a CPU. On an accelerator `LocalizedNoise.sample` takes a ``torch.Generator`` instead and draws
+the same distribution there (`graphcert.noise.binary_torch`).
 Copies come out as one (B * N, D) sparse CSR tensor of ones: the B copies stacked along the
 node axis, as torch_geometric batches graphs (`graphcert.sampling.batching` hands them to a
 model in the layout it takes).
@@ -15,17 +17,25 @@ from __future__ import annotations
 
 import hashlib
 import math
-import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["BinaryGraph", "LocalizedNoise", "bernoulli_positions", "prepare_binary",
-           "quiet_sparse_csr", "sample_prepared", "sample_sparse_noise", "stacked_csr"]
+from graphcert.data.clustering import (
+    affinity_ranks,
+    cluster_affinity,
+    metis_partition,
+    noise_schedule,
+)
+from graphcert.noise._csr import quiet_sparse_csr, stacked_csr
+from graphcert.noise.binary_torch import DeviceBinaryGraph, sample_on_device
+from graphcert.utils.validation import check_positive_int
+
+__all__ = ["BinaryGraph", "LocalizedNoise", "bernoulli_positions", "localized_sparse_noise",
+           "prepare_binary", "quiet_sparse_csr", "sample_prepared", "sample_sparse_noise",
+           "stacked_csr"]
 
 
 def bernoulli_positions(length: int, p: float, rng: np.random.Generator,
@@ -98,6 +108,11 @@ class BinaryGraph:
     def present(self) -> np.ndarray:
         """Clusters that hold at least one node."""
         return np.flatnonzero(np.bincount(self.labels, minlength=self.n_clusters))
+
+    def to(self, device: torch.device | str) -> DeviceBinaryGraph:
+        """The same attributes on `device`, for drawing there with a torch generator."""
+        return DeviceBinaryGraph.build(self.n_nodes, self.n_features, self.labels, self.ones,
+                                       device)
 
 
 def prepare_binary(x: Tensor, labels, n_clusters: int) -> BinaryGraph:
@@ -178,6 +193,8 @@ class LocalizedNoise:
     theta_plus: np.ndarray
     theta_minus: np.ndarray
 
+    torch_sampling = True  # `sample` also draws on a device with a torch.Generator
+
     def __post_init__(self) -> None:
         plus = _check_matrix("theta_plus", self.theta_plus)
         minus = _check_matrix("theta_minus", self.theta_minus)
@@ -201,28 +218,53 @@ class LocalizedNoise:
     def n_clusters(self) -> int:
         return self.theta_plus.shape[0]
 
-    def prepare(self, x: Tensor | BinaryGraph) -> BinaryGraph:
+    def prepare(self, x: Tensor | BinaryGraph | DeviceBinaryGraph
+                ) -> BinaryGraph | DeviceBinaryGraph:
         """Index `x` once so repeated sampling skips it; prepared inputs pass through."""
-        if isinstance(x, BinaryGraph):
-            if x.n_clusters != self.n_clusters or not np.array_equal(x.labels, self.labels):
+        if isinstance(x, (BinaryGraph, DeviceBinaryGraph)):
+            labels = x.labels if isinstance(x, BinaryGraph) else x.labels.cpu().numpy()
+            if x.n_clusters != self.n_clusters or not np.array_equal(labels, self.labels):
                 raise ValueError("BinaryGraph was prepared with different cluster labels")
             return x
         return prepare_binary(x, self.labels, self.n_clusters)
 
-    def sample(self, x: Tensor | BinaryGraph, output_cluster: int, batch_size: int,
-               generator: np.random.Generator) -> Tensor:
-        """`batch_size` noisy copies of `x` from the distribution of `output_cluster`."""
+    def sample(self, x: Tensor | BinaryGraph | DeviceBinaryGraph, output_cluster: int,
+               batch_size: int, generator: np.random.Generator | torch.Generator) -> Tensor:
+        """`batch_size` noisy copies of `x` from the distribution of `output_cluster`, stacked
+        as one (B * N, D) sparse CSR tensor; with a ``torch.Generator`` drawn on its device."""
         if int(output_cluster) != output_cluster or not 0 <= output_cluster < self.n_clusters:
             raise ValueError(f"output_cluster must be in [0, {self.n_clusters}), "
                              f"got {output_cluster}")
-        return sample_prepared(self.prepare(x), self.theta_plus[output_cluster],
-                               self.theta_minus[output_cluster], batch_size, generator)
+        plus, minus = self.theta_plus[output_cluster], self.theta_minus[output_cluster]
+        if not isinstance(generator, torch.Generator):
+            return sample_prepared(self.prepare(x), plus, minus, batch_size, generator)
+        graph = self.prepare(x).to(generator.device)
+        return sample_on_device(graph, plus, minus, check_positive_int(batch_size, "batch_size"),
+                                generator)
 
     def describe(self) -> dict:
         """JSON-serializable identity of the distribution (used to validate resumed runs)."""
         return {"kind": "localized_sparse", "theta_plus": self.theta_plus.tolist(),
                 "theta_minus": self.theta_minus.tolist(),
                 "labels_sha256": hashlib.sha256(self.labels.tobytes()).hexdigest()}
+
+
+def localized_sparse_noise(edge_index, num_nodes: int, n_clusters: int,
+                           theta_plus: float | tuple[float, float],
+                           theta_minus: float | tuple[float, float],
+                           seed: int = 0) -> LocalizedNoise:
+    """METIS clusters and flip probabilities by affinity rank (SPEC §2): each of
+    `theta_plus` / `theta_minus` is one probability for every cluster pair, or (low, high):
+    low on a cluster's own attributes up to high on its least connected cluster's."""
+    labels = metis_partition(edge_index, num_nodes, n_clusters, seed=seed)
+    ranks = affinity_ranks(cluster_affinity(edge_index, labels, n_clusters))
+    schedule = {}
+    for name, value in (("theta_plus", theta_plus), ("theta_minus", theta_minus)):
+        ends = np.atleast_1d(np.asarray(value, dtype=np.float64))
+        if ends.shape not in ((1,), (2,)):
+            raise ValueError(f"{name} must be a probability or a (low, high) pair, got {value!r}")
+        schedule[name] = noise_schedule(ranks, ends[0], ends[-1])
+    return LocalizedNoise(labels, schedule["theta_plus"], schedule["theta_minus"])
 
 
 # ----------------------------------------------------------------------------- internals
@@ -310,30 +352,6 @@ def _to_batched_csr(copies: list[tuple[np.ndarray, np.ndarray]], graph: BinaryGr
     col = np.concatenate([cols for cols, _ in copies]).astype(dtype, copy=False)
     return stacked_csr(torch.from_numpy(crow), torch.from_numpy(col),
                        (len(copies) * graph.n_nodes, graph.n_features))
-
-
-_ONES = torch.ones(0)
-
-
-def stacked_csr(crow: Tensor, col: Tensor, shape: tuple[int, int],
-                values: Tensor | None = None) -> Tensor:
-    """A sparse CSR tensor with the given pattern, of ones unless `values` are given; ones are
-    a view of one shared buffer, so building it allocates nothing per batch."""
-    global _ONES
-    if values is None:
-        if _ONES.numel() < col.numel():
-            _ONES = torch.ones(max(col.numel(), 2 * _ONES.numel()))
-        values = _ONES[:col.numel()]
-    with quiet_sparse_csr():
-        return torch.sparse_csr_tensor(crow, col, values, shape, check_invariants=False)
-
-
-@contextmanager
-def quiet_sparse_csr() -> Iterator[None]:
-    """Silence torch's "sparse CSR is in beta" warning: CSR is used deliberately."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
-        yield
 
 
 def _check_probability(name: str, value: float) -> None:

@@ -24,6 +24,7 @@ from graphcert.data.clustering import (
     rank_schedule,
 )
 from graphcert.data.grid import GridPartition, chebyshev_distances
+from graphcert.utils.validation import check_index_array, check_real
 
 __all__ = ["ClusterGaussian", "GraphGaussian", "LocalizedGaussian", "localized_graph_gaussian",
            "sigma_schedule"]
@@ -35,11 +36,7 @@ def sigma_schedule(rows: int, cols: int, sigma_min: float, sigma_max: float) -> 
     Linear in the Chebyshev distance, normalized by the largest distance D of the grid
     (not by C - 1 as the graph rank schedule); D = 0 gives ``sigma_min`` everywhere.
     """
-    sigma_min, sigma_max = float(sigma_min), float(sigma_max)
-    if not (np.isfinite(sigma_min) and sigma_min > 0):
-        raise ValueError(f"sigma_min must be positive and finite, got {sigma_min}")
-    if not (np.isfinite(sigma_max) and sigma_max >= sigma_min):
-        raise ValueError(f"sigma_max must be finite and >= sigma_min, got {sigma_max}")
+    sigma_min, sigma_max = _check_sigma_range(sigma_min, sigma_max)
     dist = chebyshev_distances(rows, cols)
     d_max = dist.max()
     if d_max == 0:
@@ -56,17 +53,11 @@ class ClusterGaussian:
     """
 
     def __init__(self, labels, sigma):
-        sigma = np.asarray(sigma, dtype=np.float64)
+        sigma = np.asarray(check_real(sigma, "sigma", "(0, inf)"))
         if sigma.ndim != 2 or sigma.shape[0] != sigma.shape[1]:
             raise ValueError(f"sigma must be a square (C, C) matrix, got shape {sigma.shape}")
-        if not (np.all(np.isfinite(sigma)) and np.all(sigma > 0)):
-            raise ValueError("sigma must be positive and finite")
-        labels = np.asarray(labels)
-        if labels.ndim != 1 or (labels.size and (labels.min() < 0
-                                                 or labels.max() >= sigma.shape[0])):
-            raise ValueError(f"labels must be 1-D cluster indices in [0, {sigma.shape[0]})")
         self.sigma = sigma
-        self._labels = labels.astype(np.int64)
+        self._labels = check_index_array(labels, "labels", sigma.shape[0], ndim=1)
 
     @property
     def labels(self) -> np.ndarray:
@@ -93,7 +84,7 @@ class LocalizedGaussian(ClusterGaussian):
     ``sample(x, k, B, rng)`` returns B noisy copies of x (a (channels, H, W) tensor) for the
     outputs of cell k: pixels of cell u get i.i.d. N(0, sigma[k, u]^2) noise on every channel.
     Random numbers come from the numpy generator (seeded per chunk by
-    `graphcert.sampling.engine.chunk_generator`).
+    `graphcert.sampling.streams.chunk_generator`).
     """
 
     def __init__(self, partition: GridPartition, sigma_min: float, sigma_max: float | None = None):
@@ -140,12 +131,13 @@ class LocalizedGaussian(ClusterGaussian):
 
 
 class GraphGaussian(ClusterGaussian):
-    """Localized Gaussian noise on node features; a `montecarlo.SmoothingNoise`.
+    """Localized Gaussian noise on node features; a `graphcert.sampling.chunks.SmoothingNoise`.
 
     ``sample(x, k, B, rng)`` returns B noisy copies of the float features x (N, D), stacked
-    along the nodes as one (B * N, D) tensor, for the outputs of cluster k: node m gets i.i.d. N(0, sigma[k, labels[m]]^2) on every
-    feature. The noise is dense (continuous features all change): `batch_for_memory` sizes
-    batches so that one batch stays within a memory budget.
+    along the nodes as one (B * N, D) tensor, for the outputs of cluster k: node m gets
+    i.i.d. N(0, sigma[k, labels[m]]^2) on every feature. The noise is dense (continuous
+    features all change): `batch_for_memory` sizes batches so that one batch stays within a
+    memory budget. With a ``torch.Generator`` the copies are drawn on its device.
     """
 
     def prepare(self, x) -> torch.Tensor:
@@ -155,9 +147,17 @@ class GraphGaussian(ClusterGaussian):
             raise ValueError(f"features must be ({len(self.labels)}, D), got {tuple(x.shape)}")
         return x
 
+    torch_sampling = True  # `sample` also draws on a device with a torch.Generator
+
     def sample(self, x, output_cluster: int, batch_size: int,
-               generator: np.random.Generator) -> torch.Tensor:
+               generator: np.random.Generator | torch.Generator) -> torch.Tensor:
         x = self.prepare(x)
+        if isinstance(generator, torch.Generator):  # drawn where the generator is
+            x = x.to(generator.device)
+            sigma = torch.from_numpy(self.site_sigma(output_cluster).astype(np.float32))
+            noisy = torch.randn((batch_size, *x.shape), generator=generator, device=x.device)
+            noisy.mul_(sigma.to(x.device)[:, None]).add_(x)
+            return noisy.view(-1, x.shape[1])
         noisy = generator.standard_normal((batch_size, *x.shape), dtype=np.float32)
         noisy *= self.site_sigma(output_cluster).astype(np.float32)[:, None]
         noisy += x.numpy()  # in place: one (B, N, D) array at a time
@@ -170,9 +170,17 @@ class GraphGaussian(ClusterGaussian):
 def localized_graph_gaussian(edge_index, num_nodes: int, n_clusters: int, sigma_min: float,
                              sigma_max: float, seed: int = 0) -> GraphGaussian:
     """METIS clusters and the sigma schedule by affinity rank (SPEC §2); C = 1 is isotropic."""
-    sigma_min, sigma_max = float(sigma_min), float(sigma_max)
-    if not (np.isfinite(sigma_max) and 0 < sigma_min <= sigma_max):
-        raise ValueError(f"need 0 < sigma_min <= sigma_max < inf, got {sigma_min}, {sigma_max}")
+    sigma_min, sigma_max = _check_sigma_range(sigma_min, sigma_max)
     labels = metis_partition(edge_index, num_nodes, n_clusters, seed=seed)
     ranks = affinity_ranks(cluster_affinity(edge_index, labels, n_clusters))
     return GraphGaussian(labels, rank_schedule(ranks, sigma_min, sigma_max))
+
+
+def _check_sigma_range(sigma_min: float, sigma_max: float) -> tuple[float, float]:
+    """``0 < sigma_min <= sigma_max < inf`` as floats."""
+    sigma_min = check_real(sigma_min, "sigma_min", "(0, inf)")
+    sigma_max = check_real(sigma_max, "sigma_max", "(0, inf)")
+    if sigma_max < sigma_min:
+        raise ValueError(f"sigma_max == {sigma_max} < sigma_min == {sigma_min}, must be >= "
+                         "sigma_min")
+    return sigma_min, sigma_max

@@ -1,127 +1,169 @@
-"""Configuration of a certification run (flags, YAML files and the saved results share it)."""
+"""Configuration of a certification run: one typed schema (`graphcert.run.schema`) serves the
+flags, YAML files and the ``config`` saved in results.json.
+
+Creating a `RunConfig` checks every value and the model's parameters, so a run fails before it
+loads data or trains.
+"""
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-from pathlib import Path
-
-import yaml
+import inspect
+from dataclasses import dataclass
 
 from graphcert.run.methods import METHODS
+from graphcert.run.schema import Schema, option
+from graphcert.utils.validation import check_choice
+
+__all__ = ["BOUNDS", "TARGETS", "RunConfig"]
 
 TARGETS = ("val", "test")
 BOUNDS = ("dkw", "bernstein", "binary")
+_MODEL_ARGUMENTS = ("in_features", "num_classes")  # given by the data, not by model_params
+_TRAINING_FIELDS = ("dataset", "model", "model_params", "split_seed", "n_per_class",
+                    "train_seed", "lr", "weight_decay", "max_epochs", "patience", "train_noise",
+                    "theta_plus", "theta_minus_low")
+
+
+def _registered_methods() -> tuple[str, ...]:
+    return tuple(METHODS)
 
 
 @dataclass
-class RunConfig:
+class RunConfig(Schema):
     """Everything that determines a run's results; defaults follow the papers (LRS §7.2, C.3)
     except the sample counts, which are sized for a laptop-scale first run."""
 
-    dataset: str = "cora_ml"
-    model: str = "appnp"
-    model_params: dict = field(default_factory=dict)
-    methods: list[str] = field(default_factory=lambda: ["localized", "sparse_smooth"])
-    targets: str = "val"
-    split_seed: int = 0
-    n_per_class: int = 20
+    seed_fields = ("split_seed", "train_seed", "mc_seed")
+
+    dataset: str = option("cora_ml", help="cora_ml, citeseer, an OGB name like ogbn-arxiv or "
+                          "planted_categorical (synthetic, categorical attributes)")
+    model: str = option("appnp", help="registered model: appnp or gcn")
+    model_params: dict = option(
+        {}, help="keyword arguments of the model",
+        keys={"n_layers": (int, "GCN depth (the papers also use 6)"),
+              "hidden": (int, "hidden units"), "dropout": (float, "dropout probability")})
+    methods: list[str] = option(["localized", "sparse_smooth"], choices=_registered_methods,
+                                help="smoothing methods to certify")
+    targets: str = option("val", choices=TARGETS, help="certify validation or test nodes")
+    split_seed: int = option(0, interval="[0, inf)", help="seed of the train/validation split")
+    n_per_class: int = option(20, interval="[1, inf)",
+                              help="training (and validation) nodes per class")
     # training (the papers: Adam 1e-3 / 1e-3, trained at the minimal noise level)
-    train_seed: int = 0
-    lr: float = 1e-3
-    weight_decay: float = 1e-3
-    max_epochs: int = 3000
-    patience: int = 50
-    train_noise: bool = True
+    train_seed: int = option(0, interval="[0, inf)", help="seed of the training")
+    lr: float = option(1e-3, interval="(0, inf)", help="Adam learning rate")
+    weight_decay: float = option(1e-3, interval="[0, inf)", help="Adam weight decay")
+    max_epochs: int = option(3000, interval="[1, inf)", help="training epochs at most")
+    patience: int = option(50, interval="[0, inf)", help="early-stopping patience (epochs)")
+    train_noise: bool = option(True, help="train at the minimal noise level (else clean)")
     # smoothing distributions (SPEC §2)
-    n_clusters: int = 5
-    theta_plus: float = 0.01
-    theta_minus_low: float = 0.6
-    theta_minus_high: float = 0.95
+    n_clusters: int = option(5, interval="[1, inf)", help="METIS clusters of localized smoothing")
+    theta_plus: float = option(0.01, interval="[0, 1]", help="probability of adding a bit")
+    theta_minus_low: float = option(0.6, interval="[0, 1]",
+                                    help="deletion probability for the own "
+                                    "cluster (and the isotropic baselines)")
+    theta_minus_high: float = option(0.95, interval="[0, 1]", help="deletion probability for the "
+                                     "least connected cluster")
     # localized Gaussian smoothing of continuous features ("gaussian", SPEC §2, §4): sigma by
     # affinity rank, certified accuracy on l2 radii 0, l2_step, ... (radii quantized into
     # milp_bins per cluster, default 64, for the collective LP/MILP)
-    sigma_min: float = 0.25
-    sigma_max: float = 1.0
-    l2_step: float = 0.05
+    sigma_min: float = option(0.25, interval="(0, inf)",
+                              help="gaussian method: noise level on the own cluster")
+    sigma_max: float = option(1.0, interval="(0, inf)",
+                              help="gaussian method: noise level on the least connected "
+                              "cluster")
+    l2_step: float = option(0.05, interval="(0, inf)",
+                            help="gaussian method: l2 radius grid step")
     # K-ary noise on categorical attributes ("kary", "kary_localized", SPEC §9): keep a value
     # with probability keep (isotropic; own cluster when localized) down to keep_far (least
     # connected cluster), else redraw it uniformly; certified accuracy on Hamming budgets
     # 0..max_hamming (changed attribute values)
-    keep: float = 0.5
-    keep_far: float = 0.1
-    max_hamming: int = 20
+    keep: float = option(0.5, interval="[0, 1]",
+                         help="kary methods: probability of keeping an attribute value "
+                         "(own cluster when localized)")
+    keep_far: float = option(0.1, interval="[0, 1]",
+                             help="kary_localized: keep probability on the least connected "
+                             "cluster")
+    max_hamming: int = option(20, interval="[1, inf)",
+                              help="kary methods: largest Hamming budget (changed attribute "
+                              "values) certified")
     # Monte Carlo (SPEC §3, §4)
-    n_pre: int = 200
-    n_samples: int = 2000
-    alpha: float = 0.01
-    bounds: str = "binary"
+    n_pre: int = option(200, interval="[1, inf)", help="pre-samples that fix each candidate class")
+    n_samples: int = option(2000, interval="[1, inf)", help="Monte Carlo samples per distribution")
+    alpha: float = option(0.01, interval="(0, 1)",
+                          help="significance level of the certificates")
+    bounds: str = option("binary", choices=BOUNDS, help="confidence bounds of the "
+                         "variance-constrained methods")
     # scores smoothed by the variance-constrained methods: softmax(logits / T); T = 0 smooths
     # one-hot predictions (vote frequencies). Any T is sound (gnn_models.temperature).
-    score_temperature: float = 0.0
-    batch_size: int = 32
-    chunk_size: int = 500
-    n_bins: int = 1000  # score histogram bins, kept only for bounds: dkw (SPEC §4)
-    mc_seed: int = 0
+    score_temperature: float = option(0.0, interval="[0, inf)",
+                                      help="variance-constrained methods smooth "
+                                      "softmax(logits / T); 0 = one-hot votes")
+    batch_size: int = option(32, interval="[1, inf)", help="noisy graphs per model call")
+    chunk_size: int = option(500, interval="[1, inf)", help="samples per checkpointed chunk")
+    n_bins: int = option(1000, interval="[1, inf)",
+                         help="score histogram bins, kept only for bounds: dkw")
+    mc_seed: int = option(0, interval="[0, inf)", help="seed of the Monte Carlo sampling")
     # collective certificate (SPEC §5)
-    max_deletions: int = 100
-    max_additions: int = 20
-    local_budget: int | None = None
-    milp_bins: int | None = None
-    relax: bool = False
+    max_deletions: int = option(100, interval="[0, inf)", help="largest deletion budget certified")
+    max_additions: int = option(20, interval="[0, inf)", help="largest addition budget certified")
+    local_budget: int | None = option(None, interval="[0, inf)",
+                                      help="changed bits allowed per node "
+                                      "(variance-constrained methods)")
+    milp_bins: int | None = option(None, interval="[1, inf)",
+                                   help="quantize radii into this many bins "
+                                   "(gaussian: 64 if none)")
+    relax: bool = option(False, help="LP relaxation instead of the exact MILP")
 
-    def __post_init__(self) -> None:
-        unknown = set(self.methods) - set(METHODS)
-        if unknown or not self.methods:
-            raise ValueError(f"methods must be a non-empty subset of {tuple(METHODS)}, got "
-                             f"{self.methods}")
-        if self.targets not in TARGETS:
-            raise ValueError(f"targets must be one of {TARGETS}, got {self.targets!r}")
-        if self.bounds not in BOUNDS:
-            raise ValueError(f"bounds must be one of {BOUNDS}, got {self.bounds!r}")
-        for name in ("theta_plus", "theta_minus_low", "theta_minus_high", "alpha", "keep",
-                     "keep_far"):
-            value = getattr(self, name)
-            if not 0 <= value <= 1:
-                raise ValueError(f"{name} must be a probability in [0, 1], got {value}")
-        for name in ("max_deletions", "max_additions", "max_hamming"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0 (a budget), got {getattr(self, name)}")
-        if not (0 < self.sigma_min <= self.sigma_max < float("inf")):
-            raise ValueError(f"need 0 < sigma_min <= sigma_max < inf, got {self.sigma_min}, "
-                             f"{self.sigma_max}")
-        if not self.l2_step > 0:
-            raise ValueError(f"l2_step must be positive, got {self.l2_step}")
-        if not self.score_temperature >= 0:
-            raise ValueError(f"score_temperature must be >= 0, got {self.score_temperature}")
+    def check(self) -> None:
+        if not self.methods:
+            raise ValueError("methods is empty, expected at least one of "
+                             f"{', '.join(METHODS)}")
+        if not self.sigma_min <= self.sigma_max:
+            raise ValueError(f"sigma_min == {self.sigma_min} > sigma_max == {self.sigma_max}, "
+                             "need sigma_min <= sigma_max")
         if self.bounds == "binary" and self.score_temperature != 0:
             raise ValueError("bounds 'binary' need one-hot scores (score_temperature 0); use "
                              "'dkw' or 'bernstein' for softmax scores")
-        if self.local_budget is not None and self.local_budget < 0:
-            raise ValueError(f"local_budget must be >= 0, got {self.local_budget}")
+        if "theta_minus_high" in self.method_fields() and \
+                self.theta_minus_low > self.theta_minus_high:
+            raise ValueError(f"theta_minus_low == {self.theta_minus_low} > theta_minus_high == "
+                             f"{self.theta_minus_high}: the own cluster gets the lowest "
+                             "deletion probability, need theta_minus_low <= theta_minus_high")
+        if "keep_far" in self.method_fields() and self.keep_far > self.keep:
+            raise ValueError(f"keep_far == {self.keep_far} > keep == {self.keep}: the own "
+                             "cluster gets the least noise (the highest keep), need "
+                             "keep_far <= keep")
+        check_model_params(self.model, self.model_params)
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+    def method_fields(self) -> frozenset[str]:
+        """The fields the requested methods read."""
+        return frozenset().union(*(METHODS[name].fields for name in self.methods))
+
+    def ignored_fields(self, method: str) -> dict:
+        """Method settings changed from their defaults that `method` does not read (e.g.
+        local_budget for SparseSmooth): reported next to its results."""
+        shared = frozenset().union(*(m.fields for m in METHODS.values()))
+        defaults = self.defaults()
+        return {name: getattr(self, name) for name in sorted(shared - METHODS[method].fields)
+                if getattr(self, name) != defaults[name]}
 
     def training_key(self) -> dict:
         """The fields a trained model depends on (to refuse a stale checkpoint)."""
-        keys = ("dataset", "model", "model_params", "split_seed", "n_per_class", "train_seed",
-                "lr", "weight_decay", "max_epochs", "patience", "train_noise", "theta_plus",
-                "theta_minus_low")
-        return {k: getattr(self, k) for k in keys}
+        return {k: getattr(self, k) for k in _TRAINING_FIELDS}
 
-    @classmethod
-    def from_yaml(cls, path: str | Path, **overrides) -> "RunConfig":
-        """Read a YAML mapping of field names; `overrides` (e.g. from flags) win."""
-        values = yaml.safe_load(Path(path).read_text()) or {}
-        if not isinstance(values, dict):
-            raise ValueError(f"{path}: a run configuration must be a YAML mapping")
-        return cls.from_dict({**values, **overrides})
 
-    @classmethod
-    def from_dict(cls, values: dict) -> "RunConfig":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - names
-        if unknown:
-            raise ValueError(f"unknown configuration keys {sorted(unknown)}; known: "
-                             f"{sorted(names)}")
-        return cls(**values)
+def check_model_params(model: str, params: dict) -> None:
+    """`model` is registered and accepts `params` (built once at toy size to check values)."""
+    from gnn_models import MODELS
+    cls = MODELS[check_choice(model.lower(), "model", sorted(MODELS))]
+    accepted = [name for name, p in inspect.signature(cls).parameters.items()
+                if name not in _MODEL_ARGUMENTS
+                and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise ValueError(f"model_params {unknown} are not parameters of model {model!r} "
+                         f"({cls.__name__}), which accepts {', '.join(accepted)}")
+    try:
+        cls(1, 2, **params)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"model_params == {params} are invalid for model {model!r}: "
+                         f"{error}") from None

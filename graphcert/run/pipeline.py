@@ -3,7 +3,8 @@
 Every expensive step is resumable from the run directory: the trained model (`model.pt`),
 the Monte Carlo statistics of each noise (`stats_<noise>[_T<temperature>].npz`, saved after
 every chunk, shared by the methods that smooth the same scores under the same noise) and
-the results (`results.json`, `results.csv`, `certified_accuracy.png`).
+the results (`results.json`, `results.csv`, `certified_accuracy.png`); `graphcert.run.rundir`
+says when each file is reused.
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import dataclasses
 import json
 import os
 import platform
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,9 @@ from gnn_models import ScaledLogits, get_model, normalized_adjacency
 from graphcert.data.datasets import graph_split, load_graph
 from graphcert.run.config import RunConfig
 from graphcert.run.methods import METHODS, CertificationInputs, SmoothingMethod
+from graphcert.run.rundir import MODEL_FILE, file_fingerprint, prepare_run_dir
 from graphcert.sampling.engine import smooth
+from graphcert.sampling.fingerprint import scores_fingerprint
 from graphcert.sampling.statistics import MonteCarloConfig
 from graphcert.tasks.graph.evaluation import AttackSurface
 from graphcert.tasks.graph.training import (
@@ -32,6 +34,7 @@ from graphcert.tasks.graph.training import (
     save_checkpoint,
     train_model,
 )
+from graphcert.utils.io import write_json
 
 
 def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
@@ -41,18 +44,20 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
     (`progress`: a bar over the training epochs)."""
     torch.manual_seed(config.train_seed)
     model = get_model(config.model, data.x.shape[1], data.num_classes, **config.model_params)
-    path = run_dir / "model.pt"
+    path = run_dir / MODEL_FILE
     binary = has_binary_features(data)
     key = config.training_key()
     if not binary:  # continuous features train with Gaussian noise at sigma_min
         key["train_sigma"] = config.sigma_min
     key = json.dumps(key, sort_keys=True)
     if path.exists():
-        _, meta = load_checkpoint(path)
+        state, meta = _read_model(path)
         if meta.get("training_key") != key:
-            raise ValueError(f"{path} was trained with other settings; use another --out "
-                             "directory or delete the file to retrain")
-        load_checkpoint(path, model)
+            raise ValueError(f"{path} was trained with other settings "
+                             f"({_differences(meta.get('training_key'), key)}); use another "
+                             "--out directory: this one's statistics and results belong to "
+                             "that model")
+        model.load_state_dict(state)
         log(f"loaded trained model from {path}")
         return model.eval()
     noise = {} if not config.train_noise else \
@@ -67,6 +72,32 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
         f"(best epoch {result.best_epoch}, validation accuracy {result.val_accuracy:.3f})")
     save_checkpoint(model, path, training_key=key)
     return model.eval()
+
+
+def _read_model(path: Path) -> tuple[dict, dict]:
+    """(state dict, metadata) of a saved model, or a ValueError that says how to recover."""
+    try:
+        state, meta = load_checkpoint(path)
+    except Exception as error:  # a truncated or foreign file: torch raises many kinds
+        raise ValueError(f"{path} is truncated or unreadable ({type(error).__name__}); it "
+                         "holds this run's trained model: delete it and rerun to train it "
+                         "again with the same settings") from None
+    if not isinstance(meta, dict) or not isinstance(state, dict):
+        raise ValueError(f"{path} is not a graphcert model checkpoint; delete it and rerun "
+                         "to train the model again")
+    return state, meta
+
+
+def _differences(saved: str | None, wanted: str) -> str:
+    """The training settings that differ between two training keys, for error messages."""
+    try:
+        old = json.loads(saved)
+    except (TypeError, ValueError):
+        return "no readable training settings"
+    new = json.loads(wanted)
+    changed = [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in sorted(set(old) | set(new))
+               if old.get(k) != new.get(k)]
+    return ", ".join(changed)
 
 
 @dataclass
@@ -123,8 +154,7 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
     """Run (or resume) a certification and write its results; returns the results dict.
 
     ``executor`` (`graphcert.sampling.executors`) runs the Monte Carlo chunks (default: locally)."""
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = prepare_run_dir(run_dir)
     timings = {}
     started = time.perf_counter()
     data = load_graph(config.dataset)
@@ -135,6 +165,10 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
                          "binary attributes: use --methods gaussian (localized Gaussian, l2)")
     idx_train, idx_val, idx_test = graph_split(data, config.n_per_class, config.split_seed)
     targets = idx_val if config.targets == "val" else idx_test
+    mc = MonteCarloConfig(n_samples=config.n_samples, n_pre=config.n_pre,
+                          chunk_size=config.chunk_size, batch_size=config.batch_size,
+                          n_bins=config.n_bins, seed=config.mc_seed)
+    plans = sampling_plans(config, data, mc)  # noises built (and checked) before training
     model = prepare_model(config, data, idx_train, idx_val, run_dir, log, progress)
     timings["training"] = time.perf_counter() - started
     adjacency = normalized_adjacency(data.edge_index, data.num_nodes)
@@ -146,22 +180,22 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
                            "n_targets": int(len(targets))},
                "clean_accuracy": {"targets": accuracy(model, data, targets),
                                   "test": accuracy(model, data, idx_test)},
+               "fingerprints": {MODEL_FILE: file_fingerprint(run_dir / MODEL_FILE)},
                "environment": {"python": platform.python_version(),
                                "torch": torch.__version__, "threads": torch.get_num_threads()},
                "methods": {}, "timings": timings}
-    mc = MonteCarloConfig(n_samples=config.n_samples, n_pre=config.n_pre,
-                          chunk_size=config.chunk_size, batch_size=config.batch_size,
-                          n_bins=config.n_bins, seed=config.mc_seed)
     inputs = CertificationInputs(y, targets, surface)
-    for plan in sampling_plans(config, data, mc):
+    for plan in plans:
         log(f"[{', '.join(method.name for method in plan.methods)}] sampling "
             f"{plan.noise.n_clusters} x ({mc.n_pre} + {mc.n_samples}) noisy graphs")
         clock = time.perf_counter()
         scored = model if plan.temperature is None else \
             ScaledLogits(model, plan.temperature).eval()
+        fingerprint = scores_fingerprint(scored, data.x, adjacency)
+        results["fingerprints"][plan.checkpoint] = fingerprint
         stats = smooth(scored, data.x, adjacency, plan.noise, plan.mc,
-                       checkpoint=run_dir / plan.checkpoint, progress=progress,
-                       executor=executor)
+                       checkpoint=run_dir / plan.checkpoint, fingerprint=fingerprint,
+                       progress=progress, executor=executor)
         sampling_time = time.perf_counter() - clock
         for method in plan.methods:
             timings[f"{method.name}_sampling"] = sampling_time
@@ -169,6 +203,7 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
             result = method.certify(config, stats, plan.noise, inputs)
             timings[f"{method.name}_certificates"] = time.perf_counter() - clock
             entry = result.to_dict()
+            entry["ignored_settings"] = config.ignored_fields(method.name)
             entry["samples"] = {"n_pre": mc.n_pre, "n_samples": mc.n_samples,
                                 "batch_size": plan.mc.batch_size, "n_bins": plan.mc.n_bins,
                                 "n_distributions": plan.noise.n_clusters,
@@ -180,11 +215,3 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
     timings["total"] = time.perf_counter() - started
     write_json(run_dir / "results.json", results)
     return results
-
-
-def write_json(path: Path, payload: dict) -> None:
-    """Atomic JSON write (temporary file, then rename)."""
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    with os.fdopen(handle, "w") as out:
-        json.dump(payload, out, indent=1)
-    os.replace(tmp, path)

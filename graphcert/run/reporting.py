@@ -1,19 +1,79 @@
-"""Results table, CSV and plots of a certification run (SPEC §6 metrics)."""
+"""Results table, CSV and plots of a certification run (SPEC §6 metrics).
+
+Every file is rendered in memory first and then replaced atomically (`graphcert.utils.io`),
+so a report that fails leaves the existing files byte-identical. `read_results` checks a
+results.json before anything is drawn from it.
+"""
 from __future__ import annotations
 
 import csv
+import io
+import json
+import numbers
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from graphcert.run.methods import METHODS  # noqa: E402
+from graphcert.run.methods import METHODS
+from graphcert.utils.io import partial_writes, write_bytes, write_figure, write_text
 
 ATTACK_LABELS = {"deletions": "adversarial deletions (bits)",
                  "additions": "adversarial additions (bits)", "l2": "l2 radius eps",
                  "hamming": "changed attribute values (Hamming)"}
+
+
+_TOP = {"config": ("dataset", "model", "targets", "alpha"), "dataset": ("n_targets",),
+        "clean_accuracy": ("targets", "test"), "methods": ()}
+_ENTRY = ("accuracy", "abstain_rate", "curves")
+_CURVE = ("budgets", "naive", "collective", "naive_ratio", "n_targets", "acr_naive",
+          "acr_collective")
+
+
+def read_results(path: str | Path) -> dict:
+    """The results.json at `path`, checked to hold what the reports read; errors name the
+    file, the missing or malformed key and how to rebuild it."""
+    path = Path(path)
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path} not found; run `graphcert certify --out {path.parent}` "
+                         "first") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); rerun `graphcert certify "
+                         f"--out {path.parent}` to rebuild it") from None
+    check_results(results, str(path))
+    return results
+
+
+def check_results(results, source: str = "results") -> None:
+    """ValueError naming `source` and the first key the reports need but do not find."""
+    def need(mapping, keys, where):
+        if not isinstance(mapping, dict):
+            raise ValueError(f"{source} is incomplete: {where or 'the file'} is not a mapping")
+        for key in keys:
+            if key not in mapping:
+                raise ValueError(f"{source} is incomplete: {where or 'the top level'} has no "
+                                 f"key {key!r}")
+
+    need(results, _TOP, "")
+    for key, keys in _TOP.items():
+        need(results[key], keys, key)
+    for method, entry in results["methods"].items():
+        where = f"methods.{method}"
+        need(entry, _ENTRY, where)
+        need(entry["curves"], (), f"{where}.curves")
+        if not entry["curves"]:
+            raise ValueError(f"{source} is incomplete: {where}.curves is empty")
+        for attack, curve in entry["curves"].items():
+            at = f"{where}.curves.{attack}"
+            need(curve, _CURVE, at)
+            lists = [curve["budgets"], curve["naive"], curve["naive_ratio"]] + \
+                ([] if curve["collective"] is None else [curve["collective"]])
+            if not all(isinstance(v, list) and len(v) == len(curve["budgets"]) > 1
+                       and all(isinstance(x, numbers.Real) for x in v) for v in lists):
+                raise ValueError(f"{source} is malformed: {at} needs budgets, naive, "
+                                 "naive_ratio (and collective) as lists of numbers of one "
+                                 "length >= 2")
 
 
 def _label(method: str) -> str:
@@ -48,8 +108,8 @@ def results_table(results: dict, probe_budgets: tuple[int, ...] = (1, 5, 10, 20)
                      for b in probe_budgets]
             rows.append([method, kind, f"{entry['accuracy']:.3f}",
                          f"{entry['abstain_rate']:.3f}",
-                         f"{curves['deletions'][f'acr_{kind}']:.2f}",
-                         f"{curves['additions'][f'acr_{kind}']:.2f}", *probe,
+                         _acr(curves["deletions"], kind, ".2f"),
+                         _acr(curves["additions"], kind, ".2f"), *probe,
                          f"{additions[1]:.3f}" if len(additions) > 1 else "-"])
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
     line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths))  # noqa: E731
@@ -58,14 +118,41 @@ def results_table(results: dict, probe_budgets: tuple[int, ...] = (1, 5, 10, 20)
              f"{config['targets']} targets, clean accuracy "
              f"{results['clean_accuracy']['targets']:.3f} (targets) / "
              f"{results['clean_accuracy']['test']:.3f} (test), alpha = {config['alpha']}")
-    tables = ([_attack_table(l2_rows, "ACR l2", [f"eps={e:g}" for e in L2_PROBES])]
-              if l2_rows else []) + \
-        ([_attack_table(hamming_rows, "ACR hamming", [f"r={b}" for b in HAMMING_PROBES])]
-         if hamming_rows else [])
-    if not rows:
-        return "\n".join([title, *tables])
-    table = [title, line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
-    return "\n".join(table + tables)
+    table = [title]
+    if rows:
+        table += [line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
+    if l2_rows:
+        table.append(_attack_table(l2_rows, "ACR l2", [f"eps={e:g}" for e in L2_PROBES]))
+    if hamming_rows:
+        table.append(_attack_table(hamming_rows, "ACR hamming",
+                                   [f"r={b}" for b in HAMMING_PROBES]))
+    return "\n".join(table + _notes(results, rows + l2_rows, hamming_rows))
+
+
+def _acr(curve: dict, kind: str, spec: str) -> str:
+    """ACR cell; ``>=`` where the curve is cut off by the budget grid (still certified at
+    the largest budget), so the ACR is a lower bound."""
+    counts = curve[kind] if curve.get(kind) is not None else curve["naive"]
+    return (">=" if counts[-1] > 0 else "") + format(curve[f"acr_{kind}"], spec)
+
+
+def _notes(results: dict, rows: list[list[str]],
+           hamming_rows: list[list[str]] = ()) -> list[str]:
+    """Lines under the table: lower-bound ACRs and settings a method does not read."""
+    notes = []
+    cut = lambda table: any(cell.startswith(">=") for row in table for cell in row)  # noqa: E731
+    flags = (["--max-deletions / --max-additions"] if cut(rows) else []) + \
+        (["--max-hamming"] if cut(hamming_rows) else [])
+    if flags:
+        notes.append("note: >= marks an ACR cut off by the budget grid (still certified at "
+                     f"the largest budget): a lower bound; raise {' / '.join(flags)} for the "
+                     "exact value")
+    for method, entry in results["methods"].items():
+        ignored = entry.get("ignored_settings") or {}
+        if ignored:
+            settings = ", ".join(f"{key} = {value}" for key, value in ignored.items())
+            notes.append(f"note: {method} ignores {settings} (not part of its certificate)")
+    return notes
 
 
 L2_PROBES = (0.25, 0.5, 1.0)
@@ -94,7 +181,7 @@ def _attack_rows(method: str, entry: dict, attack: str, probes: list[int],
         accuracy = _certified_accuracy(curve, kind)
         probe = [f"{accuracy[i]:.3f}" if i < len(accuracy) else beyond for i in probes]
         rows.append([method, kind, f"{entry['accuracy']:.3f}", f"{entry['abstain_rate']:.3f}",
-                     f"{curve[f'acr_{kind}']:.3f}", *probe])
+                     _acr(curve, kind, ".3f"), *probe])
     return rows
 
 
@@ -105,29 +192,29 @@ def _attack_table(rows: list[list[str]], acr: str, probes: list[str]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
-def write_csv(results: dict, path: Path) -> None:
+def csv_text(results: dict) -> str:
     """One row per (method, attack, budget): certified accuracy and ratio, naive/collective."""
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["method", "attack", "budget", "certified_accuracy_naive",
-                         "certified_accuracy_collective", "certified_ratio_naive"])
-        for method, entry in results["methods"].items():
-            for attack, curve in entry["curves"].items():
-                n = curve["n_targets"]
-                for i, budget in enumerate(curve["budgets"]):
-                    collective = curve["collective"]
-                    writer.writerow([method, attack, budget, curve["naive"][i] / n,
-                                     "" if collective is None else collective[i] / n,
-                                     curve["naive_ratio"][i] / n])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["method", "attack", "budget", "certified_accuracy_naive",
+                     "certified_accuracy_collective", "certified_ratio_naive"])
+    for method, entry in results["methods"].items():
+        for attack, curve in entry["curves"].items():
+            n = curve["n_targets"]
+            for i, budget in enumerate(curve["budgets"]):
+                collective = curve["collective"]
+                writer.writerow([method, attack, budget, curve["naive"][i] / n,
+                                 "" if collective is None else collective[i] / n,
+                                 curve["naive_ratio"][i] / n])
+    return buffer.getvalue()
 
 
-def plot_certified_accuracy(results: dict, path: Path) -> None:
+def certified_accuracy_figure(results: dict) -> Figure:
     """Certified accuracy vs. budget (deletions, additions, l2 radius) for every method."""
     attacks = [a for a in ATTACK_LABELS
                if any(a in entry["curves"] for entry in results["methods"].values())]
-    figure, axes = plt.subplots(1, len(attacks), figsize=(5.5 * len(attacks), 4),
-                                squeeze=False)
-    axes = axes[0]
+    figure = Figure(figsize=(5.5 * len(attacks), 4))
+    axes = figure.subplots(1, len(attacks), squeeze=False)[0]
     for ax, attack in zip(axes, attacks):
         last, step = 0.0, 1.0
         for i, (method, entry) in enumerate(results["methods"].items()):
@@ -152,14 +239,14 @@ def plot_certified_accuracy(results: dict, path: Path) -> None:
     config = results["config"]
     figure.suptitle(f"{config['dataset']} / {config['model']}")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    return figure
 
 
 def plot_pareto(points: list[dict], path: Path, attack: str = "deletions") -> None:
     """Accuracy vs. ACR scatter per method with each method's Pareto front (LRS Fig. 5)."""
     from graphcert.certificates.metrics import pareto_front
-    figure, ax = plt.subplots(figsize=(6, 4.5))
+    figure = Figure(figsize=(6, 4.5))
+    ax = figure.subplots()
     methods = sorted({p["method"] for p in points})
     for i, method in enumerate(methods):
         mine = [p for p in points if p["method"] == method]
@@ -173,13 +260,18 @@ def plot_pareto(points: list[dict], path: Path, attack: str = "deletions") -> No
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    write_figure(path, figure, dpi=120)
 
 
 def write_reports(results: dict, run_dir: Path) -> list[Path]:
-    """CSV and plot next to results.json; returns the written paths."""
+    """CSV and plot next to results.json, both rendered before either file is replaced;
+    returns the written paths."""
     csv_path, png_path = run_dir / "results.csv", run_dir / "certified_accuracy.png"
-    write_csv(results, csv_path)
-    plot_certified_accuracy(results, png_path)
+    table = csv_text(results)
+    png = io.BytesIO()
+    certified_accuracy_figure(results).savefig(png, format="png", dpi=120)
+    for leftover in partial_writes(csv_path) + partial_writes(png_path):  # a killed report's
+        leftover.unlink()
+    write_text(csv_path, table)
+    write_bytes(png_path, png.getvalue())
     return [csv_path, png_path]

@@ -4,15 +4,17 @@ as tasks of a `graphcert.sampling.executors.RayExecutor`."""
 from __future__ import annotations
 
 import csv
+import io
 import itertools
-import json
 from functools import partial
 from pathlib import Path
 from typing import Callable
 
 from graphcert.run.config import RunConfig
 from graphcert.run.pipeline import certify
-from graphcert.run.reporting import plot_pareto
+from graphcert.run.reporting import plot_pareto, read_results
+from graphcert.run.rundir import model_file_matches, prepare_run_dir
+from graphcert.utils.io import write_text
 
 ATTACKS = ("deletions", "additions", "l2")
 CONFIG_FIELDS = ("theta_minus_low", "theta_minus_high", "sigma_min", "sigma_max", "n_samples")
@@ -46,8 +48,7 @@ def run_sweep(runs: dict[str, RunConfig], out_dir: str | Path, *, progress: bool
     `RayExecutor` the runs are Ray tasks (a cluster needs `out_dir` on a shared file system
     for the runs to resume); results come back in order either way.
     """
-    out_dir = Path(out_dir).resolve()  # Ray workers do not share the driver's cwd
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = prepare_run_dir(Path(out_dir).resolve())  # Ray workers: no shared cwd
     names = list(runs)
     task = partial(run_one, out_dir=out_dir, progress=progress and executor is None,
                    log=log if executor is None else _quiet)
@@ -63,28 +64,46 @@ def run_sweep(runs: dict[str, RunConfig], out_dir: str | Path, *, progress: bool
 
 def run_one(item: tuple[str, RunConfig], out_dir: Path, progress: bool = False,
             log: Callable[[str], None] = print) -> dict:
-    """Results of one sweep run: its `results.json` if complete for this configuration,
-    else a (resumed) `certify` in `out_dir/<name>`."""
+    """Results of one sweep run: its `results.json` if complete for this configuration and
+    the model file in its directory, else a (resumed) `certify` in `out_dir/<name>`. An
+    unreadable or incomplete results.json is named in the log and the run is redone (the file
+    is rewritten atomically at its end)."""
     name, config = item
     done = out_dir / name / "results.json"
     if done.exists():
-        results = json.loads(done.read_text())
-        if results.get("config") == json.loads(json.dumps(config.to_dict())):
-            return results
+        try:
+            results = read_results(done)
+        except ValueError as error:
+            log(f"run {name}: {error}; running it again")
+        else:
+            if results["config"] != config.to_dict():
+                log(f"run {name}: {done} holds another configuration; running it again")
+            elif not model_file_matches(results, out_dir / name):
+                log(f"run {name}: {done} was computed with another model file; running it "
+                    "again")
+            else:
+                return results
     return certify(config, out_dir / name, progress=progress, log=log)
 
 
-def expand_grid(base: dict, grid: dict[str, list]) -> dict[str, RunConfig]:
+def expand_grid(base: dict, grid: dict[str, list],
+                source: str = "sweep") -> dict[str, RunConfig]:
     """Named configurations of the cartesian product of `grid` values over `base` settings
-    (e.g. ``{"sigma_max": [0.5, 1.0], "mc_seed": [0, 1]}``); names like ``sigma_max=0.5,...``."""
+    (e.g. ``{"sigma_max": [0.5, 1.0], "mc_seed": [0, 1]}``); names like ``sigma_max=0.5,...``.
+    Every configuration is checked before any runs; errors name `source` and the run."""
+    if not isinstance(base, dict) or not isinstance(grid, dict):
+        raise ValueError(f"{source}: base and grid must be mappings")
     keys = list(grid)
     for key in keys:
         if not isinstance(grid[key], list) or not grid[key]:
-            raise ValueError(f"grid values of {key!r} must be a non-empty list")
+            raise ValueError(f"{source}: grid values of {key!r} must be a non-empty list")
     runs = {}
     for values in itertools.product(*(grid[key] for key in keys)):
-        name = ",".join(f"{k}={v}" for k, v in zip(keys, values)) or "base"
-        runs[name.replace("/", "_")] = RunConfig.from_dict({**base, **dict(zip(keys, values))})
+        name = (",".join(f"{k}={v}" for k, v in zip(keys, values)) or "base").replace("/", "_")
+        try:
+            runs[name] = RunConfig.from_dict({**base, **dict(zip(keys, values))})
+        except ValueError as error:
+            raise ValueError(f"{source}: run {name}: {error}") from None
     return runs
 
 
@@ -93,12 +112,13 @@ def _quiet(message: str) -> None:
 
 
 def write_sweep(points: list[dict], out_dir: Path) -> None:
-    """The sweep table as CSV and the accuracy-vs-ACR Pareto plots."""
+    """The sweep table as CSV and the accuracy-vs-ACR Pareto plots (each file atomically)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / "sweep.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=POINT_FIELDS)
-        writer.writeheader()
-        writer.writerows(points)
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=POINT_FIELDS)
+    writer.writeheader()
+    writer.writerows(points)
+    write_text(out_dir / "sweep.csv", table.getvalue())
     for attack in ATTACKS:
         present = [{**p, "acr": p[f"acr_{attack}"]} for p in points
                    if p[f"acr_{attack}"] is not None]

@@ -1,3 +1,8 @@
-"""Layer 3, sampling: the chunked, seeded, resumable Monte Carlo engine, its statistics,
-executors (local, Ray) and the model contract (how noisy batches reach a model).
+"""Layer 3, sampling: the chunked, seeded, resumable Monte Carlo engine (SPEC §3, §4).
+
+`streams` (named random streams, one generator per chunk), `statistics` (chunk, merged and
+vote statistics, checkpoint files), `chunks` (one chunk of a graph model), `engine` (`smooth`:
+orchestration and resume), `predictions` (the same streams for image predictors),
+`fingerprint` (what produced the scores, recorded in every checkpoint), `executors` (local,
+Ray) and `batching` (how noisy batches reach a model).
 """

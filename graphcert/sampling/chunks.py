@@ -1,7 +1,10 @@
 """One chunk of Monte Carlo samples: draw noisy batches, run the model, count (SPEC §3, §4).
 
 `run_chunk` is what every executor runs; its statistics cover the nodes of the chunk's output
-cluster only and are added up by `graphcert.sampling.engine.smooth`.
+cluster only and are added up by `graphcert.sampling.engine.smooth`. The chunk runs where the
+model is (`graphcert.sampling.batching.model_device`): on an accelerator, noises that can
+(``torch_sampling = True``) draw there from a torch generator seeded per chunk, and the
+counts are made there (`graphcert.sampling.devices`).
 """
 from __future__ import annotations
 
@@ -12,22 +15,27 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from graphcert.sampling.batching import folded_input
+from graphcert.sampling.batching import BatchedModel
+from graphcert.sampling.devices import DeviceCounts, torch_generator
 from graphcert.sampling.statistics import ChunkCounts, ChunkStats, MonteCarloConfig
 from graphcert.sampling.streams import MAIN, PHASES, PRE, batch_sizes, chunk_generator
 
-__all__ = ["SmoothingNoise", "noisy_batches", "run_chunk"]
+__all__ = ["SmoothingNoise", "noisy_batches", "on_accelerator", "run_chunk"]
 
 
 class SmoothingNoise(Protocol):
-    """What the engine needs from a smoothing distribution (e.g. `LocalizedNoise`)."""
+    """What the engine needs from a smoothing distribution (e.g. `LocalizedNoise`).
+
+    A noise with ``torch_sampling = True`` also takes a ``torch.Generator`` in `sample` and
+    then draws on the generator's device; its prepared input has a ``to(device)`` method.
+    """
 
     labels: np.ndarray  # output cluster of every node
 
     def prepare(self, x: Any) -> Any: ...
 
     def sample(self, x: Any, output_cluster: int, batch_size: int,
-               generator: np.random.Generator) -> Any: ...
+               generator: np.random.Generator | torch.Generator) -> Any: ...
 
     def describe(self) -> dict: ...
 
@@ -55,26 +63,42 @@ def run_chunk(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise
             raise ValueError(f"cluster {output_cluster} has nodes without a candidate class")
     length = config.chunk_length(phase, chunk)
     sizes = batch_sizes(length, config.batch_size)
+    forward = BatchedModel(model, edge_index, len(labels))
+    on_device = on_accelerator(forward.device)
     x = noise.prepare(x)
     rng = chunk_generator(config.seed, PHASES[phase], output_cluster, chunk)
+    if on_device and getattr(noise, "torch_sampling", False):
+        x, rng = x.to(forward.device), torch_generator(rng, forward.device)
+    if phase == PRE:
+        chosen = None
+    if on_device:  # counted where the logits are
+        local = torch.from_numpy(nodes).to(forward.device)
+        chosen_here = None if chosen is None else torch.from_numpy(chosen).to(forward.device)
     counts = None
     with torch.no_grad():
         for size, z in zip(sizes, noisy_batches(noise, x, output_cluster, sizes, rng, prefetch)):
-            logits = model(folded_input(z, size), edge_index)
-            if logits.dim() != 3 or logits.shape[:2] != (size, len(labels)):
-                raise ValueError(f"model returned shape {tuple(logits.shape)}, expected "
-                                 f"({size}, {len(labels)}, n_classes)")
+            logits = forward(z, size)
             if counts is None:
-                counts = ChunkCounts(len(nodes), logits.shape[-1], config.n_bins)
-            counts.add(logits.detach().cpu().numpy()[:, nodes], None if phase == PRE else chosen)
+                counts = DeviceCounts(len(nodes), logits.shape[-1], config.n_bins,
+                                      forward.device) if on_device else \
+                    ChunkCounts(len(nodes), logits.shape[-1], config.n_bins)
+            if on_device:
+                counts.add(logits[:, local], chosen_here)
+            else:
+                counts.add(logits.detach().cpu().numpy()[:, nodes], chosen)
             if on_batch is not None:
                 on_batch(size)
-    return counts.result(config, noise.describe(), phase, output_cluster, chunk, nodes,
-                         None if phase == PRE else chosen)
+    return counts.result(config, noise.describe(), phase, output_cluster, chunk, nodes, chosen)
+
+
+def on_accelerator(device: torch.device) -> bool:
+    """Whether chunks on `device` draw and count there (every device but the CPU)."""
+    return device.type != "cpu"
 
 
 def noisy_batches(noise: SmoothingNoise, x: Any, output_cluster: int, sizes: list[int],
-                  rng: np.random.Generator, prefetch: bool = True) -> Iterator[Any]:
+                  rng: np.random.Generator | torch.Generator,
+                  prefetch: bool = True) -> Iterator[Any]:
     """Noisy batches of the given sizes in order; with `prefetch`, batch i + 1 is drawn in a
     background thread while the caller uses batch i.
 

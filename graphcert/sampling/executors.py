@@ -2,11 +2,11 @@
 
 Both executors offer the same two operations:
 
-* ``run_chunks(...)`` runs chunks ``(cluster, chunk)`` of one phase of `montecarlo.smooth`
+* ``run_chunks(...)`` runs chunks ``(cluster, chunk)`` of one phase of `engine.smooth`
   (SPEC §3) and yields their statistics in the order of the request. Every chunk draws from its
-  own generator (`montecarlo.chunk_generator`), so the merged statistics are identical whatever
+  own generator (`streams.chunk_generator`), so the merged statistics are identical whatever
   executes them; `smooth` adds them up and checkpoints after each yielded chunk. A chunk
-  result (`montecarlo.ChunkStats`) covers only its cluster's nodes, so what a task ships back
+  result (`statistics.ChunkStats`) covers only its cluster's nodes, so what a task ships back
   is O(cluster size), not O(N).
 * ``map(fn, items)`` applies ``fn`` to every item and yields the results in order (sweeps).
 
@@ -24,6 +24,7 @@ import torch
 
 from graphcert.sampling.chunks import SmoothingNoise, run_chunk
 from graphcert.sampling.statistics import ChunkStats, MonteCarloConfig
+from graphcert.utils.validation import check_choice
 
 __all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "make_executor"]
 
@@ -31,7 +32,7 @@ EXECUTORS = ("local", "ray")
 
 
 class Executor(Protocol):
-    """What `montecarlo.smooth` and `sweep.run_sweep` need from an executor."""
+    """What `engine.smooth` and `sweep.run_sweep` need from an executor."""
 
     def run_chunks(self, model: Callable, x: Any, edge_index: Any, noise: SmoothingNoise,
                    config: MonteCarloConfig, phase: int, jobs: list[tuple[int, int]],
@@ -161,8 +162,7 @@ class RayExecutor:
 def make_executor(kind: str = "local", address: str | None = None,
                   num_cpus: int | None = None) -> LocalExecutor | RayExecutor:
     """Executor by name (the ``--executor`` / ``--address`` / ``--num-cpus`` flags)."""
-    if kind not in EXECUTORS:
-        raise ValueError(f"executor must be one of {EXECUTORS}, got {kind!r}")
+    check_choice(kind, "executor", EXECUTORS)
     if kind == "local":
         if address is not None or num_cpus is not None:
             raise ValueError("--address and --num-cpus apply to the ray executor only")

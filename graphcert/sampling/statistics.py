@@ -18,12 +18,13 @@ import numpy as np
 
 from graphcert.sampling.streams import MAIN, PRE
 from graphcert.utils.io import atomic_write
+from graphcert.utils.validation import check_int, check_positive_int
 
 __all__ = ["SCORE_BITS", "CheckpointError", "ChunkCounts", "ChunkStats", "MonteCarloConfig",
            "SmoothingStats", "VoteCounts"]
 
 SCORE_BITS = 16
-FORMAT = 2  # 2: records the fingerprint of the scores (format 1 did not)
+_FORMAT = 2  # 2: records the fingerprint of the scores (format 1 did not)
 _META = ("config", "noise", "fingerprint")  # stored as JSON; the other fields are arrays
 
 
@@ -44,11 +45,8 @@ class MonteCarloConfig:
 
     def __post_init__(self) -> None:
         for name in ("n_samples", "n_pre", "chunk_size", "batch_size", "n_bins"):
-            value = getattr(self, name)
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value}")
-        if int(self.seed) != self.seed or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed}")
+            check_positive_int(getattr(self, name), name)
+        check_int(self.seed, "seed", "[0, inf)")
 
     def n_chunks(self, phase: int) -> int:
         return math.ceil(self.phase_samples(phase) / self.chunk_size)
@@ -262,7 +260,7 @@ class SmoothingStats:
     def save(self, path: str | os.PathLike) -> None:
         """Atomic .npz write (`graphcert.utils.io.atomic_write`); metadata as a JSON string
         array, no pickles."""
-        meta = json.dumps({"format": FORMAT, "config": asdict(self.config), "noise": self.noise,
+        meta = json.dumps({"format": _FORMAT, "config": asdict(self.config), "noise": self.noise,
                            "fingerprint": self.fingerprint})
         arrays = {k: v for k, v in self._fields().items() if k not in _META}
         with atomic_write(path) as handle:
@@ -275,21 +273,19 @@ class SmoothingStats:
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"][0]))
-                if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-                    found = meta.get("format") if isinstance(meta, dict) else None
+                found = meta.get("format") if isinstance(meta, dict) else None
+                if found != _FORMAT:
+                    old = " (format 1 has no fingerprint of the model)" if found == 1 else ""
                     raise CheckpointError(f"{path}: statistics format {found!r}, expected "
-                                          f"{FORMAT}" + (" (format 1 has no fingerprint of "
-                                                         "the model)" if found == 1 else ""))
+                                          f"{_FORMAT}{old}")
                 arrays = {f.name: data[f.name] for f in fields(cls) if f.name not in _META}
             stats = cls(MonteCarloConfig(**meta["config"]), meta["noise"],
                         fingerprint=meta["fingerprint"], **arrays)
             stats._check_consistent()
-        except CheckpointError:
+        except (CheckpointError, FileNotFoundError, PermissionError, IsADirectoryError):
             raise
         except (OSError, EOFError, KeyError, IndexError, TypeError, ValueError,
                 zipfile.BadZipFile) as error:
-            if isinstance(error, (FileNotFoundError, PermissionError, IsADirectoryError)):
-                raise
             raise CheckpointError(f"{path}: not a readable statistics file "
                                   f"({type(error).__name__}: {error})") from error
         return stats
@@ -370,25 +366,25 @@ class ChunkCounts:
 
 class VoteCounts:
     """How often each class is predicted for each output (the vote-only statistics of
-    predictors that return labels, e.g. per-pixel segmentation, SPEC §4)."""
+    predictors that return classes, e.g. per-pixel segmentation, SPEC §4)."""
 
     def __init__(self, n_outputs: int, n_classes: int):
         self.n_classes = n_classes
         self.counts = np.zeros((n_outputs, n_classes), dtype=np.int64)
 
     def add(self, predicted, outputs: np.ndarray | None = None) -> None:
-        """Add a batch of predicted labels (B, n_outputs); with `outputs` (indices), only
+        """Add a batch of predicted classes (B, n_outputs); with `outputs` (indices), only
         those outputs count this batch (e.g. the pixels of the cell whose noise it drew)."""
         predicted = np.asarray(predicted)
         if predicted.ndim != 2 or predicted.shape[1] != self.counts.shape[0]:
-            raise ValueError(f"predicted labels have shape {predicted.shape}, expected "
+            raise ValueError(f"predicted classes have shape {predicted.shape}, expected "
                              f"(batch, {self.counts.shape[0]})")
         if predicted.dtype.kind not in "iu":
-            raise ValueError(f"predicted labels must be integers, got dtype {predicted.dtype}")
+            raise ValueError(f"predicted classes must be integers, got dtype {predicted.dtype}")
         if outputs is not None:
             predicted = predicted[:, outputs]
         if predicted.size and (predicted.min() < 0 or predicted.max() >= self.n_classes):
-            raise ValueError(f"predicted labels must lie in [0, {self.n_classes})")
+            raise ValueError(f"predicted classes must lie in [0, {self.n_classes})")
         votes = _votes(predicted.astype(np.int64, copy=False), self.n_classes)
         if outputs is None:
             self.counts += votes
@@ -397,7 +393,7 @@ class VoteCounts:
 
 
 def _votes(predicted: np.ndarray, n_classes: int) -> np.ndarray:
-    """(n, n_classes) counts of the labels in `predicted` (B, n), column by column."""
+    """(n, n_classes) counts of the classes in `predicted` (B, n), column by column."""
     n = predicted.shape[1]
     keys = np.arange(n) * n_classes + predicted
     return np.bincount(keys.ravel(), minlength=n * n_classes).reshape(n, n_classes)

@@ -2,6 +2,8 @@
 
 * `atomic_write`: a temporary file next to the target, flushed to disk, then renamed over it;
   if anything fails (or the process is killed) the target keeps its old bytes.
+* `write_bytes`, `write_text`, `write_json`, `write_figure`: content built in memory first,
+  then written with `atomic_write`, so a failing command leaves existing files byte-identical.
 * `set_aside`: a file that must not be reused (stale, unreadable) is renamed, never deleted,
   and never over an older set-aside file.
 """
@@ -9,12 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import io
+import json
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Any, Iterator
 
-__all__ = ["atomic_write", "partial_writes", "set_aside"]
+__all__ = ["atomic_write", "partial_writes", "set_aside", "write_bytes", "write_figure",
+           "write_json", "write_text"]
 
 
 @contextlib.contextmanager
@@ -32,6 +37,32 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Replace `path` by `data` atomically."""
+    with atomic_write(path) as out:
+        out.write(data)
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """`write_bytes` of UTF-8 text."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: str | os.PathLike, payload: Any, **dumps) -> None:
+    """`write_text` of ``json.dumps(payload, indent=1, **dumps)``: nothing is written if the
+    payload does not serialize."""
+    write_text(path, json.dumps(payload, indent=1, **dumps))
+
+
+def write_figure(path: str | os.PathLike, figure, **savefig) -> None:
+    """Render a matplotlib `figure` in memory (format from the file suffix), then
+    `write_bytes` it."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=path.suffix.lstrip(".") or "png", **savefig)
+    write_bytes(path, buffer.getvalue())
 
 
 def partial_writes(path: str | os.PathLike) -> list[Path]:

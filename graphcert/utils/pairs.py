@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from graphcert.utils.validation import check_positive_int
+
 __all__ = ["cluster_pairs", "pair_column", "pair_counts", "undirected_pairs"]
 
 
 def cluster_pairs(n_clusters: int) -> tuple[np.ndarray, np.ndarray]:
     """The P = C (C + 1) / 2 cluster pairs {a, b}, a <= b, as arrays (a, b) in column order
     (``numpy.triu_indices``)."""
-    if int(n_clusters) != n_clusters or n_clusters < 1:
-        raise ValueError(f"n_clusters must be a positive integer, got {n_clusters}")
-    return np.triu_indices(int(n_clusters))
+    return np.triu_indices(check_positive_int(n_clusters, "n_clusters"))
 
 
 def pair_column(a, b, n_clusters: int) -> np.ndarray:

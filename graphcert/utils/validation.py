@@ -17,9 +17,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["check_bool_array", "check_choice", "check_finite", "check_index_array",
-           "check_int", "check_integers", "check_nonnegative_integers", "check_positive_int",
-           "check_probabilities", "check_probability", "check_real"]
+__all__ = ["check_bool", "check_bool_array", "check_choice", "check_finite",
+           "check_index_array", "check_int", "check_integers", "check_nonnegative_integers",
+           "check_positive_int", "check_probabilities", "check_probability", "check_real",
+           "check_str", "describe_interval"]
 
 _INTERVAL = re.compile(r"^\s*([\[(])\s*([^,\s]+)\s*,\s*([^,\s]+)\s*([\])])\s*$")
 
@@ -41,8 +42,10 @@ def _outside(a: np.ndarray, interval: str) -> np.ndarray:
 
 
 def _requirement(interval: str) -> str:
-    """``"in (0, 1)"``, or ``">= 1"`` for an interval unbounded above."""
+    """``"in (0, 1)"``, ``">= 1"`` or ``"> 0 (positive)"`` for an interval unbounded above."""
     low, high, closed_low, closed_high = _bounds(interval)
+    if low == 0 and math.isinf(high):
+        return ">= 0 (non-negative)" if closed_low else "> 0 (positive)"
     if math.isinf(high) and not math.isinf(low):
         return f"{'>=' if closed_low else '>'} {_number(low)}"
     if math.isinf(low) and not math.isinf(high):
@@ -78,7 +81,7 @@ def check_real(x, name: str, interval: str = "[-inf, inf]"):
     a = _numeric(x, name).astype(np.float64)
     bad = _outside(a, interval)
     if bad.any():
-        first = a[bad].ravel()[0]
+        first = float(a[bad].ravel()[0])  # a Python float: repr 0.0, not np.float64(0.0)
         if a.ndim == 0:
             raise ValueError(f"{name} == {first!r}, must be {_requirement(interval)}")
         raise ValueError(f"{name} must lie {_requirement(interval)}, got {first!r} in "
@@ -91,7 +94,10 @@ def check_probability(x, name: str) -> float:
     if np.ndim(x) != 0:
         raise ValueError(f"{name} must be a probability (a scalar in [0, 1]), got an array "
                          f"of shape {np.shape(x)}")
-    return check_real(x, name, "[0, 1]")
+    value = float(_numeric(x, name))
+    if not 0.0 <= value <= 1.0:  # also rejects NaN
+        raise ValueError(f"{name} == {value!r}, must be a probability in [0, 1]")
+    return value
 
 
 def check_probabilities(x, name: str) -> np.ndarray:
@@ -127,10 +133,12 @@ def check_integers(x, name: str, interval: str = "[-inf, inf]") -> np.ndarray:
     """`x` as an int64 array of whole numbers in `interval` (floats must have no fraction)."""
     a = _numeric(x, name)
     if a.dtype.kind == "f" and (not np.all(np.isfinite(a)) or np.any(a != np.round(a))):
-        raise ValueError(f"{name} must be whole numbers, got NaN, inf or fractions in {_shown(a)}")
+        raise ValueError(f"{name} must be whole numbers, got NaN, inf or fractions in "
+                         f"{_shown(a)}")
     bad = _outside(a.astype(np.float64), interval)
     if bad.any():
-        raise ValueError(f"{name} must be {_requirement(interval)}, got {a[bad].ravel()[0].item()!r}")
+        raise ValueError(f"{name} must be {_requirement(interval)}, got "
+                         f"{a[bad].ravel()[0].item()!r}")
     return a.astype(np.int64)
 
 
@@ -148,7 +156,7 @@ def check_index_array(x, name: str, upper: int, *, ndim: int | None = None,
     if shape is not None and a.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
     if a.size and (a.min() < 0 or a.max() >= upper):
-        bad = a[(a < 0) | (a >= upper)].ravel()[0]
+        bad = a[(a < 0) | (a >= upper)].ravel()[0].item()
         raise ValueError(f"{name} must lie in [0, {upper}), got {bad!r}")
     return a.astype(np.int64)
 
@@ -168,7 +176,7 @@ def check_finite(x, name: str) -> np.ndarray:
     a = _numeric(x, name).astype(np.float64)
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} must be finite (no NaN or inf), got "
-                         f"{a[~np.isfinite(a)].ravel()[0]!r} in {_shown(a)}")
+                         f"{a[~np.isfinite(a)].ravel()[0].item()!r} in {_shown(a)}")
     return a
 
 
@@ -177,3 +185,23 @@ def check_choice(x, name: str, choices: Sequence):
     if x not in tuple(choices):
         raise ValueError(f"{name} must be one of {tuple(choices)}, got {x!r}")
     return x
+
+
+def check_bool(x, name: str) -> bool:
+    """A boolean (Python or numpy): never a number or a string such as "no"."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a boolean (true or false), got "
+                         f"{type(x).__name__} {x!r}")
+    return bool(x)
+
+
+def check_str(x, name: str) -> str:
+    """A string."""
+    if not isinstance(x, str):
+        raise ValueError(f"{name} must be a string, got {type(x).__name__} {x!r}")
+    return x
+
+
+def describe_interval(interval: str) -> str:
+    """How the checks state `interval` in messages: ``"in (0, 1)"``, or ``">= 1"``."""
+    return _requirement(interval)

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
 import yaml
 
 from graphcert.cli import main
+from graphcert.run.rundir import file_fingerprint
 
 FAST = ["--dataset", "citeseer", "--n-samples", "200", "--n-pre", "40", "--max-epochs", "30",
         "--max-deletions", "6", "--max-additions", "2", "--batch-size", "40", "--quiet"]
@@ -46,6 +48,7 @@ def test_results_json_fields(run):
     with np.load(next(run.glob("stats_localized*.npz")), allow_pickle=False) as stats:
         assert stats["hist"].shape == (results["dataset"]["num_nodes"], 1)
     assert results["timings"]["total"] > 0
+    assert results["fingerprints"]["model.pt"] == file_fingerprint(run / "model.pt")
     # isotropic at temperature 0 and SparseSmooth read the same votes: sampled once
     assert sorted(p.name for p in run.glob("stats_*.npz")) == ["stats_isotropic_T0.npz",
                                                               "stats_localized_T0.npz"]
@@ -72,6 +75,25 @@ def test_rerun_resumes_and_reproduces(run, capsys):
         assert after["methods"][method]["curves"] == before["methods"][method]["curves"]
 
 
+def test_a_new_model_never_reuses_old_statistics(run, tmp_path, capsys):
+    """Delete model.pt and train another model into the same directory: every statistics
+    file is set aside and resampled, and results.json records the new fingerprints."""
+    out = tmp_path / "run"
+    shutil.copytree(run, out)
+    before = json.loads((out / "results.json").read_text())
+    (out / "model.pt").unlink()
+    flags = [f for f in FAST if f not in ("--max-epochs", "30")] + ["--max-epochs", "25"]
+    assert main(["certify", "--out", str(out), "--methods",
+                 "localized,isotropic,sparse_smooth", "--alpha", "0.05", *flags]) == 0
+    after = json.loads((out / "results.json").read_text())
+    assert sorted(p.name for p in out.glob("stats_*.stale-1.npz")) == [
+        "stats_isotropic_T0.stale-1.npz", "stats_localized_T0.stale-1.npz"]
+    for name in ("model.pt", "stats_isotropic_T0.npz", "stats_localized_T0.npz"):
+        assert after["fingerprints"][name] != before["fingerprints"][name]
+    err = capsys.readouterr().err
+    assert f"warning: statistics checkpoint {out / 'stats_localized_T0.npz'} not reused" in err
+
+
 def test_report_command(run, capsys):
     assert main(["report", str(run)]) == 0
     assert "collective" in capsys.readouterr().out
@@ -86,7 +108,7 @@ def test_yaml_config_and_bad_values(tmp_path, capsys):
     config = tmp_path / "run.yaml"
     config.write_text(yaml.safe_dump({"dataset": "citeseer", "theta_plus": 1.5}))
     assert main(["certify", "--config", str(config), "--out", str(tmp_path / "x")]) == 2
-    assert "theta_plus must be a probability" in capsys.readouterr().err
+    assert "theta_plus == 1.5, must be in [0, 1]" in capsys.readouterr().err
     config.write_text(yaml.safe_dump({"datset": "citeseer"}))
     assert main(["certify", "--config", str(config)]) == 2
     assert "unknown configuration keys ['datset']" in capsys.readouterr().err

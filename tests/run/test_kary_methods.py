@@ -42,11 +42,31 @@ def test_binary_data_is_refused_with_a_pointer():
         METHODS["kary"].noise(RunConfig(methods=["kary"]), data)
 
 
-@pytest.mark.parametrize("field,value", [("keep", 1.5), ("keep_far", -0.1),
-                                         ("max_hamming", -1)])
-def test_config_validation(field, value):
-    with pytest.raises(ValueError, match=field):
-        RunConfig(methods=["kary"], **{field: value})
+@pytest.mark.parametrize("values,message", [
+    ({"keep": 1.5}, r"^keep == 1.5, must be in \[0, 1\]$"),
+    ({"keep_far": -0.1}, r"^keep_far == -0.1, must be in \[0, 1\]$"),
+    ({"max_hamming": 0}, r"^max_hamming == 0, must be >= 1$"),
+    ({"max_hamming": 2.5}, r"^max_hamming == 2.5, must be a whole number$"),
+    ({"methods": ["kary_localized"], "keep": 0.3, "keep_far": 0.4},
+     r"^keep_far == 0.4 > keep == 0.3: the own cluster gets the least noise"),
+])
+def test_config_validation(values, message):
+    with pytest.raises(ValueError, match=message):
+        RunConfig.from_dict({"methods": ["kary"], **values})
+
+
+def test_keep_far_above_keep_is_fine_where_no_method_reads_it():
+    assert RunConfig(methods=["kary"], keep=0.3, keep_far=0.4).keep_far == 0.4
+
+
+def test_flags_are_generated_from_the_schema(capsys):
+    with pytest.raises(SystemExit):
+        main(["certify", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--keep KEEP kary methods: probability of keeping an attribute value (own cluster " \
+        "when localized) (float in [0, 1]; default 0.5)" in text
+    assert "--keep-far KEEP_FAR" in text and "--max-hamming MAX_HAMMING" in text
+    assert "int >= 1; default 20" in text
 
 
 def test_cli_certifies_the_planted_categorical_graph(tmp_path, capsys):
@@ -68,3 +88,30 @@ def test_cli_certifies_the_planted_categorical_graph(tmp_path, capsys):
     assert curve["naive"][0] > 0 and iso["curves"]["hamming"]["naive"][1] > 0
     assert (out / "certified_accuracy.png").exists() and (out / "stats_kary_T0.npz").exists()
     assert main(["report", str(out)]) == 0  # the saved results redraw without resampling
+
+
+def _hamming_results(naive: list[int]) -> dict:
+    curve = {"budgets": list(range(len(naive))), "naive": naive, "collective": None,
+             "naive_ratio": naive, "n_targets": 4, "acr_naive": sum(naive[1:]) / 4,
+             "acr_collective": None}
+    return {"config": {"dataset": "planted_categorical", "model": "appnp", "targets": "val",
+                       "alpha": 0.01},
+            "dataset": {"n_targets": 4}, "clean_accuracy": {"targets": 1.0, "test": 1.0},
+            "methods": {"kary": {"accuracy": 1.0, "abstain_rate": 0.0,
+                                 "curves": {"hamming": curve}}}}
+
+
+def test_report_table_of_hamming_curves():
+    from graphcert.run.reporting import check_results, results_table
+    cut = _hamming_results([4, 3, 2])  # still certified at the largest budget
+    check_results(cut)
+    lines = results_table(cut).splitlines()
+    assert lines[1].split() == ["method", "certificate", "accuracy", "abstain", "ACR",
+                                "hamming", "r=1", "r=2", "r=5", "r=10"]
+    assert lines[3].split() == ["kary", "naive", "1.000", "0.000", ">=1.250", "0.750",
+                                "0.500", "-", "-"]
+    assert lines[-1] == ("note: >= marks an ACR cut off by the budget grid (still certified "
+                         "at the largest budget): a lower bound; raise --max-hamming for the "
+                         "exact value")
+    ends = results_table(_hamming_results([4, 3, 0]))
+    assert ">=" not in ends and "note" not in ends

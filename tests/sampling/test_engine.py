@@ -114,6 +114,8 @@ def test_histogram_matches_scores(full):
 class FixedModel(torch.nn.Module):
     """Fixed logits per node, for exact score and bin checks."""
 
+    batching = "folded"  # takes (B, N, D) copies, returns (B, N, C)
+
     def __init__(self, logits: torch.Tensor):
         super().__init__()
         self.logits = logits

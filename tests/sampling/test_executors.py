@@ -78,7 +78,7 @@ def test_local_executor_never_imports_ray():
             "from graphcert.noise.binary import LocalizedNoise\n"
             "x = (torch.rand(20, 5) < .3).float()\n"
             "model = lambda z, e: z.to_dense().sum(-1, keepdim=True).repeat(1, 1, 2)\n"
-            "model.training = False\n"
+            "model.training, model.batching = False, 'folded'\n"
             "smooth(model, x, None, LocalizedNoise.isotropic(20, .1, .5),\n"
             "       MonteCarloConfig(20, 10, 10, 5), progress=False, executor=make_executor())\n"
             "assert 'ray' not in sys.modules, 'ray imported'\n")

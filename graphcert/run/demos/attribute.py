@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from graphcert.run.demos.configs import AttributeConfig
 from graphcert.run.demos.data import digits_dataset
 from graphcert.run.demos.models import DigitsCNN
 from graphcert.tasks.image.attribution import (
@@ -23,24 +23,9 @@ from graphcert.tasks.image.attribution import (
     percent_certified,
 )
 from graphcert.tasks.image.segmentation import ABSTAIN
+from graphcert.utils.io import write_figure
 
 __all__ = ["AttributeConfig", "run"]
-
-
-@dataclass(frozen=True)
-class AttributeConfig:
-    methods: tuple[str, ...] = ("saliency", "inputxgradient", "integratedgradients",
-                                "guidedbackprop", "gradcam", "occlusion", "lrp", "rise")
-    ks: tuple[float, ...] = (5, 10, 20, 30, 50)
-    n_images: int = 2
-    n_grids: int = 1
-    sigma: float = 0.15
-    tau: float = 0.75
-    alpha: float = 0.001
-    n_pre: int = 20
-    n_samples: int = 100
-    epochs: int = 4
-    seed: int = 0
 
 
 def train(config: AttributeConfig, x: torch.Tensor, y: torch.Tensor) -> DigitsCNN:
@@ -129,15 +114,13 @@ def overlaid(cert: CertifiedAttribution) -> np.ndarray:
 
 
 def _plot(maps: dict, image: torch.Tensor, config: AttributeConfig, out: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
 
     cmap = ListedColormap(["#bbbbbb", "#ffffff", "#d62728"])  # abstain, 0, 1
     cols = len(config.ks) + 2
-    fig, axes = plt.subplots(len(maps), cols, figsize=(1.6 * cols, 1.7 * len(maps)),
-                             squeeze=False)
+    fig = Figure(figsize=(1.6 * cols, 1.7 * len(maps)))
+    axes = fig.subplots(len(maps), cols, squeeze=False)
     for row, (name, cert) in zip(axes, maps.items()):
         row[0].imshow(image[0].numpy(), cmap="gray")
         row[0].set_ylabel(name, fontsize=8)
@@ -154,5 +137,4 @@ def _plot(maps: dict, image: torch.Tensor, config: AttributeConfig, out: Path) -
     fig.suptitle(f"certified attributions (red 1, white 0, grey abstain), "
                  f"R = {cert.radius:.3f}", fontsize=9)
     fig.tight_layout()
-    fig.savefig(out / "attribution_maps.png", dpi=120)
-    plt.close(fig)
+    write_figure(out / "attribution_maps.png", fig, dpi=120)

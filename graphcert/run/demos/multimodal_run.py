@@ -9,8 +9,8 @@ r_1 modified RGB and r_2 modified depth pixels on a grid of (r_1, r_2).
 """
 from __future__ import annotations
 
+import io
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from graphcert.certificates._ablation import mmcert_certified
 from graphcert.noise.ablation import AblationSampler
+from graphcert.run.demos.configs import BATCH, MultimodalConfig
 from graphcert.run.demos.data import road_scenes
 from graphcert.run.demos.models import TinyUNet
 from graphcert.tasks.image.multimodal import (
@@ -29,6 +30,7 @@ from graphcert.tasks.image.multimodal import (
     mmcert_bounds,
     segmentation_scores,
 )
+from graphcert.utils.io import write_bytes, write_figure
 
 __all__ = ["MultimodalConfig", "load_or_train", "run", "train"]
 
@@ -36,44 +38,6 @@ METHODS = ("MMCert", "RA")  # RA: randomized ablation, the pooled baseline
 SUMMARY = ("method", "clean acc", "ablated acc", "smoothed acc", "smoothed F", "smoothed IoU")
 N_EXAMPLES = 3
 TRAIN_FIELDS = ("size", "n_train", "steps", "k", "seed")
-BATCH = 32
-
-
-@dataclass(frozen=True)
-class MultimodalConfig:
-    """Demo settings; ``k`` and ``example_r`` are (RGB, depth), the baseline keeps sum(k)."""
-
-    size: int = 24
-    n_train: int = 512
-    n_test: int = 12
-    steps: int = 1500
-    k: tuple[int, ...] = (16, 48)
-    n_pre: int = 20
-    n_samples: int = 1000
-    alpha: float = 0.001
-    r_max: int = 24
-    r_step: int = 1
-    report_r: tuple[int, ...] = (0, 4, 8)
-    example_r: tuple[int, ...] = (8, 2)
-    region_level: float = 0.5
-    seed: int = 0
-
-    def __post_init__(self):
-        if len(self.k) != 2 or len(self.example_r) != 2:
-            raise ValueError(f"k {self.k} and example_r {self.example_r} need one entry per "
-                             "modality (RGB, depth)")
-        if self.n_train < BATCH or self.n_test < 1:
-            raise ValueError(f"need n_train >= {BATCH} (one batch) and n_test >= 1, got "
-                             f"{self.n_train}, {self.n_test}")
-        if self.size < 2 or self.size % 2:
-            raise ValueError(f"size must be even and >= 2 (U-Net pooling), got {self.size}")
-        budgets = (self.r_max, *self.report_r, *self.example_r)
-        if min(budgets) < 0 or max(budgets) > self.size**2:
-            raise ValueError(f"budgets must lie in [0, size^2 = {self.size**2}], got {budgets}")
-        if not 1 <= self.r_step <= self.r_max:
-            raise ValueError(f"need 1 <= r_step <= r_max (a grid of at least two budgets), "
-                             f"got r_step {self.r_step}, r_max {self.r_max}")
-        _samplers(self)  # checks 0 <= k_i <= size^2
 
 
 def _samplers(config: MultimodalConfig) -> dict[str, AblationSampler]:
@@ -106,20 +70,27 @@ def train(config: MultimodalConfig) -> TinyUNet:
 
 def load_or_train(config: MultimodalConfig, out: Path) -> TinyUNet:
     """The model saved in ``out/model.pt`` if it was trained with the same settings, else a
-    freshly trained (and saved) one."""
+    freshly trained (and atomically saved) one."""
     path = out / "model.pt"
     settings = {f: list(v) if isinstance(v := getattr(config, f), tuple) else v
                 for f in TRAIN_FIELDS}
     if path.exists():
-        saved = torch.load(path, weights_only=True)
-        if saved["settings"] == settings:
+        try:
+            saved = torch.load(path, weights_only=True)
+            state = saved["state"] if saved["settings"] == settings else None
+        except Exception as error:  # truncated or foreign file: torch raises many kinds
+            raise ValueError(f"{path} is unreadable ({type(error).__name__}: {error}); it is "
+                             "the demo's trained model: delete it to retrain") from None
+        if state is not None:
             model = TinyUNet(6, 2)
-            model.load_state_dict(saved["state"])
+            model.load_state_dict(state)
             print(f"reloaded model from {path}")
             return model.eval()
     t0 = time.time()
     model = train(config)
-    torch.save({"settings": settings, "state": model.state_dict()}, path)
+    buffer = io.BytesIO()
+    torch.save({"settings": settings, "state": model.state_dict()}, buffer)
+    write_bytes(path, buffer.getvalue())
     print(f"trained U-Net in {time.time() - t0:.0f} s")
     return model
 
@@ -210,14 +181,13 @@ def _region(accuracy: np.ndarray, grid: list[int], level: float) -> list:
 
 def _plot(results: dict, config: MultimodalConfig, out: Path) -> None:
     """Heatmaps of certified pixel accuracy over (r1, r2): MMCert, the baseline, difference."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     grid = np.array(results["r"])
     acc = {m: np.array(results["certified_accuracy"][m]) for m in METHODS}
     extent = (grid[0] - config.r_step / 2, grid[-1] + config.r_step / 2) * 2
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    fig = Figure(figsize=(13, 4))
+    axes = fig.subplots(1, 3)
     panels = [(acc["MMCert"], f"MMCert, k = ({config.k[0]}, {config.k[1]})", "viridis", 0, 1),
               (acc["RA"], f"randomized ablation, k = {sum(config.k)} pooled", "viridis", 0, 1),
               (acc["MMCert"] - acc["RA"], "MMCert - randomized ablation", "RdBu", -1, 1)]
@@ -234,8 +204,7 @@ def _plot(results: dict, config: MultimodalConfig, out: Path) -> None:
                  f"{config.size}x{config.size}, N = {config.n_samples}; white: "
                  f"{config.region_level:g} level", fontsize=10)
     fig.tight_layout()
-    fig.savefig(out / "multimodal_region.png", dpi=110)
-    plt.close(fig)
+    write_figure(out / "multimodal_region.png", fig, dpi=110)
 
 
 def _plot_examples(examples: list, sampler: AblationSampler, config: MultimodalConfig,
@@ -243,16 +212,15 @@ def _plot_examples(examples: list, sampler: AblationSampler, config: MultimodalC
     """One row per scene: inputs, one ablated input, truth, smoothed prediction and the
     certified-pixel masks of both methods at ``example_r``."""
     import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
 
     status = ListedColormap(["#444444", "#2ca02c", "#d62728"])  # not certified, right, wrong
-    sparse = plt.get_cmap("viridis").with_extremes(bad="white")
+    sparse = matplotlib.colormaps["viridis"].with_extremes(bad="white")
     rng = np.random.default_rng(config.seed)
     r1, r2 = config.example_r
-    fig, axes = plt.subplots(len(examples), 8, figsize=(15, 2.1 * len(examples) + 0.5),
-                             squeeze=False)
+    fig = Figure(figsize=(15, 2.1 * len(examples) + 0.5))
+    axes = fig.subplots(len(examples), 8, squeeze=False)
     for row, (scene, road, certs) in zip(axes, examples):
         ablated = ablate(scene, sampler.masks(1, rng))[0].numpy()  # dropped pixels white
         panels = [(scene[0].permute(1, 2, 0).numpy(), "RGB", None, {}),
@@ -275,5 +243,4 @@ def _plot_examples(examples: list, sampler: AblationSampler, config: MultimodalC
     fig.suptitle("certified masks: green certified and correct, red certified and wrong, "
                  "dark not certified", fontsize=9)
     fig.tight_layout()
-    fig.savefig(out / "multimodal_example.png", dpi=110)
-    plt.close(fig)
+    write_figure(out / "multimodal_example.png", fig, dpi=110)

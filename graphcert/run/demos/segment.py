@@ -7,7 +7,6 @@ ACR, mIOU and pixel accuracy of the smoothed predictions (abstentions wrong).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import torch.nn.functional as F
 from graphcert.certificates.collective import l2_certified_counts
 from graphcert.data.grid import GridPartition
 from graphcert.noise.gaussian import LocalizedGaussian
+from graphcert.run.demos.configs import SegmentConfig
 from graphcert.run.demos.data import SHAPE_CLASSES, shapes_dataset
 from graphcert.run.demos.models import TinyUNet
 from graphcert.tasks.image.center_smoothing import center_smoothing
@@ -31,28 +31,9 @@ from graphcert.tasks.image.segmentation import (
     segcertify_star_pixels,
 )
 from graphcert.tasks.image.votes import smoothed_votes
+from graphcert.utils.io import write_figure
 
 __all__ = ["SegmentConfig", "run"]
-
-
-@dataclass(frozen=True)
-class SegmentConfig:
-    size: int = 32
-    n_train: int = 256
-    n_test: int = 4
-    steps: int = 800
-    rows: int = 2
-    cols: int = 2
-    sigma_min: float = 0.15
-    sigma_max: float = 0.6
-    sigma_iso: float = 0.15
-    tau: float = 0.75
-    n_pre: int = 16
-    n_samples: int = 256
-    alpha: float = 0.01
-    eps_max: float = 1.0
-    eps_step: float = 0.05
-    seed: int = 0
 
 
 def train(config: SegmentConfig, noises: list[LocalizedGaussian]) -> TinyUNet:
@@ -133,12 +114,11 @@ def run(config: SegmentConfig, out: Path) -> dict:
 
 
 def _plot(results: dict, examples: list, config: SegmentConfig, out: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     for name, acc in results["curves"].items():
         ax.plot(results["eps"], acc, "--" if "naive" in name else "-", label=name)
     ax.set(xlabel="l2 radius eps", ylabel="certified pixel accuracy", ylim=(0, 1),
@@ -146,10 +126,10 @@ def _plot(results: dict, examples: list, config: SegmentConfig, out: Path) -> No
                  f"sigma {config.sigma_min}..{config.sigma_max}")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "segment_certified_accuracy.png", dpi=120)
-    plt.close(fig)
+    write_figure(out / "segment_certified_accuracy.png", fig, dpi=120)
     cmap = ListedColormap(["#222222", "#e41a1c", "#377eb8", "#4daf4a", "#bbbbbb"])
-    fig, axes = plt.subplots(len(examples), 4, figsize=(8, 2 * len(examples)), squeeze=False)
+    fig = Figure(figsize=(8, 2 * len(examples)))
+    axes = fig.subplots(len(examples), 4, squeeze=False)
     for row, (x, y, loc, iso) in zip(axes, examples):
         row[0].imshow(x.permute(1, 2, 0).numpy())
         for a, lab in zip(row[1:], (y, loc, iso)):
@@ -159,5 +139,4 @@ def _plot(results: dict, examples: list, config: SegmentConfig, out: Path) -> No
             a.set_title(t, fontsize=8)
             a.axis("off")
     fig.tight_layout()
-    fig.savefig(out / "segment_examples.png", dpi=120)
-    plt.close(fig)
+    write_figure(out / "segment_examples.png", fig, dpi=120)

@@ -71,10 +71,10 @@ class KaryLocalized(VarianceConstrained):
                         "n_bins", "max_hamming", "local_budget", "milp_bins", "relax"})
 
     def noise(self, config, data):
-        from graphcert.data.clustering import noise_schedule
+        from graphcert.data.clustering import rank_schedule
         from graphcert.noise.kary import KaryNoise
-        labels, ranks = metis_clusters(config, data)
-        return KaryNoise(labels, noise_schedule(ranks, config.keep, config.keep_far),
+        labels, ranks = metis_clusters(config, data)  # keep falls with the rank: keep_far <= keep
+        return KaryNoise(labels, rank_schedule(ranks, config.keep, config.keep_far),
                          categorical_n_values(data))
 
     def certify(self, config, stats, noise, inputs: CertificationInputs):

@@ -1,8 +1,9 @@
 """From Monte Carlo statistics to certified-accuracy curves (SPEC §3-§6).
 
 Two families of methods:
-* variance-constrained smoothing (localized or isotropic): per-target radii eta, naive and
-  collective (MILP) certificates over deletion and addition budgets;
+* variance-constrained smoothing (localized or isotropic): per-target radii eta
+  (`Certificate`), naive and collective (MILP) certificates over deletion and addition
+  budgets;
 * SparseSmooth (isotropic, vote based, Holm correction): each target's exact certified region.
 
 Each returns a `MethodResult` with curves of certified accuracy (correct and certified,
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from graphcert.certificates import (
+    BaseCertificate,
     localized_weight_matrices,
     sparse_smooth_region,
     variance_constrained_radius,
@@ -23,6 +25,7 @@ from graphcert.certificates.bounds import holm_lower_bounds, mu_zeta_bounds
 from graphcert.certificates.collective import CollectiveCertifier
 from graphcert.certificates.metrics import average_certified_radius
 from graphcert.sampling.statistics import SmoothingStats
+from graphcert.utils.validation import check_choice
 
 
 @dataclass
@@ -99,50 +102,89 @@ class AttackSurface:
         return cls(x.shape[-1] - ones, ones, local_budget)
 
 
-def variance_constrained_result(method: str, stats: SmoothingStats, y: np.ndarray,
-                                targets: np.ndarray, theta_plus: np.ndarray,
-                                theta_minus: np.ndarray, surface: AttackSurface, *,
-                                alpha: float, bounds: str = "dkw", max_deletions: int = 100,
-                                max_additions: int = 20, n_bins: int | None = None,
-                                relax: bool = False, collective: bool = True) -> MethodResult:
-    """Variance-constrained base certificates (Bonferroni over targets) and their curves."""
-    predicted = stats.candidate_score[targets]
-    eta = variance_constrained_eta(stats, targets, alpha=alpha, bounds=bounds)
-    correct = predicted == y[targets]
-    w_plus, w_minus = localized_weight_matrices(theta_plus, theta_minus)
-    groups = stats.labels[targets]
-    common = dict(unit_group=stats.labels, local_budget=surface.local_budget, n_bins=n_bins)
-    args = (eta, groups, w_plus, w_minus, surface.cap_plus, surface.cap_minus)
-    result = MethodResult(method, predicted, correct, ~(eta > 0),
-                          extra={"eta": eta.tolist(), "bounds": bounds})
-    certifier = CollectiveCertifier(*args, targets=correct, relax=relax, **common)
-    all_outputs = CollectiveCertifier(*args, targets=np.ones_like(correct), **common)
+ATTACKS = ("deletions", "additions")
 
-    def counts(plus, minus) -> tuple[list[int], list[int] | None]:
-        naive = sweep_naive(certifier, plus, minus)
-        if not collective:
-            return naive, None
-        if not certifier.pairs.total:
-            return naive, [0] * len(plus)
-        return naive, certifier.sweep(plus, minus).astype(int).tolist()
 
-    deletions, additions = np.arange(max_deletions + 1), np.arange(max_additions + 1)
-    for name, plus, minus in (("deletions", 0 * deletions, deletions),
-                              ("additions", additions, 0 * additions)):
-        naive, coll = counts(plus, minus)
-        ratio = sweep_naive(all_outputs, plus, minus)
-        result.curves[name] = Curve(plus.tolist() if name == "additions" else minus.tolist(),
-                                    naive, coll, ratio, len(targets))
-    joint_naive, joint_coll = [], []
-    for budget_plus in additions:  # rows stop once nothing is certified at 0 deletions
-        naive, coll = counts(np.full_like(deletions, budget_plus), deletions)
-        if naive[0] == 0 and not (coll or [0])[0]:
-            break
-        joint_naive.append(naive)
-        joint_coll.append(coll)
-    result.extra["joint"] = joint_grid(additions, deletions, joint_naive,
-                                       joint_coll if collective else None, len(targets))
-    return result
+@dataclass(frozen=True)
+class Certificate:
+    """Variance-constrained certificates of target nodes (SPEC §3) and what their naive and
+    collective certificates need (SPEC §5): per-bit weights of every output cluster's noise,
+    the input cluster of every node and the attack surface.
+
+    ``prediction`` is the smoothed class of each target, -1 where it abstains; ``radius`` its
+    eta (``-inf`` where it abstains). Certified accuracy counts abstentions as wrong (SPEC §6).
+    ``stats`` are the Monte Carlo statistics the certificates come from.
+    """
+
+    targets: np.ndarray
+    base: BaseCertificate  # candidate class, eta and output cluster of each target
+    unit_group: np.ndarray  # input cluster of every node
+    w_plus: np.ndarray  # (C, C) weight per added bit, row = output cluster
+    w_minus: np.ndarray  # (C, C) weight per deleted bit
+    surface: AttackSurface
+    stats: SmoothingStats | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_statistics(cls, stats: SmoothingStats, theta_plus, theta_minus,
+                        surface: AttackSurface, targets, *, alpha: float,
+                        bounds: str = "dkw") -> "Certificate":
+        """Confidence bounds on mu and zeta at level alpha / |targets| (Bonferroni), then the
+        radius eta = ln(1 + (mu_lower - 1/2)^2 / zeta_upper) (SPEC §3)."""
+        targets = np.asarray(targets, dtype=np.int64)
+        eta = variance_constrained_eta(stats, targets, alpha=alpha, bounds=bounds)
+        w_plus, w_minus = localized_weight_matrices(theta_plus, theta_minus)
+        base = BaseCertificate(stats.candidate_score[targets], eta, stats.labels[targets])
+        return cls(targets, base, stats.labels, w_plus, w_minus, surface, stats)
+
+    @property
+    def prediction(self) -> np.ndarray:
+        return np.where(self.base.abstained, -1, self.base.predicted)
+
+    @property
+    def radius(self) -> np.ndarray:
+        return self.base.eta
+
+    def correct(self, y) -> np.ndarray:
+        """Targets whose smoothed prediction is their label `y[target]` (never abstaining);
+        `y` holds the labels of all nodes."""
+        return self.prediction == np.asarray(y)[self.targets]
+
+    def certifier(self, y=None, *, relax: bool = False,
+                  n_bins: int | None = None) -> CollectiveCertifier:
+        """The collective certificate (SPEC §5) of the correct targets (of all targets: the
+        certified ratio, when `y` is None)."""
+        chosen = np.ones(len(self.targets), dtype=bool) if y is None else self.correct(y)
+        return CollectiveCertifier(
+            self.radius, self.base.group, self.w_plus, self.w_minus, self.surface.cap_plus,
+            self.surface.cap_minus, unit_group=self.unit_group,
+            local_budget=self.surface.local_budget, targets=chosen, relax=relax, n_bins=n_bins)
+
+    def curve(self, y, attack: str = "deletions", budgets=range(101), *,
+              collective: bool = True, relax: bool = False, n_bins: int | None = None) -> Curve:
+        """Naive and (with `collective`) collective certified counts of the correct targets
+        against ``budgets`` (non-decreasing) additions or deletions; the curve's `accuracy`
+        and `acr` give certified accuracy and ACR (SPEC §6)."""
+        check_choice(attack, "attack", ATTACKS)
+        budgets = np.asarray(budgets, dtype=np.int64)
+        zeros = np.zeros_like(budgets)
+        plus, minus = (zeros, budgets) if attack == "deletions" else (budgets, zeros)
+        certifier = self.certifier(y, relax=relax, n_bins=n_bins)
+        naive, coll = certified_counts(certifier, plus, minus, collective)
+        ratio = _sweep_naive(self.certifier(n_bins=n_bins), plus, minus)
+        return Curve(budgets.tolist(), naive, coll, ratio, len(self.targets))
+
+    def certified_accuracy(self, y, attack: str = "deletions", budgets=range(101), *,
+                           collective: bool = False, relax: bool = False) -> np.ndarray:
+        """Share of targets correct and certified at each budget (naive, or collective)."""
+        curve = self.curve(y, attack, budgets, collective=collective, relax=relax)
+        return curve.accuracy("collective" if collective else "naive")
+
+    def acr(self, y, attack: str = "deletions", budgets=range(101), *,
+            collective: bool = False, relax: bool = False) -> float:
+        """Average certifiable radius (SPEC §6) over integer budgets; a lower bound if the
+        curve has not reached 0 by the last budget (see `Curve.acr`)."""
+        curve = self.curve(y, attack, budgets, collective=collective, relax=relax)
+        return curve.acr("collective" if collective else "naive")
 
 
 def variance_constrained_eta(stats: SmoothingStats, targets: np.ndarray, *, alpha: float,
@@ -154,6 +196,47 @@ def variance_constrained_eta(stats: SmoothingStats, targets: np.ndarray, *, alph
         score_sum=stats.score_sum[targets], score_sq_sum=stats.score_sq_sum[targets],
         n=stats.n[targets])
     return variance_constrained_radius(np.minimum(mu_lower, 1.0), zeta_upper)
+
+
+def certified_counts(certifier: CollectiveCertifier, plus, minus,
+                     collective: bool = True) -> tuple[list[int], list[int] | None]:
+    """Naive and (with `collective`) collective counts along non-decreasing budgets."""
+    naive = _sweep_naive(certifier, plus, minus)
+    if not collective:
+        return naive, None
+    if not certifier.pairs.total:
+        return naive, [0] * len(plus)
+    return naive, certifier.sweep(plus, minus).astype(int).tolist()
+
+
+def variance_constrained_result(method: str, stats: SmoothingStats, y: np.ndarray,
+                                targets: np.ndarray, theta_plus: np.ndarray,
+                                theta_minus: np.ndarray, surface: AttackSurface, *,
+                                alpha: float, bounds: str = "dkw", max_deletions: int = 100,
+                                max_additions: int = 20, n_bins: int | None = None,
+                                relax: bool = False, collective: bool = True) -> MethodResult:
+    """Variance-constrained base certificates (Bonferroni over targets) and their curves."""
+    cert = Certificate.from_statistics(stats, theta_plus, theta_minus, surface, targets,
+                                       alpha=alpha, bounds=bounds)
+    predicted = cert.base.predicted
+    result = MethodResult(method, predicted, predicted == y[targets], cert.base.abstained,
+                          extra={"eta": cert.radius.tolist(), "bounds": bounds})
+    for name, top in (("deletions", max_deletions), ("additions", max_additions)):
+        result.curves[name] = cert.curve(y, name, range(top + 1), collective=collective,
+                                         relax=relax, n_bins=n_bins)
+    certifier = cert.certifier(y, relax=relax, n_bins=n_bins)
+    deletions, additions = np.arange(max_deletions + 1), np.arange(max_additions + 1)
+    joint_naive, joint_coll = [], []
+    for budget_plus in additions:  # rows stop once nothing is certified at 0 deletions
+        naive, coll = certified_counts(certifier, np.full_like(deletions, budget_plus),
+                                       deletions, collective)
+        if naive[0] == 0 and not (coll or [0])[0]:
+            break
+        joint_naive.append(naive)
+        joint_coll.append(coll)
+    result.extra["joint"] = joint_grid(additions, deletions, joint_naive,
+                                       joint_coll if collective else None, len(targets))
+    return result
 
 
 def joint_grid(budgets_plus, budgets_minus, naive, collective, n_targets: int) -> dict:
@@ -169,7 +252,7 @@ def joint_grid(budgets_plus, budgets_minus, naive, collective, n_targets: int) -
             "n_targets": n_targets}
 
 
-def sweep_naive(certifier: CollectiveCertifier, plus, minus) -> list[int]:
+def _sweep_naive(certifier: CollectiveCertifier, plus, minus) -> list[int]:
     """Naive counts along non-decreasing budgets, zeros after the first 0."""
     counts = []
     for budget_plus, budget_minus in zip(plus, minus):

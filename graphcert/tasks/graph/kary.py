@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphcert.certificates import kary_hamming_region, kary_weights
+from graphcert.certificates import BaseCertificate, kary_hamming_region, kary_weights
 from graphcert.certificates.bounds import holm_lower_bounds
-from graphcert.certificates.collective import CollectiveCertifier
 from graphcert.sampling.statistics import SmoothingStats
 from graphcert.tasks.graph.evaluation import (
+    AttackSurface,
+    Certificate,
     Curve,
     MethodResult,
-    sweep_naive,
     variance_constrained_eta,
 )
 
@@ -57,28 +57,25 @@ def kary_variance_result(method: str, stats: SmoothingStats, y: np.ndarray,
     """Localized K-ary smoothing: variance-constrained radii, naive and collective counts
     over Hamming budgets 0..max_hamming (SPEC §3, §5). ``keep`` (C, C): row = output cluster,
     column = input cluster, the clusters being ``stats.labels``; ``n_values`` (F,): one
-    alphabet size per feature (F is every node's capacity)."""
+    alphabet size per feature (F is every node's capacity).
+
+    The collective machinery's "additions" carry the Hamming budget: one changed value of a
+    node in cluster j weighs ``kary_weights(keep, K)[k, j]`` against outputs of cluster k,
+    and every node can change all F of its values."""
     n_values = np.asarray(n_values)
     if n_values.ndim != 1 or n_values.size == 0:
         raise ValueError(f"n_values must give one alphabet size per feature, got shape "
                          f"{n_values.shape}")
-    predicted = stats.candidate_score[targets]
+    targets = np.asarray(targets, dtype=np.int64)
     eta = variance_constrained_eta(stats, targets, alpha=alpha, bounds=bounds)
-    correct = predicted == y[targets]
+    base = BaseCertificate(stats.candidate_score[targets], eta, stats.labels[targets])
     weights = kary_weights(keep, int(n_values.max()))
     capacity = np.full(stats.labels.size, n_values.size)
-    args = (eta, stats.labels[targets], weights, np.zeros_like(weights), capacity,
-            np.zeros_like(capacity))
-    common = dict(unit_group=stats.labels, local_budget=local_budget, n_bins=n_bins)
-    certifier = CollectiveCertifier(*args, targets=correct, relax=relax, **common)
-    all_outputs = CollectiveCertifier(*args, targets=np.ones_like(correct), **common)
-    budgets = np.arange(max_hamming + 1)
-    none = np.zeros_like(budgets)
-    collective = certifier.sweep(budgets, none).astype(int).tolist() \
-        if certifier.pairs.total else [0] * budgets.size
-    result = MethodResult(method, predicted, correct, ~(eta > 0),
+    surface = AttackSurface(capacity, np.zeros_like(capacity), local_budget)
+    cert = Certificate(targets, base, stats.labels, weights, np.zeros_like(weights), surface,
+                       stats)
+    result = MethodResult(method, base.predicted, base.predicted == y[targets], base.abstained,
                           extra={"eta": eta.tolist(), "bounds": bounds})
-    result.curves["hamming"] = Curve(budgets.tolist(), sweep_naive(certifier, budgets, none),
-                                     collective, sweep_naive(all_outputs, budgets, none),
-                                     len(targets))
+    result.curves["hamming"] = cert.curve(y, "additions", range(max_hamming + 1), relax=relax,
+                                          n_bins=n_bins)
     return result

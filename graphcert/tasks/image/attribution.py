@@ -30,13 +30,13 @@ from graphcert.sampling.predictions import sample_predictions
 from graphcert.tasks.image.segmentation import ABSTAIN, segcertify_star
 from graphcert.tasks.image.votes import PixelVotes
 
-__all__ = ["METHODS", "CertifiedAttribution", "attribution_method", "certified_gridpg",
+__all__ = ["ATTRIBUTION_METHODS", "CertifiedAttribution", "attribution_method", "certified_gridpg",
            "certify_attribution", "deletion_curve", "image_grid", "percent_certified", "rise",
            "sparsify"]
 
 Attribution = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-METHODS = ("saliency", "inputxgradient", "integratedgradients", "guidedbackprop", "gradcam",
-           "occlusion", "lrp", "rise")
+ATTRIBUTION_METHODS = ("saliency", "inputxgradient", "integratedgradients", "guidedbackprop",
+                       "gradcam", "occlusion", "lrp", "rise")
 
 
 def _check_k(k: float) -> Fraction:
@@ -121,8 +121,9 @@ def attribution_method(name: str, model: nn.Module, layer: nn.Module | None = No
     """
     from captum import attr
 
-    if name not in METHODS:
-        raise ValueError(f"unknown attribution method {name!r}; choose from {METHODS}")
+    if name not in ATTRIBUTION_METHODS:
+        raise ValueError(f"unknown attribution method {name!r}; choose from "
+                         f"{ATTRIBUTION_METHODS}")
     if name == "rise":
         return rise(model, n_masks=300)
     if name == "gradcam":
@@ -198,16 +199,16 @@ def certify_attribution(attribute: Attribution, x: torch.Tensor, target: int, ks
     for i in range(len(ks)):
         candidate = (2 * pre[i] > n_pre).astype(np.int64)
         votes = np.where(candidate == 1, main[i], n_samples - main[i])
-        labels, radius = segcertify_star(PixelVotes(candidate, votes, n_samples), sigma, tau,
-                                         alpha)
-        maps.append(labels.reshape(x.shape[-2:]))
+        certified, radius = segcertify_star(PixelVotes(candidate, votes, n_samples), sigma,
+                                            tau, alpha)
+        maps.append(certified.reshape(x.shape[-2:]))
     return CertifiedAttribution(ks, np.stack(maps), radius)
 
 
 # ----------------------------------------------------------------------------- metrics
-def percent_certified(labels: np.ndarray) -> float:
+def percent_certified(certified_map: np.ndarray) -> float:
     """Share of pixels certified as 0 or 1 (SPEC §7)."""
-    return float(np.mean(np.asarray(labels) != ABSTAIN))
+    return float(np.mean(np.asarray(certified_map) != ABSTAIN))
 
 
 def image_grid(images: Sequence[torch.Tensor], m: int) -> torch.Tensor:
@@ -218,14 +219,15 @@ def image_grid(images: Sequence[torch.Tensor], m: int) -> torch.Tensor:
     return torch.cat(rows, dim=-2)
 
 
-def certified_gridpg(labels: np.ndarray, m: int, cell: int) -> float:
+def certified_gridpg(certified_map: np.ndarray, m: int, cell: int) -> float:
     """Certified GridPG: share of the pixels certified as 1 that lie in sub-image ``cell``
     (row-major) of an m x m grid; NaN if no pixel is certified as 1."""
-    labels = np.asarray(labels)
-    h, w = labels.shape[0] // m, labels.shape[1] // m
-    if labels.shape != (m * h, m * w) or not 0 <= cell < m * m:
-        raise ValueError(f"labels {labels.shape} is not an {m} x {m} grid or bad cell {cell}")
-    ones = labels == 1
+    certified_map = np.asarray(certified_map)
+    h, w = certified_map.shape[0] // m, certified_map.shape[1] // m
+    if certified_map.shape != (m * h, m * w) or not 0 <= cell < m * m:
+        raise ValueError(f"certified_map {certified_map.shape} is not an {m} x {m} grid or "
+                         f"bad cell {cell}")
+    ones = certified_map == 1
     if not ones.any():
         return float("nan")
     i, j = divmod(cell, m)

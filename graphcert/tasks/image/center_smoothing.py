@@ -23,6 +23,7 @@ from scipy.stats import norm
 from graphcert.noise.gaussian import LocalizedGaussian
 from graphcert.sampling.predictions import sample_predictions
 from graphcert.tasks.image.votes import Predict
+from graphcert.utils.validation import check_positive_int, check_real
 
 __all__ = ["CenterSmoothing", "center_smoothing"]
 
@@ -35,9 +36,9 @@ class CenterSmoothing:
     robust: np.ndarray
 
 
-def _label_maps(predict: Predict, x, noise: LocalizedGaussian, n: int, seed: int, stream: str,
+def _predicted_maps(predict: Predict, x, noise: LocalizedGaussian, n: int, seed: int, stream: str,
                 batch_size: int) -> np.ndarray:
-    """(n, pixels) predicted label maps of n noisy samples of `stream`."""
+    """(n, pixels) predicted class maps of n noisy samples of `stream`."""
     with torch.no_grad():
         return np.concatenate([
             maps.reshape(maps.shape[0], -1).numpy()
@@ -61,11 +62,14 @@ def center_smoothing(predict: Predict, x, noise: LocalizedGaussian, eps, *, n_ce
     """
     if noise.n_clusters != 1:
         raise ValueError("center smoothing uses isotropic noise (a 1 x 1 grid)")
-    if not 0 < delta < 0.5 or beta < 1 or not 0 < alpha < 1:
-        raise ValueError("need 0 < delta < 1/2, beta >= 1 and 0 < alpha < 1")
-    eps = np.asarray(eps, dtype=np.float64)
-    if eps.ndim != 1 or np.any(eps < 0):
-        raise ValueError("eps must be a 1-D array of non-negative radii")
+    delta = check_real(delta, "delta", "(0, 0.5)")
+    beta = check_real(beta, "beta", "[1, inf)")
+    alpha = check_real(alpha, "alpha", "(0, 1)")
+    for name, n in (("n_centers", n_centers), ("n_pred", n_pred), ("n_cert", n_cert)):
+        check_positive_int(n, name)
+    eps = np.asarray(check_real(eps, "eps", "[0, inf]"))
+    if eps.ndim != 1:
+        raise ValueError(f"eps must be a 1-D array of radii, got shape {eps.shape}")
     alpha_1 = alpha_2 = alpha / 2
     delta_1 = math.sqrt(math.log(2 / alpha_1) / (2 * n_pred))
     if delta_1 > delta:
@@ -74,17 +78,17 @@ def center_smoothing(predict: Predict, x, noise: LocalizedGaussian, eps, *, n_ce
     x = noise.prepare(x)
     n_out = noise.labels.size
     zero = np.zeros(eps.size, dtype=np.int64)
-    candidates = _label_maps(predict, x, noise, n_centers, seed, "center/candidates",
+    candidates = _predicted_maps(predict, x, noise, n_centers, seed, "center/candidates",
                              batch_size)
-    samples = _label_maps(predict, x, noise, n_pred, seed, "center/median", batch_size)
+    samples = _predicted_maps(predict, x, noise, n_pred, seed, "center/median", batch_size)
     medians = np.median(_hamming(candidates, samples), axis=1)
     best = int(np.argmin(medians))
     center, radius = candidates[best], medians[best]
-    check = _label_maps(predict, x, noise, n_pred, seed, "center/check", batch_size)
+    check = _predicted_maps(predict, x, noise, n_pred, seed, "center/check", batch_size)
     inside = float(np.mean(_hamming(center[None], check)[0] <= radius))
     if max(delta_1, 0.5 - (inside - delta_1)) > delta:
         return CenterSmoothing(None, zero)
-    certify = _label_maps(predict, x, noise, n_cert, seed, "center/certify", batch_size)
+    certify = _predicted_maps(predict, x, noise, n_cert, seed, "center/certify", batch_size)
     dist = np.sort(_hamming(center[None], certify)[0])
     q = norm.cdf(norm.ppf(0.5 + delta) + eps / noise.sigma_min) \
         + math.sqrt(math.log(1 / alpha_2) / (2 * n_cert))

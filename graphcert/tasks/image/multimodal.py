@@ -13,7 +13,7 @@ from graphcert.certificates.bounds import clopper_pearson_lower, clopper_pearson
 from graphcert.noise.ablation import AblationSampler
 from graphcert.sampling.predictions import sample_predictions
 from graphcert.sampling.statistics import VoteCounts
-from graphcert.utils.validation import check_positive_int
+from graphcert.utils.validation import check_bool_array, check_index_array, check_positive_int
 
 __all__ = ["MMVotes", "ablate", "ablation_votes", "mmcert_bounds", "run_phases",
            "segmentation_scores"]
@@ -35,7 +35,7 @@ def ablation_votes(predict: Callable[[torch.Tensor], torch.Tensor],
                    modalities: Sequence[torch.Tensor], sampler: AblationSampler, n_samples: int,
                    n_classes: int, *, batch_size: int = 64, seed: int = 0,
                    stream: str = "main") -> np.ndarray:
-    """(outputs, n_classes) votes of ``predict`` (ablated batch -> (B, outputs...) labels)."""
+    """(outputs, n_classes) votes of ``predict`` (ablated batch -> (B, outputs...) classes)."""
     n_samples = check_positive_int(n_samples, "n_samples")
     n_classes = check_positive_int(n_classes, "n_classes")
     sizes = tuple(int(np.prod(x.shape[1:])) for x in modalities)
@@ -95,8 +95,16 @@ def segmentation_scores(predicted: np.ndarray, certified: np.ndarray, target: np
     """Certified pixel accuracy, F-score and IoU (paper 002, App. C, modification attacks):
     per label c, TP = certified pixels with prediction = truth = c, TN = certified pixels with
     prediction != c and truth != c, FP = #(prediction = c) - TP, FN = #(prediction != c) - TN;
-    F and IoU are averaged over the labels present in prediction or truth."""
-    predicted, certified, target = np.ravel(predicted), np.ravel(certified), np.ravel(target)
+    F and IoU are averaged over the classes present in prediction or truth. At least one pixel
+    is needed (the averages of nothing are undefined)."""
+    n_classes = check_positive_int(n_classes, "n_classes")
+    if np.size(predicted) == 0:
+        raise ValueError("segmentation_scores needs at least one pixel, got 0")
+    predicted = check_index_array(np.ravel(predicted), "predicted", n_classes)
+    target = check_index_array(np.ravel(target), "target", n_classes, shape=predicted.shape)
+    certified = check_bool_array(np.ravel(certified), "certified")
+    if certified.shape != predicted.shape:
+        raise ValueError(f"certified has {certified.size} pixels, predicted {predicted.size}")
     f_scores, ious = [], []
     for c in range(n_classes):
         pred_c, true_c = predicted == c, target == c

@@ -15,23 +15,16 @@ import numpy as np
 from scipy.special import ndtri
 
 from graphcert.certificates import BaseCertificate, gaussian_l2_radius
-from graphcert.certificates.bounds import bonferroni_lower_bounds, holm_lower_bounds
+from graphcert.certificates.bounds import corrected_lower_bounds, holm_lower_bounds
 from graphcert.noise.gaussian import LocalizedGaussian
 from graphcert.tasks.image.votes import PixelVotes
+from graphcert.utils.validation import check_real
 
 __all__ = ["ABSTAIN", "anisotropic_certificate", "confusion_matrix",
            "mean_iou", "pixel_accuracy", "prediction", "segcertify_star",
            "segcertify_star_pixels"]
 
 ABSTAIN = -1
-CORRECTIONS = ("holm", "bonferroni")
-
-
-def _lower_bounds(votes: PixelVotes, alpha: float, correction: str, threshold: float):
-    if correction not in CORRECTIONS:
-        raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
-    bounds = holm_lower_bounds if correction == "holm" else bonferroni_lower_bounds
-    return bounds(votes.votes, votes.n, alpha, threshold)
 
 
 def anisotropic_certificate(votes: PixelVotes, noise: LocalizedGaussian, alpha: float,
@@ -43,47 +36,46 @@ def anisotropic_certificate(votes: PixelVotes, noise: LocalizedGaussian, alpha: 
     corrected test of ``p > 1/2`` passes. ``group`` is the cell of every pixel, so
     ``(eta, group, noise.weights())`` is the input of the collective certificate.
     """
-    p_lower, passed = _lower_bounds(votes, alpha, correction, 0.5)
+    p_lower, passed = corrected_lower_bounds(votes.votes, votes.n, alpha, 0.5, correction)
     eta = np.where(passed, gaussian_l2_radius(p_lower), -np.inf)
     return BaseCertificate(votes.candidate, eta, noise.labels)
 
 
 def prediction(cert: BaseCertificate) -> np.ndarray:
-    """Smoothed labels with ``ABSTAIN`` where the certificate abstains."""
+    """Smoothed predicted classes with ``ABSTAIN`` where the certificate abstains."""
     return np.where(cert.abstained, ABSTAIN, cert.predicted)
 
 
 def segcertify_star(votes: PixelVotes, sigma: float, tau: float, alpha: float):
-    """SegCertify* (SPEC §4): ``(labels, radius)``; labels are ``ABSTAIN`` unless the Holm
-    test of ``p > tau`` passes, and non-abstaining pixels are certified for ``||delta|| < radius``
-    with ``radius = sigma * Phi^{-1}(tau)``."""
-    sigma, tau = float(sigma), float(tau)
-    if not sigma > 0:
-        raise ValueError(f"sigma must be positive, got {sigma}")
-    if not 0.5 <= tau < 1.0:
-        raise ValueError(f"tau must lie in [0.5, 1), got {tau}")
+    """SegCertify* (SPEC §4): ``(predicted, radius)``; a pixel's predicted class is
+    ``ABSTAIN`` unless the Holm test of ``p > tau`` passes, and non-abstaining pixels are
+    certified for ``||delta|| < radius`` with ``radius = sigma * Phi^{-1}(tau)``."""
+    sigma = check_real(sigma, "sigma", "(0, inf)")
+    tau = check_real(tau, "tau", "[0.5, 1)")
     _, passed = holm_lower_bounds(votes.votes, votes.n, alpha, tau)
     return np.where(passed, votes.candidate, ABSTAIN), sigma * float(ndtri(tau))
 
 
-def segcertify_star_pixels(labels: np.ndarray, radius: float, target: np.ndarray,
+def segcertify_star_pixels(predicted: np.ndarray, radius: float, target: np.ndarray,
                            eps) -> np.ndarray:
-    """Number of correct pixels certified at every l2 radius in ``eps`` (SegCertify*)."""
-    correct = int(np.sum((labels != ABSTAIN) & (labels == np.ravel(target))))
+    """Number of correct pixels certified at every l2 radius in ``eps`` (SegCertify*);
+    ``predicted`` as `segcertify_star` returns it, ``target`` the true classes."""
+    correct = int(np.sum((predicted != ABSTAIN) & (predicted == np.ravel(target))))
     return np.where(np.asarray(eps, dtype=np.float64) < radius, correct, 0)
 
 
-def confusion_matrix(labels: np.ndarray, target: np.ndarray, n_classes: int) -> np.ndarray:
+def confusion_matrix(predicted: np.ndarray, target: np.ndarray, n_classes: int) -> np.ndarray:
     """(n_classes, n_classes + 1) counts [true class, predicted class]; the last column counts
     abstentions (``ABSTAIN``), so they are never correct."""
-    labels, target = np.ravel(labels), np.ravel(target)
-    if labels.shape != target.shape:
-        raise ValueError(f"labels {labels.shape} and target {target.shape} differ in size")
+    predicted, target = np.ravel(predicted), np.ravel(target)
+    if predicted.shape != target.shape:
+        raise ValueError(f"predicted {predicted.shape} and target {target.shape} differ in "
+                         "size")
     if np.any(target < 0) or np.any(target >= n_classes):
         raise ValueError(f"target classes must lie in [0, {n_classes})")
-    if np.any((labels < ABSTAIN) | (labels >= n_classes)):
-        raise ValueError(f"labels must lie in [0, {n_classes}) or be ABSTAIN")
-    pred = np.where(labels == ABSTAIN, n_classes, labels)
+    if np.any((predicted < ABSTAIN) | (predicted >= n_classes)):
+        raise ValueError(f"predicted classes must lie in [0, {n_classes}) or be ABSTAIN")
+    pred = np.where(predicted == ABSTAIN, n_classes, predicted)
     counts = np.bincount(target * (n_classes + 1) + pred, minlength=n_classes * (n_classes + 1))
     return counts.reshape(n_classes, n_classes + 1)
 

@@ -30,7 +30,7 @@ def cell_votes(predict: Predict, x, noise: LocalizedGaussian, n_samples: int, n_
                batch_size: int = 32, seed: int = 0, stream: str = "main") -> np.ndarray:
     """(H * W, n_classes) vote counts; pixel n counts the samples of its own cell's distribution.
 
-    ``predict`` maps a (B, channels, H, W) batch to (B, H, W) integer labels in
+    ``predict`` maps a (B, channels, H, W) batch to (B, H, W) integer classes in
     ``[0, n_classes)`` (e.g. ``lambda z: model(z).argmax(1)``).
     """
     n_classes = check_positive_int(n_classes, "n_classes")

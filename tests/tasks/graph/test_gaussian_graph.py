@@ -174,6 +174,17 @@ def test_sample_is_features_plus_scaled_standard_normals():
     assert torch.equal(z, expected)
 
 
+def test_sample_on_a_device_with_a_torch_generator(device):
+    noise = GraphGaussian(LABELS, SIGMA)
+    x = torch.randn(N, D, generator=torch.Generator().manual_seed(0))
+    z = noise.sample(x, 1, 3, torch.Generator(device=device).manual_seed(5))
+    normals = torch.randn((3, N, D), generator=torch.Generator(device=device).manual_seed(5),
+                          device=device)
+    scale = torch.from_numpy(SIGMA[1, LABELS].astype(np.float32)).to(device)[:, None]
+    assert z.device.type == device.type and z.shape == (3 * N, D)
+    torch.testing.assert_close(z.view(3, N, D), x.to(device) + normals * scale)
+
+
 def test_batch_for_memory():
     assert batch_for_memory(32, 169_343, 128) == 3  # ogbn-arxiv: 87 MB per copy, 256 MB cap
     assert batch_for_memory(32, 100, 10) == 32

@@ -8,7 +8,7 @@ from scipy.stats import norm
 
 from graphcert.run.demos.models import DigitsCNN
 from graphcert.tasks.image.attribution import (
-    METHODS,
+    ATTRIBUTION_METHODS,
     CertifiedAttribution,
     attribution_method,
     certified_gridpg,
@@ -56,7 +56,7 @@ def test_every_method_gives_one_map_per_image():
     torch.manual_seed(0)
     model = DigitsCNN().eval()
     x, target = torch.rand(2, 1, 12, 12), torch.tensor([3, 7])
-    for name in METHODS:
+    for name in ATTRIBUTION_METHODS:
         maps = attribution_method(name, model, model.features)(x, target)
         assert maps.shape == (2, 12, 12) and torch.isfinite(maps).all(), name
     with pytest.raises(ValueError):
