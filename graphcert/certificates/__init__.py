@@ -12,7 +12,7 @@ Base (per-output) certificates, one module per family:
 * the exact Hamming certificate for K-ary categorical noise (SPEC §9, Lee et al. 2019) and its
   variance-constrained weight: :func:`kary_hamming_certified`, :func:`kary_hamming_radius`,
   :func:`kary_hamming_region`, :func:`kary_hamming_thresholds`, :func:`kary_hamming_worst_mass`,
-  :func:`kary_weights`;
+  :func:`kary_weights` (:data:`KARY_UNBOUNDED_RADIUS`: every radius certified);
 * vote-based radii for continuous smoothing (SPEC §4): :func:`gaussian_l2_radius`,
   :func:`gaussian_radius`, :func:`uniform_l1_radius`;
 * MMCert for ablated multimodal inputs (SPEC §7): :func:`ablation_delta`,
@@ -30,6 +30,7 @@ from graphcert.certificates._continuous import (
                                                    uniform_l1_radius,
 )
 from graphcert.certificates._kary import (
+                                                   KARY_UNBOUNDED_RADIUS,
                                                    kary_hamming_certified,
                                                    kary_hamming_radius,
                                                    kary_hamming_region,
@@ -52,6 +53,7 @@ from graphcert.certificates._variance import (
 )
 
 __all__ = [
+    "KARY_UNBOUNDED_RADIUS",
     "BaseCertificate",
     "ablation_delta",
     "gaussian_l2_radius",

@@ -27,7 +27,7 @@ equally likely: ``alpha = a + (1 - a) / K``, i.e. ``a = 1 - K (1 - alpha) / (K -
 
 Unbounded radii: with ``keep = 0`` the noise ignores x, and with ``keep < 1`` and
 ``p_lower = 1`` the base classifier is y on the whole (full) support; both certify every radius
-whenever ``p_lower > 1/2``.
+whenever ``p_lower > 1/2`` (`kary_hamming_radius` reports `KARY_UNBOUNDED_RADIUS`).
 
 The public functions broadcast their arguments; scalar inputs give numpy scalars.
 """
@@ -39,13 +39,18 @@ import numpy as np
 
 from graphcert.certificates._neyman_pearson import certification_threshold, worst_case_mass
 from graphcert.utils.validation import (
+    check_int,
     check_integers,
     check_nonnegative_integers,
     check_probabilities,
 )
 
-__all__ = ["kary_hamming_certified", "kary_hamming_radius", "kary_hamming_region",
-           "kary_hamming_thresholds", "kary_hamming_worst_mass", "kary_weights"]
+__all__ = ["KARY_UNBOUNDED_RADIUS", "kary_hamming_certified", "kary_hamming_radius",
+           "kary_hamming_region", "kary_hamming_thresholds", "kary_hamming_worst_mass",
+           "kary_weights"]
+
+#: `kary_hamming_radius` of an input certified at every radius (the largest int64)
+KARY_UNBOUNDED_RADIUS = int(np.iinfo(np.int64).max)
 
 
 # ----------------------------------------------------------------------------- region masses
@@ -186,32 +191,28 @@ def kary_hamming_radius(p_lower, keep, n_values, *, max_radius: int | None = Non
     """Largest certified Hamming radius for K-ary noise (SPEC §9), int64; -1 where
     ``p_lower <= 1/2`` (abstain). ``p_lower``, ``keep`` and ``n_values`` broadcast.
 
-    ``max_radius`` caps the answer (pass the number of coordinates D, which bounds any Hamming
-    radius); it is required when some radius is unbounded (``keep = 0``, or ``p_lower = 1``
-    with ``keep < 1``), which is reported as ``max_radius``. One scan over the radii per
-    distinct (keep, K) serves all nodes; it costs O(R^2), or O(R^1.5) for small keep, for the
-    largest radius R found (milliseconds for R in the hundreds; tiny keep values give large R).
+    Every radius is certified where ``keep = 0`` (the noise ignores x) or ``p_lower = 1`` with
+    ``keep < 1`` (the base classifier is y on the full support); such entries get
+    `KARY_UNBOUNDED_RADIUS` (the largest int64), so ``radius >= r`` stays the certificate at every
+    budget r and the other nodes of a vector are unaffected. ``max_radius`` caps every answer:
+    pass the number of coordinates D, which bounds any Hamming change, and the capped radius is
+    still the largest certified one (D where every change is certified).
+
+    One scan over the radii per distinct (keep, K) serves all nodes; it costs O(R^2), or
+    O(R^1.5) for small keep, for the largest finite radius R found (milliseconds for R in the
+    hundreds; tiny keep values give large R).
     """
     p, a, k = _check_inputs(p_lower, keep, n_values)
-    if max_radius is not None:
-        max_radius = int(check_nonnegative_integers(max_radius, "max_radius"))
-    unbounded = _unbounded(p, a)
-    if max_radius is None and unbounded.any():
-        i = np.flatnonzero(unbounded.ravel())[0]
-        raise ValueError(f"p_lower == {p.ravel()[i].item()!r} with keep == {a.ravel()[i].item()!r} certifies "
-                         "every radius (keep = 0 ignores the input; p_lower = 1 with keep < 1 "
-                         "covers the full support); pass max_radius, e.g. the number of "
-                         "coordinates D")
-    flat_p, flat_unbounded = p.ravel(), unbounded.ravel()
+    cap = KARY_UNBOUNDED_RADIUS if max_radius is None else \
+        check_int(max_radius, "max_radius", "[0, inf)")
+    flat_p, flat_unbounded = p.ravel(), _unbounded(p, a).ravel()
     out = np.full(p.size, -1, dtype=np.int64)
-    if max_radius is not None:
-        out[flat_unbounded] = max_radius
-    limit = np.iinfo(np.int64).max if max_radius is None else max_radius
+    out[flat_unbounded] = cap
     for g_keep, g_k, sel in _groups(a, k):
         todo = sel & ~flat_unbounded & (flat_p > 0.5)
         if not todo.any():
             continue
-        thr = _thresholds(g_keep, g_k, limit, float(flat_p[todo].max()))
+        thr = _thresholds(g_keep, g_k, cap, float(flat_p[todo].max()))
         out[todo] = np.searchsorted(thr, flat_p[todo], side="left") - 1
     return out.reshape(p.shape)[()]
 
@@ -226,7 +227,7 @@ def kary_hamming_region(p_lower, keep: float, n_values: int, max_radius: int) ->
     n_values = check_integers(n_values, "n_values", "[2, inf)")
     if keep.ndim or n_values.ndim:
         raise ValueError("keep and n_values must be scalars (one noise setting for all nodes)")
-    max_radius = int(check_nonnegative_integers(max_radius, "max_radius"))
+    max_radius = check_int(max_radius, "max_radius", "[0, inf)")
     unbounded = _unbounded(p, keep)
     bounded = p[~unbounded]
     thr = np.full(max_radius + 1, np.inf)
@@ -244,7 +245,7 @@ def kary_hamming_thresholds(keep: float, n_values: int, max_radius: int) -> np.n
     n_values = check_integers(n_values, "n_values", "[2, inf)")
     if keep.ndim or n_values.ndim:
         raise ValueError("keep and n_values must be scalars")
-    max_radius = int(check_nonnegative_integers(max_radius, "max_radius"))
+    max_radius = check_int(max_radius, "max_radius", "[0, inf)")
     thr = np.ones(max_radius + 1)
     part = _thresholds(float(keep), int(n_values), max_radius, 1.0)
     thr[: part.size] = part

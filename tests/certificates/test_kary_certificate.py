@@ -20,6 +20,7 @@ import pytest
 from scipy.optimize import linprog
 
 from graphcert.certificates import (
+    KARY_UNBOUNDED_RADIUS,
     kary_hamming_certified,
     kary_hamming_radius,
     kary_hamming_region,
@@ -222,8 +223,8 @@ def test_keep_zero_ignores_the_input():
     assert float(kary_hamming_worst_mass(0.7, 0.0, 4, 9)) == pytest.approx(0.7, abs=1e-12)
     np.testing.assert_array_equal(kary_hamming_radius([0.51, 0.4], 0.0, 4, max_radius=77), [77, -1])
     np.testing.assert_array_equal(kary_hamming_thresholds(0.0, 4, 3), [0.5] * 4)
-    with pytest.raises(ValueError, match="max_radius"):
-        kary_hamming_radius(0.51, 0.0, 4)
+    np.testing.assert_array_equal(kary_hamming_radius([0.51, 0.4, 0.5, 1.0], 0.0, 4),
+                                  [KARY_UNBOUNDED_RADIUS, -1, -1, KARY_UNBOUNDED_RADIUS])
 
 
 def test_p_lower_one_with_full_support_certifies_every_radius():
@@ -231,8 +232,31 @@ def test_p_lower_one_with_full_support_certifies_every_radius():
     assert float(kary_hamming_worst_mass(1.0, 0.9, 3, 50)) == pytest.approx(1.0, abs=1e-12)
     assert kary_hamming_radius(1.0, 0.9, 3, max_radius=12) == 12
     assert kary_hamming_region(np.array([1.0, 0.9]), 0.9, 3, 4)[0].all()
-    with pytest.raises(ValueError, match="p_lower == 1.0"):
-        kary_hamming_radius([0.9, 1.0], 0.9, 3)
+    assert kary_hamming_radius(1.0, 0.9, 3) == KARY_UNBOUNDED_RADIUS
+    assert kary_hamming_radius(1.0, 1.0, 3) == 0  # no noise: x' has disjoint support
+
+
+def test_vectorized_radius_with_unbounded_nodes():
+    """A node with p_lower = 1 (or keep = 0) gets the sentinel; every other node gets exactly
+    its own radius, and ``radius >= r`` is the certificate at every r, the sentinel's too."""
+    p = np.array([0.4, 0.6, 1.0, 0.9, 0.99, 1.0, 0.999])
+    keep = np.array([0.5, 0.5, 0.5, 0.2, 0.2, 0.0, 1.0])
+    radius = kary_hamming_radius(p, keep, 3)
+    assert radius.dtype == np.int64
+    alone = [int(kary_hamming_radius(pi, ki, 3)) for pi, ki in zip(p, keep)]
+    np.testing.assert_array_equal(radius, alone)
+    np.testing.assert_array_equal(radius == KARY_UNBOUNDED_RADIUS,
+                                  [False, False, True, False, False, True, False])
+    finite = radius[radius != KARY_UNBOUNDED_RADIUS]
+    assert finite.tolist() == [-1, 0, 7, 24, 0]
+    for i in np.flatnonzero((radius >= 0) & (radius != KARY_UNBOUNDED_RADIUS)):
+        at, beyond = kary_hamming_worst_mass(p[i], keep[i], 3, [radius[i], radius[i] + 1])
+        assert at > 0.5 >= beyond
+    for r in [0, 1, 5, 30, 10**6]:
+        np.testing.assert_array_equal(radius >= r, kary_hamming_certified(p, keep, 3, r))
+    # D coordinates bound every change: capped at D, still the largest certified radius
+    np.testing.assert_array_equal(kary_hamming_radius(p, keep, 3, max_radius=8),
+                                  np.minimum(radius, 8))
 
 
 def test_max_radius_caps_the_answer():
