@@ -30,7 +30,8 @@ from graphcert.utils.validation import (
     check_probabilities,
 )
 
-__all__ = ["CategoricalGraph", "KaryNoise", "decode_one_hot", "prepare_categorical"]
+__all__ = ["CategoricalGraph", "KaryNoise", "categorical_n_values", "decode_one_hot",
+           "prepare_categorical"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,14 @@ def decode_one_hot(x, n_values) -> CategoricalGraph:
                          f"feature {feature}, expected exactly 1")
     _, columns = np.nonzero(dense)  # row-major: F columns per node, in block order
     return CategoricalGraph(columns.reshape(dense.shape[0], k.size) - offsets, k)
+
+
+def categorical_n_values(data) -> np.ndarray | None:
+    """The alphabet size of every feature, (F,), of a graph with categorical attributes
+    (one-hot ``x`` with ``data.n_values``, as `graphcert.data.planted` provides); None for
+    any other graph."""
+    n_values = getattr(data, "n_values", None)
+    return None if n_values is None else np.asarray(n_values)
 
 
 def _is_encoded(x) -> bool:

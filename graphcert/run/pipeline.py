@@ -21,6 +21,7 @@ import torch
 
 from gnn_models import ScaledLogits, get_model, normalized_adjacency
 from graphcert.data.datasets import graph_split, load_graph
+from graphcert.noise.kary import categorical_n_values
 from graphcert.run.config import RunConfig
 from graphcert.run.methods import METHODS, CertificationInputs, SmoothingMethod
 from graphcert.run.rundir import MODEL_FILE, file_fingerprint, prepare_run_dir
@@ -45,9 +46,10 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
     torch.manual_seed(config.train_seed)
     model = get_model(config.model, data.x.shape[1], data.num_classes, **config.model_params)
     path = run_dir / MODEL_FILE
-    binary = has_binary_features(data)
-    key = config.training_key()
-    if not binary:  # continuous features train with Gaussian noise at sigma_min
+    key = config.training_key()  # the bit-flip probabilities are among its fields
+    if categorical_n_values(data) is not None:  # categorical attributes: K-ary noise at keep
+        key["train_keep"] = config.keep
+    elif not has_binary_features(data):  # continuous features: Gaussian noise at sigma_min
         key["train_sigma"] = config.sigma_min
     key = json.dumps(key, sort_keys=True)
     if path.exists():
@@ -60,18 +62,29 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
         model.load_state_dict(state)
         log(f"loaded trained model from {path}")
         return model.eval()
-    noise = {} if not config.train_noise else \
-        dict(theta_plus=config.theta_plus, theta_minus=config.theta_minus_low) if binary else \
-        dict(sigma=config.sigma_min)
     started = time.perf_counter()
     result = train_model(model, data, idx_train, idx_val, lr=config.lr,
                          weight_decay=config.weight_decay, max_epochs=config.max_epochs,
                          patience=config.patience, seed=config.train_seed,
-                         progress=progress, **noise)
+                         progress=progress, **training_noise(config, data))
     log(f"trained {config.model} in {time.perf_counter() - started:.1f}s "
         f"(best epoch {result.best_epoch}, validation accuracy {result.val_accuracy:.3f})")
     save_checkpoint(model, path, training_key=key)
     return model.eval()
+
+
+def training_noise(config: RunConfig, data) -> dict:
+    """The noise of `train_model` at the methods' minimal noise level (the papers train
+    there): K-ary noise keeping values with probability ``keep`` on categorical attributes
+    (SPEC §9), bit flips with theta_plus / theta_minus_low on other binary attributes (SPEC
+    §2), Gaussian noise with sigma_min on continuous ones; none with train_noise off."""
+    if not config.train_noise:
+        return {}
+    if categorical_n_values(data) is not None:
+        return {"keep": config.keep}
+    if has_binary_features(data):
+        return {"theta_plus": config.theta_plus, "theta_minus": config.theta_minus_low}
+    return {"sigma": config.sigma_min}
 
 
 def _read_model(path: Path) -> tuple[dict, dict]:

@@ -115,3 +115,26 @@ def test_report_table_of_hamming_curves():
                          "exact value")
     ends = results_table(_hamming_results([4, 3, 0]))
     assert ">=" not in ends and "note" not in ends
+
+
+def test_training_noise_at_the_minimal_noise_level(citeseer):
+    from graphcert.run.pipeline import training_noise
+    categorical = planted_categorical_graph(n_nodes=60, n_classes=3)
+    config = RunConfig(methods=["kary", "kary_localized"], keep=0.7, keep_far=0.2)
+    assert training_noise(config, categorical) == {"keep": 0.7}
+    assert training_noise(config, citeseer) == {"theta_plus": 0.01, "theta_minus": 0.6}
+    continuous = SimpleNamespace(x=torch.tensor([[0.5, -1.0]]))
+    assert training_noise(config, continuous) == {"sigma": 0.25}
+    quiet = RunConfig(methods=["kary"], train_noise=False)
+    assert training_noise(quiet, categorical) == {}
+
+
+def test_a_model_trained_at_another_keep_is_not_reused(tmp_path):
+    from graphcert.run.pipeline import prepare_model
+    data = planted_categorical_graph(n_nodes=60, n_classes=3)
+    idx_train, idx_val = np.arange(20), np.arange(20, 40)
+    config = RunConfig(dataset="planted_categorical", methods=["kary"], max_epochs=2)
+    prepare_model(config, data, idx_train, idx_val, tmp_path, log=lambda _: None)
+    again = RunConfig(dataset="planted_categorical", methods=["kary"], max_epochs=2, keep=0.6)
+    with pytest.raises(ValueError, match=r"train_keep: 0.5 -> 0.6"):
+        prepare_model(again, data, idx_train, idx_val, tmp_path, log=lambda _: None)

@@ -17,17 +17,18 @@ import numpy as np
 from graphcert.run.methods.base import CertificationInputs, SmoothingMethod
 from graphcert.run.methods.localized import VarianceConstrained, metis_clusters
 
-__all__ = ["Kary", "KaryLocalized", "categorical_n_values"]
+__all__ = ["Kary", "KaryLocalized", "required_n_values"]
 
 
-def categorical_n_values(data) -> np.ndarray:
+def required_n_values(data) -> np.ndarray:
     """The alphabet size of every feature, (F,); a clear error for non-categorical data."""
-    n_values = getattr(data, "n_values", None)
+    from graphcert.noise.kary import categorical_n_values
+    n_values = categorical_n_values(data)
     if n_values is None:
         raise ValueError(f"{getattr(data, 'name', 'the dataset')} has no categorical "
                          "attributes (one-hot x with data.n_values); the kary methods need "
                          "them, e.g. --dataset planted_categorical")
-    return np.asarray(n_values)
+    return n_values
 
 
 def kary_samples(noise) -> dict:
@@ -46,7 +47,7 @@ class Kary(SmoothingMethod):
 
     def noise(self, config, data):
         from graphcert.noise.kary import KaryNoise
-        return KaryNoise.isotropic(data.num_nodes, config.keep, categorical_n_values(data))
+        return KaryNoise.isotropic(data.num_nodes, config.keep, required_n_values(data))
 
     def temperature(self, config) -> float:
         return 0.0  # votes
@@ -75,7 +76,7 @@ class KaryLocalized(VarianceConstrained):
         from graphcert.noise.kary import KaryNoise
         labels, ranks = metis_clusters(config, data)  # keep falls with the rank: keep_far <= keep
         return KaryNoise(labels, rank_schedule(ranks, config.keep, config.keep_far),
-                         categorical_n_values(data))
+                         required_n_values(data))
 
     def certify(self, config, stats, noise, inputs: CertificationInputs):
         from graphcert.tasks.graph.kary import kary_variance_result

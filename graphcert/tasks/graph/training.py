@@ -1,8 +1,9 @@
-"""Training of node classifiers with early stopping and optional sparsity-aware noise (SPEC §2).
+"""Training of node classifiers with early stopping and optional smoothing noise (SPEC §2, §9).
 
-Models are trained full-batch with Adam. With `theta_plus` / `theta_minus` set, every epoch
-sees a fresh noisy copy of the attributes, so a model can be trained on the noise it will be
-certified with. Checkpoints are plain state dicts loaded with `weights_only=True`.
+Models are trained full-batch with Adam. With a noise set (sparsity-aware bit flips
+`theta_plus` / `theta_minus`, Gaussian `sigma`, or K-ary `keep` on categorical attributes),
+every epoch sees a fresh noisy copy of the attributes, so a model can be trained on the noise
+it will be certified with. Checkpoints are plain state dicts loaded with `weights_only=True`.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import copy
 import os
 import random
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
 from gnn_models import model_input, normalized_adjacency
+from graphcert.noise.kary import KaryNoise, categorical_n_values
+from graphcert.utils.validation import check_probability
 
 
 def set_seed(seed: int) -> None:
@@ -69,33 +73,37 @@ class TrainResult:
 def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: float = 1e-3,
                 weight_decay: float = 1e-3, max_epochs: int = 3000, patience: int = 50,
                 theta_plus=None, theta_minus=None, sigma: float | None = None,
-                seed: int = 0, progress: bool = False) -> TrainResult:
+                keep: float | None = None, seed: int = 0,
+                progress: bool = False) -> TrainResult:
     """Train in place with Adam; stop when validation loss has not improved for `patience`
     epochs and restore the best weights. Noise (if given) is applied during training only:
-    sparsity-aware bit flips (`theta_plus`, `theta_minus`) or Gaussian noise (`sigma`).
+    sparsity-aware bit flips (`theta_plus`, `theta_minus`), Gaussian noise (`sigma`) or
+    isotropic K-ary noise keeping each categorical value with probability `keep` (SPEC §9;
+    `data.n_values` gives the alphabets of the one-hot `data.x`, as `KaryNoise` reads them).
     `progress` shows a bar over the epochs with the losses and the best epoch so far."""
     if (theta_plus is None) != (theta_minus is None):
         raise ValueError("give both theta_plus and theta_minus for noisy training, or neither")
     if sigma is not None and (theta_plus is not None or not sigma > 0):
         raise ValueError("sigma must be positive and excludes theta_plus / theta_minus")
+    if keep is not None and (theta_plus is not None or sigma is not None):
+        raise ValueError("keep (K-ary noise) excludes theta_plus / theta_minus and sigma")
     set_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     idx_train, idx_val = torch.as_tensor(idx_train), torch.as_tensor(idx_val)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     adjacency = normalized_adjacency(data.edge_index, data.num_nodes)
     clean_x = model_input(data.x)
+    training_input = _training_input(data, clean_x, generator, theta_plus=theta_plus,
+                                     theta_minus=theta_minus, sigma=sigma, keep=keep, seed=seed)
     best_loss, best_epoch, best_state = float("inf"), -1, None
     history = []
     with tqdm(range(max_epochs), desc="training", unit="epoch", disable=not progress,
               leave=False) as epochs:
         for epoch in epochs:
             model.train()
-            x = clean_x if theta_plus is None else flip_bits(data.x, theta_plus, theta_minus,
-                                                             generator).to_sparse_csr()
-            if sigma is not None:
-                x = data.x + sigma * torch.randn(data.x.shape, generator=generator)
             optimizer.zero_grad()
-            loss = F.cross_entropy(model(x, adjacency)[idx_train], data.y[idx_train])
+            loss = F.cross_entropy(model(training_input(), adjacency)[idx_train],
+                                   data.y[idx_train])
             loss.backward()
             optimizer.step()
             val_loss = _validation_loss(model, clean_x, adjacency, data.y, idx_val)
@@ -109,6 +117,25 @@ def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: f
                                best_epoch=best_epoch, refresh=False)
     model.load_state_dict(best_state)
     return TrainResult(best_epoch, best_loss, accuracy(model, data, idx_val), history)
+
+
+def _training_input(data: Data, clean_x: Tensor, generator: torch.Generator, *, theta_plus,
+                    theta_minus, sigma: float | None, keep: float | None,
+                    seed: int) -> Callable[[], Tensor]:
+    """The attributes of each training epoch: a fresh noisy copy when a noise is given."""
+    if theta_plus is not None:
+        return lambda: flip_bits(data.x, theta_plus, theta_minus, generator).to_sparse_csr()
+    if sigma is not None:
+        return lambda: data.x + sigma * torch.randn(data.x.shape, generator=generator)
+    if keep is not None:
+        n_values = categorical_n_values(data)
+        if n_values is None:
+            raise ValueError("keep (K-ary training noise) needs categorical attributes: a "
+                             "one-hot data.x with data.n_values, e.g. planted_categorical")
+        noise = KaryNoise.isotropic(data.num_nodes, check_probability(keep, "keep"), n_values)
+        categorical, rng = noise.prepare(data.x), np.random.default_rng(seed)
+        return lambda: noise.sample(categorical, 0, 1, rng)
+    return lambda: clean_x
 
 
 @torch.no_grad()
