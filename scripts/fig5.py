@@ -32,16 +32,16 @@ import datetime
 import fcntl
 import hashlib
 import json
-import os
-import shutil
 import subprocess
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from fig5_claims import method_claims
+from fig5_report import write_report
+
 from graphcert.run.config import RunConfig
-from graphcert.run.pipeline import write_json
+from graphcert.utils.io import atomic_write, write_bytes, write_json
 
 PAPER_THETA_MINS = tuple(round(0.10 + 0.05 * i, 2) for i in range(18))
 THETA_PLUS, THETA_MAX, N_CLUSTERS, ALPHA = 0.01, 0.95, 5, 0.01
@@ -51,7 +51,7 @@ KINDS = {"localized": ["localized"], "baselines": ["isotropic", "sparse_smooth"]
 DATASETS = ("citeseer", "cora_ml")
 SUMMARY_FIELDS = [
     "dataset", "theta_min", "seed", "method", "run", "n_distributions", "n_samples", "n_pre",
-    "bounds", "score_temperature", "accuracy", "abstain_rate",
+    "statistics", "bounds", "score_temperature", "accuracy", "abstain_rate",
     "acr_deletions_naive", "acr_deletions_collective", "acr_additions_naive",
     "acr_additions_collective", "acr_is_lower_bound",
     "claimed_accuracy", "claimed_acr_deletions_naive", "claimed_acr_deletions_collective",
@@ -105,13 +105,6 @@ def point_configs(dataset: str, theta: float, seed: int, *, scale: float = 1.0,
 
 
 # ----------------------------------------------------------------------------- running
-def is_complete(run_dir: Path, config: RunConfig) -> bool:
-    """True if `run_dir/results.json` holds this configuration (run_one would not rerun it)."""
-    done = run_dir / "results.json"
-    return done.exists() and json.loads(done.read_text()).get("config") == \
-        json.loads(json.dumps(config.to_dict()))
-
-
 def share_model(source: Path, target: Path, source_config: RunConfig,
                 target_config: RunConfig) -> bool:
     """Copy the trained model of `source` into `target` if both train the same way."""
@@ -120,10 +113,7 @@ def share_model(source: Path, target: Path, source_config: RunConfig,
             or source_config.training_key() != target_config.training_key():
         return False
     target.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=target, suffix=".part")
-    os.close(handle)
-    shutil.copyfile(model, tmp)
-    os.replace(tmp, target / "model.pt")
+    write_bytes(target / "model.pt", model.read_bytes())
     return True
 
 
@@ -142,20 +132,26 @@ def record_session(run_dir: Path, started: str, seconds: float, completed: bool,
 
 def timed_run(name: str, config: RunConfig, out_dir: Path, *, progress: bool,
               commit: str) -> dict:
-    """`run_one` (resumes or loads the run) with its wall time recorded when it does work."""
+    """`run_one` (loads a finished run, else resumes it) with its wall time recorded in
+    `wall_time.json` when it does work: when it rewrites results.json or fails."""
     from graphcert.run.sweep import run_one
-    run_dir = out_dir / name
-    if is_complete(run_dir, config):
-        return json.loads((run_dir / "results.json").read_text())
+    done = out_dir / name / "results.json"
+    before = _state(done)
     started, clock, completed = _now(), time.perf_counter(), False
     try:
         results = run_one((name, config), out_dir, progress=progress)
         completed = True
         return results
     finally:
-        total = record_session(run_dir, started, time.perf_counter() - clock, completed,
-                               commit)
-        print(f"{name}: {'done' if completed else 'interrupted'}, {total:.0f} s in all")
+        if not completed or _state(done) != before:
+            total = record_session(out_dir / name, started, time.perf_counter() - clock,
+                                   completed, commit)
+            print(f"{name}: {'done' if completed else 'interrupted'}, {total:.0f} s in all")
+
+
+def _state(path: Path) -> tuple[int, int] | None:
+    """(modification time, size) of a file, None if absent."""
+    return (path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else None
 
 
 def _now() -> str:
@@ -171,17 +167,6 @@ def git_commit() -> str:
 
 
 # ----------------------------------------------------------------------------- claims
-def stats_path(run_dir: Path, method: str, config: RunConfig) -> Path:
-    """The Monte Carlo statistics a method of a run left in its directory (the names
-    `graphcert.run.pipeline.certify` gives them)."""
-    scored = method in ("localized", "isotropic") and config.score_temperature != 1
-    path = run_dir / (f"stats_{method}_T{config.score_temperature:g}.npz" if scored
-                      else f"stats_{method}.npz")
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no statistics for method {method!r}")
-    return path
-
-
 def run_claims(run_dir: Path, config: RunConfig, results: dict) -> dict:
     """What the reference formula claims for each method of a finished run, cached in
     `run_dir/claims.json` (keyed by the results' hash)."""
@@ -191,10 +176,7 @@ def run_claims(run_dir: Path, config: RunConfig, results: dict) -> dict:
         cached = json.loads(path.read_text())
         if cached.get("results_sha256") == key:
             return cached["methods"]
-    from fig5_claims import (
-        method_claims,  # torch-free helpers stay importable without data
-    )
-    claims = method_claims(run_dir, config, results, stats_path)
+    claims = method_claims(run_dir, config, results)
     write_json(path, {"results_sha256": key, "methods": claims})
     return claims
 
@@ -212,6 +194,7 @@ def summary_rows(dataset: str, theta: float, seed: int, name: str, results: dict
                "method": method, "run": name,
                "n_distributions": entry["samples"]["n_distributions"],
                "n_samples": entry["samples"]["n_samples"], "n_pre": entry["samples"]["n_pre"],
+               "statistics": entry["samples"]["statistics"],
                "bounds": config["bounds"], "score_temperature": config["score_temperature"],
                "accuracy": entry["accuracy"], "abstain_rate": entry["abstain_rate"],
                "acr_is_lower_bound": any(c["acr_is_lower_bound"] for c in curves.values()),
@@ -257,12 +240,10 @@ def merge_summary(path: Path, rows: list[dict]) -> list[dict]:
         merged = sorted(kept + [{k: r.get(k) for k in SUMMARY_FIELDS} for r in rows],
                         key=lambda r: (r["run"].split("_")[0], float(r["theta_min"]),
                                        int(r["seed"]), r["method"]))
-        handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-        with os.fdopen(handle, "w", newline="") as out:
+        with atomic_write(path, "w") as out:
             writer = csv.DictWriter(out, fieldnames=SUMMARY_FIELDS, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(merged)
-        os.replace(tmp, path)
     return merged
 
 
@@ -322,7 +303,6 @@ def main(argv=None) -> None:
             print(f"{name:<30} {','.join(config.methods):<24} {config.n_samples:>8} per "
                   f"distribution, {total:>8} in all")
         return
-    from fig5_report import write_report
     if not args.report_only:
         import torch
         torch.set_num_threads(args.threads)

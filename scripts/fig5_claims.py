@@ -12,7 +12,6 @@ predictions, weights, capacities and collective program; only the base certifica
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +33,9 @@ from graphcert.tasks.graph.evaluation import AttackSurface, Curve
 ATTACKS = ("deletions", "additions")
 
 
-def method_claims(run_dir: Path, config: RunConfig, results: dict,
-                  stats_path: Callable[[Path, str, RunConfig], Path]) -> dict[str, dict]:
-    """{method: claimed accuracy, ACRs and diagnostics} for every method of the run."""
+def method_claims(run_dir: Path, config: RunConfig, results: dict) -> dict[str, dict]:
+    """{method: claimed accuracy, ACRs and diagnostics} for every method of the run, each
+    from the statistics file its results name."""
     data = load_graph(config.dataset)
     _, idx_val, idx_test = graph_split(data, config.n_per_class, config.split_seed)
     targets = idx_val if config.targets == "val" else idx_test
@@ -44,7 +43,7 @@ def method_claims(run_dir: Path, config: RunConfig, results: dict,
     surface = AttackSurface.from_attributes(data.x.numpy(), config.local_budget)
     claims = {}
     for method, entry in results["methods"].items():
-        stats = SmoothingStats.load(stats_path(run_dir, method, config))
+        stats = SmoothingStats.load(run_dir / entry["samples"]["statistics"])
         if method == "sparse_smooth":
             claims[method] = uncorrected_sparse_smooth(stats, y, targets, config)
         else:

@@ -5,9 +5,7 @@ kept apart: claims are drawn hollow and listed in their own table.
 """
 from __future__ import annotations
 
-import os
 import statistics
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -17,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from graphcert.certificates.metrics import pareto_front
+from graphcert.utils.io import write_figure, write_text
 
 ATTACKS = ("deletions", "additions")
 NAMES = {"localized": "localized", "sparse_smooth": "SparseSmooth",
@@ -126,17 +125,21 @@ def _spread(values: list[float]) -> str:
 
 
 def timing_table(rows: list[dict]) -> str:
-    """Wall time of every run (all its sessions; training, sampling and certificates) and the
-    sampling throughput of each of its methods."""
-    header = ["run", "wall s", "method", "samples drawn", "sampling s", "samples/s"]
+    """Wall time of every run (all its sessions: training, sampling, certificates) and the
+    throughput of each of its sampling passes (methods sharing a statistics file share one)."""
+    header = ["run", "wall s", "methods", "samples drawn", "sampling s", "samples/s"]
+    passes: dict[tuple, list[dict]] = {}
+    for r in rows:
+        passes.setdefault((r["run"], r.get("statistics") or r["method"]), []).append(r)
     body = []
-    for r in sorted(rows, key=lambda r: (r["run"].split("_")[0], float(r["theta_min"]),
-                                         int(r["seed"]), r["method"])):
+    for (run, _), mine in sorted(passes.items(), key=lambda kv: (
+            kv[0][0].split("_")[0], float(kv[1][0]["theta_min"]), int(kv[1][0]["seed"]))):
+        r = mine[0]
         drawn = int(r["n_distributions"]) * (int(r["n_samples"]) + int(r["n_pre"]))
         sampling = _float(r.get("sampling_s"))
-        body.append([r["run"], _cell(_float(r["run_wall_s"]), 0), NAMES[r["method"]],
-                     str(drawn), _cell(sampling, 1),
-                     "-" if not sampling else f"{drawn / sampling:.0f}"])
+        body.append([run, _cell(_float(r["run_wall_s"]), 0),
+                     " + ".join(NAMES[x["method"]] for x in mine), str(drawn),
+                     _cell(sampling, 1), "-" if not sampling else f"{drawn / sampling:.0f}"])
     return _markdown(header, body)
 
 
@@ -165,11 +168,8 @@ def plot_pareto(rows: list[dict], attack: str, path: Path, title: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6)
     figure.tight_layout()
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png")
-    os.close(handle)
-    figure.savefig(tmp, dpi=90)
+    write_figure(path, figure, dpi=90)
     plt.close(figure)
-    os.replace(tmp, path)
 
 
 def write_report(rows: list[dict], out_dir: Path, dataset: str,
@@ -182,10 +182,7 @@ def write_report(rows: list[dict], out_dir: Path, dataset: str,
                         "### Sound vs the reference formula (NOT a certificate)",
                         claims_table(rows), "### Spread over seeds", spread_table(rows),
                         "### Wall time", timing_table(rows)]) + "\n"
-    handle, tmp = tempfile.mkstemp(dir=out_dir, suffix=".md")
-    with os.fdopen(handle, "w") as out:
-        out.write(text)
-    os.replace(tmp, out_dir / "tables.md")
+    write_text(out_dir / "tables.md", text)
     for attack in ATTACKS:
         plot_pareto(rows, attack, out_dir / f"pareto_{attack}.png", title)
         if figures:

@@ -27,7 +27,8 @@ __all__ = ["build_parser", "main"]
 
 
 def _run_dir(common: CommonOptions, config: RunConfig) -> Path:
-    return common.out or Path("runs") / f"{config.dataset}-{config.model}"
+    model = config.model.rpartition(":")[2]  # a user's class: its name
+    return common.out or Path("runs") / f"{config.dataset}-{model}"
 
 
 def cmd_train(args: argparse.Namespace, common: CommonOptions) -> int:
@@ -63,17 +64,14 @@ def cmd_certify(args: argparse.Namespace, common: CommonOptions) -> int:
 
 
 def cmd_report(args: argparse.Namespace, common: CommonOptions) -> int:
-    from graphcert.run.reporting import read_results, results_table, write_reports
-    from graphcert.run.rundir import check_model_file
+    from graphcert.run.reporting import report
     if args.run_dir is not None and common.out is not None and args.run_dir != common.out:
         raise ValueError(f"two run directories given: {args.run_dir} and --out {common.out}")
     run_dir = args.run_dir or common.out
     if run_dir is None:  # the run directory certify uses for these settings
         run_dir = _run_dir(common, read_config(RunConfig, args, common))
-    results = read_results(run_dir / "results.json")
-    check_model_file(results, run_dir)
-    written = write_reports(results, run_dir)
-    print(results_table(results))
+    table, written = report(run_dir)
+    print(table)
     print("\nwritten: " + ", ".join(str(p) for p in written))
     return 0
 

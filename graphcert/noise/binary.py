@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,36 @@ __all__ = ["BinaryGraph", "LocalizedNoise", "bernoulli_positions", "localized_sp
            "stacked_csr"]
 
 
+def _gap_law(length: int, p: float) -> tuple[float, float, float]:
+    """(1 / ln(1 - p), the cap on a gap, the expected number of positions), 0 < p < 1.
+
+    U >= 2^-53 unless U == 0, so gaps stay below -log(2^-53) * -scale < 37 * -scale; U == 0
+    (probability 2^-53, a rounding-level event) and overlong gaps are capped.
+    """
+    scale = 1.0 / math.log1p(-p)  # < 0
+    return scale, min(float(length), -37.0 * scale), length * p
+
+
+def _first_draws(mean: float) -> int:
+    """Gaps drawn at first: the expected count plus six standard deviations, plus 16."""
+    return int(mean + 6.0 * math.sqrt(mean) + 16)
+
+
+def _running_gaps(uniforms: np.ndarray, scale: float, cap: float, length: int,
+                  last: int) -> np.ndarray:
+    """Positions after `last`: the running sum of ``floor(log(U) * scale) + 1`` over the
+    float64 `uniforms` (overwritten), int32 unless the sum could overflow it."""
+    dtype = np.int32 if length + uniforms.size * (cap + 1) < 2**31 else np.int64
+    with np.errstate(divide="ignore"):
+        np.log(uniforms, out=uniforms)
+    np.multiply(uniforms, scale, out=uniforms)
+    np.minimum(uniforms, cap, out=uniforms)
+    steps = uniforms.astype(dtype)  # truncation == floor here: gaps >= 0
+    steps += 1
+    steps[0] += last
+    return np.cumsum(steps, out=steps)  # cannot overflow: bounded by length + draws * (cap + 1)
+
+
 def bernoulli_positions(length: int, p: float, rng: np.random.Generator,
                         dtype: type = np.int64) -> np.ndarray:
     """Sorted positions in [0, length) of integer `dtype`, each included independently with
@@ -57,26 +88,12 @@ def bernoulli_positions(length: int, p: float, rng: np.random.Generator,
         return np.empty(0, dtype=dtype)
     if p == 1.0:
         return np.arange(length, dtype=dtype)
-    scale = 1.0 / math.log1p(-p)  # < 0
-    # U >= 2^-53 unless U == 0, so gaps stay below -log(2^-53) * -scale < 37 * -scale; U == 0
-    # (probability 2^-53, a rounding-level event) and overlong gaps are capped
-    cap = min(float(length), -37.0 * scale)
-    mean = length * p
+    scale, cap, mean = _gap_law(length, p)
     parts, last = [], -1
-    draws = int(mean + 6.0 * math.sqrt(mean) + 16)
+    draws = _first_draws(mean)
     while last < length - 1:
-        steps_dtype = np.int32 if length + draws * (cap + 1) < 2**31 else np.int64
-        gaps = rng.random(draws)
-        with np.errstate(divide="ignore"):
-            np.log(gaps, out=gaps)
-        np.multiply(gaps, scale, out=gaps)
-        np.minimum(gaps, cap, out=gaps)
-        steps = gaps.astype(steps_dtype)  # truncation == floor here: gaps >= 0
-        steps += 1
-        steps[0] += last
-        np.cumsum(steps, out=steps)  # cannot overflow: bounded by length + draws * (cap + 1)
-        parts.append(steps)
-        last = int(steps[-1])
+        parts.append(_running_gaps(rng.random(draws), scale, cap, length, last))
+        last = int(parts[-1][-1])
         draws = int(6.0 * math.sqrt(mean) + 16)
     positions = np.concatenate(parts) if len(parts) > 1 else parts[0]
     return positions[: np.searchsorted(positions, length)].astype(dtype, copy=False)
@@ -168,8 +185,10 @@ def sample_prepared(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_s
         raise ValueError("generator must be a numpy.random.Generator")
     unions = _one_bits(graph, plan.unions, batch_size, generator)
     removals = _one_bits(graph, plan.removals, batch_size, generator)
-    copies = [_sample_copy(graph, plan, generator, u, r)  # one copy at a time keeps the
-              for u, r in zip(unions, removals)]         # arrays in cache
+    copies = _copies_in_parallel(graph, plan, generator, unions, removals)
+    if copies is None:
+        copies = [_sample_copy(graph, plan, generator, u, r)  # one copy at a time keeps
+                  for u, r in zip(unions, removals)]         # the arrays in cache
     return _to_batched_csr(copies, graph)
 
 
@@ -300,6 +319,13 @@ def _sample_copy(graph: BinaryGraph, plan: _Plan, rng: np.random.Generator,
     keys = bernoulli_positions(graph.n_nodes * d, plan.top, rng, graph.key_dtype)
     if plan.thin is not None:
         keys = keys[rng.random(keys.size) < plan.thin[keys // d]]
+    return _finish_copy(graph, keys, unions, removals)
+
+
+def _finish_copy(graph: BinaryGraph, keys: np.ndarray, unions: list[np.ndarray],
+                 removals: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """A copy's columns and row pointers from its selection `keys` and 1-bit subsets."""
+    d = graph.n_features
     if removals:
         keys = _remove(keys, np.sort(np.concatenate(removals), kind="stable"))
     if unions:  # the stable sort merges the sorted runs in linear time
@@ -308,6 +334,44 @@ def _sample_copy(graph: BinaryGraph, plan: _Plan, rng: np.random.Generator,
     crow = np.searchsorted(keys, row_starts)
     keys -= np.repeat(row_starts[:-1], np.diff(crow))
     return keys, crow
+
+
+_POOL: ThreadPoolExecutor | None = None
+SAMPLER_THREADS = 2  # numpy releases the GIL: the copies of a batch are finished in parallel
+
+
+def _copies_in_parallel(graph: BinaryGraph, plan: _Plan, rng: np.random.Generator,
+                        unions: list[list[np.ndarray]], removals: list[list[np.ndarray]]
+                        ) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """The copies `_sample_copy` draws one after the other, from the same uniforms drawn for
+    the whole batch at once and finished by `SAMPLER_THREADS` threads: the same samples,
+    whenever each copy's first round of gaps reaches its end and there is no thinning (whose
+    draws interleave with the copies'). Otherwise (a short round has probability about
+    1e-9 per copy) the generator is rewound and None returned."""
+    global _POOL
+    length, batch_size = graph.n_nodes * graph.n_features, len(unions)
+    if plan.thin is not None or not 0.0 < plan.top < 1.0 or batch_size < 2 \
+            or SAMPLER_THREADS < 2:
+        return None
+    scale, cap, mean = _gap_law(length, plan.top)
+    state = rng.bit_generator.state
+    uniforms = rng.random((batch_size, _first_draws(mean)))
+
+    def finish(copy: int) -> tuple[np.ndarray, np.ndarray] | None:
+        positions = _running_gaps(uniforms[copy], scale, cap, length, -1)
+        if positions[-1] < length - 1:
+            return None
+        keys = positions[: np.searchsorted(positions, length)].astype(graph.key_dtype,
+                                                                       copy=False)
+        return _finish_copy(graph, keys, unions[copy], removals[copy])
+
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(SAMPLER_THREADS, thread_name_prefix="graphcert-noise")
+    copies = list(_POOL.map(finish, range(batch_size)))
+    if any(copy is None for copy in copies):
+        rng.bit_generator.state = state
+        return None
+    return copies
 
 
 def _one_bits(graph: BinaryGraph, groups: tuple[tuple[int, float], ...], batch_size: int,

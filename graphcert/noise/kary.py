@@ -20,6 +20,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from graphcert.data.clustering import (
+    affinity_ranks,
+    cluster_affinity,
+    metis_partition,
+    rank_schedule,
+)
 from graphcert.noise.binary import bernoulli_positions, stacked_csr
 from graphcert.utils.validation import (
     check_index_array,
@@ -28,10 +34,11 @@ from graphcert.utils.validation import (
     check_nonnegative_integers,
     check_positive_int,
     check_probabilities,
+    check_probability,
 )
 
 __all__ = ["CategoricalGraph", "KaryNoise", "categorical_n_values", "decode_one_hot",
-           "prepare_categorical"]
+           "localized_kary_noise", "prepare_categorical"]
 
 
 @dataclass(frozen=True)
@@ -146,7 +153,8 @@ class KaryNoise:
         self.keep = keep
         self.n_values = check_integers(n_values, "n_values", "[2, inf)")
         if self.n_values.ndim > 1:
-            raise ValueError(f"n_values must be one int or a vector, got shape {self.n_values.shape}")
+            raise ValueError(f"n_values must be one int or a vector, got shape "
+                             f"{self.n_values.shape}")
 
     @classmethod
     def isotropic(cls, n_nodes: int, keep: float, n_values) -> "KaryNoise":
@@ -165,7 +173,8 @@ class KaryNoise:
         """
         if isinstance(x, CategoricalGraph):
             graph = x
-            if not np.array_equal(np.broadcast_to(self.n_values, graph.n_values.shape), graph.n_values):
+            expected = np.broadcast_to(self.n_values, graph.n_values.shape)
+            if not np.array_equal(expected, graph.n_values):
                 raise ValueError("CategoricalGraph was prepared with other n_values")
         elif _is_encoded(x):
             graph = decode_one_hot(x, self.n_values)
@@ -207,3 +216,17 @@ class KaryNoise:
         """JSON-serializable identity of the distribution (used to validate resumed runs)."""
         return {"kind": "kary", "keep": self.keep.tolist(), "n_values": self.n_values.tolist(),
                 "labels_sha256": hashlib.sha256(self.labels.tobytes()).hexdigest()}
+
+
+def localized_kary_noise(edge_index, num_nodes: int, n_clusters: int, keep: float,
+                         keep_far: float, n_values, seed: int = 0) -> KaryNoise:
+    """METIS clusters and keep probabilities by affinity rank (SPEC §2, §9): ``keep`` on a
+    cluster's own attributes down to ``keep_far`` on its least connected cluster's
+    (``keep_far <= keep``: less connected clusters get more noise); C = 1 is isotropic."""
+    keep, keep_far = check_probability(keep, "keep"), check_probability(keep_far, "keep_far")
+    if keep_far > keep:
+        raise ValueError(f"keep_far == {keep_far} > keep == {keep}: the own cluster gets the "
+                         "least noise (the highest keep), need keep_far <= keep")
+    labels = metis_partition(edge_index, num_nodes, n_clusters, seed=seed)
+    ranks = affinity_ranks(cluster_affinity(edge_index, labels, n_clusters))
+    return KaryNoise(labels, rank_schedule(ranks, keep, keep_far), n_values)

@@ -7,6 +7,7 @@ loads data or trains.
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass
 
 from graphcert.run.methods import METHODS
@@ -16,6 +17,7 @@ from graphcert.utils.validation import check_choice
 __all__ = ["BOUNDS", "TARGETS", "RunConfig"]
 
 TARGETS = ("val", "test")
+DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 BOUNDS = ("dkw", "bernstein", "binary")
 _MODEL_ARGUMENTS = ("in_features", "num_classes")  # given by the data, not by model_params
 _TRAINING_FIELDS = ("dataset", "model", "model_params", "split_seed", "n_per_class",
@@ -36,11 +38,18 @@ class RunConfig(Schema):
 
     dataset: str = option("cora_ml", help="cora_ml, citeseer, an OGB name like ogbn-arxiv or "
                           "planted_categorical (synthetic, categorical attributes)")
-    model: str = option("appnp", help="registered model: appnp or gcn")
+    model: str = option("appnp", help="registered model (appnp, gcn) or your own torch.nn.Module "
+                        "with forward(x, edge_index): path/to/file.py:ClassName or "
+                        "package.module:ClassName, built as ClassName(in_features, "
+                        "num_classes, **model_params) (graphcert.run.models)")
     model_params: dict = option(
         {}, help="keyword arguments of the model",
         keys={"n_layers": (int, "GCN depth (the papers also use 6)"),
               "hidden": (int, "hidden units"), "dropout": (float, "dropout probability")})
+    weights: str | None = option(None, help="state dict of the model to certify (torch.save of "
+                                 "model.state_dict()); without it the model is trained")
+    device: str = option("cpu", help="where noise is drawn and the model runs: cpu, cuda, "
+                         "cuda:N or auto (CUDA when available)")
     methods: list[str] = option(["localized", "sparse_smooth"], choices=_registered_methods,
                                 help="smoothing methods to certify")
     targets: str = option("val", choices=TARGETS, help="certify validation or test nodes")
@@ -114,9 +123,6 @@ class RunConfig(Schema):
     relax: bool = option(False, help="LP relaxation instead of the exact MILP")
 
     def check(self) -> None:
-        if not self.methods:
-            raise ValueError("methods is empty, expected at least one of "
-                             f"{', '.join(METHODS)}")
         if not self.sigma_min <= self.sigma_max:
             raise ValueError(f"sigma_min == {self.sigma_min} > sigma_max == {self.sigma_max}, "
                              "need sigma_min <= sigma_max")
@@ -132,6 +138,9 @@ class RunConfig(Schema):
             raise ValueError(f"keep_far == {self.keep_far} > keep == {self.keep}: the own "
                              "cluster gets the least noise (the highest keep), need "
                              "keep_far <= keep")
+        if not DEVICE.match(self.device):
+            raise ValueError(f"device == {self.device!r}, must be 'cpu', 'cuda', 'cuda:N' or "
+                             "'auto'")
         check_model_params(self.model, self.model_params)
 
     def method_fields(self) -> frozenset[str]:
@@ -152,9 +161,12 @@ class RunConfig(Schema):
 
 
 def check_model_params(model: str, params: dict) -> None:
-    """`model` is registered and accepts `params` (built once at toy size to check values)."""
+    """`model` is registered or a user's class (`graphcert.run.models`) and accepts `params`
+    (built once at toy size to check values)."""
     from gnn_models import MODELS
-    cls = MODELS[check_choice(model.lower(), "model", sorted(MODELS))]
+    from graphcert.run.models import is_model_spec, model_class
+    cls = model_class(model) if is_model_spec(model) else \
+        MODELS[check_choice(model.lower(), "model", sorted(MODELS))]
     accepted = [name for name, p in inspect.signature(cls).parameters.items()
                 if name not in _MODEL_ARGUMENTS
                 and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]

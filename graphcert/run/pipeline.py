@@ -19,12 +19,14 @@ from typing import Any, Callable
 
 import torch
 
-from gnn_models import ScaledLogits, get_model, normalized_adjacency
+from gnn_models import ScaledLogits
 from graphcert.data.datasets import graph_split, load_graph
 from graphcert.noise.kary import categorical_n_values
 from graphcert.run.config import RunConfig
 from graphcert.run.methods import METHODS, CertificationInputs, SmoothingMethod
+from graphcert.run.models import build_model
 from graphcert.run.rundir import MODEL_FILE, file_fingerprint, prepare_run_dir
+from graphcert.sampling.devices import resolve_device
 from graphcert.sampling.engine import smooth
 from graphcert.sampling.fingerprint import scores_fingerprint
 from graphcert.sampling.statistics import MonteCarloConfig
@@ -42,9 +44,18 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
                   log: Callable[[str], None] = print, progress: bool = False
                   ) -> torch.nn.Module:
     """Train the model, or load it from `run_dir/model.pt` if trained with the same settings
-    (`progress`: a bar over the training epochs)."""
+    (`progress`: a bar over the training epochs), or from the state dict `config.weights`."""
     torch.manual_seed(config.train_seed)
-    model = get_model(config.model, data.x.shape[1], data.num_classes, **config.model_params)
+    model = build_model(config.model, data.x.shape[1], data.num_classes, **config.model_params)
+    if config.weights is not None:
+        try:
+            model.load_state_dict(torch.load(config.weights, map_location="cpu",
+                                             weights_only=True))
+        except RuntimeError as error:  # missing keys, other shapes
+            raise ValueError(f"weights {config.weights} do not fit model {config.model}: "
+                             f"{error}") from error
+        log(f"loaded the weights of {config.model} from {config.weights}")
+        return model.eval()
     path = run_dir / MODEL_FILE
     key = config.training_key()  # the bit-flip probabilities are among its fields
     if categorical_n_values(data) is not None:  # categorical attributes: K-ary noise at keep
@@ -182,9 +193,9 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
                           chunk_size=config.chunk_size, batch_size=config.batch_size,
                           n_bins=config.n_bins, seed=config.mc_seed)
     plans = sampling_plans(config, data, mc)  # noises built (and checked) before training
-    model = prepare_model(config, data, idx_train, idx_val, run_dir, log, progress)
+    device = resolve_device(config.device)
+    model = prepare_model(config, data, idx_train, idx_val, run_dir, log, progress).to(device)
     timings["training"] = time.perf_counter() - started
-    adjacency = normalized_adjacency(data.edge_index, data.num_nodes)
     y = data.y.numpy()
     surface = AttackSurface.from_attributes(data.x.numpy(), config.local_budget)
     results = {"config": config.to_dict(),
@@ -193,9 +204,11 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
                            "n_targets": int(len(targets))},
                "clean_accuracy": {"targets": accuracy(model, data, targets),
                                   "test": accuracy(model, data, idx_test)},
-               "fingerprints": {MODEL_FILE: file_fingerprint(run_dir / MODEL_FILE)},
+               "fingerprints": {MODEL_FILE: file_fingerprint(run_dir / MODEL_FILE)}
+               if config.weights is None else {"weights": file_fingerprint(config.weights)},
                "environment": {"python": platform.python_version(),
-                               "torch": torch.__version__, "threads": torch.get_num_threads()},
+                               "torch": torch.__version__, "threads": torch.get_num_threads(),
+                               "device": str(device)},
                "methods": {}, "timings": timings}
     inputs = CertificationInputs(y, targets, surface)
     for plan in plans:
@@ -204,9 +217,9 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
         clock = time.perf_counter()
         scored = model if plan.temperature is None else \
             ScaledLogits(model, plan.temperature).eval()
-        fingerprint = scores_fingerprint(scored, data.x, adjacency)
+        fingerprint = scores_fingerprint(scored, data.x, data.edge_index)
         results["fingerprints"][plan.checkpoint] = fingerprint
-        stats = smooth(scored, data.x, adjacency, plan.noise, plan.mc,
+        stats = smooth(scored, data.x, data.edge_index, plan.noise, plan.mc,
                        checkpoint=run_dir / plan.checkpoint, fingerprint=fingerprint,
                        progress=progress, executor=executor)
         sampling_time = time.perf_counter() - clock

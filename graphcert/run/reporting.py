@@ -15,6 +15,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from graphcert.run.methods import METHODS
+from graphcert.run.rundir import check_model_file
 from graphcert.utils.io import partial_writes, write_bytes, write_figure, write_text
 
 ATTACK_LABELS = {"deletions": "adversarial deletions (bits)",
@@ -55,18 +56,32 @@ def check_results(results, source: str = "results") -> None:
                 raise ValueError(f"{source} is incomplete: {where or 'the top level'} has no "
                                  f"key {key!r}")
 
+    def number(value, where, allow_none=False):
+        if not (isinstance(value, numbers.Real) and not isinstance(value, bool)
+                or allow_none and value is None):
+            raise ValueError(f"{source} is malformed: {where} == {value!r}, expected a number")
+
     need(results, _TOP, "")
     for key, keys in _TOP.items():
         need(results[key], keys, key)
+    for key in ("targets", "test"):
+        number(results["clean_accuracy"][key], f"clean_accuracy.{key}")
     for method, entry in results["methods"].items():
         where = f"methods.{method}"
         need(entry, _ENTRY, where)
+        for key in ("accuracy", "abstain_rate"):
+            number(entry[key], f"{where}.{key}")
         need(entry["curves"], (), f"{where}.curves")
         if not entry["curves"]:
             raise ValueError(f"{source} is incomplete: {where}.curves is empty")
         for attack, curve in entry["curves"].items():
             at = f"{where}.curves.{attack}"
             need(curve, _CURVE, at)
+            number(curve["acr_naive"], f"{at}.acr_naive")
+            number(curve["acr_collective"], f"{at}.acr_collective", allow_none=True)
+            if not (isinstance(curve["n_targets"], int) and curve["n_targets"] > 0):
+                raise ValueError(f"{source} is malformed: {at}.n_targets == "
+                                 f"{curve['n_targets']!r}, expected a positive integer")
             lists = [curve["budgets"], curve["naive"], curve["naive_ratio"]] + \
                 ([] if curve["collective"] is None else [curve["collective"]])
             if not all(isinstance(v, list) and len(v) == len(curve["budgets"]) > 1
@@ -261,6 +276,21 @@ def plot_pareto(points: list[dict], path: Path, attack: str = "deletions") -> No
     ax.legend(fontsize=8)
     figure.tight_layout()
     write_figure(path, figure, dpi=120)
+
+
+def report(run_dir: Path) -> tuple[str, list[Path]]:
+    """`graphcert report`: the table of `run_dir`'s results.json, and its CSV and plot
+    redrawn. Nothing is written unless the results are complete, belong to the model file
+    in `run_dir` and render; errors name the file."""
+    path = run_dir / "results.json"
+    results = read_results(path)
+    check_model_file(results, run_dir)
+    try:
+        table = results_table(results)
+        return table, write_reports(results, run_dir)
+    except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError) as error:
+        raise ValueError(f"{path} is malformed ({type(error).__name__}: {error}); rerun "
+                         f"`graphcert certify --out {run_dir}` to rebuild it") from None
 
 
 def write_reports(results: dict, run_dir: Path) -> list[Path]:

@@ -4,5 +4,6 @@
 vote statistics, checkpoint files), `chunks` (one chunk of a graph model), `engine` (`smooth`:
 orchestration and resume), `predictions` (the same streams for image predictors),
 `fingerprint` (what produced the scores, recorded in every checkpoint), `executors` (local,
-Ray) and `batching` (how noisy batches reach a model).
+Ray), `batching` (the model contract: how noisy batches reach any model) and `devices`
+(noise drawn and counted on an accelerator).
 """

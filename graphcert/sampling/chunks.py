@@ -55,6 +55,7 @@ def run_chunk(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise
         raise ValueError(f"phase must be PRE ({PRE}) or MAIN ({MAIN}), got {phase}")
     labels = np.asarray(noise.labels)
     nodes = np.flatnonzero(labels == output_cluster)
+    chosen = None  # candidate class of each node of the cluster, in the main phase
     if phase == MAIN:
         if candidates is None or np.shape(candidates) != labels.shape:
             raise ValueError(f"phase MAIN needs candidates of shape {labels.shape}")
@@ -69,8 +70,6 @@ def run_chunk(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise
     rng = chunk_generator(config.seed, PHASES[phase], output_cluster, chunk)
     if on_device and getattr(noise, "torch_sampling", False):
         x, rng = x.to(forward.device), torch_generator(rng, forward.device)
-    if phase == PRE:
-        chosen = None
     if on_device:  # counted where the logits are
         local = torch.from_numpy(nodes).to(forward.device)
         chosen_here = None if chosen is None else torch.from_numpy(chosen).to(forward.device)

@@ -181,7 +181,14 @@ def test_report_on_incomplete_results_leaves_every_file_byte_identical(tmp_path,
                         (lambda r: r["methods"]["sparse_smooth"]["curves"]["deletions"]
                          .pop("naive"), "methods.sparse_smooth.curves.deletions has no key "
                          "'naive'"),
-                        (lambda r: r["methods"]["sparse_smooth"].pop("curves"), "'curves'")):
+                        (lambda r: r["methods"]["sparse_smooth"].pop("curves"), "'curves'"),
+                        (lambda r: r["methods"]["sparse_smooth"].update(accuracy="high"),
+                         "methods.sparse_smooth.accuracy == 'high', expected a number"),
+                        (lambda r: r["methods"]["sparse_smooth"]["curves"]["additions"]
+                         .update(n_targets=0), "additions.n_targets == 0, expected a "
+                         "positive integer"),
+                        (lambda r: r["methods"]["sparse_smooth"]["curves"]["additions"]
+                         .update(naive=[8, 2]), "needs budgets, naive, naive_ratio")):
         damaged = synthetic_results()
         broken(damaged)
         (tmp_path / "results.json").write_text(json.dumps(damaged))

@@ -8,7 +8,12 @@ import torch
 
 from gnn_models import get_model
 from gnn_models.batching import BatchedCSR
-from graphcert.noise.kary import CategoricalGraph, KaryNoise, prepare_categorical
+from graphcert.noise.kary import (
+    CategoricalGraph,
+    KaryNoise,
+    localized_kary_noise,
+    prepare_categorical,
+)
 from graphcert.sampling.batching import folded_input
 from graphcert.sampling.engine import smooth
 from graphcert.sampling.statistics import MonteCarloConfig
@@ -85,7 +90,8 @@ def test_copies_differ_and_seeding_reproduces(x):
     noise = KaryNoise.isotropic(N_NODES, 0.3, N_VALUES)
     a = noise.sample(x, 0, 5, np.random.default_rng(7))
     b = noise.sample(torch.as_tensor(x), 0, 5, np.random.default_rng(7))
-    assert torch.equal(a.crow_indices(), b.crow_indices()) and torch.equal(a.col_indices(), b.col_indices())
+    assert torch.equal(a.crow_indices(), b.crow_indices())
+    assert torch.equal(a.col_indices(), b.col_indices())
     copies = a.to_dense().view(5, N_NODES, -1)
     assert not all(torch.equal(copies[0], copies[i]) for i in range(1, 5))
     assert noise.describe()["kind"] == "kary" and noise.n_clusters == 1
@@ -135,7 +141,8 @@ class FirstFeatureModel(torch.nn.Module):
 def test_engine_runs_and_resumes_with_kary_noise(tmp_path):
     x = np.zeros((N_NODES, N_VALUES.size), dtype=np.int64)
     noise = KaryNoise(LABELS, KEEP, N_VALUES)
-    config = MonteCarloConfig(n_samples=2000, n_pre=100, chunk_size=500, batch_size=64, n_bins=1, seed=3)
+    config = MonteCarloConfig(n_samples=2000, n_pre=100, chunk_size=500, batch_size=64,
+                              n_bins=1, seed=3)
     stats = smooth(FirstFeatureModel().eval(), x, None, noise, config, progress=False,
                    checkpoint=tmp_path / "stats.npz")
     again = smooth(FirstFeatureModel().eval(), x, None, noise, config, progress=False,
@@ -184,3 +191,15 @@ def test_validation(x):
         noise.prepare(prepare_categorical(x, 9))
     with pytest.raises(ValueError, match="nodes"):
         noise.prepare(x[:4])
+
+
+def test_localized_kary_noise_schedules_keep_by_affinity():
+    ring = torch.tensor([[i for i in range(12)], [(i + 1) % 12 for i in range(12)]])
+    edge_index = torch.cat([ring, ring.flip(0)], dim=1)
+    noise = localized_kary_noise(edge_index, 12, 3, keep=0.8, keep_far=0.2, n_values=4)
+    assert noise.keep.shape == (3, 3) and np.all(np.diag(noise.keep) == 0.8)
+    assert noise.keep.min() == pytest.approx(0.2) and np.unique(noise.labels).size == 3
+    single = localized_kary_noise(edge_index, 12, 1, keep=0.8, keep_far=0.2, n_values=4)
+    assert single.keep.tolist() == [[0.8]]
+    with pytest.raises(ValueError, match=r"^keep_far == 0.9 > keep == 0.8: the own cluster"):
+        localized_kary_noise(edge_index, 12, 3, keep=0.8, keep_far=0.9, n_values=4)

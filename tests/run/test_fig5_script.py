@@ -74,6 +74,32 @@ def test_wall_time_accumulates_over_sessions(tmp_path):
     assert [s["completed"] for s in record["sessions"]] == [False, True]
 
 
+def test_wall_time_recorded_when_the_run_works_or_fails(tmp_path, monkeypatch):
+    import graphcert.run.sweep as sweep
+    calls = []
+
+    def first_call_works(item, out_dir, progress=False, log=print):
+        run_dir = out_dir / item[0]
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if not calls:
+            (run_dir / "results.json").write_text("{}")
+        calls.append(item[0])
+        return {}
+
+    def interrupted(item, out_dir, progress=False, log=print):
+        raise KeyboardInterrupt
+
+    config = fig5.point_configs("citeseer", 0.3, 0)["localized_theta0.30_seed0"]
+    monkeypatch.setattr(sweep, "run_one", first_call_works)
+    fig5.timed_run("r", config, tmp_path, progress=False, commit="c")
+    fig5.timed_run("r", config, tmp_path, progress=False, commit="c")  # finished: no work
+    monkeypatch.setattr(sweep, "run_one", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fig5.timed_run("r", config, tmp_path, progress=False, commit="c")
+    sessions = json.loads((tmp_path / "r" / "wall_time.json").read_text())["sessions"]
+    assert len(calls) == 2 and [s["completed"] for s in sessions] == [True, False]
+
+
 def _row(run, method, theta="0.30", seed=0, **values):
     return {"dataset": "citeseer", "theta_min": theta, "seed": seed, "method": method,
             "run": run, **values}
@@ -210,7 +236,9 @@ def _summary_rows():
                 "claimed_acr_deletions_collective": "5.0" if method == "localized" else "",
                 "claimed_acr_additions_collective": "0.6" if method == "localized" else "",
                 "claimed_above_sound": "0.9" if method != "sparse_smooth" else "",
-                "run_wall_s": "12.0", "sampling_s": "10.0"})
+                "run_wall_s": "12.0", "sampling_s": "10.0",
+                "statistics": f"stats_{'localized' if method == 'localized' else 'isotropic'}"
+                              "_T0.npz"})
     return rows
 
 
@@ -223,6 +251,8 @@ def test_report_tables_and_plots(tmp_path):
     assert "| 0.50 | isotropic VC | 0.600 / 0.700 | 0.50 / 4.00 | 0.20 / 0.50 | 90% |" in text
     assert "| 0.50 | localized | 3 | 0.600 ± 0.020 (0.580-0.620) |" in text
     assert "| localized_theta0.50_seed0 | 12 | localized | 5050 | 10.0 | 505 |" in text
+    assert "| baselines_theta0.50_seed0 | 12 | SparseSmooth + isotropic VC | 5010 | 10.0 | 501 |" \
+        in text  # one sampling pass serves both
     for attack in ("deletions", "additions"):
         assert (tmp_path / f"pareto_{attack}.png").stat().st_size > 1000
         assert (tmp_path / "docs" / f"fig5_citeseer_{attack}.png").exists()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from graphcert.run.methods.base import CertificationInputs, SmoothingMethod
-from graphcert.run.methods.localized import VarianceConstrained, metis_clusters
+from graphcert.run.methods.localized import VarianceConstrained
 
 __all__ = ["Kary", "KaryLocalized", "required_n_values"]
 
@@ -72,11 +72,10 @@ class KaryLocalized(VarianceConstrained):
                         "n_bins", "max_hamming", "local_budget", "milp_bins", "relax"})
 
     def noise(self, config, data):
-        from graphcert.data.clustering import rank_schedule
-        from graphcert.noise.kary import KaryNoise
-        labels, ranks = metis_clusters(config, data)  # keep falls with the rank: keep_far <= keep
-        return KaryNoise(labels, rank_schedule(ranks, config.keep, config.keep_far),
-                         required_n_values(data))
+        from graphcert.noise.kary import localized_kary_noise
+        return localized_kary_noise(data.edge_index, data.num_nodes, config.n_clusters,
+                                    config.keep, config.keep_far, required_n_values(data),
+                                    seed=config.split_seed)
 
     def certify(self, config, stats, noise, inputs: CertificationInputs):
         from graphcert.tasks.graph.kary import kary_variance_result

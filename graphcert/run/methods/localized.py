@@ -3,11 +3,9 @@
 certificates over deletion and addition budgets."""
 from __future__ import annotations
 
-import numpy as np
-
 from graphcert.run.methods.base import CertificationInputs, SmoothingMethod
 
-__all__ = ["Localized", "VarianceConstrained", "metis_clusters", "theta_samples"]
+__all__ = ["Localized", "VarianceConstrained", "theta_samples"]
 
 #: config fields of the variance-constrained certificates (localized and isotropic)
 VARIANCE_FIELDS = frozenset({"theta_plus", "theta_minus_low", "score_temperature", "bounds",
@@ -53,17 +51,10 @@ class Localized(VarianceConstrained):
     fields = VARIANCE_FIELDS | {"n_clusters", "theta_minus_high"}
 
     def noise(self, config, data):
-        from graphcert.data.clustering import noise_schedule
-        from graphcert.noise.binary import LocalizedNoise
-        labels, ranks = metis_clusters(config, data)
-        theta_minus = noise_schedule(ranks, config.theta_minus_low, config.theta_minus_high)
-        return LocalizedNoise(labels, np.full_like(theta_minus, config.theta_plus), theta_minus)
-
-
-def metis_clusters(config, data) -> tuple[np.ndarray, np.ndarray]:
-    """(labels, ranks): config.n_clusters METIS clusters of the graph and their affinity
-    ranks (SPEC §2), shared by the localized methods."""
-    from graphcert.data.clustering import affinity_ranks, cluster_affinity, metis_partition
-    labels = metis_partition(data.edge_index, data.num_nodes, config.n_clusters,
-                             seed=config.split_seed)
-    return labels, affinity_ranks(cluster_affinity(data.edge_index, labels, config.n_clusters))
+        from graphcert.noise.binary import (
+            localized_sparse_noise,  # graphcert.localized_noise's
+        )
+        return localized_sparse_noise(data.edge_index, data.num_nodes, config.n_clusters,
+                                      config.theta_plus,
+                                      (config.theta_minus_low, config.theta_minus_high),
+                                      seed=config.split_seed)

@@ -16,16 +16,13 @@ from __future__ import annotations
 import numpy as np
 
 from graphcert.certificates import BaseCertificate, gaussian_l2_radius
-from graphcert.certificates.bounds import bonferroni_lower_bounds, holm_lower_bounds
+from graphcert.certificates.bounds import corrected_lower_bounds
 from graphcert.certificates.collective import l2_certified_counts
 from graphcert.noise.gaussian import GraphGaussian
 from graphcert.sampling.statistics import SmoothingStats
 from graphcert.tasks.graph.evaluation import Curve, MethodResult
 
 __all__ = ["gaussian_certificate", "gaussian_result", "l2_budget_grid"]
-
-CORRECTIONS = {"bonferroni": bonferroni_lower_bounds, "holm": holm_lower_bounds}
-
 
 def gaussian_certificate(stats: SmoothingStats, targets: np.ndarray, alpha: float,
                          correction: str = "bonferroni") -> BaseCertificate:
@@ -35,15 +32,14 @@ def gaussian_certificate(stats: SmoothingStats, targets: np.ndarray, alpha: floa
     its main-sample votes, corrected over the targets (Bonferroni: simultaneous bounds, as the
     collective certificate uses the radii jointly; Holm: SPEC §4's decision procedure).
     """
-    if correction not in CORRECTIONS:
-        raise ValueError(f"correction must be one of {sorted(CORRECTIONS)}, got {correction!r}")
     targets = np.asarray(targets, dtype=np.int64)
     predicted = stats.candidate_vote[targets]
     if np.any(predicted < 0) or np.any(stats.n[targets] == 0):
         raise ValueError("the statistics are incomplete for some targets (no candidate or "
                          "no main samples)")
     votes = stats.votes[targets, predicted]
-    p_lower, passed = CORRECTIONS[correction](votes, stats.n[targets], alpha)
+    p_lower, passed = corrected_lower_bounds(votes, stats.n[targets], alpha,
+                                             correction=correction)
     eta = np.where(passed, gaussian_l2_radius(np.where(passed, p_lower, 0.5)), -np.inf)
     return BaseCertificate(predicted, eta, stats.labels[targets])
 

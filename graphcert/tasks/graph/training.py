@@ -4,6 +4,9 @@ Models are trained full-batch with Adam. With a noise set (sparsity-aware bit fl
 `theta_plus` / `theta_minus`, Gaussian `sigma`, or K-ary `keep` on categorical attributes),
 every epoch sees a fresh noisy copy of the attributes, so a model can be trained on the noise
 it will be certified with. Checkpoints are plain state dicts loaded with `weights_only=True`.
+Any ``forward(x, edge_index)`` model trains: attributes and graph reach it as its batching
+contract says (`graphcert.sampling.batching`: sparse attributes only if it declares
+``sparse_input``, its ``prepare_graph`` applied to the graph).
 """
 from __future__ import annotations
 
@@ -22,8 +25,9 @@ from torch import Tensor
 from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
-from gnn_models import model_input, normalized_adjacency
+from gnn_models import model_input
 from graphcert.noise.kary import KaryNoise, categorical_n_values
+from graphcert.sampling.batching import model_device
 from graphcert.utils.validation import check_probability
 
 
@@ -51,12 +55,27 @@ def flip_bits(x: Tensor, theta_plus, theta_minus, generator: torch.Generator | N
     return torch.where(flip, 1 - x, x)
 
 
+def model_inputs(model: torch.nn.Module, x: Tensor,
+                 edge_index: Tensor) -> tuple[Tensor, Tensor]:
+    """`x` and the graph in the form `model` takes them whole: sparse CSR attributes where it
+    declares ``sparse_input`` and at most 10% are nonzero (`gnn_models.model_input`), else
+    dense; the graph through its ``prepare_graph`` if it has one (the normalized adjacency
+    of APPNP and GCN)."""
+    if getattr(model, "sparse_input", False):
+        x = model_input(x)
+    elif x.layout != torch.strided:
+        x = x.to_dense()
+    prepare = getattr(model, "prepare_graph", None)
+    return x, edge_index if prepare is None else prepare(edge_index, x.shape[0])
+
+
 @torch.no_grad()
 def accuracy(model: torch.nn.Module, data: Data, index) -> float:
-    """Clean accuracy of `model` on the nodes `index` (evaluation mode)."""
+    """Clean accuracy of `model` on the nodes `index` (evaluation mode), on its device."""
     model.eval()
-    adjacency = normalized_adjacency(data.edge_index, data.num_nodes)
-    prediction = model(model_input(data.x), adjacency).argmax(-1)
+    device = model_device(model)
+    x, graph = model_inputs(model, data.x.to(device), data.edge_index.to(device))
+    prediction = model(x, graph).argmax(-1).cpu()
     index = torch.as_tensor(index)
     return (prediction[index] == data.y[index]).float().mean().item()
 
@@ -91,10 +110,10 @@ def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: f
     generator = torch.Generator().manual_seed(seed)
     idx_train, idx_val = torch.as_tensor(idx_train), torch.as_tensor(idx_val)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    adjacency = normalized_adjacency(data.edge_index, data.num_nodes)
-    clean_x = model_input(data.x)
-    training_input = _training_input(data, clean_x, generator, theta_plus=theta_plus,
-                                     theta_minus=theta_minus, sigma=sigma, keep=keep, seed=seed)
+    clean_x, adjacency = model_inputs(model, data.x, data.edge_index)
+    training_input = _training_input(model, data, clean_x, adjacency, generator,
+                                     theta_plus=theta_plus, theta_minus=theta_minus,
+                                     sigma=sigma, keep=keep, seed=seed)
     best_loss, best_epoch, best_state = float("inf"), -1, None
     history = []
     with tqdm(range(max_epochs), desc="training", unit="epoch", disable=not progress,
@@ -119,12 +138,15 @@ def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: f
     return TrainResult(best_epoch, best_loss, accuracy(model, data, idx_val), history)
 
 
-def _training_input(data: Data, clean_x: Tensor, generator: torch.Generator, *, theta_plus,
-                    theta_minus, sigma: float | None, keep: float | None,
+def _training_input(model: torch.nn.Module, data: Data, clean_x: Tensor, adjacency: Tensor,
+                    generator: torch.Generator, *, theta_plus, theta_minus,
+                    sigma: float | None, keep: float | None,
                     seed: int) -> Callable[[], Tensor]:
-    """The attributes of each training epoch: a fresh noisy copy when a noise is given."""
+    """The attributes of each training epoch (a fresh noisy copy when a noise is given), in
+    the layout `model` takes (`model_inputs`)."""
     if theta_plus is not None:
-        return lambda: flip_bits(data.x, theta_plus, theta_minus, generator).to_sparse_csr()
+        return lambda: model_inputs(
+            model, flip_bits(data.x, theta_plus, theta_minus, generator), adjacency)[0]
     if sigma is not None:
         return lambda: data.x + sigma * torch.randn(data.x.shape, generator=generator)
     if keep is not None:
@@ -134,7 +156,7 @@ def _training_input(data: Data, clean_x: Tensor, generator: torch.Generator, *, 
                              "one-hot data.x with data.n_values, e.g. planted_categorical")
         noise = KaryNoise.isotropic(data.num_nodes, check_probability(keep, "keep"), n_values)
         categorical, rng = noise.prepare(data.x), np.random.default_rng(seed)
-        return lambda: noise.sample(categorical, 0, 1, rng)
+        return lambda: model_inputs(model, noise.sample(categorical, 0, 1, rng), adjacency)[0]
     return lambda: clean_x
 
 

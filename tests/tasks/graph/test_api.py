@@ -125,7 +125,7 @@ def test_validation_before_sampling(planted):
              (dict(targets=np.ones(3, dtype=bool)), "boolean targets mask must have shape"),
              (dict(bounds="binary", temperature=1.0), "need one-hot scores"),
              (dict(device="tpu"), "must be 'auto', 'cpu' or 'cuda'"),
-             (dict(n_samples=0), "n_samples must be a positive integer")]
+             (dict(n_samples=0), "n_samples == 0, must be >= 1")]
     for kwargs, message in cases:
         with pytest.raises(ValueError, match=message):
             graphcert.certify(model, data, noise, **kwargs)

@@ -30,6 +30,8 @@ ALPHA = 0.01
 class LinearGNN(torch.nn.Module):
     """logits (..., N, 2) = [0, A z v + b]: an exactly Gaussian logit under Gaussian noise."""
 
+    batching = "folded"  # takes (B, N, D) copies
+
     def __init__(self, a: np.ndarray, v: np.ndarray, b: float):
         super().__init__()
         self.a, self.v, self.b = torch.tensor(a).float(), torch.tensor(v).float(), b
