@@ -9,6 +9,10 @@ Base (per-output) certificates, one module per family:
   (SPEC §4, §8): :func:`sparse_smooth_worst_mass`, :func:`sparse_smooth_certified`,
   :func:`sparse_smooth_region`, :func:`sparse_smooth_joint_region`,
   :func:`sparse_smooth_thresholds`;
+* the exact Hamming certificate for K-ary categorical noise (SPEC §9, Lee et al. 2019) and its
+  variance-constrained weight: :func:`kary_hamming_certified`, :func:`kary_hamming_radius`,
+  :func:`kary_hamming_region`, :func:`kary_hamming_thresholds`, :func:`kary_hamming_worst_mass`,
+  :func:`kary_weights` (:data:`KARY_UNBOUNDED_RADIUS`: every radius certified);
 * vote-based radii for continuous smoothing (SPEC §4): :func:`gaussian_l2_radius`,
   :func:`gaussian_radius`, :func:`uniform_l1_radius`;
 * MMCert for ablated multimodal inputs (SPEC §7): :func:`ablation_delta`,
@@ -25,6 +29,15 @@ from graphcert.certificates._continuous import (
                                                    gaussian_radius,
                                                    uniform_l1_radius,
 )
+from graphcert.certificates._kary import (
+                                                   KARY_UNBOUNDED_RADIUS,
+                                                   kary_hamming_certified,
+                                                   kary_hamming_radius,
+                                                   kary_hamming_region,
+                                                   kary_hamming_thresholds,
+                                                   kary_hamming_worst_mass,
+                                                   kary_weights,
+)
 from graphcert.certificates._sparse_smooth import (
                                                    sparse_smooth_certified,
                                                    sparse_smooth_joint_region,
@@ -40,10 +53,17 @@ from graphcert.certificates._variance import (
 )
 
 __all__ = [
+    "KARY_UNBOUNDED_RADIUS",
     "BaseCertificate",
     "ablation_delta",
     "gaussian_l2_radius",
     "gaussian_radius",
+    "kary_hamming_certified",
+    "kary_hamming_radius",
+    "kary_hamming_region",
+    "kary_hamming_thresholds",
+    "kary_hamming_worst_mass",
+    "kary_weights",
     "localized_weight_matrices",
     "mmcert_certified",
     "pair_weight_matrices",

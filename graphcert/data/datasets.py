@@ -20,6 +20,7 @@ from scipy.sparse.csgraph import connected_components
 from torch_geometric.data import Data
 
 from graphcert.data.files import DatasetError, data_dir, sha256sum
+from graphcert.data.planted import SYNTHETIC_GRAPHS
 from graphcert.utils.validation import check_positive_int
 
 __all__ = ["DatasetError", "data_dir", "fetch", "graph_split", "load_graph", "load_npz_graph",
@@ -105,7 +106,11 @@ def load_graph(name: str, root: str | os.PathLike | None = None) -> Data:
     Returns `x` (float 0/1, N x D), `edge_index` (both directions, coalesced, no self loops),
     `y` (long), with `num_classes` and `name` set. ``ogbn-*`` names are OGB datasets with
     continuous features and their official split (`graphcert.data.ogb.load_ogb_graph`).
+    ``planted_categorical`` is generated (`graphcert.data.planted`: categorical attributes,
+    one-hot, with ``n_values``).
     """
+    if name in SYNTHETIC_GRAPHS:
+        return SYNTHETIC_GRAPHS[name]()
     if name.startswith("ogbn-"):
         from graphcert.data.ogb import load_ogb_graph
         return load_ogb_graph(name, root)

@@ -38,7 +38,8 @@ class RunConfig(Schema):
 
     seed_fields = ("split_seed", "train_seed", "mc_seed")
 
-    dataset: str = option("cora_ml", help="cora_ml, citeseer or an OGB name like ogbn-arxiv")
+    dataset: str = option("cora_ml", help="cora_ml, citeseer, an OGB name like ogbn-arxiv or "
+                          "planted_categorical (synthetic, categorical attributes)")
     model: str = option("appnp", help="registered model (appnp, gcn) or your own torch.nn.Module "
                         "with forward(x, edge_index): path/to/file.py:ClassName or "
                         "package.module:ClassName, built as ClassName(in_features, "
@@ -95,6 +96,19 @@ class RunConfig(Schema):
                               "cluster")
     l2_step: float = option(0.05, interval="(0, inf)",
                             help="gaussian method: l2 radius grid step")
+    # K-ary noise on categorical attributes ("kary", "kary_localized", SPEC §9): keep a value
+    # with probability keep (isotropic; own cluster when localized) down to keep_far (least
+    # connected cluster), else redraw it uniformly; certified accuracy on Hamming budgets
+    # 0..max_hamming (changed attribute values)
+    keep: float = option(0.5, interval="[0, 1]",
+                         help="kary methods: probability of keeping an attribute value "
+                         "(own cluster when localized)")
+    keep_far: float = option(0.1, interval="[0, 1]",
+                             help="kary_localized: keep probability on the least connected "
+                             "cluster")
+    max_hamming: int = option(20, interval="[1, inf)",
+                              help="kary methods: largest Hamming budget (changed attribute "
+                              "values) certified")
     # Monte Carlo (SPEC §3, §4)
     n_pre: int = option(200, interval="[1, inf)", help="pre-samples that fix each candidate class")
     n_samples: int = option(2000, interval="[1, inf)", help="Monte Carlo samples per distribution")
@@ -140,12 +154,17 @@ class RunConfig(Schema):
                 raise ValueError(f"{low} == {getattr(self, low)} > {high} == "
                                  f"{getattr(self, high)}: the own cluster gets the lowest "
                                  f"deletion probability, need {low} <= {high}")
-        if self.threat_model != "attributes":
-            continuous = [name for name in self.methods if METHODS[name].features != "binary"]
-            if continuous:
-                raise ValueError(f"threat_model == {self.threat_model!r} is certified by the "
-                                 f"binary methods only, not by {continuous}; use "
-                                 "threat_model 'attributes' for them")
+        if "keep_far" in fields and self.keep_far > self.keep:
+            raise ValueError(f"keep_far == {self.keep_far} > keep == {self.keep}: the own "
+                             "cluster gets the least noise (the highest keep), need "
+                             "keep_far <= keep")
+        unable = [name for name in self.methods
+                  if self.threat_model not in METHODS[name].threat_models]
+        if unable:
+            able = [name for name, method in METHODS.items()
+                    if self.threat_model in method.threat_models]
+            raise ValueError(f"threat_model == {self.threat_model!r} is not certified by "
+                             f"{unable}; methods that certify it: {', '.join(able)}")
         if not DEVICE.match(self.device):
             raise ValueError(f"device == {self.device!r}, must be 'cpu', 'cuda', 'cuda:N' or "
                              "'auto'")

@@ -21,6 +21,7 @@ import torch
 
 from gnn_models import ScaledLogits
 from graphcert.data.datasets import graph_split, load_graph
+from graphcert.noise.kary import categorical_n_values
 from graphcert.run.config import RunConfig
 from graphcert.run.methods import METHODS, CertificationInputs, SmoothingMethod
 from graphcert.run.methods.threats import training_structure
@@ -57,9 +58,10 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
         log(f"loaded the weights of {config.model} from {config.weights}")
         return model.eval()
     path = run_dir / MODEL_FILE
-    binary = has_binary_features(data)
-    key = config.training_key()
-    if not binary:  # continuous features train with Gaussian noise at sigma_min
+    key = config.training_key()  # the bit-flip probabilities are among its fields
+    if categorical_n_values(data) is not None:  # categorical attributes: K-ary noise at keep
+        key["train_keep"] = config.keep
+    elif not has_binary_features(data):  # continuous features: Gaussian noise at sigma_min
         key["train_sigma"] = config.sigma_min
     key = json.dumps(key, sort_keys=True)
     if path.exists():
@@ -72,27 +74,34 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
         model.load_state_dict(state)
         log(f"loaded trained model from {path}")
         return model.eval()
-    noise = training_noise(config, data, binary) if config.train_noise else {}
     started = time.perf_counter()
     result = train_model(model, data, idx_train, idx_val, lr=config.lr,
                          weight_decay=config.weight_decay, max_epochs=config.max_epochs,
                          patience=config.patience, seed=config.train_seed,
-                         progress=progress, **noise)
+                         progress=progress, **training_noise(config, data))
     log(f"trained {config.model} in {time.perf_counter() - started:.1f}s "
         f"(best epoch {result.best_epoch}, validation accuracy {result.val_accuracy:.3f})")
     save_checkpoint(model, path, training_key=key)
     return model.eval()
 
 
-def training_noise(config: RunConfig, data, binary: bool) -> dict:
-    """The noise a model is trained on (`train_model`'s arguments), the minimal level of the
-    threat model's smoothing: attribute bits (theta_plus, theta_minus_low) unless only edges
-    are threatened, edges (p_plus, p_minus, SPEC §8) unless only attributes are; Gaussian
-    noise at sigma_min for continuous features."""
-    if not binary:
-        return dict(sigma=config.sigma_min)
-    noise = {} if config.threat_model == "structure" else \
-        {"theta_plus": config.theta_plus, "theta_minus": config.theta_minus_low}
+def training_noise(config: RunConfig, data) -> dict:
+    """The noise of `train_model` at the methods' minimal noise level (the papers train
+    there): K-ary noise keeping values with probability ``keep`` on categorical attributes
+    (SPEC §9), bit flips with theta_plus / theta_minus_low on other binary attributes (SPEC
+    §2), Gaussian noise with sigma_min on continuous ones, unless only edges are threatened;
+    with a structure threat model, noisy graphs with p_plus / p_minus (SPEC §8); none with
+    train_noise off."""
+    if not config.train_noise:
+        return {}
+    if config.threat_model == "structure":
+        noise = {}
+    elif categorical_n_values(data) is not None:
+        noise = {"keep": config.keep}
+    elif has_binary_features(data):
+        noise = {"theta_plus": config.theta_plus, "theta_minus": config.theta_minus_low}
+    else:
+        noise = {"sigma": config.sigma_min}
     structure = training_structure(config, data)
     return noise if structure is None else {**noise, "structure": structure}
 

@@ -21,7 +21,8 @@ from graphcert.utils.io import partial_writes, write_bytes, write_figure, write_
 ATTACK_LABELS = {"deletions": "adversarial deletions (bits)",
                  "additions": "adversarial additions (bits)",
                  "edge_deletions": "adversarial edge deletions",
-                 "edge_additions": "adversarial edge insertions", "l2": "l2 radius eps"}
+                 "edge_additions": "adversarial edge insertions", "l2": "l2 radius eps",
+                 "hamming": "changed attribute values (Hamming)"}
 
 
 _TOP = {"config": ("dataset", "model", "targets", "alpha"), "dataset": ("n_targets",),
@@ -102,8 +103,8 @@ def _certified_accuracy(curve: dict, kind: str) -> list[float]:
     return [c / curve["n_targets"] for c in counts]
 
 
-#: table columns of each attack family: (deletions curve, additions curve, column prefix,
-#: flags that extend the budget grid)
+#: table columns of each attack family on bits: (deletions curve, additions curve, column
+#: prefix, flags that extend its budget grid)
 _FAMILY_COLUMNS = (("deletions", "additions", "", "--max-deletions / --max-additions"),
                    ("edge_deletions", "edge_additions", "edge ",
                     "--max-edge-deletions / --max-edge-additions"))
@@ -111,40 +112,43 @@ _FAMILY_COLUMNS = (("deletions", "additions", "", "--max-deletions / --max-addit
 
 def results_table(results: dict, probe_budgets: tuple[int, ...] = (1, 5, 10, 20)) -> str:
     """Plain-text table: accuracy, abstentions, ACR and certified accuracy at a few budgets,
-    one block per attack family (attribute bits; edges, SPEC §8) and one for l2 radii."""
-    blocks, cut_off, l2_rows = [], [], []
-    for deletions, additions, prefix, flags in _FAMILY_COLUMNS:
-        header = ["method", "certificate", "accuracy", "abstain", f"ACR {prefix}del",
-                  f"ACR {prefix}add"] + [f"{prefix}del={b}" for b in probe_budgets] + \
-            [f"{prefix}add=1"]
-        rows = []
-        for method, entry in results["methods"].items():
-            if deletions in entry["curves"]:
-                rows += _budget_rows(method, entry, deletions, additions, probe_budgets)
-        if rows:
-            blocks.append(_aligned(header, rows))
-            if _cut_off(rows):
-                cut_off.append(flags)
-    for method, entry in results["methods"].items():
-        if "l2" in entry["curves"]:
-            l2_rows += _l2_rows(method, entry)
-    if _cut_off(l2_rows) and _FAMILY_COLUMNS[0][3] not in cut_off:
-        cut_off.insert(0, _FAMILY_COLUMNS[0][3])
+    one block per attack family (attribute bits; edges, SPEC §8; l2 radii; Hamming budgets)."""
     config = results["config"]
     title = (f"{config['dataset']} / {config['model']}: {results['dataset']['n_targets']} "
              f"{config['targets']} targets, clean accuracy "
              f"{results['clean_accuracy']['targets']:.3f} (targets) / "
              f"{results['clean_accuracy']['test']:.3f} (test), alpha = {config['alpha']}")
-    table = [title] + blocks
+    table, cut_off = [title], {}
+    for deletions, additions, prefix, flags in _FAMILY_COLUMNS:
+        rows = [row for method, entry in results["methods"].items()
+                if deletions in entry["curves"]
+                for row in _budget_rows(method, entry, deletions, additions, probe_budgets)]
+        if rows:
+            header = ["method", "certificate", "accuracy", "abstain", f"ACR {prefix}del",
+                      f"ACR {prefix}add"] + [f"{prefix}del={b}" for b in probe_budgets] + \
+                [f"{prefix}add=1"]
+            table.append(_aligned(header, rows))
+        cut_off[flags] = rows
+    l2_rows, hamming_rows = [], []
+    for method, entry in results["methods"].items():
+        if "l2" in entry["curves"]:
+            l2_rows += _l2_rows(method, entry)
+        if "hamming" in entry["curves"]:
+            hamming_rows += _hamming_rows(method, entry)
     if l2_rows:
-        table.append(_l2_table(l2_rows))
+        table.append(_attack_table(l2_rows, "ACR l2", [f"eps={e:g}" for e in L2_PROBES]))
+    if hamming_rows:
+        table.append(_attack_table(hamming_rows, "ACR hamming",
+                                   [f"r={b}" for b in HAMMING_PROBES]))
+    cut_off[_FAMILY_COLUMNS[0][3]] = cut_off[_FAMILY_COLUMNS[0][3]] + l2_rows
+    cut_off["--max-hamming"] = hamming_rows
     return "\n".join(table + _notes(results, cut_off))
 
 
 def _budget_rows(method: str, entry: dict, deletions: str, additions: str,
                  probe_budgets: tuple[int, ...]) -> list[list[str]]:
-    """Rows (naive, collective) of one method and attack family: accuracy, abstentions, ACR
-    and certified accuracy at the probe budgets."""
+    """Rows (naive, collective) of one method and one family of bit attacks: accuracy,
+    abstentions, ACR and certified accuracy at the probe budgets."""
     curves = entry["curves"]
     kinds = ["naive"] + (["collective"] if curves[deletions]["collective"] is not None
                          else [])
@@ -167,10 +171,6 @@ def _aligned(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
-def _cut_off(rows: list[list[str]]) -> bool:
-    return any(cell.startswith(">=") for row in rows for cell in row)
-
-
 def _acr(curve: dict, kind: str, spec: str) -> str:
     """ACR cell; ``>=`` where the curve is cut off by the budget grid (still certified at
     the largest budget), so the ACR is a lower bound."""
@@ -178,14 +178,16 @@ def _acr(curve: dict, kind: str, spec: str) -> str:
     return (">=" if counts[-1] > 0 else "") + format(curve[f"acr_{kind}"], spec)
 
 
-def _notes(results: dict, cut_off: list[str]) -> list[str]:
-    """Lines under the table: lower-bound ACRs (with the flags of the budget grids that cut
-    them off) and settings a method does not read."""
+def _notes(results: dict, cut_off: dict[str, list[list[str]]]) -> list[str]:
+    """Lines under the table: lower-bound ACRs (`cut_off`: the flags that extend each budget
+    grid, with the rows of that grid) and settings a method does not read."""
     notes = []
-    if cut_off:
+    flags = [flag for flag, rows in cut_off.items()
+             if any(cell.startswith(">=") for row in rows for cell in row)]
+    if flags:
         notes.append("note: >= marks an ACR cut off by the budget grid (still certified at "
-                     f"the largest budget): a lower bound; raise {' and '.join(cut_off)} for "
-                     "the exact value")
+                     f"the largest budget): a lower bound; raise {' / '.join(flags)} for the "
+                     "exact value")
     for method, entry in results["methods"].items():
         ignored = entry.get("ignored_settings") or {}
         if ignored:
@@ -195,26 +197,37 @@ def _notes(results: dict, cut_off: list[str]) -> list[str]:
 
 
 L2_PROBES = (0.25, 0.5, 1.0)
+HAMMING_PROBES = (1, 2, 5, 10)
 
 
 def _l2_rows(method: str, entry: dict) -> list[list[str]]:
-    """Rows of a continuous-feature method: ACR and certified accuracy at a few l2 radii."""
-    curve = entry["curves"]["l2"]
+    """Rows of a continuous-feature method: ACR and certified accuracy at a few l2 radii
+    (the grids run from 0 until nothing is certified)."""
+    step = entry["curves"]["l2"]["budgets"][1]
+    return _attack_rows(method, entry, "l2", [round(e / step) for e in L2_PROBES], "0.000")
+
+
+def _hamming_rows(method: str, entry: dict) -> list[list[str]]:
+    """Rows of a categorical method: ACR and certified accuracy at a few Hamming budgets
+    ("-" beyond the budget grid)."""
+    return _attack_rows(method, entry, "hamming", list(HAMMING_PROBES), "-")
+
+
+def _attack_rows(method: str, entry: dict, attack: str, probes: list[int],
+                 beyond: str) -> list[list[str]]:
+    """Rows of one attack: per certificate kind, ACR and the accuracy at grid points `probes`."""
+    curve = entry["curves"][attack]
     rows = []
     for kind in ["naive"] + (["collective"] if curve["collective"] is not None else []):
         accuracy = _certified_accuracy(curve, kind)
-        step = curve["budgets"][1]  # grids run from 0 until nothing is certified
-        probe = [f"{accuracy[i]:.3f}" if i < len(accuracy) else "0.000"
-                 for i in (round(e / step) for e in L2_PROBES)]
+        probe = [f"{accuracy[i]:.3f}" if i < len(accuracy) else beyond for i in probes]
         rows.append([method, kind, f"{entry['accuracy']:.3f}", f"{entry['abstain_rate']:.3f}",
                      _acr(curve, kind, ".3f"), *probe])
     return rows
 
 
-def _l2_table(rows: list[list[str]]) -> str:
-    header = ["method", "certificate", "accuracy", "abstain", "ACR l2"] + \
-        [f"eps={e:g}" for e in L2_PROBES]
-    return _aligned(header, rows)
+def _attack_table(rows: list[list[str]], acr: str, probes: list[str]) -> str:
+    return _aligned(["method", "certificate", "accuracy", "abstain", acr] + probes, rows)
 
 
 def csv_text(results: dict) -> str:
@@ -235,7 +248,8 @@ def csv_text(results: dict) -> str:
 
 
 def certified_accuracy_figure(results: dict) -> Figure:
-    """Certified accuracy vs. budget (deletions, additions, l2 radius) for every method."""
+    """Certified accuracy vs. budget (deletions, additions of bits or edges, l2 radius,
+    Hamming budget) for every method."""
     attacks = [a for a in ATTACK_LABELS
                if any(a in entry["curves"] for entry in results["methods"].values())]
     figure = Figure(figsize=(5.5 * len(attacks), 4))

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 __all__ = ["check_bool", "check_bool_array", "check_choice", "check_finite",
-           "check_index_array", "check_int", "check_nonnegative_integers",
+           "check_index_array", "check_int", "check_integers", "check_nonnegative_integers",
            "check_positive_int", "check_probabilities", "check_probability", "check_real",
            "check_str", "describe_interval"]
 
@@ -126,11 +126,19 @@ def check_positive_int(x, name: str) -> int:
 
 def check_nonnegative_integers(x, name: str) -> np.ndarray:
     """`x` as int64 whole numbers >= 0 (floats must have no fractional part)."""
+    return check_integers(x, name, "[0, inf)")
+
+
+def check_integers(x, name: str, interval: str = "[-inf, inf]") -> np.ndarray:
+    """`x` as an int64 array of whole numbers in `interval` (floats must have no fraction)."""
     a = _numeric(x, name)
-    if a.dtype.kind == "f" and (np.isnan(a).any() or np.any(a != np.round(a))):
-        raise ValueError(f"{name} must be whole numbers, got NaN or fractions in {_shown(a)}")
-    if np.any(a < 0):
-        raise ValueError(f"{name} must be >= 0, got {a[a < 0].ravel()[0].item()!r}")
+    if a.dtype.kind == "f" and (not np.all(np.isfinite(a)) or np.any(a != np.round(a))):
+        raise ValueError(f"{name} must be whole numbers, got NaN, inf or fractions in "
+                         f"{_shown(a)}")
+    bad = _outside(a.astype(np.float64), interval)
+    if bad.any():
+        raise ValueError(f"{name} must be {_requirement(interval)}, got "
+                         f"{a[bad].ravel()[0].item()!r}")
     return a.astype(np.int64)
 
 

@@ -109,5 +109,5 @@ def test_structure_settings_are_checked_before_any_work(tmp_path, capsys):
     assert "p_minus == 0.95 > p_minus_high == 0.9" in capsys.readouterr().err
     assert main(["certify", "--threat-model", "structure", "--methods", "gaussian",
                  "--out", str(tmp_path / "x")]) == 2
-    assert "binary methods only" in capsys.readouterr().err
+    assert "is not certified by ['gaussian']" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()

@@ -79,12 +79,24 @@ def test_settings_read_per_threat_model():
 def test_models_are_trained_on_the_threatened_bits():
     data = tiny_graph()
     attributes = RunConfig()
-    assert training_noise(attributes, data, True) == {"theta_plus": 0.01, "theta_minus": 0.6}
+    assert training_noise(attributes, data) == {"theta_plus": 0.01, "theta_minus": 0.6}
     assert "p_plus" not in attributes.training_key()  # old checkpoints stay valid
     structure = RunConfig(threat_model="structure")
-    noise = training_noise(structure, data, True)
+    noise = training_noise(structure, data)
     assert set(noise) == {"structure"} and noise["structure"].n_clusters == 1
     assert np.all(noise["structure"].p_minus == 0.4)
     assert structure.training_key()["p_minus"] == 0.4
-    both = training_noise(RunConfig(threat_model="both"), data, True)
+    both = training_noise(RunConfig(threat_model="both"), data)
     assert set(both) == {"theta_plus", "theta_minus", "structure"}
+    assert training_noise(RunConfig(threat_model="both", train_noise=False), data) == {}
+
+
+def test_methods_declare_the_threat_models_they_certify():
+    binary = {"localized", "isotropic", "sparse_smooth"}
+    for name, method in METHODS.items():
+        expected = ("attributes", "structure", "both") if name in binary else ("attributes",)
+        assert method.threat_models == expected, name
+    with pytest.raises(ValueError, match=r"threat_model == 'structure' is not certified by "
+                       r"\['gaussian'\]; methods that certify it: localized, isotropic, "
+                       r"sparse_smooth"):
+        RunConfig(threat_model="structure", methods=["localized", "gaussian"])

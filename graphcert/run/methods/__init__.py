@@ -12,7 +12,8 @@ Adding a method takes one module and one registry line:
    fields it reads), and implements ``noise(config, data)``, ``certify(config, stats, noise,
    inputs)`` (returning a `graphcert.tasks.graph.evaluation.MethodResult`) and
    ``describe_samples(noise)``; override ``temperature``, ``needs_histogram`` or
-   ``batch_size`` if its sampling differs from the defaults. Import torch and the tasks layer
+   ``batch_size`` if its sampling differs from the defaults, and ``threat_models`` if it
+   certifies edges too (`graphcert.run.methods.threats`). Import torch and the tasks layer
    inside the methods, so that reading the registry stays fast.
 2. Add an instance to the tuple below: ``METHODS`` maps its name to it, and
    ``graphcert certify --methods NAME`` runs it.
@@ -22,6 +23,7 @@ from __future__ import annotations
 from graphcert.run.methods.base import CertificationInputs, SmoothingMethod
 from graphcert.run.methods.gaussian import Gaussian
 from graphcert.run.methods.isotropic import Isotropic
+from graphcert.run.methods.kary import Kary, KaryLocalized
 from graphcert.run.methods.localized import Localized
 from graphcert.run.methods.sparse_smooth import SparseSmooth
 
@@ -32,4 +34,6 @@ METHODS: dict[str, SmoothingMethod] = {method.name: method for method in (
     Isotropic(),
     SparseSmooth(),
     Gaussian(),
+    Kary(),
+    KaryLocalized(),
 )}

@@ -46,6 +46,8 @@ class SmoothingMethod(ABC):
     features: ClassVar[str]  # "binary": 0/1 attributes only; "continuous": any real features
     noise_name: ClassVar[str]  # names the statistics file, stats_<noise_name>[_T<T>].npz
     fields: ClassVar[frozenset[str]]  # the RunConfig fields (CLI flags) the method reads
+    #: the config's threat_model values it certifies (`graphcert.run.methods.threats`)
+    threat_models: ClassVar[tuple[str, ...]] = ("attributes",)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"

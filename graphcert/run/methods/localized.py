@@ -7,6 +7,7 @@ from __future__ import annotations
 from graphcert.run.methods.base import CertificationInputs, SmoothingMethod
 from graphcert.run.methods.threats import (
     STRUCTURE_FIELDS,
+    THREAT_MODELS,
     attribute_part,
     noise_samples,
     pair_units,
@@ -27,6 +28,7 @@ class VarianceConstrained(SmoothingMethod):
     """Sparsity-aware noise, softmax(logits / T) scores, variance-constrained certificates."""
 
     features = "binary"
+    threat_models = THREAT_MODELS
 
     def temperature(self, config) -> float:
         return config.score_temperature

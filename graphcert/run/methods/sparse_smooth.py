@@ -11,6 +11,7 @@ from graphcert.run.methods.base import CertificationInputs, SmoothingMethod
 from graphcert.run.methods.isotropic import isotropic_noise
 from graphcert.run.methods.threats import (
     STRUCTURE_FIELDS,
+    THREAT_MODELS,
     attribute_part,
     noise_samples,
     structure_part,
@@ -24,6 +25,7 @@ class SparseSmooth(SmoothingMethod):
     label = "SparseSmooth (isotropic, exact)"
     features = "binary"
     noise_name = "isotropic"
+    threat_models = THREAT_MODELS
     fields = frozenset({"threat_model", "theta_plus", "theta_minus_low", "max_deletions",
                         "max_additions"}) | STRUCTURE_FIELDS - {"p_minus_high"}
 

@@ -162,11 +162,7 @@ class Certificate:
         be attackable (`AttackSurface.fixed`) and weigh nothing; ``structure`` then carries
         the whole threat model (SPEC §8)."""
         targets = np.asarray(targets, dtype=np.int64)
-        mu_lower, zeta_upper = mu_zeta_bounds(
-            alpha=alpha / len(targets), method=bounds, hist=stats.hist[targets],
-            score_sum=stats.score_sum[targets], score_sq_sum=stats.score_sq_sum[targets],
-            n=stats.n[targets])
-        eta = variance_constrained_radius(np.minimum(mu_lower, 1.0), zeta_upper)
+        eta = variance_constrained_eta(stats, targets, alpha=alpha, bounds=bounds)
         if theta_plus is None and theta_minus is None:
             if np.any(surface.cap_plus) or np.any(surface.cap_minus):
                 raise ValueError("attributes without noise (theta_plus = theta_minus = None) "
@@ -230,6 +226,17 @@ class Certificate:
         curve has not reached 0 by the last budget (see `Curve.acr`)."""
         curve = self.curve(y, attack, budgets, collective=collective, relax=relax)
         return curve.acr("collective" if collective else "naive")
+
+
+def variance_constrained_eta(stats: SmoothingStats, targets: np.ndarray, *, alpha: float,
+                             bounds: str) -> np.ndarray:
+    """Radii eta of the targets' candidate scores (SPEC §3), from bounds on mu and zeta that
+    hold for all targets together (Bonferroni, alpha / number of targets); -inf: abstain."""
+    mu_lower, zeta_upper = mu_zeta_bounds(
+        alpha=alpha / len(targets), method=bounds, hist=stats.hist[targets],
+        score_sum=stats.score_sum[targets], score_sq_sum=stats.score_sq_sum[targets],
+        n=stats.n[targets])
+    return variance_constrained_radius(np.minimum(mu_lower, 1.0), zeta_upper)
 
 
 def certified_counts(certifier: CollectiveCertifier, plus, minus, plus_adj=0, minus_adj=0,

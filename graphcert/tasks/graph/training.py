@@ -1,13 +1,14 @@
-"""Training of node classifiers with early stopping and optional sparsity-aware noise (SPEC §2,
-§8).
+"""Training of node classifiers with early stopping and optional smoothing noise (SPEC §2, §8,
+§9).
 
-Models are trained full-batch with Adam. With `theta_plus` / `theta_minus` set, every epoch
-sees a fresh noisy copy of the attributes, with `structure` (a structure noise) a fresh noisy
-graph, so a model can be trained on the noise it will be certified with. Checkpoints are
-plain state dicts loaded with `weights_only=True`. Any ``forward(x, edge_index)`` model
-trains: attributes and graph reach it as its batching contract says
-(`graphcert.sampling.batching`: sparse attributes only if it declares ``sparse_input``, its
-``prepare_graph`` applied to the graph).
+Models are trained full-batch with Adam. With a noise set (sparsity-aware bit flips
+`theta_plus` / `theta_minus`, Gaussian `sigma`, or K-ary `keep` on categorical attributes),
+every epoch sees a fresh noisy copy of the attributes, and with `structure` (a structure
+noise) a fresh noisy graph, so a model can be trained on the noise it will be certified with.
+Checkpoints are plain state dicts loaded with `weights_only=True`. Any
+``forward(x, edge_index)`` model trains: attributes and graph reach it as its batching
+contract says (`graphcert.sampling.batching`: sparse attributes only if it declares
+``sparse_input``, its ``prepare_graph`` applied to the graph).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import copy
 import os
 import random
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,8 +28,10 @@ from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
 from gnn_models import model_input
+from graphcert.noise.kary import KaryNoise, categorical_n_values
 from graphcert.noise.structure import StructureNoise
 from graphcert.sampling.batching import model_device
+from graphcert.utils.validation import check_probability
 
 
 def set_seed(seed: int) -> None:
@@ -96,18 +100,22 @@ class TrainResult:
 def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: float = 1e-3,
                 weight_decay: float = 1e-3, max_epochs: int = 3000, patience: int = 50,
                 theta_plus=None, theta_minus=None, sigma: float | None = None,
-                structure: StructureNoise | None = None, seed: int = 0,
-                progress: bool = False) -> TrainResult:
+                keep: float | None = None, structure: StructureNoise | None = None,
+                seed: int = 0, progress: bool = False) -> TrainResult:
     """Train in place with Adam; stop when validation loss has not improved for `patience`
     epochs and restore the best weights. Noise (if given) is applied during training only:
-    sparsity-aware bit flips (`theta_plus`, `theta_minus`) or Gaussian noise (`sigma`) on the
-    attributes, and a noisy graph drawn from `structure` (its first output cluster's
-    distribution; SPEC §8) every epoch. Validation uses the clean graph. `progress` shows a
+    sparsity-aware bit flips (`theta_plus`, `theta_minus`), Gaussian noise (`sigma`) or
+    isotropic K-ary noise keeping each categorical value with probability `keep` (SPEC §9;
+    `data.n_values` gives the alphabets of the one-hot `data.x`, as `KaryNoise` reads them)
+    on the attributes, and a noisy graph drawn from `structure` (its first output cluster's
+    distribution; SPEC §8) every epoch; validation uses the clean graph. `progress` shows a
     bar over the epochs with the losses and the best epoch so far."""
     if (theta_plus is None) != (theta_minus is None):
         raise ValueError("give both theta_plus and theta_minus for noisy training, or neither")
     if sigma is not None and (theta_plus is not None or not sigma > 0):
         raise ValueError("sigma must be positive and excludes theta_plus / theta_minus")
+    if keep is not None and (theta_plus is not None or sigma is not None):
+        raise ValueError("keep (K-ary noise) excludes theta_plus / theta_minus and sigma")
     if structure is not None and (not isinstance(structure, StructureNoise)
                                   or structure.n_nodes != data.num_nodes):
         raise ValueError(f"structure must be a StructureNoise on the {data.num_nodes} nodes of "
@@ -119,20 +127,20 @@ def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: f
     idx_train, idx_val = torch.as_tensor(idx_train), torch.as_tensor(idx_val)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     clean_x, adjacency = model_inputs(model, data.x, data.edge_index)
+    training_input = _training_input(model, data, clean_x, adjacency, generator,
+                                     theta_plus=theta_plus, theta_minus=theta_minus,
+                                     sigma=sigma, keep=keep, seed=seed)
     best_loss, best_epoch, best_state = float("inf"), -1, None
     history = []
     with tqdm(range(max_epochs), desc="training", unit="epoch", disable=not progress,
               leave=False) as epochs:
         for epoch in epochs:
             model.train()
-            x = clean_x if theta_plus is None else model_inputs(
-                model, flip_bits(data.x, theta_plus, theta_minus, generator), adjacency)[0]
-            if sigma is not None:
-                x = data.x + sigma * torch.randn(data.x.shape, generator=generator)
             graph = adjacency if structure is None else model_graph(
                 model, structure.sample_edges(0, 1, graphs), data.num_nodes)
             optimizer.zero_grad()
-            loss = F.cross_entropy(model(x, graph)[idx_train], data.y[idx_train])
+            loss = F.cross_entropy(model(training_input(), graph)[idx_train],
+                                   data.y[idx_train])
             loss.backward()
             optimizer.step()
             val_loss = _validation_loss(model, clean_x, adjacency, data.y, idx_val)
@@ -146,6 +154,28 @@ def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: f
                                best_epoch=best_epoch, refresh=False)
     model.load_state_dict(best_state)
     return TrainResult(best_epoch, best_loss, accuracy(model, data, idx_val), history)
+
+
+def _training_input(model: torch.nn.Module, data: Data, clean_x: Tensor, adjacency: Tensor,
+                    generator: torch.Generator, *, theta_plus, theta_minus,
+                    sigma: float | None, keep: float | None,
+                    seed: int) -> Callable[[], Tensor]:
+    """The attributes of each training epoch (a fresh noisy copy when a noise is given), in
+    the layout `model` takes (`model_inputs`)."""
+    if theta_plus is not None:
+        return lambda: model_inputs(
+            model, flip_bits(data.x, theta_plus, theta_minus, generator), adjacency)[0]
+    if sigma is not None:
+        return lambda: data.x + sigma * torch.randn(data.x.shape, generator=generator)
+    if keep is not None:
+        n_values = categorical_n_values(data)
+        if n_values is None:
+            raise ValueError("keep (K-ary training noise) needs categorical attributes: a "
+                             "one-hot data.x with data.n_values, e.g. planted_categorical")
+        noise = KaryNoise.isotropic(data.num_nodes, check_probability(keep, "keep"), n_values)
+        categorical, rng = noise.prepare(data.x), np.random.default_rng(seed)
+        return lambda: model_inputs(model, noise.sample(categorical, 0, 1, rng), adjacency)[0]
+    return lambda: clean_x
 
 
 @torch.no_grad()
