@@ -4,7 +4,7 @@ structure threat models p_plus and p_minus on every node pair, SPEC §8)."""
 from __future__ import annotations
 
 from graphcert.run.methods.localized import VARIANCE_FIELDS, VarianceConstrained
-from graphcert.run.methods.threats import threat_noise
+from graphcert.run.methods.threats import THREAT_MODELS, threat_noise
 
 __all__ = ["Isotropic", "isotropic_noise"]
 
@@ -22,6 +22,7 @@ class Isotropic(VarianceConstrained):
     name = "isotropic"
     label = "isotropic (variance-constrained)"
     noise_name = "isotropic"
+    threat_models = THREAT_MODELS
     fields = VARIANCE_FIELDS
 
     def noise(self, config, data):

@@ -28,7 +28,6 @@ class VarianceConstrained(SmoothingMethod):
     """Sparsity-aware noise, softmax(logits / T) scores, variance-constrained certificates."""
 
     features = "binary"
-    threat_models = THREAT_MODELS
 
     def temperature(self, config) -> float:
         return config.score_temperature
@@ -61,6 +60,7 @@ class Localized(VarianceConstrained):
     name = "localized"
     label = "localized smoothing (variance-constrained)"
     noise_name = "localized"
+    threat_models = THREAT_MODELS
     fields = VARIANCE_FIELDS | {"n_clusters", "theta_minus_high", "p_minus_high"}
 
     def noise(self, config, data):
