@@ -30,6 +30,7 @@ from graphcert.certificates import (
     uniform_l1_radius,
     variance_constrained_radius,
 )
+from tests.helpers import exact_np_fill
 
 
 # ----------------------------------------------------------------------------- §3 weights
@@ -151,17 +152,6 @@ def _z_masses(tp, tm, r_add: int, r_del: int, n_same: int, one=1):
     return out
 
 
-def _np_fill(masses, p):
-    """Neyman-Pearson worst case: fill x-mass p into z's by increasing Pr_x'/Pr_x."""
-    cells = sorted((m for m in masses if m[0] > 0), key=lambda m: m[1] / m[0])
-    acc_x, acc_xp = 0 * p, 0 * p
-    for px, pxp in cells:
-        if acc_x + px >= p:
-            return acc_xp + (p - acc_x) * pxp / px
-        acc_x, acc_xp = acc_x + px, acc_xp + pxp
-    return acc_xp
-
-
 def test_worst_mass_matches_exact_fraction_enumeration():
     rng = np.random.default_rng(3)
     for _ in range(120):
@@ -169,7 +159,7 @@ def test_worst_mass_matches_exact_fraction_enumeration():
         r_add, r_del = int(rng.integers(0, 4)), int(rng.integers(0, 4))
         n_same = int(rng.integers(0, 3))
         p = Fraction(int(rng.integers(1, 10**6)), 10**6)
-        exact = _np_fill(_z_masses(tp, tm, r_add, r_del, n_same, Fraction(1)), p)
+        exact = exact_np_fill(_z_masses(tp, tm, r_add, r_del, n_same, Fraction(1)), p)
         got = sparse_smooth_worst_mass(float(p), float(tp), float(tm), r_add, r_del)
         assert float(got) == pytest.approx(float(exact), abs=1e-9)
         if abs(exact - Fraction(1, 2)) > Fraction(1, 10**9):
@@ -181,7 +171,7 @@ def test_worst_mass_matches_exact_fraction_enumeration():
                                    (0.0, 1.0), (1.0, 0.0), (1.0, 1.0), (0.5, 0.5), (0.7, 0.3)])
 def test_worst_mass_degenerate_thetas(tp, tm):
     for r_add, r_del, p in itertools.product(range(3), range(3), (0.0, 0.3, 0.6, 0.97, 1.0)):
-        exact = _np_fill(_z_masses(Fraction(tp), Fraction(tm), r_add, r_del, 1, Fraction(1)), Fraction(p))
+        exact = exact_np_fill(_z_masses(Fraction(tp), Fraction(tm), r_add, r_del, 1, Fraction(1)), Fraction(p))
         assert float(sparse_smooth_worst_mass(p, tp, tm, r_add, r_del)) == pytest.approx(float(exact), abs=1e-12)
         if exact != Fraction(1, 2):
             assert bool(sparse_smooth_certified(p, tp, tm, r_add, r_del)) == (exact > Fraction(1, 2))
@@ -234,7 +224,7 @@ def _mp_worst_masses(probs, tp: float, tm: float, r_add: int, r_del: int, dps: i
         del_xp = [binom(r_del, j, tp) for j in range(r_del + 1)]
         cells = [(add_x[i] * del_x[j], add_xp[i] * del_xp[j]) for i in range(r_add + 1) for j in range(r_del + 1)]
         cells.sort(key=lambda m: m[1] / m[0])
-        return [float(_np_fill(cells, mpmath.mpf(p))) for p in probs]
+        return [float(exact_np_fill(cells, mpmath.mpf(p))) for p in probs]
 
 
 RADII = [0, 1, 3, 10, 40, 100]

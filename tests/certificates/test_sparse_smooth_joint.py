@@ -15,6 +15,7 @@ from graphcert.certificates import (
     sparse_smooth_thresholds,
     sparse_smooth_worst_mass,
 )
+from tests.helpers import exact_np_fill
 
 
 def _outcomes(families, one=Fraction(1)):
@@ -36,17 +37,6 @@ def _outcomes(families, one=Fraction(1)):
     return out
 
 
-def _fill(masses, p):
-    """Neyman-Pearson worst case over single outcomes (no merging), exact arithmetic."""
-    cells = sorted((m for m in masses if m[0] > 0), key=lambda m: m[1] / m[0])
-    acc_x, acc_xp = 0 * p, 0 * p
-    for px, pxp in cells:
-        if acc_x + px >= p:
-            return acc_xp + (p - acc_x) * pxp / px
-        acc_x, acc_xp = acc_x + px, acc_xp + pxp
-    return acc_xp
-
-
 def _mp_unmerged(probs, tp, tm, ra, rd, tpa, tma, sa, sd, dps=40):
     """Every (i, j, k, l) cell of SPEC §8 in mpmath, sorted by its exact ratio, filled."""
     with mpmath.workdps(dps):
@@ -61,7 +51,7 @@ def _mp_unmerged(probs, tp, tm, ra, rd, tpa, tma, sa, sd, dps=40):
             px = binom(ra, i, tp) * binom(rd, j, 1 - tm) * binom(sa, k, tpa) * binom(sd, l, 1 - tma)
             pxp = binom(ra, i, 1 - tm) * binom(rd, j, tp) * binom(sa, k, 1 - tma) * binom(sd, l, tpa)
             cells.append((px, pxp))
-        return [float(_fill(cells, mpmath.mpf(p))) for p in probs]
+        return [float(exact_np_fill(cells, mpmath.mpf(p))) for p in probs]
 
 
 def _random_setting(rng):
@@ -104,7 +94,7 @@ def test_joint_matches_brute_force_enumeration_with_exact_fractions():
         tp, tm, tpa, tma = _random_setting(rng)
         ra, rd, sa, sd = (int(v) for v in rng.integers(0, 3, 4))
         p = Fraction(int(rng.integers(1, 10**6)), 10**6)
-        exact = _fill(_outcomes([(tp, tm, ra, rd), (tpa, tma, sa, sd)]), p)
+        exact = exact_np_fill(_outcomes([(tp, tm, ra, rd), (tpa, tma, sa, sd)]), p)
         kwargs = dict(theta_plus_adj=float(tpa), theta_minus_adj=float(tma), s_add=sa, s_del=sd)
         got = sparse_smooth_worst_mass(float(p), float(tp), float(tm), ra, rd, **kwargs)
         assert float(got) == pytest.approx(float(exact), abs=1e-12)
@@ -126,7 +116,7 @@ def test_joint_degenerate_and_tied_thetas(thetas):
         masses = _outcomes([(Fraction(tp), Fraction(tm), ra, rd),
                             (Fraction(tpa), Fraction(tma), sa, sd)])
         for p in (0.0, 0.3, 0.6, 0.97, 1.0):
-            exact = _fill(masses, Fraction(p))
+            exact = exact_np_fill(masses, Fraction(p))
             got = sparse_smooth_worst_mass(p, tp, tm, ra, rd, theta_plus_adj=tpa,
                                            theta_minus_adj=tma, s_add=sa, s_del=sd)
             assert float(got) == pytest.approx(float(exact), abs=1e-9)

@@ -15,17 +15,7 @@ from graphcert.noise.binary import (
     sample_sparse_noise,
 )
 from graphcert.sampling.batching import folded_input
-
-N_NODES, N_FEATURES = 30, 24
-LABELS = np.repeat([0, 1, 2], 10)
-# rows: output cluster, columns: input cluster. Covers a + m < 1, > 1 and == 1 (0.25 + 0.75),
-# thinning (rows with different theta_plus), and probabilities 0, 0.5, 0.9, 1.
-THETA_PLUS = np.array([[0.05, 0.20, 0.50],
-                       [0.90, 0.25, 0.00],
-                       [1.00, 1.00, 1.00]])
-THETA_MINUS = np.array([[0.30, 0.95, 0.70],
-                        [0.40, 0.75, 1.00],
-                        [0.00, 0.30, 0.60]])
+from tests.helpers import LABELS, N_FEATURES, N_NODES, THETA_MINUS, THETA_PLUS
 
 
 def random_binary(seed: int, density: float = 0.3) -> torch.Tensor:

@@ -8,17 +8,8 @@ import torch
 import graphcert.noise.binary_torch as binary_torch
 from graphcert.noise.binary import LocalizedNoise, prepare_binary
 from graphcert.noise.binary_torch import bernoulli_rows, sample_on_device
+from tests.helpers import LABELS, N_FEATURES, N_NODES, THETA_MINUS, THETA_PLUS
 
-N_NODES, N_FEATURES = 30, 24
-LABELS = np.repeat([0, 1, 2], 10)
-# rows: output cluster, columns: input cluster; a + m below, above and at 1, thinning
-# (rows with different theta_plus) and the probabilities 0 and 1
-THETA_PLUS = np.array([[0.05, 0.20, 0.50],
-                       [0.90, 0.25, 0.00],
-                       [1.00, 1.00, 1.00]])
-THETA_MINUS = np.array([[0.30, 0.95, 0.70],
-                        [0.40, 0.75, 1.00],
-                        [0.00, 0.30, 0.60]])
 COPIES = 3000
 
 

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 import torch
 
-from fault_problem import CONFIG, LABELS, LinearModel, make_noise, make_x
 from gnn_models import ScaledLogits
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.sampling.engine import smooth
@@ -24,8 +23,9 @@ from graphcert.sampling.fingerprint import model_fingerprint, scores_fingerprint
 from graphcert.sampling.statistics import CheckpointError, SmoothingStats
 from graphcert.sampling.streams import MAIN, PRE
 from graphcert.utils.io import atomic_write, set_aside
+from tests.sampling.fault_problem import CONFIG, LABELS, LinearModel, make_noise, make_x
 
-TESTS = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[2]  # tests.sampling.fault_problem imports from here
 
 
 def run(model=None, checkpoint=None, config=CONFIG, noise=None, x=None, **kwargs):
@@ -238,10 +238,10 @@ def test_fingerprint_covers_weights_settings_and_data():
 
 def test_fingerprint_is_stable_across_processes():
     code = ("import sys, torch; sys.path.insert(0, sys.argv[1])\n"
-            "from fault_problem import LinearModel, make_x\n"
+            "from tests.sampling.fault_problem import LinearModel, make_x\n"
             "from graphcert.sampling.fingerprint import scores_fingerprint\n"
             "print(scores_fingerprint(LinearModel(), make_x(), None))\n")
-    out = subprocess.run([sys.executable, "-c", code, str(TESTS)], capture_output=True,
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT)], capture_output=True,
                          text=True, check=True).stdout.strip()
     assert out == scores_fingerprint(LinearModel(), make_x(), None)
 
@@ -249,9 +249,9 @@ def test_fingerprint_is_stable_across_processes():
 # ----------------------------------------------------------------------------- kill -9
 def killed_run(checkpoint: Path, mode: str, limit: int) -> None:
     code = ("import sys; sys.path.insert(0, sys.argv[1])\n"
-            "import fault_problem\n"
+            "from tests.sampling import fault_problem\n"
             "fault_problem.main(sys.argv[2], sys.argv[3], int(sys.argv[4]))\n")
-    result = subprocess.run([sys.executable, "-c", code, str(TESTS), str(checkpoint), mode,
+    result = subprocess.run([sys.executable, "-c", code, str(ROOT), str(checkpoint), mode,
                              str(limit)], capture_output=True, text=True, timeout=300)
     assert result.returncode == -9, result.stderr[-2000:]
 

@@ -5,28 +5,14 @@ import numpy as np
 import pytest
 import torch
 from torch_geometric.nn.models import GAT, GIN, GraphSAGE
-from torch_geometric.utils import scatter
 
 from gnn_models import GCN, APPNPNet, ScaledLogits
 from graphcert.noise.base import NoisyGraphs
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.sampling.batching import BatchedModel, disjoint_union, model_device
+from tests.helpers import TwoLayer
 
 N, D, C, B = 12, 9, 3, 5
-
-
-class TwoLayer(torch.nn.Module):
-    """A hand-written message-passing model: MLP, then the mean over each node's neighbours."""
-
-    def __init__(self, in_features: int, num_classes: int, hidden: int = 8):
-        super().__init__()
-        self.lin1 = torch.nn.Linear(in_features, hidden)
-        self.lin2 = torch.nn.Linear(hidden, num_classes)
-
-    def forward(self, x, edge_index):
-        h = torch.relu(self.lin1(x))
-        h = h + scatter(h[edge_index[0]], edge_index[1], 0, dim_size=x.shape[0], reduce="mean")
-        return self.lin2(h)
 
 
 MODELS = {"gat": lambda: GAT(D, 8, 2, C), "sage": lambda: GraphSAGE(D, 8, 2, C),

@@ -15,21 +15,7 @@ from torch_geometric.utils import scatter
 
 import graphcert
 from graphcert.noise.binary import LocalizedNoise
-
-
-class TwoLayer(torch.nn.Module):
-    """A hand-written message-passing model: MLP, then the mean over each node's neighbours."""
-
-    def __init__(self, in_features: int, num_classes: int, hidden: int = 16):
-        super().__init__()
-        self.lin1 = torch.nn.Linear(in_features, hidden)
-        self.lin2 = torch.nn.Linear(hidden, num_classes)
-
-    def forward(self, x, edge_index):
-        h = torch.relu(self.lin1(x))
-        h = h + scatter(h[edge_index[0]], edge_index[1], 0, dim_size=x.shape[0], reduce="mean")
-        return self.lin2(h)
-
+from tests.helpers import TwoLayer
 
 MODELS = {"gat": lambda d, c: GAT(d, 16, 2, c), "sage": lambda d, c: GraphSAGE(d, 16, 2, c),
           "gin": lambda d, c: GIN(d, 16, 2, c), "two_layer": TwoLayer}
@@ -116,7 +102,7 @@ def test_isotropic_noise_softmax_scores_and_masks(planted):
 
 
 def test_validation_before_sampling(planted):
-    data, model = planted, TwoLayer(12, 2)
+    data, model = planted, TwoLayer(12, 2, hidden=16)
     noise = graphcert.isotropic_noise(data, 0.01, 0.4)
     cases = [(dict(bounds="hoeffding"), "bounds must be one of"),
              (dict(alpha=0.0), "alpha == 0.0, must be in"),
