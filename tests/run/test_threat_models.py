@@ -2,11 +2,8 @@
 each method smooths with, which settings it reads and what a model is trained on."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
-import torch
 
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.noise.structure import ProductNoise, StructureNoise
@@ -14,16 +11,7 @@ from graphcert.run.config import RunConfig
 from graphcert.run.methods import METHODS
 from graphcert.run.methods.threats import attribute_part, noise_samples, structure_part
 from graphcert.run.pipeline import sampling_plans, training_noise
-from graphcert.sampling.statistics import MonteCarloConfig
-
-MC = MonteCarloConfig(n_samples=60, n_pre=20, chunk_size=25, batch_size=8, n_bins=100)
-
-
-def tiny_graph(n_nodes: int = 40, n_features: int = 12, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    x = torch.from_numpy((rng.random((n_nodes, n_features)) < 0.3).astype(np.float32))
-    edge_index = torch.from_numpy(rng.integers(0, n_nodes, (2, 4 * n_nodes)))
-    return SimpleNamespace(x=x, edge_index=edge_index, num_nodes=n_nodes)
+from tests.run.test_method_registry import MC, tiny_graph
 
 
 @pytest.mark.parametrize("threat, kind", [("attributes", LocalizedNoise),
