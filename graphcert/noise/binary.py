@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -337,7 +338,10 @@ def _finish_copy(graph: BinaryGraph, keys: np.ndarray, unions: list[np.ndarray],
 
 
 _POOL: ThreadPoolExecutor | None = None
-SAMPLER_THREADS = 2  # numpy releases the GIL: the copies of a batch are finished in parallel
+# numpy releases the GIL, so the copies of a batch can be finished in parallel; the model's
+# forward pass keeps one core busy, so the sampler takes at most two of the others (on two
+# cores one sampler thread is faster: 970 vs 900 samples/s on CiteSeer, benchmarks/sampling.py)
+SAMPLER_THREADS = max(1, min(2, (os.cpu_count() or 1) - 1))
 
 
 def _copies_in_parallel(graph: BinaryGraph, plan: _Plan, rng: np.random.Generator,
