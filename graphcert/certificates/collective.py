@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 import cvxpy as cp
 import numpy as np
@@ -422,6 +423,22 @@ class _Enumerator:
 
 
 # ----------------------------------------------------------------------------- MILP helpers
+@cache
+def silence_solver_banner() -> None:
+    """HiGHS prints its banner once per process, on the first call of an instance that logs
+    (cvxpy's HiGHS interface makes such a call before it passes its options). Make that first
+    call once, on a bare solver with console logging off, so that no solve prints it. The bare
+    solver class is highspy's compiled core: the public `highspy.Highs` already logs in its
+    constructor."""
+    try:
+        from highspy._core import _Highs
+    except ImportError:  # another highspy layout: the banner may show, nothing breaks
+        return
+    solver = _Highs()
+    solver.setOptionValue("log_to_console", False)
+    solver.run()
+
+
 class _CountingProgram:
     """``min counts . T`` over indicators T of the (group, eta) pairs (1 = still certified).
 
@@ -463,6 +480,7 @@ class _CountingProgram:
     def solve(self, sure: np.ndarray, box: list[np.ndarray]) -> int:
         """Sound integer lower bound on the optimum; ``box`` bounds each block (for the LP)."""
         self.sure.value = sure.astype(float)
+        silence_solver_banner()
         self.problem.solve(solver=cp.HIGHS, mip_rel_gap=0.0)
         if self.problem.status != cp.OPTIMAL:
             raise RuntimeError(f"HiGHS did not solve the certificate problem: "
@@ -855,7 +873,7 @@ def naive_certificate_l2(eta, out_group, w, budget, *, targets=None,
     if budget == 0 or not pairs.total:
         return pairs.total
     max_w = w[pairs.groups].max(axis=1, initial=0.0)
-    worst = np.where(max_w > 0, budget * max_w, 0.0)
+    worst = budget * max_w if math.isfinite(budget) else np.where(max_w > 0, np.inf, 0.0)
     return int(pairs.count[pairs.eta > worst[pairs.group]].sum())
 
 

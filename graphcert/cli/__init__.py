@@ -130,26 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command != "report":  # every other command runs torch
             import torch
             torch.set_num_threads(common.threads)
-        _silence_solver_banner()
         return args.func(args, common)
     except ValueError as error:  # DatasetError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2
-
-
-def _silence_solver_banner() -> None:
-    """HiGHS prints its banner once per process, on the first call of an instance that logs
-    (cvxpy's HiGHS interface makes such a call before it passes its options). Make that first
-    call here, on a bare solver with console logging off, so later solves print nothing.
-    The bare solver class is highspy's compiled core: the public `highspy.Highs` already logs
-    in its constructor."""
-    try:
-        from highspy._core import _Highs
-    except ImportError:  # another highspy layout: the banner may show, nothing breaks
-        return
-    solver = _Highs()
-    solver.setOptionValue("log_to_console", False)
-    solver.run()
 
 
 if __name__ == "__main__":

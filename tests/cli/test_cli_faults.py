@@ -127,14 +127,15 @@ def test_help_imports_no_torch():
 
 
 def test_solver_banner_is_silenced():
-    """HiGHS writes its banner on the first logging call of the process; the CLI makes that
-    call with console logging off. Without it, the banner appears (the test can fail)."""
+    """HiGHS writes its banner on the first logging call of the process; the collective
+    certificate makes that call with console logging off before its first solve. Without it,
+    the banner appears (the test can fail)."""
     script = textwrap.dedent("""
         import sys
         import cvxpy as cp
         if sys.argv[1] == "silenced":
-            from graphcert.cli import _silence_solver_banner
-            _silence_solver_banner()
+            from graphcert.certificates.collective import silence_solver_banner
+            silence_solver_banner()
         x = cp.Variable(2, integer=True)
         cp.Problem(cp.Maximize(cp.sum(x)), [x <= 1.5, x >= 0]).solve(solver=cp.HIGHS)
         print("value", x.value.sum())
