@@ -1,0 +1,79 @@
+"""The outputs of a collective certificate: (group, radius) pairs and their quantization
+(SPEC §5, App. E)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from graphcert.certificates.collective._checks import float_vector, target_mask
+
+
+def quantize_eta(eta, out_group, n_bins: int) -> np.ndarray:
+    """Round positive radii DOWN to ``n_bins`` values per group (SPEC §5, LRS §E.2).
+
+    The values are ``n_bins`` evenly spaced edges from the group's smallest to its largest
+    radius (both kept exactly); each radius maps to the largest edge ``<= eta``. Starting at
+    the smallest radius rather than 0 means no certifiable output is lost to a zero bin.
+    """
+    eta = float_vector(eta, "eta")
+    group = np.asarray(out_group)
+    if group.shape != eta.shape:
+        raise ValueError("out_group must have the same shape as eta")
+    if isinstance(n_bins, bool) or int(n_bins) != n_bins or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins}")
+    if np.any(eta <= 0) or not np.all(np.isfinite(eta)):
+        raise ValueError("quantize_eta needs positive finite radii")
+    out = np.empty_like(eta)
+    for k in np.unique(group):
+        sel = group == k
+        edges = np.linspace(eta[sel].min(), eta[sel].max(), int(n_bins))  # exact end points
+        out[sel] = edges[np.searchsorted(edges, eta[sel], side="right") - 1]
+    return out
+
+
+@dataclass(frozen=True)
+class OutputPairs:
+    """Distinct (group, eta) pairs of the targeted, non-abstaining outputs, sorted."""
+
+    group: np.ndarray  # index into ``groups``
+    eta: np.ndarray
+    count: np.ndarray
+    groups: np.ndarray  # original group ids that occur
+
+    @property
+    def total(self) -> int:
+        return int(self.count.sum())
+
+    def monotone_links(self) -> tuple[np.ndarray, np.ndarray]:
+        """Index pairs (lo, hi) of consecutive etas within a group (eta[lo] < eta[hi])."""
+        same = self.group[1:] == self.group[:-1]
+        lo = np.flatnonzero(same)
+        return lo, lo + 1
+
+
+def output_pairs(eta: np.ndarray, out_group: np.ndarray, targets, n_bins: int | None,
+           infinite: np.ndarray | None = None) -> OutputPairs:
+    """The (group, eta) pairs of the targeted outputs with eta > 0. Only finite radii are
+    quantized; an infinite radius becomes ``infinite[group]`` if given (a radius no finite
+    weighted change reaches), else stays +inf."""
+    keep = target_mask(targets, eta.size) & (eta > 0)
+    eta, group = eta[keep].copy(), out_group[keep]
+    finite = np.isfinite(eta)
+    if n_bins is not None and finite.any():
+        eta[finite] = quantize_eta(eta[finite], group[finite], n_bins)
+    if infinite is not None:
+        eta[~finite] = infinite[group[~finite]]
+    groups, group_idx = np.unique(group, return_inverse=True)
+    keys = np.stack([group_idx.astype(float), eta], axis=1).reshape(-1, 2)
+    uniq, count = np.unique(keys, axis=0, return_counts=True)
+    return OutputPairs(uniq[:, 0].astype(np.int64), uniq[:, 1], count, groups)
+
+
+def beyond_finite_change(blocks: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Per output group, a radius above any finite weighted change: ``1 + 2 sum`` of the
+    finite weights times the capacities over all ``(weights (groups, units), capacity)``
+    blocks. An infinite radius replaced by it is broken exactly when an infinite weight is
+    used (inf < inf is false), as SPEC §5's "change < eta" says, and the programs stay finite."""
+    total = sum(np.where(np.isfinite(w), w, 0.0) @ cap for w, cap in blocks)
+    return 1.0 + 2.0 * total
