@@ -60,7 +60,9 @@ def fetch(name: str, root: str | os.PathLike | None = None) -> Path:
 def _registry_entry(name: str) -> dict:
     entries = registry()
     if name not in entries:
-        raise DatasetError(f"unknown dataset {name!r}; known datasets: {sorted(entries)}")
+        raise DatasetError(f"unknown dataset {name!r}; known datasets: {sorted(entries)} (files), "
+                           f"{sorted(SYNTHETIC_GRAPHS)} (generated) and OGB node datasets "
+                           "('ogbn-arxiv', 'ogbn-products', ...)")
     return entries[name]
 
 
