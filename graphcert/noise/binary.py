@@ -16,8 +16,10 @@ model in the layout it takes).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -35,9 +37,9 @@ from graphcert.noise._csr import quiet_sparse_csr, stacked_csr
 from graphcert.noise.binary_torch import DeviceBinaryGraph, sample_on_device
 from graphcert.utils.validation import check_positive_int
 
-__all__ = ["BinaryGraph", "LocalizedNoise", "bernoulli_positions", "localized_sparse_noise",
-           "prepare_binary", "quiet_sparse_csr", "sample_prepared", "sample_sparse_noise",
-           "stacked_csr"]
+__all__ = ["BinaryGraph", "LocalizedNoise", "PendingCopies", "bernoulli_positions",
+           "localized_sparse_noise", "prepare_binary", "quiet_sparse_csr", "sample_prepared",
+           "sample_sparse_noise", "stacked_csr", "start_sample"]
 
 
 def _gap_law(length: int, p: float) -> tuple[float, float, float]:
@@ -178,6 +180,13 @@ def sample_prepared(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_s
     runs (a stable sort of concatenated runs is a linear merge), never by a full sort; no
     position outside these sets is ever touched.
     """
+    return start_sample(graph, theta_plus_row, theta_minus_row, batch_size, generator).result()
+
+
+def start_sample(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_size: int,
+                 generator: np.random.Generator) -> "PendingCopies":
+    """Draw the random numbers of `sample_prepared`'s batch now; its copies are finished by
+    whichever threads call `PendingCopies.work` (the same samples, SPEC §2)."""
     plan = _Plan.build(graph, _check_row("theta_plus_row", theta_plus_row, graph.n_clusters),
                        _check_row("theta_minus_row", theta_minus_row, graph.n_clusters))
     if int(batch_size) != batch_size or batch_size < 1:
@@ -186,11 +195,7 @@ def sample_prepared(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_s
         raise ValueError("generator must be a numpy.random.Generator")
     unions = _one_bits(graph, plan.unions, batch_size, generator)
     removals = _one_bits(graph, plan.removals, batch_size, generator)
-    copies = _copies_in_parallel(graph, plan, generator, unions, removals)
-    if copies is None:
-        copies = [_sample_copy(graph, plan, generator, u, r)  # one copy at a time keeps
-                  for u, r in zip(unions, removals)]         # the arrays in cache
-    return _to_batched_csr(copies, graph)
+    return PendingCopies(graph, plan, generator, unions, removals)
 
 
 def sample_sparse_noise(x: Tensor, labels, theta_plus_row, theta_minus_row, batch_size: int,
@@ -252,15 +257,26 @@ class LocalizedNoise:
                batch_size: int, generator: np.random.Generator | torch.Generator) -> Tensor:
         """`batch_size` noisy copies of `x` from the distribution of `output_cluster`, stacked
         as one (B * N, D) sparse CSR tensor; with a ``torch.Generator`` drawn on its device."""
-        if int(output_cluster) != output_cluster or not 0 <= output_cluster < self.n_clusters:
-            raise ValueError(f"output_cluster must be in [0, {self.n_clusters}), "
-                             f"got {output_cluster}")
+        self._check_output_cluster(output_cluster)
         plus, minus = self.theta_plus[output_cluster], self.theta_minus[output_cluster]
         if not isinstance(generator, torch.Generator):
             return sample_prepared(self.prepare(x), plus, minus, batch_size, generator)
         graph = self.prepare(x).to(generator.device)
         return sample_on_device(graph, plus, minus, check_positive_int(batch_size, "batch_size"),
                                 generator)
+
+    def start_sample(self, x: Tensor | BinaryGraph, output_cluster: int, batch_size: int,
+                     generator: np.random.Generator) -> PendingCopies:
+        """`sample` in two steps: the random numbers are drawn now, and the copies are
+        finished by every thread that calls ``work`` on the result (the same samples)."""
+        self._check_output_cluster(output_cluster)
+        return start_sample(self.prepare(x), self.theta_plus[output_cluster],
+                            self.theta_minus[output_cluster], batch_size, generator)
+
+    def _check_output_cluster(self, output_cluster: int) -> None:
+        if int(output_cluster) != output_cluster or not 0 <= output_cluster < self.n_clusters:
+            raise ValueError(f"output_cluster must be in [0, {self.n_clusters}), "
+                             f"got {output_cluster}")
 
     def describe(self) -> dict:
         """JSON-serializable identity of the distribution (used to validate resumed runs)."""
@@ -338,44 +354,130 @@ def _finish_copy(graph: BinaryGraph, keys: np.ndarray, unions: list[np.ndarray],
 
 
 _POOL: ThreadPoolExecutor | None = None
-# numpy releases the GIL, so the copies of a batch can be finished in parallel; the model's
-# forward pass keeps one core busy, so the sampler takes at most two of the others (on two
-# cores one sampler thread is faster: 970 vs 900 samples/s on CiteSeer, benchmarks/sampling.py)
+# numpy releases the GIL, so the copies of a batch can be finished in parallel. The thread that
+# draws a batch finishes copies, and so does the thread that waits for it (the model's, while
+# prefetching); `SAMPLER_THREADS - 1` pool threads join them. On two cores that is no pool
+# thread: the two threads already fill both cores (benchmarks/sampling.py).
 SAMPLER_THREADS = max(1, min(2, (os.cpu_count() or 1) - 1))
 
 
-def _copies_in_parallel(graph: BinaryGraph, plan: _Plan, rng: np.random.Generator,
-                        unions: list[list[np.ndarray]], removals: list[list[np.ndarray]]
-                        ) -> list[tuple[np.ndarray, np.ndarray]] | None:
-    """The copies `_sample_copy` draws one after the other, from the same uniforms drawn for
-    the whole batch at once and finished by `SAMPLER_THREADS` threads: the same samples,
-    whenever each copy's first round of gaps reaches its end and there is no thinning (whose
-    draws interleave with the copies'). Otherwise (a short round has probability about
-    1e-9 per copy) the generator is rewound and None returned."""
-    global _POOL
-    length, batch_size = graph.n_nodes * graph.n_features, len(unions)
-    if plan.thin is not None or not 0.0 < plan.top < 1.0 or batch_size < 2 \
-            or SAMPLER_THREADS < 2:
-        return None
-    scale, cap, mean = _gap_law(length, plan.top)
-    state = rng.bit_generator.state
-    uniforms = rng.random((batch_size, _first_draws(mean)))
+class PendingCopies:
+    """A batch whose random numbers are drawn and whose copies are being finished.
 
-    def finish(copy: int) -> tuple[np.ndarray, np.ndarray] | None:
-        positions = _running_gaps(uniforms[copy], scale, cap, length, -1)
-        if positions[-1] < length - 1:
-            return None
-        keys = positions[: np.searchsorted(positions, length)].astype(graph.key_dtype,
-                                                                       copy=False)
-        return _finish_copy(graph, keys, unions[copy], removals[copy])
+    The uniforms of every copy's gaps are drawn for the whole batch at once, in the order
+    `_sample_copy` draws them copy after copy; any thread may then finish copies from them
+    (`work`). The thread that drew the batch calls `complete` once it has no more copies to
+    claim; after that the generator is free again, and `assemble` builds the batch. `result`
+    does all of it in the calling thread (and `SAMPLER_THREADS - 1` pool threads).
 
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(SAMPLER_THREADS, thread_name_prefix="graphcert-noise")
-    copies = list(_POOL.map(finish, range(batch_size)))
-    if any(copy is None for copy in copies):
-        rng.bit_generator.state = state
-        return None
-    return copies
+    The samples are the same as copy after copy whenever each copy's first round of gaps
+    reaches its end and there is no thinning (whose draws interleave with the copies').
+    Otherwise (a short round has probability about 1e-9 per copy) `complete` rewinds the
+    generator and draws copy after copy, so nobody else may use the generator before
+    `complete` returns.
+    """
+
+    def __init__(self, graph: BinaryGraph, plan: _Plan, rng: np.random.Generator,
+                 unions: list[list[np.ndarray]], removals: list[list[np.ndarray]]) -> None:
+        self._graph, self._plan, self._rng = graph, plan, rng
+        self._unions, self._removals = unions, removals
+        self._size = len(unions)
+        self._copies: list[tuple[np.ndarray, np.ndarray] | None] = [None] * self._size
+        self._short, self._error = False, None
+        self._finished, self._lock = 0, threading.Lock()
+        self._all_done, self._final = threading.Event(), threading.Event()
+        length = graph.n_nodes * graph.n_features
+        if plan.thin is not None or not 0.0 < plan.top < 1.0 or self._size < 2:
+            self._uniforms = None  # drawn copy after copy in `complete`
+            self._claims = itertools.count(self._size)
+            self._all_done.set()
+            return
+        self._scale, self._cap, mean = _gap_law(length, plan.top)
+        self._state = rng.bit_generator.state
+        self._uniforms = rng.random(out=_take_buffer((self._size, _first_draws(mean))))
+        self._claims = itertools.count()  # next(count) is atomic under the GIL
+        global _POOL
+        if SAMPLER_THREADS > 1:
+            if _POOL is None:
+                _POOL = ThreadPoolExecutor(SAMPLER_THREADS - 1,
+                                           thread_name_prefix="graphcert-noise")
+            for _ in range(SAMPLER_THREADS - 1):
+                _POOL.submit(self.work)
+
+    def work(self) -> None:
+        """Finish copies until none is left to claim."""
+        graph, length = self._graph, self._graph.n_nodes * self._graph.n_features
+        while (copy := next(self._claims)) < self._size:
+            try:
+                positions = _running_gaps(self._uniforms[copy], self._scale, self._cap,
+                                          length, -1)
+                if positions[-1] < length - 1:
+                    self._short = True
+                else:
+                    keys = positions[: np.searchsorted(positions, length)].astype(
+                        graph.key_dtype, copy=False)
+                    self._copies[copy] = _finish_copy(graph, keys, self._unions[copy],
+                                                      self._removals[copy])
+            except BaseException as error:  # raised again by `assemble`, in the caller
+                self._error = error
+            finally:
+                with self._lock:
+                    self._finished += 1
+                    if self._finished == self._size:
+                        self._all_done.set()
+
+    def complete(self) -> None:
+        """Wait for every copy; draw copy after copy where the shared uniforms fell short.
+        Called once, by the thread that drew the batch, after its own `work`."""
+        self._all_done.wait()
+        if self._uniforms is not None:
+            _give_back(self._uniforms)
+        try:
+            if self._error is None and (self._uniforms is None or self._short):
+                if self._uniforms is not None:
+                    self._rng.bit_generator.state = self._state
+                self._copies = [_sample_copy(self._graph, self._plan, self._rng, u, r)
+                                for u, r in zip(self._unions, self._removals)]
+        except BaseException as error:
+            self._error = error
+        finally:
+            self._final.set()
+
+    def finish(self) -> None:
+        """Help with the copies, then wait until `complete` has run (in another thread)."""
+        self.work()
+        self._final.wait()
+
+    def assemble(self) -> Tensor:
+        """The batch as one (B * N, D) sparse CSR tensor of ones, once it is complete."""
+        self._final.wait()
+        if self._error is not None:
+            raise self._error
+        return _to_batched_csr(self._copies, self._graph)
+
+    def result(self) -> Tensor:
+        """`work`, `complete` and `assemble` in the calling thread."""
+        self.work()
+        self.complete()
+        return self.assemble()
+
+
+_BUFFERS: list[np.ndarray] = []  # uniforms' arrays of finished batches, reused (no page faults)
+_BUFFERS_LOCK = threading.Lock()
+
+
+def _take_buffer(shape: tuple[int, int]) -> np.ndarray:
+    with _BUFFERS_LOCK:
+        for i, buffer in enumerate(_BUFFERS):
+            if buffer.shape == shape:
+                return _BUFFERS.pop(i)
+    return np.empty(shape)
+
+
+def _give_back(buffer: np.ndarray) -> None:
+    with _BUFFERS_LOCK:
+        _BUFFERS.append(buffer)
+        del _BUFFERS[:-2]  # the two most recent: a stream of batches needs one at a time
 
 
 def _one_bits(graph: BinaryGraph, groups: tuple[tuple[int, float], ...], batch_size: int,

@@ -8,7 +8,7 @@ counts are made there (`graphcert.sampling.devices`).
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
@@ -99,7 +99,8 @@ def noisy_batches(noise: SmoothingNoise, x: Any, output_cluster: int, sizes: lis
                   rng: np.random.Generator | torch.Generator,
                   prefetch: bool = True) -> Iterator[Any]:
     """Noisy batches of the given sizes in order; with `prefetch`, batch i + 1 is drawn in a
-    background thread while the caller uses batch i.
+    background thread while the caller uses batch i. A noise with ``start_sample`` (drawing
+    first, finishing copies in any thread) is finished by the caller too while it waits.
 
     The draws happen in the same order either way, so the samples are identical.
     """
@@ -107,10 +108,43 @@ def noisy_batches(noise: SmoothingNoise, x: Any, output_cluster: int, sizes: lis
         for size in sizes:
             yield noise.sample(x, output_cluster, size, rng)
         return
+    shared = getattr(noise, "start_sample", None) if isinstance(rng, np.random.Generator) \
+        else None
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(noise.sample, x, output_cluster, sizes[0], rng)
+        if shared is None:
+            pending = pool.submit(noise.sample, x, output_cluster, sizes[0], rng)
+            for size in sizes[1:]:
+                current = pending.result()
+                pending = pool.submit(noise.sample, x, output_cluster, size, rng)
+                yield current
+            yield pending.result()
+            return
+        drawn = _start_in(pool, shared, x, output_cluster, sizes[0], rng)
         for size in sizes[1:]:
-            current = pending.result()
-            pending = pool.submit(noise.sample, x, output_cluster, size, rng)
-            yield current
-        yield pending.result()
+            batch = drawn.result()
+            batch.finish()  # the generator is free from here on
+            drawn = _start_in(pool, shared, x, output_cluster, size, rng)
+            yield batch.assemble()
+        batch = drawn.result()
+        batch.finish()
+        yield batch.assemble()
+
+
+def _start_in(pool: ThreadPoolExecutor, start_sample: Callable, x: Any, output_cluster: int,
+              size: int, rng: np.random.Generator) -> Future:
+    """Draw a batch in `pool`'s thread, hand it over through the returned future as soon as
+    it is drawn, then finish copies there and complete it."""
+    drawn: Future = Future()
+
+    def draw_and_finish() -> None:
+        try:
+            batch = start_sample(x, output_cluster, size, rng)
+        except BaseException as error:  # raised again by drawn.result(), in the caller
+            drawn.set_exception(error)
+            return
+        drawn.set_result(batch)
+        batch.work()
+        batch.complete()
+
+    pool.submit(draw_and_finish)
+    return drawn

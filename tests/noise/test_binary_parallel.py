@@ -1,5 +1,7 @@
-"""The numpy sampler finishes a batch's copies in parallel threads and draws exactly what it
-draws copy after copy (the published results depend on these samples)."""
+"""The numpy sampler draws a batch's uniforms at once and finishes its copies in several
+threads (pool threads, and the model's thread while it waits for a prefetched batch), and
+still draws exactly what it draws copy after copy (the published results depend on these
+samples)."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,6 +10,7 @@ import torch
 
 import graphcert.noise.binary as binary
 from graphcert.noise.binary import LocalizedNoise
+from graphcert.sampling.chunks import noisy_batches
 from graphcert.sampling.streams import chunk_generator
 
 LABELS = np.repeat([0, 1, 2], 10)
@@ -17,31 +20,71 @@ CASES = {  # removals (a + m > 1), unions (a + m < 1), thinning (sequential), ze
     "thinning": (np.array([[0.05, 0.2, 0.5]] * 3), np.full((3, 3), 0.3)),
     "nothing": (np.zeros((3, 3)), np.zeros((3, 3))),
 }
+SIZES = (7, 1, 16)
 
 
-def batches(case: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def setting(case: str):
     x = (torch.rand(30, 40, generator=torch.Generator().manual_seed(0)) < 0.3).float()
     noise = LocalizedNoise(LABELS, *CASES[case])
-    graph, rng = noise.prepare(x), chunk_generator(1, "main", 0, 0)
-    out = [noise.sample(graph, k, size, rng) for k in range(3) for size in (7, 1, 16)]
+    return noise, noise.prepare(x)
+
+
+def copy_after_copy(case: str) -> list:
+    """The reference: every copy drawn from the generator in turn (`_sample_copy`)."""
+    noise, graph = setting(case)
+    rng, out = chunk_generator(1, "main", 0, 0), []
+    for k in range(3):
+        plan = binary._Plan.build(graph, noise.theta_plus[k], noise.theta_minus[k])
+        for size in SIZES:
+            unions = binary._one_bits(graph, plan.unions, size, rng)
+            removals = binary._one_bits(graph, plan.removals, size, rng)
+            copies = [binary._sample_copy(graph, plan, rng, u, r)
+                      for u, r in zip(unions, removals)]
+            out.append(binary._to_batched_csr(copies, graph))
     return [(z.crow_indices(), z.col_indices()) for z in out] + [rng.random(2)]
 
 
+def batches(case: str, prefetch: bool | None) -> list:
+    """`sample` (prefetch None) or `noisy_batches` with and without prefetching."""
+    noise, graph = setting(case)
+    rng = chunk_generator(1, "main", 0, 0)
+    if prefetch is None:
+        out = [noise.sample(graph, k, size, rng) for k in range(3) for size in SIZES]
+    else:
+        out = [z for k in range(3)
+               for z in noisy_batches(noise, graph, k, list(SIZES), rng, prefetch)]
+    return [(z.crow_indices(), z.col_indices()) for z in out] + [rng.random(2)]
+
+
+def assert_same(first: list, second: list) -> None:
+    assert len(first) == len(second)
+    for (crow_a, col_a), (crow_b, col_b) in zip(first[:-1], second[:-1]):
+        assert torch.equal(crow_a, crow_b) and torch.equal(col_a, col_b)
+    assert np.array_equal(first[-1], second[-1])  # the generator ends at one place
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("prefetch", [None, False, True])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_parallel_copies_equal_sequential_copies(monkeypatch, case):
-    parallel = batches(case)
-    monkeypatch.setattr(binary, "SAMPLER_THREADS", 1)
-    sequential = batches(case)
-    for (crow_a, col_a), (crow_b, col_b) in zip(parallel[:-1], sequential[:-1]):
-        assert torch.equal(crow_a, crow_b) and torch.equal(col_a, col_b)
-    assert np.array_equal(parallel[-1], sequential[-1])  # the generator ends at one place
+def test_shared_finishing_equals_copy_after_copy(monkeypatch, case, prefetch, threads):
+    monkeypatch.setattr(binary, "SAMPLER_THREADS", threads)
+    monkeypatch.setattr(binary, "_POOL", None)
+    assert_same(batches(case, prefetch), copy_after_copy(case))
 
 
-def test_a_short_first_round_rewinds_to_the_sequential_draws(monkeypatch):
+@pytest.mark.parametrize("prefetch", [None, True])
+def test_a_short_first_round_rewinds_to_the_sequential_draws(monkeypatch, prefetch):
     monkeypatch.setattr(binary, "_first_draws", lambda mean: 3)  # every copy falls short
-    parallel = batches("unions")
-    monkeypatch.setattr(binary, "SAMPLER_THREADS", 1)
-    sequential = batches("unions")
-    for (crow_a, col_a), (crow_b, col_b) in zip(parallel[:-1], sequential[:-1]):
-        assert torch.equal(crow_a, crow_b) and torch.equal(col_a, col_b)
-    assert np.array_equal(parallel[-1], sequential[-1])
+    assert_same(batches("unions", prefetch), copy_after_copy("unions"))
+
+
+def test_an_error_while_finishing_reaches_the_caller(monkeypatch):
+    def broken(*args):
+        raise MemoryError("no room for a copy")
+
+    monkeypatch.setattr(binary, "_finish_copy", broken)
+    noise, graph = setting("unions")
+    with pytest.raises(MemoryError, match="no room"):
+        list(noisy_batches(noise, graph, 0, [4, 4], np.random.default_rng(0), True))
+    with pytest.raises(MemoryError, match="no room"):
+        noise.sample(graph, 0, 4, np.random.default_rng(0))
