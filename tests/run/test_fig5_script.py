@@ -247,6 +247,7 @@ def test_report_tables_and_plots(tmp_path):
     text = fig5_report.write_report(rows, tmp_path, "citeseer", str(tmp_path / "docs"))
     assert "| 0.50 | 0.600 | 2.00 / 3.00 | 0.20 / 0.30 | 0.600 | 1.00 | 0.20 | 0.600 | 0.50 " \
            "| 0.20 |" in text
+    assert "| 0.50 | 0.600 | 3.00 | 1.00 (0.50) | 3.00 | 0.50 (0.50) |" in text  # deletions
     assert "| 0.50 | localized | 0.600 / 0.700 | 3.00 / 5.00 | 0.30 / 0.60 | 90% |" in text
     assert "| 0.50 | isotropic VC | 0.600 / 0.700 | 0.50 / 4.00 | 0.20 / 0.50 | 90% |" in text
     assert "| 0.50 | localized | 3 | 0.600 ± 0.020 (0.580-0.620) |" in text
@@ -257,6 +258,16 @@ def test_report_tables_and_plots(tmp_path):
         assert (tmp_path / f"pareto_{attack}.png").stat().st_size > 1000
         assert (tmp_path / "docs" / f"fig5_citeseer_{attack}.png").exists()
     assert (tmp_path / "tables.md").read_text() == text
+
+
+def test_best_baseline_at_an_accuracy_at_least_as_high():
+    group = {"0.30": {"accuracy": "0.70", "acr_deletions_naive": "2.0"},
+             "0.50": {"accuracy": "0.65", "acr_deletions_naive": "3.0"},
+             "0.70": {"accuracy": "0.60", "acr_deletions_naive": "4.0"}}
+    assert fig5_report.best_at_accuracy(group, "deletions", 0.65) == (3.0, "0.50")
+    assert fig5_report.best_at_accuracy(group, "deletions", 0.55) == (4.0, "0.70")
+    assert fig5_report.best_at_accuracy(group, "deletions", 0.70) == (2.0, "0.30")
+    assert fig5_report.best_at_accuracy(group, "deletions", 0.71) is None
 
 
 # ----------------------------------------------------------------------------- claims of a run
