@@ -28,6 +28,8 @@ class SmoothingNoise(Protocol):
 
     A noise with ``torch_sampling = True`` also takes a ``torch.Generator`` in `sample` and
     then draws on the generator's device; its prepared input has a ``to(device)`` method.
+    A noise may also offer ``start_sample`` (same arguments, numpy generator), returning a
+    drawn batch whose copies any thread finishes (`graphcert.noise.binary.PendingCopies`).
     """
 
     labels: np.ndarray  # output cluster of every node
