@@ -394,7 +394,7 @@ class PendingCopies:
             return
         self._scale, self._cap, mean = _gap_law(length, plan.top)
         self._state = rng.bit_generator.state
-        self._uniforms = rng.random(out=_take_buffer((self._size, _first_draws(mean))))
+        self._uniforms = rng.random((self._size, _first_draws(mean)))
         self._claims = itertools.count()  # next(count) is atomic under the GIL
         global _POOL
         if SAMPLER_THREADS > 1:
@@ -430,8 +430,6 @@ class PendingCopies:
         """Wait for every copy; draw copy after copy where the shared uniforms fell short.
         Called once, by the thread that drew the batch, after its own `work`."""
         self._all_done.wait()
-        if self._uniforms is not None:
-            _give_back(self._uniforms)
         try:
             if self._error is None and (self._uniforms is None or self._short):
                 if self._uniforms is not None:
@@ -460,24 +458,6 @@ class PendingCopies:
         self.work()
         self.complete()
         return self.assemble()
-
-
-_BUFFERS: list[np.ndarray] = []  # uniforms' arrays of finished batches, reused (no page faults)
-_BUFFERS_LOCK = threading.Lock()
-
-
-def _take_buffer(shape: tuple[int, int]) -> np.ndarray:
-    with _BUFFERS_LOCK:
-        for i, buffer in enumerate(_BUFFERS):
-            if buffer.shape == shape:
-                return _BUFFERS.pop(i)
-    return np.empty(shape)
-
-
-def _give_back(buffer: np.ndarray) -> None:
-    with _BUFFERS_LOCK:
-        _BUFFERS.append(buffer)
-        del _BUFFERS[:-2]  # the two most recent: a stream of batches needs one at a time
 
 
 def _one_bits(graph: BinaryGraph, groups: tuple[tuple[int, float], ...], batch_size: int,

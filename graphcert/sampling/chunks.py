@@ -110,30 +110,40 @@ def noisy_batches(noise: SmoothingNoise, x: Any, output_cluster: int, sizes: lis
         for size in sizes:
             yield noise.sample(x, output_cluster, size, rng)
         return
-    shared = getattr(noise, "start_sample", None) if isinstance(rng, np.random.Generator) \
+    start = getattr(noise, "start_sample", None) if isinstance(rng, np.random.Generator) \
         else None
+    if start is None:  # drawn whole in the background thread
+        def start(*args) -> _Sampled:
+            return _Sampled(noise.sample(*args))
     with ThreadPoolExecutor(max_workers=1) as pool:
-        if shared is None:
-            pending = pool.submit(noise.sample, x, output_cluster, sizes[0], rng)
-            for size in sizes[1:]:
-                current = pending.result()
-                pending = pool.submit(noise.sample, x, output_cluster, size, rng)
-                yield current
-            yield pending.result()
-            return
-        drawn = _start_in(pool, shared, x, output_cluster, sizes[0], rng)
+        drawn = _start_in(pool, start, x, output_cluster, sizes[0], rng)
         for size in sizes[1:]:
             batch = drawn.result()
             batch.finish()  # the generator is free from here on
-            drawn = _start_in(pool, shared, x, output_cluster, size, rng)
+            drawn = _start_in(pool, start, x, output_cluster, size, rng)
             yield batch.assemble()
         batch = drawn.result()
         batch.finish()
         yield batch.assemble()
 
 
+class _Sampled:
+    """A batch `sample` drew whole: nothing is left to finish (the `start_sample` protocol)."""
+
+    def __init__(self, batch: Any) -> None:
+        self._batch = batch
+
+    def work(self) -> None:
+        pass
+
+    complete = finish = work
+
+    def assemble(self) -> Any:
+        return self._batch
+
+
 def _start_in(pool: ThreadPoolExecutor, start_sample: Callable, x: Any, output_cluster: int,
-              size: int, rng: np.random.Generator) -> Future:
+              size: int, rng: np.random.Generator | torch.Generator) -> Future:
     """Draw a batch in `pool`'s thread, hand it over through the returned future as soon as
     it is drawn, then finish copies there and complete it."""
     drawn: Future = Future()
