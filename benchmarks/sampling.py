@@ -1,10 +1,11 @@
 """Throughput of localized smoothing (SPEC §2): noisy samples per second, on a CPU or a GPU.
 
 CPU (the default): APPNP (untrained: speed does not depend on the weights) on CiteSeer, METIS
-clusters, theta_plus 0.01, theta_minus 0.5 to 0.95 by affinity rank. Clean, noisy and
-prefetched noisy batches are timed in interleaved rounds of the same run, so load changes on
-the machine hit all three alike; the noise overhead is (noisy - clean) / clean. CPU times
-(this process) are printed too: on a busy machine they show the cost of the work itself.
+clusters, theta_plus 0.01, theta_minus 0.5 to 0.95 by affinity rank. Clean forwards and
+certification chunks (`run_chunk`: noise, forward, counting) are timed in interleaved rounds
+of the same run, so load changes on the machine hit both alike; the noise overhead is
+(chunk - clean) / clean in wall time. The same samples drawn and forwarded in one thread give
+the CPU time of the work itself.
 
 GPU (``--device cuda``): samples/s of the whole chunk (`run_chunk`: noise drawn on the device,
 forward, counting) and of its parts, for CiteSeer APPNP (sparse binary noise), CiteSeer with
@@ -30,7 +31,7 @@ import torch
 from gnn_models import get_model
 from gnn_models.batching import BatchedCSR
 from graphcert.data.datasets import load_graph
-from graphcert.noise.binary import localized_sparse_noise
+from graphcert.noise.binary import SAMPLER_THREADS, localized_sparse_noise
 from graphcert.noise.gaussian import GraphGaussian
 from graphcert.sampling.batching import BatchedModel
 from graphcert.sampling.chunks import noisy_batches, run_chunk
@@ -49,7 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=None,
                         help="copies per batch (default 32 on a CPU, 512 on a GPU)")
     parser.add_argument("--n-samples", type=int, default=None,
-                        help="samples per measurement (default 2048 on a CPU, 40960 on a GPU)")
+                        help="samples per measurement (default 4096 on a CPU, 40960 on a GPU)")
     parser.add_argument("--clusters", type=int, default=5)
     parser.add_argument("--theta-plus", type=float, default=0.01)
     parser.add_argument("--rounds", type=int, default=4, help="interleaved CPU timing rounds")
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(args.threads)
     gpu = device.type != "cpu"
     batch = args.batch_size or (512 if gpu else 32)
-    samples = args.n_samples or (40960 if gpu else 2048)
+    samples = args.n_samples or (40960 if gpu else 4096)
     figures = {"device": device_name(device), "torch": torch.__version__,
                "python": platform.python_version(), "threads": args.threads}
     data = load_graph(args.dataset)
@@ -95,93 +96,91 @@ def main(argv: list[str] | None = None) -> dict:
 
 # ----------------------------------------------------------------------------- CPU
 def cpu_overhead(model, data, noise, batch: int, samples: int, args) -> dict:
-    """Clean forward vs noisy sample + forward vs prefetched noisy batches, interleaved."""
+    """Clean forwards vs certification chunks (`run_chunk`) vs the same work in one thread.
+
+    Each round times, back to back, `per_round` clean forward batches, one main-phase chunk
+    of as many samples (noise drawn by the sampler threads while the model runs, statistics
+    included: what a certification run does) and the same samples drawn and forwarded one
+    after the other in this thread (the work itself, split into noise and forward). The noise
+    overhead is (chunk - clean) / clean in wall time; load changes hit all three alike.
+    """
     n_nodes, n_features = data.x.shape
     graph = noise.prepare(data.x)
     adjacency = model.prepare_graph(data.edge_index, n_nodes)
     per_round = max(1, math.ceil(samples / batch / args.rounds))
     clean = BatchedCSR.repeat(data.x, batch)
-    rng = np.random.default_rng(args.seed)
-    times = dict.fromkeys(["clean", "sample", "forward", "prefetch"], 0.0)
-    cpu = dict.fromkeys(["clean", "sample", "forward"], 0.0)
-    nnz = []
     forward = BatchedModel(model, data.edge_index, n_nodes)
+    rng = np.random.default_rng(args.seed)
+    wall = {"clean": [], "chunk": []}
+    cpu = dict.fromkeys(["clean", "noise", "forward"], 0.0)
+    nnz = []
 
-    def noisy_round(prefetch: bool, round_index: int) -> None:
-        cluster = round_index % args.clusters
-        start, start_cpu = time.perf_counter(), time.process_time()
-        for z in noisy_batches(noise, graph, cluster, [batch] * per_round, rng, prefetch):
-            if not prefetch:
-                sampled, sampled_cpu = time.perf_counter(), time.process_time()
-                times["sample"] += sampled - start
-                cpu["sample"] += sampled_cpu - start_cpu
-                nnz.append(z._nnz() / batch)
+    def sequential(cluster: int) -> None:
+        start = time.process_time()
+        for z in noisy_batches(noise, graph, cluster, [batch] * per_round, rng, prefetch=False):
+            drawn = time.process_time()
+            cpu["noise"] += drawn - start
+            nnz.append(z._nnz() / batch)
             forward(z, batch)
-            if not prefetch:
-                start, start_cpu = time.perf_counter(), time.process_time()
-                times["forward"] += start - sampled
-                cpu["forward"] += start_cpu - sampled_cpu
-        if prefetch:
-            times["prefetch"] += time.perf_counter() - start
+            start = time.process_time()
+            cpu["forward"] += start - drawn
 
     load_before = os.getloadavg()[0]
     with torch.no_grad():
         model(clean, adjacency)  # warm-up
-        noisy_round(False, 0)
-        times, cpu = dict.fromkeys(times, 0.0), dict.fromkeys(cpu, 0.0)
-        nnz.clear()
+        chunk_seconds(model, graph, data.edge_index, noise, batch, batch, 0)
         for r in range(args.rounds):
             start, start_cpu = time.perf_counter(), time.process_time()
             for _ in range(per_round):
                 model(clean, adjacency)
-            times["clean"] += time.perf_counter() - start
+            wall["clean"].append(time.perf_counter() - start)
             cpu["clean"] += time.process_time() - start_cpu
-            noisy_round(False, r)
-            noisy_round(True, r)
+            wall["chunk"].append(chunk_seconds(model, graph, data.edge_index, noise, batch,
+                                               per_round * batch, r % args.clusters))
+            sequential(r % args.clusters)
     done = args.rounds * per_round * batch
-    engine = engine_throughput(model, graph, data.edge_index, noise, batch, done,
-                               torch.device("cpu"))
-    rate = {"clean": done / times["clean"], "noisy": done / (times["sample"] + times["forward"]),
-            "prefetch": done / times["prefetch"], "engine": engine}
-    overhead = (times["sample"] + times["forward"] - times["clean"]) / times["clean"]
-    overhead_prefetch = (times["prefetch"] - times["clean"]) / times["clean"]
-    overhead_cpu = (cpu["sample"] + cpu["forward"] - cpu["clean"]) / cpu["clean"]
-    ms = lambda key, table=times: 1e3 * table[key] / (args.rounds * per_round)  # noqa: E731
+    total = {key: sum(times) for key, times in wall.items()}
+    rate = {key: done / seconds for key, seconds in total.items()}
+    overhead = (total["chunk"] - total["clean"]) / total["clean"]
+    per_round_overhead = [(c - k) / k for c, k in zip(wall["chunk"], wall["clean"])]
+    work = (cpu["noise"] + cpu["forward"] - cpu["clean"]) / cpu["clean"]
+    ms = lambda seconds: 1e3 * seconds / (args.rounds * per_round)  # noqa: E731
     print(f"{args.dataset}: N={n_nodes} D={n_features}, {args.clusters} clusters, theta_plus="
           f"{args.theta_plus}, theta_minus 0.5..0.95 by affinity rank; APPNP, batch {batch}, "
-          f"{done} samples per mode, torch threads {args.threads}, "
+          f"{args.rounds} rounds of {per_round * batch} samples, torch threads {args.threads}, "
+          f"{os.cpu_count()} cores, sampler threads {SAMPLER_THREADS} + the model's; "
           f"load avg {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
     print(f"1-bits per copy: clean {graph_nnz(graph)}, noisy {np.mean(nnz):.0f} on average")
-    print(f"clean forward        : {ms('clean'):7.1f} ms/batch {rate['clean']:7.0f} samples/s")
-    print(f"noisy sample+forward : {ms('sample'):7.1f} + {ms('forward'):.1f} ms/batch "
-          f"{rate['noisy']:7.0f} samples/s  overhead {overhead:.2f}x")
-    print(f"noisy, prefetching   : {ms('prefetch'):7.1f} ms/batch {rate['prefetch']:7.0f} "
-          f"samples/s  overhead {overhead_prefetch:.2f}x")
-    print(f"engine run_chunk     : {rate['engine']:7.0f} samples/s (statistics included)")
-    print(f"CPU time per batch   : clean {ms('clean', cpu):.1f} ms, sample {ms('sample', cpu):.1f}"
-          f" ms, noisy forward {ms('forward', cpu):.1f} ms -> "
-          f"{done / (cpu['sample'] + cpu['forward']):.0f} samples per CPU-second, "
-          f"overhead {overhead_cpu:.2f}x")
-    print(f"SUMMARY {args.dataset} batch {batch}: noisy {rate['noisy']:.0f} samples/s "
-          f"(prefetch {rate['prefetch']:.0f}/s, engine {engine:.0f}/s), clean {rate['clean']:.0f}"
-          f"/s, noise overhead {overhead:.2f}x (prefetch {overhead_prefetch:.2f}x); "
-          f"target <= 1x")
-    return {**{f"samples_per_s_{k}": v for k, v in rate.items()}, "batch_size": batch,
-            "overhead": overhead, "overhead_prefetch": overhead_prefetch,
-            "overhead_cpu": overhead_cpu, "ms_per_batch": {k: ms(k) for k in times},
-            "cpu_ms_per_batch": {k: ms(k, cpu) for k in cpu}}
+    print(f"clean forward          : {ms(total['clean']):6.1f} ms/batch {rate['clean']:7.0f} "
+          f"samples/s")
+    print(f"certification chunk    : {ms(total['chunk']):6.1f} ms/batch {rate['chunk']:7.0f} "
+          f"samples/s  noise overhead {overhead:.2f}x (rounds: "
+          f"{' '.join(f'{o:.2f}' for o in per_round_overhead)})")
+    print(f"work, one thread (CPU) : noise {ms(cpu['noise']):.1f} ms/batch + noisy forward "
+          f"{ms(cpu['forward']):.1f} ms/batch vs clean {ms(cpu['clean']):.1f} ms/batch: "
+          f"{work:.2f}x a clean forward on top")
+    print(f"SUMMARY {args.dataset} batch {batch}: certification {rate['chunk']:.0f} samples/s, "
+          f"clean forward {rate['clean']:.0f}/s: noise overhead {overhead:.2f}x in wall time "
+          f"(target <= 1x; rounds {min(per_round_overhead):.2f}-{max(per_round_overhead):.2f}x), "
+          f"{work:.2f}x in CPU time")
+    return {"samples_per_s_clean": rate["clean"], "samples_per_s_engine": rate["chunk"],
+            "batch_size": batch, "samples": done, "overhead": overhead,
+            "overhead_per_round": per_round_overhead, "overhead_cpu": work,
+            "ms_per_batch": {key: ms(seconds) for key, seconds in total.items()},
+            "cpu_ms_per_batch": {key: ms(seconds) for key, seconds in cpu.items()},
+            "cores": os.cpu_count(), "sampler_threads": SAMPLER_THREADS}
 
 
-def engine_throughput(model, x, edge_index, noise, batch: int, samples: int,
-                      device: torch.device) -> float:
-    """Samples/s of one main-phase `run_chunk` (sampling, forward and statistics)."""
+def chunk_seconds(model, x, edge_index, noise, batch: int, samples: int,
+                  output_cluster: int = 0, device: torch.device | None = None) -> float:
+    """Wall seconds of one main-phase `run_chunk` of `samples` (sampling, forward, counting)."""
     config = MonteCarloConfig(n_samples=samples, n_pre=1, chunk_size=samples, batch_size=batch)
     candidates = np.zeros(len(noise.labels), dtype=np.int64)
     synchronize(device)
     start = time.perf_counter()
-    run_chunk(model, x, edge_index, noise, config, 0, 0, MAIN, candidates)
+    run_chunk(model, x, edge_index, noise, config, output_cluster, 0, MAIN, candidates)
     synchronize(device)
-    return samples / (time.perf_counter() - start)
+    return time.perf_counter() - start
 
 
 def graph_nnz(graph) -> int:
@@ -192,10 +191,10 @@ def graph_nnz(graph) -> int:
 def device_throughput(model, x, edge_index, noise, batch: int, samples: int,
                       device: torch.device, name: str) -> dict:
     """Samples/s of whole chunks and of their parts (noise alone, forward alone)."""
-    engine_throughput(model, x, edge_index, noise, batch, batch, device)  # warm-up
+    chunk_seconds(model, x, edge_index, noise, batch, batch, device=device)  # warm-up
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    engine = engine_throughput(model, x, edge_index, noise, batch, samples, device)
+    engine = samples / chunk_seconds(model, x, edge_index, noise, batch, samples, device=device)
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
     prepared = noise.prepare(x).to(device)
     generator = torch_generator(chunk_generator(0, "main", 0, 0), device)
@@ -247,8 +246,8 @@ def arxiv_sized(device: torch.device, seed: int) -> dict:
                              "arxiv_sized_appnp_gaussian")
 
 
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
+def synchronize(device: torch.device | None) -> None:
+    if device is not None and device.type == "cuda":
         torch.cuda.synchronize(device)
 
 

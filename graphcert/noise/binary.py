@@ -65,7 +65,8 @@ def _running_gaps(uniforms: np.ndarray, scale: float, cap: float, length: int,
     with np.errstate(divide="ignore"):
         np.log(uniforms, out=uniforms)
     np.multiply(uniforms, scale, out=uniforms)
-    np.minimum(uniforms, cap, out=uniforms)
+    if uniforms.max() > cap:  # rare where cap < length: reading is cheaper than rewriting
+        np.minimum(uniforms, cap, out=uniforms)
     steps = uniforms.astype(dtype)  # truncation == floor here: gaps >= 0
     steps += 1
     steps[0] += last
@@ -342,14 +343,15 @@ def _sample_copy(graph: BinaryGraph, plan: _Plan, rng: np.random.Generator,
 def _finish_copy(graph: BinaryGraph, keys: np.ndarray, unions: list[np.ndarray],
                  removals: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """A copy's columns and row pointers from its selection `keys` and 1-bit subsets."""
-    d = graph.n_features
     if removals:
         keys = _remove(keys, np.sort(np.concatenate(removals), kind="stable"))
     if unions:  # the stable sort merges the sorted runs in linear time
         keys = _unique_sorted(np.sort(np.concatenate([keys, *unions]), kind="stable"))
-    row_starts = np.arange(graph.n_nodes + 1, dtype=keys.dtype) * keys.dtype.type(d)
-    crow = np.searchsorted(keys, row_starts)
-    keys -= np.repeat(row_starts[:-1], np.diff(crow))
+    d = keys.dtype.type(graph.n_features)
+    crow = np.searchsorted(keys, np.arange(graph.n_nodes + 1, dtype=keys.dtype) * d)
+    rows = keys // d  # numpy divides by a scalar without a division instruction per key
+    rows *= d
+    keys -= rows  # the columns
     return keys, crow
 
 
