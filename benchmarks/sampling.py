@@ -31,6 +31,7 @@ import torch
 from gnn_models import get_model
 from gnn_models.batching import BatchedCSR
 from graphcert.data.datasets import load_graph
+from graphcert.noise._csr import stacked_csr
 from graphcert.noise.binary import SAMPLER_THREADS, localized_sparse_noise
 from graphcert.noise.gaussian import GraphGaussian
 from graphcert.sampling.batching import BatchedModel
@@ -98,7 +99,8 @@ def main(argv: list[str] | None = None) -> dict:
 def cpu_overhead(model, data, noise, batch: int, samples: int, args) -> dict:
     """Clean forwards vs certification chunks (`run_chunk`) vs the same work in one thread.
 
-    Each round times, back to back, `per_round` clean forward batches, one main-phase chunk
+    Each round times, back to back, `per_round` clean forward batches (clean copies through
+    the same `BatchedModel` call as noisy ones), one main-phase chunk
     of as many samples (noise drawn by the sampler threads while the model runs, statistics
     included: what a certification run does) and the same samples drawn and forwarded one
     after the other in this thread (the work itself, split into noise and forward). The noise
@@ -106,10 +108,10 @@ def cpu_overhead(model, data, noise, batch: int, samples: int, args) -> dict:
     """
     n_nodes, n_features = data.x.shape
     graph = noise.prepare(data.x)
-    adjacency = model.prepare_graph(data.edge_index, n_nodes)
     per_round = max(1, math.ceil(samples / batch / args.rounds))
-    clean = BatchedCSR.repeat(data.x, batch)
     forward = BatchedModel(model, data.edge_index, n_nodes)
+    repeated = BatchedCSR.repeat(data.x, batch)  # clean copies, as the sampler hands them over
+    clean = stacked_csr(repeated.crow, repeated.col, (batch * n_nodes, n_features))
     rng = np.random.default_rng(args.seed)
     wall = {"clean": [], "chunk": []}
     cpu = dict.fromkeys(["clean", "noise", "forward"], 0.0)
@@ -127,12 +129,12 @@ def cpu_overhead(model, data, noise, batch: int, samples: int, args) -> dict:
 
     load_before = os.getloadavg()[0]
     with torch.no_grad():
-        model(clean, adjacency)  # warm-up
+        forward(clean, batch)  # warm-up
         chunk_seconds(model, graph, data.edge_index, noise, batch, batch, 0)
         for r in range(args.rounds):
             start, start_cpu = time.perf_counter(), time.process_time()
             for _ in range(per_round):
-                model(clean, adjacency)
+                forward(clean, batch)
             wall["clean"].append(time.perf_counter() - start)
             cpu["clean"] += time.process_time() - start_cpu
             wall["chunk"].append(chunk_seconds(model, graph, data.edge_index, noise, batch,
