@@ -346,7 +346,9 @@ def _finish_copy(graph: BinaryGraph, keys: np.ndarray, unions: list[np.ndarray],
     if removals:
         keys = _remove(keys, np.sort(np.concatenate(removals), kind="stable"))
     if unions:  # the stable sort merges the sorted runs in linear time
-        keys = _unique_sorted(np.sort(np.concatenate([keys, *unions]), kind="stable"))
+        keys = np.concatenate([keys, *unions])
+        keys.sort(kind="stable")  # in place: one array less to write
+        keys = _unique_sorted(keys)
     d = keys.dtype.type(graph.n_features)
     crow = np.searchsorted(keys, np.arange(graph.n_nodes + 1, dtype=keys.dtype) * d)
     rows = keys // d  # numpy divides by a scalar without a division instruction per key
@@ -366,9 +368,10 @@ SAMPLER_THREADS = max(1, min(2, (os.cpu_count() or 1) - 1))
 class PendingCopies:
     """A batch whose random numbers are drawn and whose copies are being finished.
 
-    The uniforms of every copy's gaps are drawn for the whole batch at once, in the order
-    `_sample_copy` draws them copy after copy; any thread may then finish copies from them
-    (`work`). The thread that drew the batch calls `complete` once it has no more copies to
+    The first round of every copy's gaps is drawn for the whole batch at once, in the order
+    `_sample_copy` draws it copy after copy, and summed into positions right away (one copy's
+    uniforms at a time, in one reused buffer that stays in the cache); any thread may then
+    finish copies from them (`work`). The thread that drew the batch calls `complete` once it has no more copies to
     claim; after that the generator is free again, and `assemble` builds the batch. `result`
     does all of it in the calling thread (and `SAMPLER_THREADS - 1` pool threads).
 
@@ -390,13 +393,15 @@ class PendingCopies:
         self._all_done, self._final = threading.Event(), threading.Event()
         length = graph.n_nodes * graph.n_features
         if plan.thin is not None or not 0.0 < plan.top < 1.0 or self._size < 2:
-            self._uniforms = None  # drawn copy after copy in `complete`
+            self._positions = None  # drawn copy after copy in `complete`
             self._claims = itertools.count(self._size)
             self._all_done.set()
             return
-        self._scale, self._cap, mean = _gap_law(length, plan.top)
+        scale, cap, mean = _gap_law(length, plan.top)
         self._state = rng.bit_generator.state
-        self._uniforms = rng.random((self._size, _first_draws(mean)))
+        uniforms = np.empty(_first_draws(mean))  # one copy's, reused: stays in the cache
+        self._positions = [_running_gaps(rng.random(out=uniforms), scale, cap, length, -1)
+                           for _ in range(self._size)]
         self._claims = itertools.count()  # next(count) is atomic under the GIL
         global _POOL
         if SAMPLER_THREADS > 1:
@@ -411,8 +416,7 @@ class PendingCopies:
         graph, length = self._graph, self._graph.n_nodes * self._graph.n_features
         while (copy := next(self._claims)) < self._size:
             try:
-                positions = _running_gaps(self._uniforms[copy], self._scale, self._cap,
-                                          length, -1)
+                positions = self._positions[copy]
                 if positions[-1] < length - 1:
                     self._short = True
                 else:
@@ -429,12 +433,12 @@ class PendingCopies:
                         self._all_done.set()
 
     def complete(self) -> None:
-        """Wait for every copy; draw copy after copy where the shared uniforms fell short.
+        """Wait for every copy; draw copy after copy where a first round fell short.
         Called once, by the thread that drew the batch, after its own `work`."""
         self._all_done.wait()
         try:
-            if self._error is None and (self._uniforms is None or self._short):
-                if self._uniforms is not None:
+            if self._error is None and (self._positions is None or self._short):
+                if self._positions is not None:
                     self._rng.bit_generator.state = self._state
                 self._copies = [_sample_copy(self._graph, self._plan, self._rng, u, r)
                                 for u, r in zip(self._unions, self._removals)]
@@ -469,9 +473,12 @@ def _one_bits(graph: BinaryGraph, groups: tuple[tuple[int, float], ...], batch_s
     per_copy: list[list[np.ndarray]] = [[] for _ in range(batch_size)]
     for j, p in groups:
         ones = graph.ones[j]
-        picked = bernoulli_positions(batch_size * len(ones), p, rng)
-        bounds = np.searchsorted(picked, np.arange(batch_size + 1) * len(ones))
-        keys = ones[picked - np.repeat(np.arange(batch_size) * len(ones), np.diff(bounds))]
+        dtype = np.int32 if batch_size * len(ones) < 2**31 else np.int64
+        picked = bernoulli_positions(batch_size * len(ones), p, rng, dtype)
+        starts = np.arange(batch_size + 1, dtype=dtype) * dtype(len(ones))
+        bounds = np.searchsorted(picked, starts)
+        picked -= np.repeat(starts[:-1], np.diff(bounds))
+        keys = ones[picked]
         for copy in range(batch_size):
             per_copy[copy].append(keys[bounds[copy]:bounds[copy + 1]])
     return per_copy
