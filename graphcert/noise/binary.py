@@ -35,7 +35,12 @@ from graphcert.data.clustering import (
 )
 from graphcert.noise._csr import quiet_sparse_csr, stacked_csr
 from graphcert.noise.binary_torch import DeviceBinaryGraph, sample_on_device
-from graphcert.utils.validation import check_positive_int
+from graphcert.utils.validation import (
+    check_index_array,
+    check_positive_int,
+    check_probabilities,
+    check_probability,
+)
 
 __all__ = ["BinaryGraph", "LocalizedNoise", "PendingCopies", "bernoulli_positions",
            "localized_sparse_noise", "prepare_binary", "quiet_sparse_csr", "sample_prepared",
@@ -85,7 +90,7 @@ def bernoulli_positions(length: int, p: float, rng: np.random.Generator,
     the kept positions because each gap is independent of the ones after it. Work and memory
     are proportional to the number of positions returned, not to `length`.
     """
-    _check_probability("p", p)
+    check_probability(p, "p")
     if length < 0:
         raise ValueError(f"length must be >= 0, got {length}")
     if p == 0.0 or length == 0:
@@ -143,7 +148,7 @@ def prepare_binary(x: Tensor, labels, n_clusters: int) -> BinaryGraph:
     n_nodes, n_features = x.shape
     if n_nodes == 0 or n_features == 0:
         raise ValueError(f"x must have at least one node and one feature, got {tuple(x.shape)}")
-    labels = _check_labels(labels, n_nodes, n_clusters)
+    labels = check_index_array(labels, "labels", n_clusters, shape=(n_nodes,))
     if x.layout == torch.strided:
         values = x[x != 0]
         index = torch.nonzero(x).T
@@ -226,11 +231,8 @@ class LocalizedNoise:
         minus = _check_matrix("theta_minus", self.theta_minus)
         if plus.shape != minus.shape:
             raise ValueError(f"theta_plus {plus.shape} and theta_minus {minus.shape} differ")
-        labels = self.labels.detach().cpu().numpy() if isinstance(self.labels, Tensor) \
-            else np.asarray(self.labels)
-        if labels.ndim != 1:
-            raise ValueError(f"labels must be a 1-D array of clusters, got shape {labels.shape}")
-        object.__setattr__(self, "labels", _check_labels(labels, labels.shape[0], plus.shape[0]))
+        object.__setattr__(self, "labels",
+                           check_index_array(self.labels, "labels", plus.shape[0], ndim=1))
         object.__setattr__(self, "theta_plus", plus)
         object.__setattr__(self, "theta_minus", minus)
 
@@ -513,40 +515,15 @@ def _to_batched_csr(copies: list[tuple[np.ndarray, np.ndarray]], graph: BinaryGr
                        (len(copies) * graph.n_nodes, graph.n_features))
 
 
-def _check_probability(name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:  # also rejects NaN
-        raise ValueError(f"{name} must be a probability in [0, 1], got {value}")
-
-
-def _check_probabilities(name: str, values: np.ndarray) -> np.ndarray:
-    values = np.asarray(values, dtype=np.float64)
-    if not np.all((values >= 0.0) & (values <= 1.0)):
-        raise ValueError(f"{name} must hold probabilities in [0, 1] (NaN or out of range found)")
-    return values
-
-
 def _check_row(name: str, row, n_clusters: int) -> np.ndarray:
-    row = _check_probabilities(name, row)
+    row = check_probabilities(row, name)
     if row.shape != (n_clusters,):
         raise ValueError(f"{name} must have shape ({n_clusters},), got {row.shape}")
     return row
 
 
 def _check_matrix(name: str, matrix) -> np.ndarray:
-    matrix = _check_probabilities(name, matrix)
+    matrix = check_probabilities(matrix, name)
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] < 1:
         raise ValueError(f"{name} must be a non-empty C x C matrix, got shape {matrix.shape}")
     return matrix
-
-
-def _check_labels(labels, n_nodes: int, n_clusters: int) -> np.ndarray:
-    if isinstance(labels, Tensor):
-        labels = labels.detach().cpu().numpy()
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or labels.shape[0] != n_nodes:
-        raise ValueError(f"labels must have shape ({n_nodes},), got {labels.shape}")
-    if labels.dtype.kind not in "iu":
-        raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
-    if labels.size and (labels.min() < 0 or labels.max() >= n_clusters):
-        raise ValueError(f"labels must lie in [0, {n_clusters})")
-    return labels.astype(np.int64)
