@@ -167,7 +167,8 @@ def prepare_binary(x: Tensor, labels, n_clusters: int) -> BinaryGraph:
 
 def sample_prepared(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_size: int,
                     generator: np.random.Generator) -> Tensor:
-    """`batch_size` independent noisy copies of `graph` as a (B * N, D) sparse CSR tensor of ones (SPEC §2).
+    """`batch_size` independent noisy copies of `graph` as a (B * N, D) sparse CSR tensor of
+    ones (SPEC §2).
 
     ``theta_*_row[j]`` are the flip probabilities for the attributes of input cluster j.
 
@@ -370,40 +371,32 @@ SAMPLER_THREADS = max(1, min(2, (os.cpu_count() or 1) - 1))
 class PendingCopies:
     """A batch whose random numbers are drawn and whose copies are being finished.
 
-    The first round of every copy's gaps is drawn for the whole batch at once, in the order
-    `_sample_copy` draws it copy after copy, and summed into positions right away (one copy's
-    uniforms at a time, in one reused buffer that stays in the cache); any thread may then
-    finish copies from them (`work`). The thread that drew the batch calls `complete` once it has no more copies to
-    claim; after that the generator is free again, and `assemble` builds the batch. `result`
-    does all of it in the calling thread (and `SAMPLER_THREADS - 1` pool threads).
-
-    The samples are the same as copy after copy whenever each copy's first round of gaps
-    reaches its end and there is no thinning (whose draws interleave with the copies').
-    Otherwise (a short round has probability about 1e-9 per copy) `complete` rewinds the
-    generator and draws copy after copy, so nobody else may use the generator before
-    `complete` returns.
+    Every draw of the batch happens in the constructor, in the thread that calls
+    `start_sample`, in the order `_sample_copy` makes them copy after copy, so the generator
+    is free again as soon as it returns. Each copy's first round of gaps is summed into
+    positions right after its uniforms are drawn (one reused buffer, which stays in the
+    cache); any thread may then finish copies from them (`work`), and `finish` also waits for
+    the copies other threads claimed. Where a first round falls short (probability about
+    1e-9 per copy), or the selection is thinned (its draws interleave with the copies'), the
+    constructor rewinds the generator and makes every copy itself, copy after copy.
+    `result` finishes the batch in the calling thread (and `SAMPLER_THREADS - 1` pool
+    threads) and builds it.
     """
 
     def __init__(self, graph: BinaryGraph, plan: _Plan, rng: np.random.Generator,
                  unions: list[list[np.ndarray]], removals: list[list[np.ndarray]]) -> None:
-        self._graph, self._plan, self._rng = graph, plan, rng
-        self._unions, self._removals = unions, removals
+        self._graph, self._unions, self._removals = graph, unions, removals
         self._size = len(unions)
+        self._positions = _first_rounds(graph, plan, rng, self._size)
+        self._error: BaseException | None = None
+        self._finished, self._lock, self._all_done = 0, threading.Lock(), threading.Event()
         self._copies: list[tuple[np.ndarray, np.ndarray] | None] = [None] * self._size
-        self._short, self._error = False, None
-        self._finished, self._lock = 0, threading.Lock()
-        self._all_done, self._final = threading.Event(), threading.Event()
-        length = graph.n_nodes * graph.n_features
-        if plan.thin is not None or not 0.0 < plan.top < 1.0 or self._size < 2:
-            self._positions = None  # drawn copy after copy in `complete`
+        if self._positions is None:
+            self._copies = [_sample_copy(graph, plan, rng, u, r)
+                            for u, r in zip(unions, removals)]
             self._claims = itertools.count(self._size)
             self._all_done.set()
             return
-        scale, cap, mean = _gap_law(length, plan.top)
-        self._state = rng.bit_generator.state
-        uniforms = np.empty(_first_draws(mean))  # one copy's, reused: stays in the cache
-        self._positions = [_running_gaps(rng.random(out=uniforms), scale, cap, length, -1)
-                           for _ in range(self._size)]
         self._claims = itertools.count()  # next(count) is atomic under the GIL
         global _POOL
         if SAMPLER_THREADS > 1:
@@ -419,13 +412,10 @@ class PendingCopies:
         while (copy := next(self._claims)) < self._size:
             try:
                 positions = self._positions[copy]
-                if positions[-1] < length - 1:
-                    self._short = True
-                else:
-                    keys = positions[: np.searchsorted(positions, length)].astype(
-                        graph.key_dtype, copy=False)
-                    self._copies[copy] = _finish_copy(graph, keys, self._unions[copy],
-                                                      self._removals[copy])
+                keys = positions[: np.searchsorted(positions, length)].astype(
+                    graph.key_dtype, copy=False)
+                self._copies[copy] = _finish_copy(graph, keys, self._unions[copy],
+                                                  self._removals[copy])
             except BaseException as error:  # raised again by `assemble`, in the caller
                 self._error = error
             finally:
@@ -434,38 +424,41 @@ class PendingCopies:
                     if self._finished == self._size:
                         self._all_done.set()
 
-    def complete(self) -> None:
-        """Wait for every copy; draw copy after copy where a first round fell short.
-        Called once, by the thread that drew the batch, after its own `work`."""
-        self._all_done.wait()
-        try:
-            if self._error is None and (self._positions is None or self._short):
-                if self._positions is not None:
-                    self._rng.bit_generator.state = self._state
-                self._copies = [_sample_copy(self._graph, self._plan, self._rng, u, r)
-                                for u, r in zip(self._unions, self._removals)]
-        except BaseException as error:
-            self._error = error
-        finally:
-            self._final.set()
-
     def finish(self) -> None:
-        """Help with the copies, then wait until `complete` has run (in another thread)."""
+        """Help with the copies, then wait until every copy is finished."""
         self.work()
-        self._final.wait()
+        self._all_done.wait()
 
     def assemble(self) -> Tensor:
-        """The batch as one (B * N, D) sparse CSR tensor of ones, once it is complete."""
-        self._final.wait()
+        """The batch as one (B * N, D) sparse CSR tensor of ones, once it is finished."""
+        self._all_done.wait()
         if self._error is not None:
             raise self._error
         return _to_batched_csr(self._copies, self._graph)
 
     def result(self) -> Tensor:
-        """`work`, `complete` and `assemble` in the calling thread."""
-        self.work()
-        self.complete()
+        """`finish` and `assemble` in the calling thread."""
+        self.finish()
         return self.assemble()
+
+
+def _first_rounds(graph: BinaryGraph, plan: _Plan, rng: np.random.Generator,
+                  batch_size: int) -> list[np.ndarray] | None:
+    """Every copy's selection positions from its first round of gaps, drawn copy after copy;
+    None, with the generator rewound, where they cannot stand for `_sample_copy`'s draws
+    (thinning, a trivial rate, a single copy, or a round that falls short)."""
+    if plan.thin is not None or not 0.0 < plan.top < 1.0 or batch_size < 2:
+        return None
+    length = graph.n_nodes * graph.n_features
+    scale, cap, mean = _gap_law(length, plan.top)
+    state = rng.bit_generator.state
+    uniforms = np.empty(_first_draws(mean))  # one copy's, reused: stays in the cache
+    positions = [_running_gaps(rng.random(out=uniforms), scale, cap, length, -1)
+                 for _ in range(batch_size)]
+    if any(p[-1] < length - 1 for p in positions):
+        rng.bit_generator.state = state
+        return None
+    return positions
 
 
 def _one_bits(graph: BinaryGraph, groups: tuple[tuple[int, float], ...], batch_size: int,

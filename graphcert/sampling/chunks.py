@@ -118,9 +118,9 @@ def noisy_batches(noise: SmoothingNoise, x: Any, output_cluster: int, sizes: lis
     with ThreadPoolExecutor(max_workers=1) as pool:
         drawn = _start_in(pool, start, x, output_cluster, sizes[0], rng)
         for size in sizes[1:]:
-            batch = drawn.result()
-            batch.finish()  # the generator is free from here on
-            drawn = _start_in(pool, start, x, output_cluster, size, rng)
+            batch = drawn.result()  # drawn: the generator is free
+            drawn = _start_in(pool, start, x, output_cluster, size, rng)  # once its copies
+            batch.finish()  # are all claimed, the pool thread draws the next batch
             yield batch.assemble()
         batch = drawn.result()
         batch.finish()
@@ -136,7 +136,7 @@ class _Sampled:
     def work(self) -> None:
         pass
 
-    complete = finish = work
+    finish = work
 
     def assemble(self) -> Any:
         return self._batch
@@ -145,7 +145,7 @@ class _Sampled:
 def _start_in(pool: ThreadPoolExecutor, start_sample: Callable, x: Any, output_cluster: int,
               size: int, rng: np.random.Generator | torch.Generator) -> Future:
     """Draw a batch in `pool`'s thread, hand it over through the returned future as soon as
-    it is drawn, then finish copies there and complete it."""
+    it is drawn, then finish copies there."""
     drawn: Future = Future()
 
     def draw_and_finish() -> None:
@@ -156,7 +156,6 @@ def _start_in(pool: ThreadPoolExecutor, start_sample: Callable, x: Any, output_c
             return
         drawn.set_result(batch)
         batch.work()
-        batch.complete()
 
     pool.submit(draw_and_finish)
     return drawn

@@ -1,7 +1,7 @@
-"""The numpy sampler draws a batch's uniforms at once and finishes its copies in several
-threads (pool threads, and the model's thread while it waits for a prefetched batch), and
-still draws exactly what it draws copy after copy (the published results depend on these
-samples)."""
+"""The numpy sampler makes a batch's draws at once (the generator is free for the next batch
+right after) and finishes its copies in several threads (pool threads, and the model's thread
+while it waits for a prefetched batch), and still draws exactly what it draws copy after copy
+(the published results depend on these samples)."""
 from __future__ import annotations
 
 import numpy as np
