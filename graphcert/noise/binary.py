@@ -336,11 +336,16 @@ def _sample_copy(graph: BinaryGraph, plan: _Plan, rng: np.random.Generator,
                  unions: list[np.ndarray], removals: list[np.ndarray]
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Column indices and row pointers (N + 1, int64) of one copy, given its 1-bit subsets."""
-    d = graph.n_features
-    keys = bernoulli_positions(graph.n_nodes * d, plan.top, rng, graph.key_dtype)
-    if plan.thin is not None:
-        keys = keys[rng.random(keys.size) < plan.thin[keys // d]]
-    return _finish_copy(graph, keys, unions, removals)
+    keys = bernoulli_positions(graph.n_nodes * graph.n_features, plan.top, rng, graph.key_dtype)
+    return _finish_copy(graph, _thinned(graph, plan, keys, rng), unions, removals)
+
+
+def _thinned(graph: BinaryGraph, plan: _Plan, keys: np.ndarray,
+             rng: np.random.Generator) -> np.ndarray:
+    """The selection `keys` thinned to each node's rate (one uniform per key), if it varies."""
+    if plan.thin is None:
+        return keys
+    return keys[rng.random(keys.size) < plan.thin[keys // graph.n_features]]
 
 
 def _finish_copy(graph: BinaryGraph, keys: np.ndarray, unions: list[np.ndarray],
@@ -375,10 +380,10 @@ class PendingCopies:
     `start_sample`, in the order `_sample_copy` makes them copy after copy, so the generator
     is free again as soon as it returns. Each copy's first round of gaps is summed into
     positions right after its uniforms are drawn (one reused buffer, which stays in the
-    cache); any thread may then finish copies from them (`work`), and `finish` also waits for
-    the copies other threads claimed. Where a first round falls short (probability about
-    1e-9 per copy), or the selection is thinned (its draws interleave with the copies'), the
-    constructor rewinds the generator and makes every copy itself, copy after copy.
+    cache) and thinned at once where the rate varies; any thread may then finish copies from
+    these selections (`work`), and `finish` also waits for the copies other threads claimed.
+    Where a first round falls short (probability about 1e-9 per copy), the constructor
+    rewinds the generator and makes every copy itself, copy after copy.
     `result` finishes the batch in the calling thread (and `SAMPLER_THREADS - 1` pool
     threads) and builds it.
     """
@@ -387,11 +392,11 @@ class PendingCopies:
                  unions: list[list[np.ndarray]], removals: list[list[np.ndarray]]) -> None:
         self._graph, self._unions, self._removals = graph, unions, removals
         self._size = len(unions)
-        self._positions = _first_rounds(graph, plan, rng, self._size)
+        self._selections = _first_rounds(graph, plan, rng, self._size)
         self._error: BaseException | None = None
         self._finished, self._lock, self._all_done = 0, threading.Lock(), threading.Event()
         self._copies: list[tuple[np.ndarray, np.ndarray] | None] = [None] * self._size
-        if self._positions is None:
+        if self._selections is None:
             self._copies = [_sample_copy(graph, plan, rng, u, r)
                             for u, r in zip(unions, removals)]
             self._claims = itertools.count(self._size)
@@ -408,14 +413,11 @@ class PendingCopies:
 
     def work(self) -> None:
         """Finish copies until none is left to claim."""
-        graph, length = self._graph, self._graph.n_nodes * self._graph.n_features
+        graph = self._graph
         while (copy := next(self._claims)) < self._size:
             try:
-                positions = self._positions[copy]
-                keys = positions[: np.searchsorted(positions, length)].astype(
-                    graph.key_dtype, copy=False)
-                self._copies[copy] = _finish_copy(graph, keys, self._unions[copy],
-                                                  self._removals[copy])
+                self._copies[copy] = _finish_copy(graph, self._selections[copy],
+                                                  self._unions[copy], self._removals[copy])
             except BaseException as error:  # raised again by `assemble`, in the caller
                 self._error = error
             finally:
@@ -444,21 +446,25 @@ class PendingCopies:
 
 def _first_rounds(graph: BinaryGraph, plan: _Plan, rng: np.random.Generator,
                   batch_size: int) -> list[np.ndarray] | None:
-    """Every copy's selection positions from its first round of gaps, drawn copy after copy;
-    None, with the generator rewound, where they cannot stand for `_sample_copy`'s draws
-    (thinning, a trivial rate, a single copy, or a round that falls short)."""
-    if plan.thin is not None or not 0.0 < plan.top < 1.0 or batch_size < 2:
+    """Every copy's selection keys from its first round of gaps (thinned where the rate
+    varies), drawn copy after copy as `_sample_copy` draws them; None, with the generator
+    rewound, for a trivial rate, a single copy, or a round that falls short."""
+    if not 0.0 < plan.top < 1.0 or batch_size < 2:
         return None
     length = graph.n_nodes * graph.n_features
     scale, cap, mean = _gap_law(length, plan.top)
     state = rng.bit_generator.state
     uniforms = np.empty(_first_draws(mean))  # one copy's, reused: stays in the cache
-    positions = [_running_gaps(rng.random(out=uniforms), scale, cap, length, -1)
-                 for _ in range(batch_size)]
-    if any(p[-1] < length - 1 for p in positions):
-        rng.bit_generator.state = state
-        return None
-    return positions
+    selections = []
+    for _ in range(batch_size):
+        positions = _running_gaps(rng.random(out=uniforms), scale, cap, length, -1)
+        if positions[-1] < length - 1:
+            rng.bit_generator.state = state
+            return None
+        keys = positions[: np.searchsorted(positions, length)].astype(graph.key_dtype,
+                                                                      copy=False)
+        selections.append(_thinned(graph, plan, keys, rng))
+    return selections
 
 
 def _one_bits(graph: BinaryGraph, groups: tuple[tuple[int, float], ...], batch_size: int,
