@@ -8,6 +8,7 @@ counts are made there (`graphcert.sampling.devices`).
 """
 from __future__ import annotations
 
+import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Iterator, Protocol
 
@@ -21,6 +22,12 @@ from graphcert.sampling.statistics import ChunkCounts, ChunkStats, MonteCarloCon
 from graphcert.sampling.streams import MAIN, PHASES, PRE, batch_sizes, chunk_generator
 
 __all__ = ["SmoothingNoise", "noisy_batches", "on_accelerator", "run_chunk"]
+
+# Threads that draw prefetched batches. With two, the next batch is drawn while the thread that
+# drew the current one still finishes its copies; draws never overlap (each is started only
+# once the one before it is drawn). On up to three cores the extra thread only competes with
+# the model's (measured on two cores: 1.05x-1.18x noise overhead instead of 0.91x-1.00x).
+DRAWING_THREADS = 2 if (os.cpu_count() or 1) >= 4 else 1
 
 
 class SmoothingNoise(Protocol):
@@ -115,12 +122,12 @@ def noisy_batches(noise: SmoothingNoise, x: Any, output_cluster: int, sizes: lis
     if start is None:  # drawn whole in the background thread
         def start(*args) -> _Sampled:
             return _Sampled(noise.sample(*args))
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=DRAWING_THREADS) as pool:
         drawn = _start_in(pool, start, x, output_cluster, sizes[0], rng)
         for size in sizes[1:]:
             batch = drawn.result()  # drawn: the generator is free
-            drawn = _start_in(pool, start, x, output_cluster, size, rng)  # once its copies
-            batch.finish()  # are all claimed, the pool thread draws the next batch
+            drawn = _start_in(pool, start, x, output_cluster, size, rng)  # with one drawing
+            batch.finish()  # thread: once the current batch's copies are all claimed
             yield batch.assemble()
         batch = drawn.result()
         batch.finish()

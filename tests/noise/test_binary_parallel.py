@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import graphcert.noise.binary as binary
+import graphcert.sampling.chunks as chunks
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.sampling.chunks import noisy_batches
 from graphcert.sampling.streams import chunk_generator
@@ -63,25 +64,43 @@ def assert_same(first: list, second: list) -> None:
     assert np.array_equal(first[-1], second[-1])  # the generator ends at one place
 
 
+@pytest.mark.parametrize("drawing", [1, 2])
 @pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize("prefetch", [None, False, True])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_shared_finishing_equals_copy_after_copy(monkeypatch, case, prefetch, threads):
+def test_shared_finishing_equals_copy_after_copy(monkeypatch, case, prefetch, threads, drawing):
     monkeypatch.setattr(binary, "SAMPLER_THREADS", threads)
     monkeypatch.setattr(binary, "_POOL", None)
+    monkeypatch.setattr(chunks, "DRAWING_THREADS", drawing)
     assert_same(batches(case, prefetch), copy_after_copy(case))
 
 
+@pytest.mark.parametrize("drawing", [1, 2])
 @pytest.mark.parametrize("prefetch", [None, True])
-def test_a_short_first_round_rewinds_to_the_sequential_draws(monkeypatch, prefetch):
+def test_a_short_first_round_rewinds_to_the_sequential_draws(monkeypatch, prefetch, drawing):
     monkeypatch.setattr(binary, "_first_draws", lambda mean: 3)  # every copy falls short
+    monkeypatch.setattr(chunks, "DRAWING_THREADS", drawing)
     assert_same(batches("unions", prefetch), copy_after_copy("unions"))
 
 
-def test_an_error_while_finishing_reaches_the_caller(monkeypatch):
+@pytest.mark.parametrize("drawing", [1, 2])
+def test_an_error_while_drawing_reaches_the_caller(monkeypatch, drawing):
+    def broken(*args):
+        raise MemoryError("no room for the draws")
+
+    monkeypatch.setattr(chunks, "DRAWING_THREADS", drawing)
+    monkeypatch.setattr(binary, "_first_rounds", broken)
+    noise, graph = setting("unions")
+    with pytest.raises(MemoryError, match="no room"):
+        list(noisy_batches(noise, graph, 0, [4, 4, 4], np.random.default_rng(0), True))
+
+
+@pytest.mark.parametrize("drawing", [1, 2])
+def test_an_error_while_finishing_reaches_the_caller(monkeypatch, drawing):
     def broken(*args):
         raise MemoryError("no room for a copy")
 
+    monkeypatch.setattr(chunks, "DRAWING_THREADS", drawing)
     monkeypatch.setattr(binary, "_finish_copy", broken)
     noise, graph = setting("unions")
     with pytest.raises(MemoryError, match="no room"):
