@@ -25,8 +25,8 @@ __all__ = ["SmoothingNoise", "noisy_batches", "on_accelerator", "run_chunk"]
 
 # Threads that draw prefetched batches. With two, the next batch is drawn while the thread that
 # drew the current one still finishes its copies; draws never overlap (each is started only
-# once the one before it is drawn). On up to three cores the extra thread only competes with
-# the model's (measured on two cores: 1.05x-1.18x noise overhead instead of 0.91x-1.00x).
+# once the one before it is drawn). On up to three cores the extra thread competes with the
+# model's (docs/benchmarks.md: on two cores it made certification slower).
 DRAWING_THREADS = 2 if (os.cpu_count() or 1) >= 4 else 1
 
 
