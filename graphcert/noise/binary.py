@@ -37,6 +37,7 @@ from graphcert.noise._csr import quiet_sparse_csr, stacked_csr
 from graphcert.noise.binary_torch import DeviceBinaryGraph, sample_on_device
 from graphcert.utils.validation import (
     check_index_array,
+    check_int,
     check_positive_int,
     check_probabilities,
     check_probability,
@@ -196,8 +197,7 @@ def start_sample(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_size
     whichever threads call `PendingCopies.work` (the same samples, SPEC §2)."""
     plan = _Plan.build(graph, _check_row("theta_plus_row", theta_plus_row, graph.n_clusters),
                        _check_row("theta_minus_row", theta_minus_row, graph.n_clusters))
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+    batch_size = check_positive_int(batch_size, "batch_size")
     if not isinstance(generator, np.random.Generator):
         raise ValueError("generator must be a numpy.random.Generator")
     unions = _one_bits(graph, plan.unions, batch_size, generator)
@@ -261,7 +261,7 @@ class LocalizedNoise:
                batch_size: int, generator: np.random.Generator | torch.Generator) -> Tensor:
         """`batch_size` noisy copies of `x` from the distribution of `output_cluster`, stacked
         as one (B * N, D) sparse CSR tensor; with a ``torch.Generator`` drawn on its device."""
-        self._check_output_cluster(output_cluster)
+        output_cluster = self._check_output_cluster(output_cluster)
         plus, minus = self.theta_plus[output_cluster], self.theta_minus[output_cluster]
         if not isinstance(generator, torch.Generator):
             return sample_prepared(self.prepare(x), plus, minus, batch_size, generator)
@@ -273,14 +273,12 @@ class LocalizedNoise:
                      generator: np.random.Generator) -> PendingCopies:
         """`sample` in two steps: the random numbers are drawn now, and the copies are
         finished by every thread that calls ``work`` on the result (the same samples)."""
-        self._check_output_cluster(output_cluster)
+        output_cluster = self._check_output_cluster(output_cluster)
         return start_sample(self.prepare(x), self.theta_plus[output_cluster],
                             self.theta_minus[output_cluster], batch_size, generator)
 
-    def _check_output_cluster(self, output_cluster: int) -> None:
-        if int(output_cluster) != output_cluster or not 0 <= output_cluster < self.n_clusters:
-            raise ValueError(f"output_cluster must be in [0, {self.n_clusters}), "
-                             f"got {output_cluster}")
+    def _check_output_cluster(self, output_cluster: int) -> int:
+        return check_int(output_cluster, "output_cluster", f"[0, {self.n_clusters - 1}]")
 
     def describe(self) -> dict:
         """JSON-serializable identity of the distribution (used to validate resumed runs)."""

@@ -124,14 +124,12 @@ def noisy_batches(noise: SmoothingNoise, x: Any, output_cluster: int, sizes: lis
             return _Sampled(noise.sample(*args))
     with ThreadPoolExecutor(max_workers=DRAWING_THREADS) as pool:
         drawn = _start_in(pool, start, x, output_cluster, sizes[0], rng)
-        for size in sizes[1:]:
+        for next_size in [*sizes[1:], None]:
             batch = drawn.result()  # drawn: the generator is free
-            drawn = _start_in(pool, start, x, output_cluster, size, rng)  # with one drawing
-            batch.finish()  # thread: once the current batch's copies are all claimed
+            if next_size is not None:  # with one drawing thread, drawn once the current
+                drawn = _start_in(pool, start, x, output_cluster, next_size, rng)  # batch's
+            batch.finish()  # copies are all claimed
             yield batch.assemble()
-        batch = drawn.result()
-        batch.finish()
-        yield batch.assemble()
 
 
 class _Sampled:

@@ -84,26 +84,15 @@ def test_a_short_first_round_rewinds_to_the_sequential_draws(monkeypatch, prefet
 
 
 @pytest.mark.parametrize("drawing", [1, 2])
-def test_an_error_while_drawing_reaches_the_caller(monkeypatch, drawing):
+@pytest.mark.parametrize("stage", ["_first_rounds", "_finish_copy"])  # drawing, finishing
+def test_an_error_in_the_sampler_reaches_the_caller(monkeypatch, stage, drawing):
     def broken(*args):
-        raise MemoryError("no room for the draws")
+        raise MemoryError(f"no room in {stage}")
 
     monkeypatch.setattr(chunks, "DRAWING_THREADS", drawing)
-    monkeypatch.setattr(binary, "_first_rounds", broken)
+    monkeypatch.setattr(binary, stage, broken)
     noise, graph = setting("unions")
     with pytest.raises(MemoryError, match="no room"):
         list(noisy_batches(noise, graph, 0, [4, 4, 4], np.random.default_rng(0), True))
-
-
-@pytest.mark.parametrize("drawing", [1, 2])
-def test_an_error_while_finishing_reaches_the_caller(monkeypatch, drawing):
-    def broken(*args):
-        raise MemoryError("no room for a copy")
-
-    monkeypatch.setattr(chunks, "DRAWING_THREADS", drawing)
-    monkeypatch.setattr(binary, "_finish_copy", broken)
-    noise, graph = setting("unions")
-    with pytest.raises(MemoryError, match="no room"):
-        list(noisy_batches(noise, graph, 0, [4, 4], np.random.default_rng(0), True))
     with pytest.raises(MemoryError, match="no room"):
         noise.sample(graph, 0, 4, np.random.default_rng(0))
