@@ -96,10 +96,13 @@ def pareto_table(rows: list[dict], attack: str) -> str:
         accuracy, acr = _accuracy(r, False), metric(r, attack, "collective")
         best = [best_at_accuracy(group, attack, accuracy) for group in baselines]
         ratio = "-" if best[0] is None or best[0][0] == 0 else f"{acr / best[0][0]:.2f}"
-        body.append([theta, _cell(accuracy, 3), _cell(acr), *(
-            "none" if b is None else f"{_cell(b[0])} ({b[1]})" for b in best[:1]), ratio,
-            "none" if best[1] is None else f"{_cell(best[1][0])} ({best[1][1]})"])
+        body.append([theta, _cell(accuracy, 3), _cell(acr), _best_cell(best[0]), ratio,
+                     _best_cell(best[1])])
     return _markdown(header, body)
+
+
+def _best_cell(best: tuple[float, str] | None) -> str:
+    return "none" if best is None else f"{_cell(best[0])} ({best[1]})"
 
 
 def best_at_accuracy(group: dict[str, dict], attack: str,
