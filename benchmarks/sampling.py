@@ -112,7 +112,7 @@ def cpu_overhead(model, data, noise, batch: int, samples: int, args) -> dict:
     forward = BatchedModel(model, data.edge_index, n_nodes)
     repeated = BatchedCSR.repeat(data.x, batch)  # clean copies, as the sampler hands them over
     clean = stacked_csr(repeated.crow, repeated.col, (batch * n_nodes, n_features))
-    rng = np.random.default_rng(args.seed)
+    rng = chunk_generator(args.seed, "main")  # SFC64, as in a run
     wall = {"clean": [], "chunk": []}
     cpu = dict.fromkeys(["clean", "noise", "forward"], 0.0)
     nnz = []

@@ -7,8 +7,10 @@ to the number of 1-bits in the output, never to B * N * D.
 
 Random numbers come from a ``numpy.random.Generator``: its uniform doubles plus numpy's SIMD
 ``log`` make the geometric gaps below several times cheaper than torch's ``rand`` + ``log`` on
-a CPU. On an accelerator `LocalizedNoise.sample` takes a ``torch.Generator`` instead and draws
-the same distribution there (`graphcert.noise.binary_torch`).
+a CPU; the loops numpy would need several passes for (SFC64's doubles, the gaps' running sums,
+the merge into rows) are compiled (`graphcert.noise._kernels`, the same numbers bit for bit).
+On an accelerator `LocalizedNoise.sample` takes a ``torch.Generator`` instead and draws the
+same distribution there (`graphcert.noise.binary_torch`).
 Copies come out as one (B * N, D) sparse CSR tensor of ones: the B copies stacked along the
 node axis, as torch_geometric batches graphs (`graphcert.sampling.batching` hands them to a
 model in the layout it takes).
@@ -34,6 +36,7 @@ from graphcert.data.clustering import (
     noise_schedule,
 )
 from graphcert.noise._csr import quiet_sparse_csr, stacked_csr
+from graphcert.noise._kernels import geometric_positions, merged_csr_rows, sfc64_uniforms
 from graphcert.noise.binary_torch import DeviceBinaryGraph, sample_on_device
 from graphcert.utils.validation import (
     check_index_array,
@@ -63,20 +66,30 @@ def _first_draws(mean: float) -> int:
     return int(mean + 6.0 * math.sqrt(mean) + 16)
 
 
-def _running_gaps(uniforms: np.ndarray, scale: float, cap: float, length: int,
-                  last: int) -> np.ndarray:
-    """Positions after `last`: the running sum of ``floor(log(U) * scale) + 1`` over the
-    float64 `uniforms` (overwritten), int32 unless the sum could overflow it."""
-    dtype = np.int32 if length + uniforms.size * (cap + 1) < 2**31 else np.int64
+def _uniforms(rng: np.random.Generator, out: np.ndarray) -> np.ndarray:
+    """``rng.random(out=out)``: the same numbers, drawn by a compiled loop for SFC64 (the
+    chunk generators' bit generator, `graphcert.sampling.streams`)."""
+    bits = rng.bit_generator
+    if type(bits) is not np.random.SFC64:
+        return rng.random(out=out)
+    with bits.lock:
+        state = bits.state
+        words = state["state"]["state"].copy()
+        sfc64_uniforms(words, out)
+        state["state"]["state"] = words
+        bits.state = state
+    return out
+
+
+def _gap_round(uniforms: np.ndarray, scale: float, cap: float, last: int, length: int,
+               dtype: type) -> tuple[np.ndarray, int]:
+    """One round of positions after `last` from the float64 `uniforms` (overwritten by their
+    logarithms): (the positions below `length` as `dtype`, the last position summed)."""
     with np.errstate(divide="ignore"):
         np.log(uniforms, out=uniforms)
-    np.multiply(uniforms, scale, out=uniforms)
-    if uniforms.max() > cap:  # rare where cap < length: reading is cheaper than rewriting
-        np.minimum(uniforms, cap, out=uniforms)
-    steps = uniforms.astype(dtype)  # truncation == floor here: gaps >= 0
-    steps += 1
-    steps[0] += last
-    return np.cumsum(steps, out=steps)  # cannot overflow: bounded by length + draws * (cap + 1)
+    out = np.empty(uniforms.size, dtype=dtype)
+    count, last = geometric_positions(uniforms, scale, cap, last, length, out)
+    return out[:count], int(last)
 
 
 def bernoulli_positions(length: int, p: float, rng: np.random.Generator,
@@ -102,11 +115,11 @@ def bernoulli_positions(length: int, p: float, rng: np.random.Generator,
     parts, last = [], -1
     draws = _first_draws(mean)
     while last < length - 1:
-        parts.append(_running_gaps(rng.random(draws), scale, cap, length, last))
-        last = int(parts[-1][-1])
+        uniforms = _uniforms(rng, np.empty(draws))
+        positions, last = _gap_round(uniforms, scale, cap, last, length, dtype)
+        parts.append(positions)
         draws = int(6.0 * math.sqrt(mean) + 16)
-    positions = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    return positions[: np.searchsorted(positions, length)].astype(dtype, copy=False)
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 @dataclass(frozen=True)
@@ -184,9 +197,8 @@ def sample_prepared(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_s
     Every position depends only on its own independent draws, so bits stay independent.
     `sel` is one Bernoulli(max_j a_j) process over all N * D positions of a copy, thinned to
     a_j (kept with probability a_j / max a): again exactly Bernoulli(a_j) per position.
-    All sets come out sorted (`bernoulli_positions`), so the CSR is built by merging sorted
-    runs (a stable sort of concatenated runs is a linear merge), never by a full sort; no
-    position outside these sets is ever touched.
+    All sets come out sorted (`bernoulli_positions`), so the CSR is built by one linear merge
+    (`merged_csr_rows`), never by a sort; no position outside these sets is ever touched.
     """
     return start_sample(graph, theta_plus_row, theta_minus_row, batch_size, generator).result()
 
@@ -343,24 +355,21 @@ def _thinned(graph: BinaryGraph, plan: _Plan, keys: np.ndarray,
     """The selection `keys` thinned to each node's rate (one uniform per key), if it varies."""
     if plan.thin is None:
         return keys
-    return keys[rng.random(keys.size) < plan.thin[keys // graph.n_features]]
+    return keys[_uniforms(rng, np.empty(keys.size)) < plan.thin[keys // graph.n_features]]
 
 
 def _finish_copy(graph: BinaryGraph, keys: np.ndarray, unions: list[np.ndarray],
                  removals: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """A copy's columns and row pointers from its selection `keys` and 1-bit subsets."""
-    if removals:
-        keys = _remove(keys, np.sort(np.concatenate(removals), kind="stable"))
-    if unions:  # the stable sort merges the sorted runs in linear time
-        keys = np.concatenate([keys, *unions])
-        keys.sort(kind="stable")  # in place: one array less to write
-        keys = _unique_sorted(keys)
-    d = keys.dtype.type(graph.n_features)
-    crow = np.searchsorted(keys, np.arange(graph.n_nodes + 1, dtype=keys.dtype) * d)
-    rows = keys // d  # numpy divides by a scalar without a division instruction per key
-    rows *= d
-    keys -= rows  # the columns
-    return keys, crow
+    return merged_csr_rows(keys, _sorted_keys(removals, keys.dtype),
+                           _sorted_keys(unions, keys.dtype), graph.n_nodes, graph.n_features)
+
+
+def _sorted_keys(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    """The sorted keys of the disjoint sorted `parts` (a stable sort merges sorted runs)."""
+    if len(parts) > 1:
+        return np.sort(np.concatenate(parts), kind="stable")
+    return parts[0] if parts else np.empty(0, dtype=dtype)
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -455,12 +464,11 @@ def _first_rounds(graph: BinaryGraph, plan: _Plan, rng: np.random.Generator,
     uniforms = np.empty(_first_draws(mean))  # one copy's, reused: stays in the cache
     selections = []
     for _ in range(batch_size):
-        positions = _running_gaps(rng.random(out=uniforms), scale, cap, length, -1)
-        if positions[-1] < length - 1:
+        keys, last = _gap_round(_uniforms(rng, uniforms), scale, cap, -1, length,
+                                graph.key_dtype)
+        if last < length - 1:
             rng.bit_generator.state = state
             return None
-        keys = positions[: np.searchsorted(positions, length)].astype(graph.key_dtype,
-                                                                      copy=False)
         selections.append(_thinned(graph, plan, keys, rng))
     return selections
 
@@ -481,23 +489,6 @@ def _one_bits(graph: BinaryGraph, groups: tuple[tuple[int, float], ...], batch_s
         for copy in range(batch_size):
             per_copy[copy].append(keys[bounds[copy]:bounds[copy + 1]])
     return per_copy
-
-
-def _remove(sorted_keys: np.ndarray, drop: np.ndarray) -> np.ndarray:
-    """`sorted_keys` without the members of sorted `drop` (absent members are ignored)."""
-    where = np.searchsorted(sorted_keys, drop)
-    inside = where < sorted_keys.size
-    hit = where[inside][sorted_keys[where[inside]] == drop[inside]]
-    keep = np.ones(sorted_keys.size, dtype=bool)
-    keep[hit] = False
-    return sorted_keys[keep]
-
-
-def _unique_sorted(keys: np.ndarray) -> np.ndarray:
-    keep = np.empty(keys.size, dtype=bool)
-    keep[:1] = True
-    np.not_equal(keys[1:], keys[:-1], out=keep[1:])
-    return keys[keep]
 
 
 def _to_batched_csr(copies: list[tuple[np.ndarray, np.ndarray]], graph: BinaryGraph) -> Tensor:
