@@ -13,7 +13,16 @@ from numba import njit, uint64
 __all__ = ["geometric_positions", "merged_csr_rows", "sfc64_uniforms"]
 
 
-@njit(nogil=True, cache=True)
+def _compiled(function):
+    """`function` compiled without the GIL, cached on disk where numba finds a writable
+    folder (beside this file, or the user's cache); compiled anew in each process where not."""
+    try:
+        return njit(nogil=True, cache=True)(function)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return njit(nogil=True)(function)
+
+
+@_compiled
 def sfc64_uniforms(state: np.ndarray, out: np.ndarray) -> None:
     """Fill float64 `out` with the doubles numpy's ``SFC64`` draws for ``Generator.random``
     from the 4-word `state` (a, b, c, counter; advanced in place): ``(next >> 11) * 2^-53``
@@ -31,7 +40,7 @@ def sfc64_uniforms(state: np.ndarray, out: np.ndarray) -> None:
     state[0], state[1], state[2], state[3] = a, b, c, counter
 
 
-@njit(nogil=True, cache=True)
+@_compiled
 def geometric_positions(log_uniforms: np.ndarray, scale: float, cap: float, last: int,
                         length: int, out: np.ndarray) -> tuple[int, int]:
     """Running sum of the gaps ``floor(min(log(U) * scale, cap)) + 1`` from `last`, written
@@ -54,7 +63,7 @@ def geometric_positions(log_uniforms: np.ndarray, scale: float, cap: float, last
     return log_uniforms.size, position
 
 
-@njit(nogil=True, cache=True)
+@_compiled
 def merged_csr_rows(selection: np.ndarray, drop: np.ndarray, add: np.ndarray, n_nodes: int,
                     n_features: int) -> tuple[np.ndarray, np.ndarray]:
     """(selection minus drop) union add, as CSR columns and row pointers (N + 1, int64).
@@ -95,7 +104,7 @@ def merged_csr_rows(selection: np.ndarray, drop: np.ndarray, add: np.ndarray, n_
     return columns[:n], crow
 
 
-@njit(nogil=True, cache=True)
+@_compiled
 def _without(keys: np.ndarray, drop: np.ndarray) -> np.ndarray:
     """Sorted `keys` without the members of sorted `drop`."""
     kept = np.empty_like(keys)

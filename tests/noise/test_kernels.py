@@ -112,3 +112,17 @@ def test_merged_csr_rows_of_a_copy_sized_input():
         expected = reference_csr(selection, dropped, add, n_nodes, n_features)
         np.testing.assert_array_equal(columns, expected[0])
         np.testing.assert_array_equal(crow, expected[1])
+
+
+def test_kernels_compile_without_a_cache_folder(monkeypatch):
+    """Where numba finds no writable cache folder (a read-only install and home), the loops
+    are compiled without a cache instead of failing at import."""
+    from graphcert.noise import _kernels
+
+    def njit(**options):
+        if options.get("cache"):
+            raise RuntimeError("cannot cache function 'f': no locator available for file 'f.py'")
+        return lambda function: ("compiled", function, options)
+
+    monkeypatch.setattr(_kernels, "njit", njit)
+    assert _kernels._compiled(len) == ("compiled", len, {"nogil": True})
