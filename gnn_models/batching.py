@@ -6,19 +6,39 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import to_torch_csr_tensor
 
+from gnn_models._csr import self_looped_pattern, symmetric_values
+
 
 def normalized_adjacency(edge_index: Tensor, num_nodes: int) -> Tensor:
-    """Symmetrically normalized adjacency with self loops, as a (target x source) CSR tensor.
+    """Symmetrically normalized adjacency with self loops, as a (target x source) CSR tensor:
+    torch_geometric's ``gcn_norm`` (self loops replaced by one per node) in CSR form.
 
     Models accept its result in place of `edge_index`; computing it once and reusing it saves
-    the sort it costs on every forward pass (Monte Carlo runs thousands of them).
+    its cost on every forward pass (Monte Carlo runs thousands of them). On the CPU the
+    pattern comes from a counting sort by target (`gnn_models._csr`: 7 instead of 36 ms for a
+    union of 32 noisy Cora-ML graphs), the same tensor bit for bit; repeated edges, which
+    ``gcn_norm`` sums, take torch_geometric's way.
     """
+    if edge_index.device.type == "cpu" and edge_index.dtype == torch.int64 \
+            and edge_index.dim() == 2 and edge_index.shape[0] == 2:
+        source, target = edge_index.numpy()
+        crow, columns, usable = self_looped_pattern(source, target, num_nodes)
+        if usable:
+            degree = torch.from_numpy(np.diff(crow)).to(torch.get_default_dtype())
+            scale = degree.pow_(-0.5)  # degree >= 1 (the self loop): gcn_norm's operation
+            values = symmetric_values(crow, columns, scale.numpy())
+            with _sparse_csr_quietly():
+                return torch.sparse_csr_tensor(torch.from_numpy(crow),
+                                               torch.from_numpy(columns),
+                                               torch.from_numpy(values),
+                                               size=(num_nodes, num_nodes))
     edge_index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=True)
     with _sparse_csr_quietly():
         return to_torch_csr_tensor(edge_index.flip(0), weight, size=(num_nodes, num_nodes))

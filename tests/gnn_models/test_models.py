@@ -6,6 +6,7 @@ import torch
 from torch_geometric.nn import APPNP, GCNConv
 
 from gnn_models import get_model, normalized_adjacency
+from gnn_models._csr import self_looped_pattern
 from gnn_models.appnp import ppr_propagate, ppr_propagate_differentiable
 from gnn_models.batching import BatchedCSR, fold, folded_mlp
 
@@ -149,3 +150,44 @@ def test_folded_mlp_equals_the_layers_then_fold(small_graph, block_rows):
 def _batched(batch: torch.Tensor) -> BatchedCSR:
     csr = batch.reshape(-1, batch.shape[-1]).to_sparse_csr()
     return BatchedCSR(csr.crow_indices(), csr.col_indices(), batch.shape)
+
+
+def torch_geometric_adjacency(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+    """The normalized adjacency as torch_geometric builds it: gcn_norm, then a sorted CSR."""
+    from torch_geometric.nn.conv.gcn_conv import gcn_norm
+    from torch_geometric.utils import to_torch_csr_tensor
+    edge_index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=True)
+    return to_torch_csr_tensor(edge_index.flip(0), weight, size=(num_nodes, num_nodes))
+
+
+@pytest.mark.parametrize("case", ["undirected", "directed", "self loops", "isolated nodes",
+                                  "no edges", "repeated edges", "hub", "union of 32"])
+def test_normalized_adjacency_is_torch_geometrics_bit_for_bit(case):
+    """The counting sort gives torch_geometric's tensor exactly: pattern, order, values."""
+    gen = torch.Generator().manual_seed(len(case))
+    n = 3000 if case == "union of 32" else 40
+    edges = torch.randint(0, n, (2, 5 * n), generator=gen)
+    edges = edges[:, edges[0] != edges[1]]
+    edges = torch.unique(torch.cat([edges, edges.flip(0)], 1), dim=1)  # undirected, distinct
+    edges = edges[:, torch.randperm(edges.shape[1], generator=gen)]
+    if case == "directed":
+        edges = edges[:, : edges.shape[1] // 2]
+    elif case == "self loops":
+        edges = torch.cat([edges, torch.tensor([[3, 7], [3, 7]])], 1)
+    elif case == "isolated nodes":
+        n += 5
+    elif case == "no edges":
+        edges = edges[:, :0]
+    elif case == "repeated edges":  # summed by gcn_norm: torch_geometric's way is taken
+        edges = torch.cat([edges, edges[:, :4]], 1)
+    elif case == "hub":  # rows far longer than the insertion sort's
+        spokes = torch.stack([torch.arange(1, n), torch.zeros(n - 1, dtype=torch.long)])
+        edges = torch.unique(torch.cat([edges, spokes, spokes.flip(0)], 1), dim=1)
+        edges = edges[:, torch.randperm(edges.shape[1], generator=gen)]
+    source, target = edges.numpy()
+    assert self_looped_pattern(source, target, n)[2] == (case != "repeated edges")  # fast path
+    ours, reference = normalized_adjacency(edges, n), torch_geometric_adjacency(edges, n)
+    assert ours.layout == torch.sparse_csr and ours.shape == reference.shape
+    for part in ("crow_indices", "col_indices", "values"):
+        a, b = getattr(ours, part)(), getattr(reference, part)()
+        assert a.dtype == b.dtype and torch.equal(a, b), part
