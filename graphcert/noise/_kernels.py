@@ -86,22 +86,26 @@ def merged_csr_rows(selection: np.ndarray, drop: np.ndarray, add: np.ndarray, n_
         key = min(a, b)
         i += a <= b  # a key in both runs moves both heads: written once
         j += b <= a
-        while key >= end:  # a new row starts here
-            node += 1
-            crow[node] = n
-            start, end = end, end + n_features
+        node, start, end = _row_of(key, node, start, end, n, crow, n_features)
         columns[n] = key - start
         n += 1
-    rest = kept[i:] if i < kept.size else add[j:]
-    for key in rest:
-        while key >= end:
-            node += 1
-            crow[node] = n
-            start, end = end, end + n_features
+    for key in kept[i:] if i < kept.size else add[j:]:  # what is left of one run
+        node, start, end = _row_of(key, node, start, end, n, crow, n_features)
         columns[n] = key - start
         n += 1
     crow[node + 1:] = n
     return columns[:n], crow
+
+
+@njit(inline="always")
+def _row_of(key: int, node: int, start: int, end: int, n: int, crow: np.ndarray,
+            n_features: int) -> tuple[int, int, int]:
+    """Move (node, start, end) on to the row holding `key`; the rows passed start at `n`."""
+    while key >= end:
+        node += 1
+        crow[node] = n
+        start, end = end, end + n_features
+    return node, start, end
 
 
 @_compiled
