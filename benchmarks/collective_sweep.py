@@ -11,7 +11,7 @@ Sweeps deletions 0, 1, ... until the certified count reaches 0 and times
 
 All ways must give identical counts (asserted).
 
-    python benchmarks/collective_sweep.py [--input run.npz] [--n-bins B] [--local-budget R]
+    python benchmarks/collective_sweep.py [--input run.npz] [--milp-bins B] [--local-budget R]
 
 An ``--input`` .npz (loaded with allow_pickle=False) holds ``eta`` (per node; non-finite or
 <= 0 abstains), ``clusters``, ``cap_plus``, ``cap_minus`` and optionally ``targets`` and the
@@ -112,7 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input", help=".npz with eta, clusters, cap_plus, cap_minus")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--n-bins", type=int, default=None, help="quantise eta (default exact)")
+    parser.add_argument("--milp-bins", type=int, default=None, help="quantise eta (default exact)")
     parser.add_argument("--local-budget", type=float, default=8.0,
                         help="per-node local budget of the per-node configuration")
     parser.add_argument("--max-budget", type=int, default=500,
@@ -132,7 +132,7 @@ def main() -> None:
     common = (inst["eta"], clusters, w_plus, w_minus, cap_plus, cap_minus)
     print(f"{clusters.size} nodes, {targets.sum()} targets, {clusters.max() + 1} clusters, "
           f"{np.sum(targets & np.isfinite(inst['eta']) & (inst['eta'] > 0))} certifiable; "
-          f"mean cap_minus {cap_minus.mean():.1f}, n_bins={args.n_bins}")
+          f"mean cap_minus {cap_minus.mean():.1f}, milp_bins={args.milp_bins}")
 
     configs = {
         "merged per-cluster units, no local budget": dict(unit_group=clusters),
@@ -140,7 +140,7 @@ def main() -> None:
             unit_group=clusters, local_budget=args.local_budget, merge_units=False),
     }
     for name, kw in configs.items():
-        kw = dict(kw, targets=targets, n_bins=args.n_bins)
+        kw = dict(kw, targets=targets, milp_bins=args.milp_bins)
         print(f"\n== {name}")
 
         def sweep(budgets, **opts):
@@ -175,8 +175,8 @@ def main() -> None:
         else:
             cols, caps = clusters, (cap_plus, cap_minus)
         plain_eta = inst["eta"][targets]
-        if args.n_bins is not None:  # the same quantised radii the certifier uses
-            plain_eta = quantized(plain_eta, clusters[targets], args.n_bins)
+        if args.milp_bins is not None:  # the same quantised radii the certifier uses
+            plain_eta = quantized(plain_eta, clusters[targets], args.milp_bins)
         plain, t_plain = timed(lambda: np.array([
             plain_count(plain_eta, clusters[targets], w_plus, w_minus, *caps, cols, 0, d,
                         None if local is None else np.full(cols.size, local))
@@ -201,11 +201,11 @@ def main() -> None:
         print(f"  LP relaxation:     {lp.tolist()}")
 
 
-def quantized(eta: np.ndarray, group: np.ndarray, n_bins: int) -> np.ndarray:
+def quantized(eta: np.ndarray, group: np.ndarray, milp_bins: int) -> np.ndarray:
     """Radii as the certifier sees them after quantisation (abstainers stay abstaining)."""
     out = np.full_like(eta, -np.inf)
     valid = np.isfinite(eta) & (eta > 0)
-    out[valid] = quantize_eta(eta[valid], group[valid], n_bins)
+    out[valid] = quantize_eta(eta[valid], group[valid], milp_bins)
     return out
 
 

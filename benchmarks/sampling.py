@@ -31,13 +31,14 @@ import torch
 from gnn_models import get_model
 from gnn_models.batching import BatchedCSR
 from graphcert.data.datasets import load_graph
-from graphcert.noise._csr import stacked_csr
-from graphcert.noise.binary import SAMPLER_THREADS, localized_sparse_noise
+from graphcert.noise.binary import localized_sparse_noise
+from graphcert.noise.csr import stacked_csr
 from graphcert.noise.gaussian import GraphGaussian
+from graphcert.noise.sparse_sampler import SAMPLER_THREADS
 from graphcert.sampling.batching import BatchedModel
 from graphcert.sampling.chunks import noisy_batches, run_chunk
 from graphcert.sampling.devices import resolve_device, torch_generator
-from graphcert.sampling.statistics import MonteCarloConfig
+from graphcert.sampling.monte_carlo import MonteCarloConfig
 from graphcert.sampling.streams import MAIN, chunk_generator
 from graphcert.utils.io import atomic_write
 

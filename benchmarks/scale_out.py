@@ -76,8 +76,9 @@ def measure(n_nodes: int, executor: str, args: dict) -> dict:
     from graphcert.noise.binary import LocalizedNoise
     from graphcert.sampling.engine import smooth
     from graphcert.sampling.executors import make_executor
-    from graphcert.sampling.statistics import MonteCarloConfig
-    from graphcert.tasks.graph.evaluation import AttackSurface, variance_constrained_result
+    from graphcert.sampling.monte_carlo import MonteCarloConfig
+    from graphcert.tasks.graph.binary import variance_constrained_result
+    from graphcert.tasks.graph.surface import AttackSurface
     torch.set_num_threads(1)
     x, edge_index, y = planted_partition(n_nodes, seed=args["seed"])
     adjacency = normalized_adjacency(edge_index, n_nodes)
@@ -105,7 +106,7 @@ def measure(n_nodes: int, executor: str, args: dict) -> dict:
     surface = AttackSurface(N_FEATURES - ones, ones)
     result = variance_constrained_result(
         "localized", stats, y, np.arange(n_nodes), theta_plus, theta_minus, surface,
-        alpha=0.01, max_deletions=args["max_deletions"], max_additions=0, n_bins=64,
+        alpha=0.01, max_deletions=args["max_deletions"], max_additions=0, milp_bins=64,
         relax=True)
     sweep = time.perf_counter() - started
     curve = result.curves["deletions"]

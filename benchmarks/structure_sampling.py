@@ -28,7 +28,7 @@ from graphcert.data.datasets import load_graph
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.noise.structure import ProductNoise, StructureNoise, pair_schedule
 from graphcert.sampling.chunks import run_chunk
-from graphcert.sampling.statistics import MonteCarloConfig
+from graphcert.sampling.monte_carlo import MonteCarloConfig
 from graphcert.sampling.streams import PRE
 
 

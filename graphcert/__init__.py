@@ -15,7 +15,7 @@ def __getattr__(name: str):
         from graphcert.tasks.graph import api
         value = getattr(api, name)
     elif name == "Certificate":
-        from graphcert.tasks.graph.evaluation import Certificate as value
+        from graphcert.tasks.graph.certificate import Certificate as value
     else:
         raise AttributeError(f"module 'graphcert' has no attribute {name!r}")
     globals()[name] = value

@@ -40,6 +40,7 @@ from pathlib import Path
 from fig5_claims import method_claims
 from fig5_report import write_report
 
+from graphcert.certificates.bounds import BOUNDS
 from graphcert.run.config import RunConfig
 from graphcert.utils.io import atomic_write, write_bytes, write_json
 
@@ -265,7 +266,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="prediction samples per cluster before --scale")
     parser.add_argument("--per-distribution", action="store_true",
                         help="baselines get the per-cluster counts instead of equal totals")
-    parser.add_argument("--bounds", default="binary", choices=("binary", "dkw", "bernstein"))
+    parser.add_argument("--bounds", default="binary", choices=BOUNDS)
     parser.add_argument("--score-temperature", type=float, default=0.0,
                         help="0 smooths one-hot predictions, 1 softmax scores (the papers)")
     parser.add_argument("--max-deletions", type=int, default=100)

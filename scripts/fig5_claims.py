@@ -28,7 +28,8 @@ from graphcert.certificates.collective import CollectiveCertifier
 from graphcert.data.datasets import graph_split, load_graph
 from graphcert.run.config import RunConfig
 from graphcert.sampling.statistics import SmoothingStats
-from graphcert.tasks.graph.evaluation import AttackSurface, Curve
+from graphcert.tasks.graph.results import Curve
+from graphcert.tasks.graph.surface import AttackSurface
 
 ATTACKS = ("deletions", "additions")
 
@@ -87,7 +88,7 @@ def reference_formula_claims(stats: SmoothingStats, y: np.ndarray, targets: np.n
                                                 np.asarray(entry["samples"]["theta_minus"]))
     args = (eta, stats.labels[targets], w_plus, w_minus, surface.cap_plus, surface.cap_minus)
     common = dict(unit_group=stats.labels, local_budget=surface.local_budget,
-                  n_bins=config.milp_bins)
+                  milp_bins=config.milp_bins)
     certifier = CollectiveCertifier(*args, targets=correct, relax=config.relax, **common)
     everyone = CollectiveCertifier(*args, targets=np.ones_like(correct), **common)
     curves = {}

@@ -37,7 +37,10 @@ from typing import Iterator
 
 import numpy as np
 
-from graphcert.certificates._neyman_pearson import certification_threshold, worst_case_mass
+from graphcert.certificates._neyman_pearson import (
+    certification_threshold,
+    worst_case_mass,
+)
 from graphcert.utils.validation import (
     check_int,
     check_integers,

@@ -22,8 +22,17 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from graphcert.utils.pairs import cluster_pairs, pair_column, pair_counts, undirected_pairs
-from graphcert.utils.validation import check_index_array, check_nonnegative_integers, check_real
+from graphcert.utils.pairs import (
+    cluster_pairs,
+    pair_column,
+    pair_counts,
+    undirected_pairs,
+)
+from graphcert.utils.validation import (
+    check_index_array,
+    check_nonnegative_integers,
+    check_real,
+)
 
 __all__ = ["PairUnits"]
 

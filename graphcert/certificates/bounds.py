@@ -32,6 +32,7 @@ __all__ = [
     "dkw_bounds",
     "bernstein_bounds",
     "binary_score_bounds",
+    "BOUNDS",
     "mu_zeta_bounds",
     "CORRECTIONS",
     "corrected_lower_bounds",
@@ -257,6 +258,10 @@ def binary_score_bounds(score_sum, score_sq_sum, n, alpha: float):
     return mu_lower, zeta_upper
 
 
+#: the methods of `mu_zeta_bounds`
+BOUNDS = ("dkw", "bernstein", "binary")
+
+
 def mu_zeta_bounds(
     *,
     alpha: float,
@@ -288,7 +293,7 @@ def mu_zeta_bounds(
         if score_sum is None or score_sq_sum is None or n is None:
             raise ValueError("method 'binary' needs score_sum, score_sq_sum and n")
         return binary_score_bounds(score_sum, score_sq_sum, n, alpha)
-    raise ValueError(f"unknown method {method!r}; use 'dkw', 'bernstein' or 'binary'")
+    raise ValueError(f"unknown method {method!r}; use one of {BOUNDS}")
 
 
 # ----------------------------------------------------------------------------- corrections

@@ -54,11 +54,11 @@ def cmd_train(args: argparse.Namespace, common: CommonOptions) -> int:
 def cmd_certify(args: argparse.Namespace, common: CommonOptions) -> int:
     config = read_config(RunConfig, args, common)
     executor_options = ExecutorOptions.from_dict(flag_values(args, ExecutorOptions))
-    from graphcert.run.pipeline import certify
+    from graphcert.run.pipeline import run_certification
     from graphcert.run.reporting import results_table, write_reports
     run_dir = _run_dir(common, config)
     with executor_options.make() as executor:
-        results = certify(config, run_dir, progress=not common.quiet, executor=executor)
+        results = run_certification(config, run_dir, progress=not common.quiet, executor=executor)
     written = write_reports(results, run_dir)
     print()
     print(results_table(results))

@@ -1,7 +1,7 @@
 """Compiled inner loops of the binary sampler (SPEC §2), one pass each where numpy needs several.
 
 Compiled by numba on first use (about a second; cached on disk afterwards) and run without
-the GIL, so the threads that finish copies (`graphcert.noise.binary.PendingCopies`) work in
+the GIL, so the threads that finish copies (`graphcert.noise.sparse_sampler.PendingCopies`) work in
 parallel. Integer arithmetic and IEEE products only: the results are those of the numpy
 formulas in the docstrings, bit for bit (tests/noise/test_kernels.py).
 """

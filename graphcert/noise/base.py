@@ -1,6 +1,7 @@
-"""What every graph noise hands to the sampling engine (the noise protocol of SPEC §2, §8).
+"""The noise protocol: what every graph noise offers the sampling engine (SPEC §2, §8).
 
-A graph noise draws B noisy copies for one output cluster at a time. Attribute noise returns
+`SmoothingNoise` is the contract (prepare, sample, describe, the output cluster of every
+node). A graph noise draws B noisy copies for one output cluster at a time. Attribute noise returns
 the copies' attributes stacked along the node axis, one (B * N, D) tensor, and the copies
 share the clean graph. Noise that changes the structure (SPEC §8) returns `NoisyGraphs`: the
 stacked attributes and the disjoint union of the B noisy graphs, as torch_geometric batches
@@ -9,10 +10,36 @@ graphs (copy b's nodes are b * N .. b * N + N - 1).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
+import numpy as np
+import torch
 from torch import Tensor
 
-__all__ = ["NoisyGraphs"]
+__all__ = ["NoisyGraphs", "SmoothingNoise"]
+
+
+class SmoothingNoise(Protocol):
+    """What the engine needs from a smoothing distribution (e.g. `LocalizedNoise`).
+
+    A noise with ``torch_sampling = True`` also takes a ``torch.Generator`` in `sample` and
+    then draws on the generator's device; its prepared input has a ``to(device)`` method.
+    A noise may also offer ``start_sample`` (same arguments, numpy generator), returning a
+    drawn batch whose copies any thread finishes
+    (`graphcert.noise.sparse_sampler.PendingCopies`).
+    """
+
+    labels: np.ndarray  # output cluster of every node
+
+    def prepare(self, x: Any) -> Any:
+        """Index the clean input once so that repeated sampling skips it."""
+
+    def sample(self, x: Any, output_cluster: int, batch_size: int,
+               generator: np.random.Generator | torch.Generator) -> Any:
+        """`batch_size` noisy copies of `x` from the distribution of `output_cluster`."""
+
+    def describe(self) -> dict:
+        """JSON-serializable identity of the distribution."""
 
 
 @dataclass(frozen=True)

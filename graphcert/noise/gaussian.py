@@ -26,7 +26,7 @@ from graphcert.data.clustering import (
 from graphcert.data.grid import GridPartition, chebyshev_distances
 from graphcert.utils.validation import check_index_array, check_real
 
-__all__ = ["ClusterGaussian", "GraphGaussian", "LocalizedGaussian", "localized_graph_gaussian",
+__all__ = ["ClusterGaussian", "GraphGaussian", "GridGaussian", "localized_gaussian_noise",
            "sigma_schedule"]
 
 
@@ -78,7 +78,7 @@ class ClusterGaussian:
         return self.sigma[cluster][self._labels]
 
 
-class LocalizedGaussian(ClusterGaussian):
+class GridGaussian(ClusterGaussian):
     """Localized Gaussian smoothing of images on a grid (SPEC §7); a `SmoothingNoise`.
 
     ``sample(x, k, B, rng)`` returns B noisy copies of x (a (channels, H, W) tensor) for the
@@ -95,7 +95,7 @@ class LocalizedGaussian(ClusterGaussian):
                                                           self.sigma_min, self.sigma_max))
 
     @classmethod
-    def isotropic(cls, height: int, width: int, sigma: float) -> "LocalizedGaussian":
+    def isotropic(cls, height: int, width: int, sigma: float) -> "GridGaussian":
         """One cell, one noise level: standard Gaussian smoothing."""
         return cls(GridPartition(height, width), sigma)
 
@@ -131,7 +131,7 @@ class LocalizedGaussian(ClusterGaussian):
 
 
 class GraphGaussian(ClusterGaussian):
-    """Localized Gaussian noise on node features; a `graphcert.sampling.chunks.SmoothingNoise`.
+    """Localized Gaussian noise on node features; a `graphcert.noise.base.SmoothingNoise`.
 
     ``sample(x, k, B, rng)`` returns B noisy copies of the float features x (N, D), stacked
     along the nodes as one (B * N, D) tensor, for the outputs of cluster k: node m gets
@@ -167,7 +167,7 @@ class GraphGaussian(ClusterGaussian):
         return {"kind": "graph_gaussian", "sigma": self.sigma.tolist()}
 
 
-def localized_graph_gaussian(edge_index, num_nodes: int, n_clusters: int, sigma_min: float,
+def localized_gaussian_noise(edge_index, num_nodes: int, n_clusters: int, sigma_min: float,
                              sigma_max: float, seed: int = 0) -> GraphGaussian:
     """METIS clusters and the sigma schedule by affinity rank (SPEC §2); C = 1 is isotropic."""
     sigma_min, sigma_max = _check_sigma_range(sigma_min, sigma_max)

@@ -26,7 +26,8 @@ from graphcert.data.clustering import (
     metis_partition,
     rank_schedule,
 )
-from graphcert.noise.binary import bernoulli_positions, stacked_csr
+from graphcert.noise.bernoulli import bernoulli_positions
+from graphcert.noise.csr import stacked_csr
 from graphcert.utils.validation import (
     check_index_array,
     check_int,
@@ -138,7 +139,7 @@ def _is_encoded(x) -> bool:
 
 class KaryNoise:
     """Localized K-ary noise, one distribution per output cluster (SPEC §9, §2); a
-    `graphcert.sampling.chunks.SmoothingNoise`.
+    `graphcert.noise.base.SmoothingNoise`.
 
     ``keep[k, j]``: probability that a coordinate of a node in cluster j is kept when
     smoothing the outputs of cluster k (row = output, column = input); ``labels``: the cluster

@@ -27,16 +27,18 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from graphcert.data.clustering import noise_schedule, undirected_edges
-from graphcert.noise.base import NoisyGraphs
-from graphcert.noise.binary import (
-    BinaryGraph,
-    LocalizedNoise,
-    bernoulli_positions,
-    quiet_sparse_csr,
-    stacked_csr,
+from graphcert.data.clustering import (
+    affinity_ranks,
+    cluster_affinity,
+    noise_schedule,
+    undirected_edges,
 )
-from graphcert.utils.pairs import cluster_pairs, pair_column, pair_counts
+from graphcert.noise.base import NoisyGraphs
+from graphcert.noise.bernoulli import bernoulli_positions
+from graphcert.noise.binary import LocalizedNoise
+from graphcert.noise.csr import quiet_sparse_csr, stacked_csr
+from graphcert.noise.sparse_sampler import BinaryGraph
+from graphcert.utils.pairs import cluster_pairs, pair_column
 from graphcert.utils.validation import (
     check_index_array,
     check_int,
@@ -44,7 +46,7 @@ from graphcert.utils.validation import (
     check_probabilities,
 )
 
-__all__ = ["ProductNoise", "StructureNoise", "cluster_pairs", "pair_capacities",
+__all__ = ["ProductNoise", "StructureNoise", "cluster_pairs", "localized_structure_noise",
            "pair_column", "pair_schedule", "tile_features"]
 
 _DENSE_SHARE = 0.5  # blocks with p_plus above it or fewer absent pairs are listed (`_added_pairs`)
@@ -61,13 +63,6 @@ def pair_schedule(ranks, low: float, high: float) -> np.ndarray:
     a, b = cluster_pairs(ranks.shape[0])
     nearer = np.where(ranks[:, a] <= ranks[:, b], a, b)
     return np.take_along_axis(per_cluster, nearer, axis=1)
-
-
-def pair_capacities(edge_index, labels, n_clusters: int) -> tuple[np.ndarray, np.ndarray]:
-    """(absent pairs, edges) per cluster pair column, the capacities of the collective
-    certificate for additions and deletions (SPEC §8); `edge_index` in any direction."""
-    labels = _as_labels(labels, n_clusters)
-    return pair_counts(undirected_edges(edge_index, labels.size), labels, n_clusters)
 
 
 def tile_features(x: Tensor, batch_size: int) -> Tensor:
@@ -121,12 +116,6 @@ class StructureNoise:
         """One cluster, the same probabilities for every pair (SparseSmooth's noise)."""
         return cls(edge_index, np.zeros(int(n_nodes), dtype=np.int64),
                    np.full((1, 1), p_plus, dtype=float), np.full((1, 1), p_minus, dtype=float))
-
-    @classmethod
-    def localized(cls, edge_index, labels, ranks, plus: tuple[float, float],
-                  minus: tuple[float, float]) -> "StructureNoise":
-        """Probabilities from the affinity ranks: ``plus`` / ``minus`` = (low, high) (SPEC §8)."""
-        return cls(edge_index, labels, pair_schedule(ranks, *plus), pair_schedule(ranks, *minus))
 
     @property
     def n_nodes(self) -> int:
@@ -224,6 +213,32 @@ class StructureNoise:
         if not copies:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         return np.concatenate(copies), np.concatenate(keys)
+
+
+def localized_structure_noise(edge_index, labels, n_clusters: int,
+                              p_plus: float | tuple[float, float],
+                              p_minus: float | tuple[float, float]) -> StructureNoise:
+    """Pair probabilities by affinity rank of the given clusters (SPEC §8).
+
+    Args:
+        edge_index: (2, E) edges of the clean graph, in any direction.
+        labels: (N,) cluster of every node (those of the attribute noise it is paired with).
+        n_clusters: number of clusters C.
+        p_plus, p_minus: one probability for every pair, or (low, high): low on pairs that
+            touch the output's own cluster up to high on pairs between its least connected
+            clusters (`pair_schedule`).
+
+    Returns:
+        The `StructureNoise`, (C, C (C + 1) / 2) probabilities per output cluster and pair.
+    """
+    ranks = affinity_ranks(cluster_affinity(edge_index, labels, n_clusters))
+    schedule = {}
+    for name, value in (("p_plus", p_plus), ("p_minus", p_minus)):
+        ends = np.atleast_1d(np.asarray(value, dtype=np.float64))
+        if ends.shape not in ((1,), (2,)):
+            raise ValueError(f"{name} must be a probability or a (low, high) pair, got {value!r}")
+        schedule[name] = pair_schedule(ranks, ends[0], ends[-1])
+    return StructureNoise(edge_index, labels, schedule["p_plus"], schedule["p_minus"])
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,16 @@ import inspect
 import re
 from dataclasses import dataclass
 
+from graphcert.certificates.bounds import BOUNDS
 from graphcert.run.methods import METHODS
 from graphcert.run.methods.threats import THREAT_MODELS, fields_not_read
 from graphcert.run.schema import Schema, option
 from graphcert.utils.validation import check_choice
 
-__all__ = ["BOUNDS", "TARGETS", "THREAT_MODELS", "RunConfig"]
+__all__ = ["TARGETS", "THREAT_MODELS", "RunConfig"]
 
 TARGETS = ("val", "test")
 DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
-BOUNDS = ("dkw", "bernstein", "binary")
 _MODEL_ARGUMENTS = ("in_features", "num_classes")  # given by the data, not by model_params
 _TRAINING_FIELDS = ("dataset", "model", "model_params", "split_seed", "n_per_class",
                     "train_seed", "lr", "weight_decay", "max_epochs", "patience", "train_noise",

@@ -30,8 +30,8 @@ from graphcert.run.rundir import MODEL_FILE, file_fingerprint, prepare_run_dir
 from graphcert.sampling.devices import resolve_device
 from graphcert.sampling.engine import smooth
 from graphcert.sampling.fingerprint import scores_fingerprint
-from graphcert.sampling.statistics import MonteCarloConfig
-from graphcert.tasks.graph.evaluation import AttackSurface
+from graphcert.sampling.monte_carlo import MonteCarloConfig
+from graphcert.tasks.graph.surface import AttackSurface
 from graphcert.tasks.graph.training import (
     accuracy,
     load_checkpoint,
@@ -181,8 +181,9 @@ def has_binary_features(data) -> bool:
     return bool(torch.all((data.x == 0) | (data.x == 1)))
 
 
-def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = True,
-            log: Callable[[str], None] = print, executor=None) -> dict:
+def run_certification(config: RunConfig, run_dir: str | os.PathLike, *,
+                      progress: bool = True, log: Callable[[str], None] = print,
+                      executor=None) -> dict:
     """Run (or resume) a certification and write its results; returns the results dict.
 
     ``executor`` (`graphcert.sampling.executors`) runs the Monte Carlo chunks (default: locally)."""
@@ -234,7 +235,7 @@ def certify(config: RunConfig, run_dir: str | os.PathLike, *, progress: bool = T
         for method in plan.methods:
             timings[f"{method.name}_sampling"] = sampling_time
             clock = time.perf_counter()
-            result = method.certify(config, stats, plan.noise, inputs)
+            result = method.evaluate(config, stats, plan.noise, inputs)
             timings[f"{method.name}_certificates"] = time.perf_counter() - clock
             entry = result.to_dict()
             entry["ignored_settings"] = config.ignored_fields(method.name)

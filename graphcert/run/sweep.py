@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from graphcert.run.config import RunConfig
-from graphcert.run.pipeline import certify
+from graphcert.run.pipeline import run_certification
 from graphcert.run.reporting import plot_pareto, read_results
 from graphcert.run.rundir import model_file_matches, prepare_run_dir
 from graphcert.utils.io import write_text
@@ -65,7 +65,7 @@ def run_sweep(runs: dict[str, RunConfig], out_dir: str | Path, *, progress: bool
 def run_one(item: tuple[str, RunConfig], out_dir: Path, progress: bool = False,
             log: Callable[[str], None] = print) -> dict:
     """Results of one sweep run: its `results.json` if complete for this configuration and
-    the model file in its directory, else a (resumed) `certify` in `out_dir/<name>`. An
+    the model file in its directory, else a (resumed) `run_certification` in `out_dir/<name>`. An
     unreadable or incomplete results.json is named in the log and the run is redone (the file
     is rewritten atomically at its end)."""
     name, config = item
@@ -83,7 +83,7 @@ def run_one(item: tuple[str, RunConfig], out_dir: Path, progress: bool = False,
                     "again")
             else:
                 return results
-    return certify(config, out_dir / name, progress=progress, log=log)
+    return run_certification(config, out_dir / name, progress=progress, log=log)
 
 
 def expand_grid(base: dict, grid: dict[str, list],

@@ -10,43 +10,26 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from graphcert.noise.base import SmoothingNoise
 from graphcert.sampling.batching import BatchedModel
 from graphcert.sampling.devices import DeviceCounts, torch_generator
-from graphcert.sampling.statistics import ChunkCounts, ChunkStats, MonteCarloConfig
+from graphcert.sampling.monte_carlo import MonteCarloConfig
+from graphcert.sampling.statistics import ChunkCounts, ChunkStats
 from graphcert.sampling.streams import MAIN, PHASES, PRE, batch_sizes, chunk_generator
 
-__all__ = ["SmoothingNoise", "noisy_batches", "on_accelerator", "run_chunk"]
+__all__ = ["noisy_batches", "on_accelerator", "run_chunk"]
 
 # Threads that draw prefetched batches. With two, the next batch is drawn while the thread that
 # drew the current one still finishes its copies; draws never overlap (each is started only
 # once the one before it is drawn). On up to three cores the extra thread competes with the
 # model's (docs/benchmarks.md: on two cores it made certification slower).
 DRAWING_THREADS = 2 if (os.cpu_count() or 1) >= 4 else 1
-
-
-class SmoothingNoise(Protocol):
-    """What the engine needs from a smoothing distribution (e.g. `LocalizedNoise`).
-
-    A noise with ``torch_sampling = True`` also takes a ``torch.Generator`` in `sample` and
-    then draws on the generator's device; its prepared input has a ``to(device)`` method.
-    A noise may also offer ``start_sample`` (same arguments, numpy generator), returning a
-    drawn batch whose copies any thread finishes (`graphcert.noise.binary.PendingCopies`).
-    """
-
-    labels: np.ndarray  # output cluster of every node
-
-    def prepare(self, x: Any) -> Any: ...
-
-    def sample(self, x: Any, output_cluster: int, batch_size: int,
-               generator: np.random.Generator | torch.Generator) -> Any: ...
-
-    def describe(self) -> dict: ...
 
 
 def run_chunk(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise,

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from graphcert.sampling.statistics import SCORE_BITS, ChunkCounts, ChunkStats, MonteCarloConfig
+from graphcert.sampling.monte_carlo import MonteCarloConfig
+from graphcert.sampling.statistics import SCORE_BITS, ChunkCounts, ChunkStats
 
 __all__ = ["DeviceCounts", "resolve_device", "torch_generator"]
 

@@ -23,15 +23,15 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from graphcert.noise.binary import LocalizedNoise
-from graphcert.sampling.chunks import SmoothingNoise
+from graphcert.noise.base import SmoothingNoise
 from graphcert.sampling.executors import LocalExecutor
 from graphcert.sampling.fingerprint import scores_fingerprint
-from graphcert.sampling.statistics import CheckpointError, MonteCarloConfig, SmoothingStats
+from graphcert.sampling.monte_carlo import MonteCarloConfig
+from graphcert.sampling.statistics import CheckpointError, SmoothingStats
 from graphcert.sampling.streams import MAIN, PRE
 from graphcert.utils.io import partial_writes, set_aside
 
-__all__ = ["run_smoothing", "smooth"]
+__all__ = ["smooth"]
 
 logger = logging.getLogger("graphcert.sampling")
 
@@ -79,27 +79,6 @@ def smooth(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise,
                                                  part.n_classes, fingerprint)
                 _save(stats.add_chunk(part), checkpoint)
     return stats
-
-
-def run_smoothing(model: Callable, x: Tensor, edge_index: Tensor, labels, theta_plus,
-                  theta_minus, n_samples: int, n_pre: int, *, n_bins: int = 1000,
-                  batch_size: int = 32, chunk_size: int = 1000, seed: int = 0,
-                  checkpoint: str | os.PathLike | None = None, progress: bool = True,
-                  prefetch: bool = True) -> SmoothingStats:
-    """`smooth` with sparsity-aware localized noise (SPEC §2).
-
-    ``theta_plus`` / ``theta_minus`` are C x C matrices (row = output cluster) with `labels`,
-    or scalars for isotropic smoothing (one cluster; `labels` must be None or all zero).
-    """
-    if np.ndim(theta_plus) == 0 and np.ndim(theta_minus) == 0:
-        if labels is not None and np.any(np.asarray(labels) != 0):
-            raise ValueError("scalar thetas mean isotropic smoothing: pass labels=None")
-        noise = LocalizedNoise.isotropic(x.shape[0], float(theta_plus), float(theta_minus))
-    else:
-        noise = LocalizedNoise(labels, theta_plus, theta_minus)
-    config = MonteCarloConfig(n_samples, n_pre, chunk_size, batch_size, n_bins, seed)
-    return smooth(model, x, edge_index, noise, config, checkpoint=checkpoint,
-                  progress=progress, prefetch=prefetch)
 
 
 def _resume(checkpoint: Path, config: MonteCarloConfig, noise: dict, labels: np.ndarray,

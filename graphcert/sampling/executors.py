@@ -22,8 +22,10 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 import numpy as np
 import torch
 
-from graphcert.sampling.chunks import SmoothingNoise, run_chunk
-from graphcert.sampling.statistics import ChunkStats, MonteCarloConfig
+from graphcert.noise.base import SmoothingNoise
+from graphcert.sampling.chunks import run_chunk
+from graphcert.sampling.monte_carlo import MonteCarloConfig
+from graphcert.sampling.statistics import ChunkStats
 from graphcert.utils.validation import check_choice
 
 __all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "make_executor"]

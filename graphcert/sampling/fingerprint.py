@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["data_fingerprint", "model_fingerprint", "scores_fingerprint"]
+__all__ = ["scores_fingerprint"]
 
 _PLAIN = (type(None), bool, int, float, str)
 
@@ -38,20 +38,6 @@ def scores_fingerprint(model: torch.nn.Module, x: Any, edge_index: Any,
     _feed_model(digest, model)
     _feed(digest, (x, edge_index))
     _feed(digest, dict(settings or {}))
-    return "sha256:" + digest.hexdigest()
-
-
-def model_fingerprint(model: torch.nn.Module) -> str:
-    """``"sha256:<hex>"`` of the model alone: classes, parameters, buffers and settings."""
-    digest = hashlib.sha256(b"graphcert model fingerprint v1")
-    _feed_model(digest, model)
-    return "sha256:" + digest.hexdigest()
-
-
-def data_fingerprint(*arrays: Any) -> str:
-    """``"sha256:<hex>"`` of tensors, arrays, numbers, strings and containers of them."""
-    digest = hashlib.sha256(b"graphcert data fingerprint v1")
-    _feed(digest, arrays)
     return "sha256:" + digest.hexdigest()
 
 

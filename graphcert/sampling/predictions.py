@@ -4,7 +4,7 @@ Graph models go through `engine.smooth`, which keeps score statistics per chunk.
 (votes, center smoothing, certified attributions, MMCert) need only what a predictor returns
 on each noisy sample. `sample_predictions` draws those samples from the same named, seeded
 streams (`streams.chunk_generator`, one chunk per stream and output cluster) in the same
-batches (`streams.batch_sizes`); `statistics.VoteCounts` counts predicted classes.
+batches (`streams.batch_sizes`); `votes.VoteCounts` counts predicted classes.
 
 Only numpy and torch are imported here: image code does not load torch_geometric.
 """

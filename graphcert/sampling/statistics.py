@@ -9,19 +9,18 @@ E[g'_y] > 1/2 implies E[g_y] > 1/2.
 from __future__ import annotations
 
 import json
-import math
 import os
 import zipfile
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from graphcert.sampling.monte_carlo import MonteCarloConfig
 from graphcert.sampling.streams import MAIN, PRE
+from graphcert.sampling.votes import class_counts
 from graphcert.utils.io import atomic_write
-from graphcert.utils.validation import check_int, check_positive_int
 
-__all__ = ["SCORE_BITS", "CheckpointError", "ChunkCounts", "ChunkStats", "MonteCarloConfig",
-           "SmoothingStats", "VoteCounts"]
+__all__ = ["SCORE_BITS", "CheckpointError", "ChunkCounts", "ChunkStats", "SmoothingStats"]
 
 SCORE_BITS = 16
 _FORMAT = 2  # 2: records the fingerprint of the scores (format 1 did not)
@@ -30,34 +29,6 @@ _META = ("config", "noise", "fingerprint")  # stored as JSON; the other fields a
 
 class CheckpointError(ValueError):
     """A statistics file that cannot be read or is not a consistent set of statistics."""
-
-
-@dataclass(frozen=True)
-class MonteCarloConfig:
-    """Sample counts per output cluster and how they are chunked and seeded (SPEC §3)."""
-
-    n_samples: int
-    n_pre: int
-    chunk_size: int = 1000
-    batch_size: int = 32
-    n_bins: int = 1000
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        for name in ("n_samples", "n_pre", "chunk_size", "batch_size", "n_bins"):
-            check_positive_int(getattr(self, name), name)
-        check_int(self.seed, "seed", "[0, inf)")
-
-    def n_chunks(self, phase: int) -> int:
-        return math.ceil(self.phase_samples(phase) / self.chunk_size)
-
-    def phase_samples(self, phase: int) -> int:
-        return {PRE: self.n_pre, MAIN: self.n_samples}[phase]
-
-    def chunk_length(self, phase: int, chunk: int) -> int:
-        if not 0 <= chunk < self.n_chunks(phase):
-            raise ValueError(f"chunk {chunk} out of range for phase {phase}")
-        return min(self.chunk_size, self.phase_samples(phase) - chunk * self.chunk_size)
 
 
 @dataclass(eq=False)
@@ -118,9 +89,6 @@ class SmoothingStats:
     score_sq_sum_q: np.ndarray
     n: np.ndarray
     fingerprint: str | None = None
-
-    _SUMMED = ("pre_votes", "pre_score_sum_q", "n_pre", "votes", "hist", "score_sum_q",
-               "score_sq_sum_q", "n")
 
     def __post_init__(self) -> None:
         n_nodes, n_classes = len(self.labels), self.votes.shape[-1]
@@ -221,28 +189,6 @@ class SmoothingStats:
             return "its nodes are grouped into other clusters"
         return None
 
-    def merge(self, other: "SmoothingStats") -> "SmoothingStats":
-        """Elementwise sum of two disjoint sets of chunks; candidates must agree."""
-        if self.config != other.config or self.noise != other.noise:
-            raise ValueError("cannot merge statistics of different configurations or noises")
-        if self.fingerprint != other.fingerprint:
-            raise ValueError("cannot merge statistics of different models or data "
-                             f"(fingerprints {_short(self.fingerprint)} and "
-                             f"{_short(other.fingerprint)})")
-        if not np.array_equal(self.labels, other.labels):
-            raise ValueError("cannot merge statistics of different cluster labels")
-        if self.votes.shape != other.votes.shape:
-            raise ValueError(f"class counts differ: {self.votes.shape} vs {other.votes.shape}")
-        done = np.concatenate([self.done, other.done])
-        if len(np.unique(done, axis=0)) != len(done):
-            raise ValueError("a chunk appears in both statistics; it would be counted twice")
-        merged = {name: getattr(self, name) + getattr(other, name) for name in self._SUMMED}
-        return SmoothingStats(
-            self.config, self.noise, self.labels, done[np.lexsort(done.T[::-1])],
-            candidate_score=_agree(self.candidate_score, other.candidate_score),
-            candidate_vote=_agree(self.candidate_vote, other.candidate_vote),
-            fingerprint=self.fingerprint, **merged)
-
     def with_candidates(self) -> "SmoothingStats":
         """Fix the candidates of every node whose cluster finished its pre-sample (SPEC §3)."""
         complete = self.samples_done(PRE) == self.config.n_pre
@@ -340,7 +286,7 @@ class ChunkCounts:
         """Add a batch (B, n_k, Y) of logits; `chosen` (n_k,) candidates in the main phase."""
         batch, n_local, n_classes = logits.shape
         local = np.arange(n_local)
-        self.votes += _votes(logits.argmax(-1), n_classes)
+        self.votes += class_counts(logits.argmax(-1), n_classes)
         scores = _quantized_scores(logits)
         self.n += batch
         if chosen is None:
@@ -364,41 +310,6 @@ class ChunkCounts:
                           hist=self.hist.reshape(len(nodes), -1))
 
 
-class VoteCounts:
-    """How often each class is predicted for each output (the vote-only statistics of
-    predictors that return classes, e.g. per-pixel segmentation, SPEC §4)."""
-
-    def __init__(self, n_outputs: int, n_classes: int):
-        self.n_classes = n_classes
-        self.counts = np.zeros((n_outputs, n_classes), dtype=np.int64)
-
-    def add(self, predicted, outputs: np.ndarray | None = None) -> None:
-        """Add a batch of predicted classes (B, n_outputs); with `outputs` (indices), only
-        those outputs count this batch (e.g. the pixels of the cell whose noise it drew)."""
-        predicted = np.asarray(predicted)
-        if predicted.ndim != 2 or predicted.shape[1] != self.counts.shape[0]:
-            raise ValueError(f"predicted classes have shape {predicted.shape}, expected "
-                             f"(batch, {self.counts.shape[0]})")
-        if predicted.dtype.kind not in "iu":
-            raise ValueError(f"predicted classes must be integers, got dtype {predicted.dtype}")
-        if outputs is not None:
-            predicted = predicted[:, outputs]
-        if predicted.size and (predicted.min() < 0 or predicted.max() >= self.n_classes):
-            raise ValueError(f"predicted classes must lie in [0, {self.n_classes})")
-        votes = _votes(predicted.astype(np.int64, copy=False), self.n_classes)
-        if outputs is None:
-            self.counts += votes
-        else:
-            self.counts[outputs] += votes
-
-
-def _votes(predicted: np.ndarray, n_classes: int) -> np.ndarray:
-    """(n, n_classes) counts of the classes in `predicted` (B, n), column by column."""
-    n = predicted.shape[1]
-    keys = np.arange(n) * n_classes + predicted
-    return np.bincount(keys.ravel(), minlength=n * n_classes).reshape(n, n_classes)
-
-
 def _quantized_scores(logits: np.ndarray) -> np.ndarray:
     """Softmax scores (float64) rounded down to int64 multiples of 2^-SCORE_BITS; in [0, 1]
     since the largest exponential is 1 and the sum is at least 1."""
@@ -411,10 +322,3 @@ def _quantized_scores(logits: np.ndarray) -> np.ndarray:
 
 def _short(fingerprint: str | None) -> str:
     return "none" if fingerprint is None else fingerprint[:19]
-
-
-def _agree(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Combine candidate arrays (-1 = unset); fixed entries must match."""
-    if np.any((a >= 0) & (b >= 0) & (a != b)):
-        raise ValueError("candidates disagree between the merged statistics")
-    return np.where(a >= 0, a, b)

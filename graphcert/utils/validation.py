@@ -17,10 +17,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["check_bool", "check_bool_array", "check_choice", "check_finite",
-           "check_index_array", "check_int", "check_integers", "check_nonnegative_integers",
-           "check_positive_int", "check_probabilities", "check_probability", "check_real",
-           "check_str", "describe_interval"]
+__all__ = ["check_bool", "check_bool_array", "check_budget", "check_capacities",
+           "check_choice", "check_finite", "check_float_vector", "check_index_array",
+           "check_index_vector", "check_int", "check_integers", "check_local_budgets",
+           "check_nonnegative_integers", "check_positive_int", "check_probabilities",
+           "check_probability", "check_real", "check_str", "check_target_mask",
+           "check_weight_matrix", "describe_interval"]
 
 _INTERVAL = re.compile(r"^\s*([\[(])\s*([^,\s]+)\s*,\s*([^,\s]+)\s*([\])])\s*$")
 
@@ -205,3 +207,89 @@ def check_str(x, name: str) -> str:
 def describe_interval(interval: str) -> str:
     """How the checks state `interval` in messages: ``"in (0, 1)"``, or ``">= 1"``."""
     return _requirement(interval)
+
+
+# ----------------------------------------------------------- arrays of the collective programs
+def check_float_vector(x, name: str, length: int | None = None) -> np.ndarray:
+    """A 1-D float array (of `length`, if given) without NaN."""
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if length is not None and arr.shape[0] != length:
+        raise ValueError(f"{name} has length {arr.shape[0]}, expected {length}")
+    if np.isnan(arr).any():
+        raise ValueError(f"{name} contains NaN")
+    return arr
+
+
+def check_index_vector(x, name: str, length: int, upper: int) -> np.ndarray:
+    """A 1-D int64 array of `length` integers in [0, upper)."""
+    arr = check_float_vector(x, name, length)
+    if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+        raise ValueError(f"{name} must contain integers")
+    if arr.size and (arr.min() < 0 or arr.max() >= upper):
+        raise ValueError(f"{name} must lie in [0, {upper})")
+    return arr.astype(np.int64)
+
+
+def check_capacities(x, name: str) -> np.ndarray:
+    """A 1-D float array of non-negative finite integers (capacities of units)."""
+    arr = check_float_vector(x, name)
+    if np.any(arr < 0):
+        raise ValueError(f"{name} must be non-negative")
+    if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+        raise ValueError(f"{name} must contain finite integers")
+    return arr
+
+
+def check_weight_matrix(x, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """A non-negative 2-D float array without NaN (of `shape`, if given)."""
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_groups, n_unit_groups), got shape {arr.shape}")
+    if shape is not None and arr.shape != shape:
+        raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
+    if np.isnan(arr).any():
+        raise ValueError(f"{name} contains NaN")
+    if np.any(arr < 0):
+        raise ValueError(f"{name} must be non-negative")
+    return arr
+
+
+def check_budget(x, name: str) -> float:
+    """A non-negative scalar budget as a float (inf allowed)."""
+    if np.ndim(x) != 0:
+        raise ValueError(f"{name} must be a scalar")
+    value = float(x)
+    if math.isnan(value) or value < 0:
+        raise ValueError(f"{name} must be a non-negative number, got {x}")
+    return value
+
+
+def check_local_budgets(x, n_units: int) -> np.ndarray:
+    """Per-unit budgets (n_units,), rounded down: None is unlimited, a scalar
+    applies to every unit."""
+    if x is None:
+        return np.full(n_units, np.inf)
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim == 0:
+        arr = np.full(n_units, float(arr))
+    arr = check_float_vector(arr, "local_budget", n_units)
+    if np.any(arr < 0):
+        raise ValueError("local_budget must be non-negative")
+    return np.floor(arr)
+
+
+def check_target_mask(targets, n_out: int) -> np.ndarray:
+    """A boolean mask (n_out,) of the targets: None is all outputs; targets
+    are a boolean mask or output indices."""
+    if targets is None:
+        return np.ones(n_out, dtype=bool)
+    arr = np.asarray(targets)
+    if arr.dtype == bool:
+        if arr.shape != (n_out,):
+            raise ValueError(f"boolean targets must have shape ({n_out},), got {arr.shape}")
+        return arr.copy()
+    mask = np.zeros(n_out, dtype=bool)
+    mask[check_index_vector(arr.ravel(), "targets", arr.size, n_out)] = True
+    return mask

@@ -55,14 +55,14 @@ def brute_collective(eta, group, wp, wm, cap_p, cap_m, eps_p, eps_m, unit_group=
     return int(robust.sum(1).min())
 
 
-def quantize_by_loop(eta, group, n_bins):
-    """Independent quantisation: largest edge lo + j (hi - lo) / (n_bins - 1) <= eta."""
+def quantize_by_loop(eta, group, milp_bins):
+    """Independent quantisation: largest edge lo + j (hi - lo) / (milp_bins - 1) <= eta."""
     out = np.zeros_like(eta)
     for i, (e, k) in enumerate(zip(eta, group)):
         lo, hi = eta[group == k].min(), eta[group == k].max()
-        step = (hi - lo) / (n_bins - 1) if n_bins > 1 else 0.0
-        edges = [lo] + [j * step + lo for j in range(1, n_bins - 1)]
-        edges += [hi] if n_bins > 1 else []
+        step = (hi - lo) / (milp_bins - 1) if milp_bins > 1 else 0.0
+        edges = [lo] + [j * step + lo for j in range(1, milp_bins - 1)]
+        edges += [hi] if milp_bins > 1 else []
         out[i] = max(edge for edge in edges if edge <= e)
     return out
 
@@ -212,33 +212,33 @@ def test_quantization_rounds_down_and_matches_brute_force_on_quantized_eta():
     for _ in range(40):
         eta, group, wp, wm, cap_p, cap_m = random_instance(rng, dyadic=False)
         eps_p, eps_m = random_budgets(rng)
-        n_bins = int(rng.integers(1, 5))
+        milp_bins = int(rng.integers(1, 5))
         exact = collective_certificate(eta, group, wp, wm, cap_p, cap_m, eps_p, eps_m)
         binned = collective_certificate(eta, group, wp, wm, cap_p, cap_m, eps_p, eps_m,
-                                        n_bins=n_bins)
+                                        milp_bins=milp_bins)
         assert binned == collective_certificate(eta, group, wp, wm, cap_p, cap_m, eps_p, eps_m,
-                                                n_bins=n_bins, max_enumeration=0)
+                                                milp_bins=milp_bins, max_enumeration=0)
         assert binned <= exact
         valid = np.isfinite(eta) & (eta > 0)
         q = np.where(eta == np.inf, np.inf, 0.0)  # abstainers stay, infinite radii stay
-        q[valid] = quantize_by_loop(eta[valid], group[valid], n_bins)
+        q[valid] = quantize_by_loop(eta[valid], group[valid], milp_bins)
         assert binned == brute_collective(q, group, wp, wm, cap_p, cap_m, eps_p, eps_m)
         assert naive_certificate(eta, group, wp, wm, cap_p, cap_m, eps_p, eps_m,
-                                 n_bins=n_bins) <= binned
+                                 milp_bins=milp_bins) <= binned
 
 
 def test_quantize_eta_never_rounds_up():
     rng = np.random.default_rng(8)
     eta = rng.uniform(1e-3, 10, 500)
     group = rng.integers(0, 3, 500)
-    for n_bins in (1, 3, 7, 100):
-        q = quantize_eta(eta, group, n_bins)
+    for milp_bins in (1, 3, 7, 100):
+        q = quantize_eta(eta, group, milp_bins)
         assert np.all(q <= eta)
-        np.testing.assert_array_equal(q, quantize_by_loop(eta, group, n_bins))
-        for k in range(3):  # at most n_bins distinct values, the extremes kept exactly
-            assert np.unique(q[group == k]).size <= n_bins
+        np.testing.assert_array_equal(q, quantize_by_loop(eta, group, milp_bins))
+        for k in range(3):  # at most milp_bins distinct values, the extremes kept exactly
+            assert np.unique(q[group == k]).size <= milp_bins
             assert q[group == k].min() == eta[group == k].min()
-            if n_bins > 1:
+            if milp_bins > 1:
                 assert q[group == k].max() == eta[group == k].max()
 
 
@@ -436,7 +436,7 @@ def test_max_adversarial_weight_beats_plain_greedy():
     (dict(local_budget=[-1, 1]), "local_budget must be non-negative"),
     (dict(targets=[True]), "boolean targets"),
     (dict(targets=[5]), "targets must lie"),
-    (dict(n_bins=0), "n_bins"),
+    (dict(milp_bins=0), "milp_bins"),
 ])
 def test_bad_input_raises(change, message):
     args = dict(eta=[1.0, 2.0], out_group=[0, 0], w_plus=[[1.0, 1.0]], w_minus=[[1.0, 1.0]],
@@ -483,7 +483,7 @@ def test_l2_equals_brute_force():
         relaxed = collective_certificate_l2(eta, group, w, budget, relax=True)
         naive = naive_certificate_l2(eta, group, w, budget)
         assert naive <= relaxed <= exact
-        binned = collective_certificate_l2(eta, group, w, budget, n_bins=3)
+        binned = collective_certificate_l2(eta, group, w, budget, milp_bins=3)
         valid = eta > 0
         q = np.full_like(eta, -1.0)
         q[valid] = quantize_by_loop(eta[valid], group[valid], 3)

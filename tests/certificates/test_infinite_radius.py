@@ -85,7 +85,7 @@ def test_infinite_radii_in_the_l2_certificates():
         assert naive_certificate_l2(eta, group, w, budget) == expected, budget
     assert CollectiveCertifierL2(eta, group, w, relax=False).certify(0.7) == 1
     # with quantized radii the infinite radius is kept (never binned) and still certified
-    assert CollectiveCertifierL2(eta, group, w, n_bins=2).certify(3.0) == 1
+    assert CollectiveCertifierL2(eta, group, w, milp_bins=2).certify(3.0) == 1
     zero = CollectiveCertifierL2([INF], [0], [[0.0]])  # weight 0: nothing can break it
     assert zero.certify(INF) == 1 and naive_certificate_l2([INF], [0], [[0.0]], INF) == 1
 

@@ -5,68 +5,18 @@ import pytest
 
 from graphcert.certificates.metrics import (
     average_certified_radius,
-    budget_curves,
     center_smoothing_certified_accuracy,
-    certified_accuracy,
-    certified_from_radii,
-    certified_ratio,
-    collective_accuracy_curve,
     pareto_front,
 )
 
 
-def test_certified_accuracy_counts_abstentions_as_wrong():
-    correct = np.array([True, True, False, True, True])
-    certified = np.array([True, False, True, True, True])
-    abstained = np.array([False, False, False, False, True])
-    assert certified_accuracy(correct, certified) == pytest.approx(3 / 5)
-    assert certified_accuracy(correct, certified, abstained) == pytest.approx(2 / 5)
-    assert certified_ratio(certified) == pytest.approx(4 / 5)
-    assert certified_ratio(certified, abstained) == pytest.approx(3 / 5)
-
-
-def test_certified_accuracy_on_a_grid_equals_loop():
-    rng = np.random.default_rng(0)
-    correct = rng.random(40) < 0.7
-    certified = rng.random((40, 3, 4)) < 0.5
-    grid = certified_accuracy(correct, certified)
-    for a in range(3):
-        for d in range(4):
-            expected = sum(c and s for c, s in zip(correct, certified[:, a, d])) / 40
-            assert grid[a, d] == pytest.approx(expected)
-
-
-def test_certified_from_radii():
-    radii = np.array([2, 0, -1, -np.inf, 5])
-    mask = certified_from_radii(radii, [0, 1, 2, 3])
-    expected = [[r >= b for b in range(4)] for r in radii]
-    np.testing.assert_array_equal(mask, expected)
-    with pytest.raises(ValueError, match="NaN"):
-        certified_from_radii([np.nan], [0])
-
-
-def test_budget_curves_from_joint_grid():
-    # output n certified at (a, d) iff a + 2 d <= r_n
-    radii = np.array([0, 3, 4, 6, -1])
-    a, d = np.meshgrid(np.arange(5), np.arange(4), indexing="ij")
-    certified = (a + 2 * d)[None] <= radii[:, None, None]
-    correct = np.array([True, True, False, True, True])
-    curves = budget_curves(certified, correct)
-    np.testing.assert_allclose(curves.additions, [3 / 5, 2 / 5, 2 / 5, 2 / 5, 1 / 5])
-    np.testing.assert_allclose(curves.deletions, [3 / 5, 2 / 5, 1 / 5, 1 / 5])
-    np.testing.assert_allclose(curves.joint[1, 1], 2 / 5)  # radii 3 and 6 correct
-    ratio = budget_curves(certified)
-    np.testing.assert_allclose(ratio.additions, [4 / 5, 3 / 5, 3 / 5, 3 / 5, 2 / 5])
-    grown = certified.copy()
-    grown[0, 3, 0] = True
-    with pytest.raises(ValueError, match="grow"):
-        budget_curves(grown)
-
-
-def test_collective_accuracy_curve():
-    np.testing.assert_allclose(collective_accuracy_curve([8, 5, 0], 10), [0.8, 0.5, 0.0])
-    with pytest.raises(ValueError):
-        collective_accuracy_curve([11], 10)
+def certified_share(radii, budgets, correct=None) -> np.ndarray:
+    """Share of outputs correct (if given) and certified (budget <= radius) per budget."""
+    radii, budgets = np.asarray(radii, dtype=float), np.asarray(budgets, dtype=float)
+    certified = budgets[None, :] <= radii[:, None]
+    if correct is not None:
+        certified &= np.asarray(correct)[:, None]
+    return certified.mean(axis=0)
 
 
 def test_acr_integer_identity_and_mean_radius():
@@ -76,7 +26,7 @@ def test_acr_integer_identity_and_mean_radius():
         radii = rng.integers(-1, 12, n)  # largest certified budget, -1 = abstain / uncertified
         correct = rng.random(n) < 0.8
         budgets = np.arange(radii.max() + 2)
-        xi = certified_accuracy(correct, certified_from_radii(radii, budgets))
+        xi = certified_share(radii, budgets, correct)
         acr = average_certified_radius(budgets, xi)
         # SPEC §6: sum_n eps_n (xi(eps_n) - xi(eps_{n+1})) with eps_1 = 0
         identity = sum(e * (xi[i] - xi[i + 1]) for i, e in enumerate(budgets[:-1]))
@@ -87,7 +37,7 @@ def test_acr_integer_identity_and_mean_radius():
 def test_acr_continuous_grid():
     # radii 0.5 and 1.0 on h = 0.25: xi = 1, 1, 1, 1/2, 1/2, 0 -> ACR = mean radius 0.75
     budgets = np.arange(6) * 0.25
-    xi = certified_ratio(certified_from_radii([0.5, 1.0], budgets))
+    xi = certified_share([0.5, 1.0], budgets)
     assert average_certified_radius(budgets, xi) == pytest.approx(0.25 * (1 + 1 + 0.5 + 0.5))
 
 

@@ -303,11 +303,11 @@ def test_sweep_redoes_a_run_whose_results_are_corrupt(tmp_path, monkeypatch):
     runs = sweep.expand_grid({"dataset": "citeseer"}, {"mc_seed": [0, 1]})
     calls = []
 
-    def fake_certify(config, run_dir, **kwargs):
+    def fake_run_certification(config, run_dir, **kwargs):
         calls.append(Path(run_dir).name)
         return {**synthetic_results(), "config": config.to_dict()}
 
-    monkeypatch.setattr(sweep, "certify", fake_certify)
+    monkeypatch.setattr(sweep, "run_certification", fake_run_certification)
     good, bad = (tmp_path / name for name in runs)
     for run_dir, config in zip((good, bad), runs.values()):
         run_dir.mkdir()

@@ -7,15 +7,17 @@ import torch
 
 from gnn_models import get_model
 from gnn_models.batching import BatchedCSR
-from graphcert.noise.binary import (
-    LocalizedNoise,
-    bernoulli_positions,
-    prepare_binary,
-    sample_prepared,
-    sample_sparse_noise,
-)
+from graphcert.noise.bernoulli import bernoulli_positions
+from graphcert.noise.binary import LocalizedNoise
+from graphcert.noise.sparse_sampler import prepare_binary, sample_prepared
 from graphcert.sampling.batching import folded_input
 from tests.helpers import LABELS, N_FEATURES, N_NODES, THETA_MINUS, THETA_PLUS
+
+
+def sample_labels(x, theta_plus_row, theta_minus_row, batch_size, rng):
+    """Copies of `x` with the clusters `LABELS` (`prepare_binary` + `sample_prepared`)."""
+    graph = prepare_binary(x, LABELS, len(np.atleast_1d(np.asarray(theta_plus_row))))
+    return sample_prepared(graph, theta_plus_row, theta_minus_row, batch_size, rng)
 
 
 def random_binary(seed: int, density: float = 0.3) -> torch.Tensor:
@@ -103,7 +105,7 @@ def test_copies_in_a_batch_differ_and_seeding_reproduces(x):
 
 
 def test_output_is_sparse_csr_and_coalesced_coo(x):
-    out = folded_input(sample_sparse_noise(x, LABELS, THETA_PLUS[0], THETA_MINUS[0], 5,
+    out = folded_input(sample_labels(x, THETA_PLUS[0], THETA_MINUS[0], 5,
                               np.random.default_rng(0)), 5)
     assert isinstance(out, BatchedCSR)
     assert out.shape == (5, N_NODES, N_FEATURES) and out.col.dtype == torch.int32
@@ -118,7 +120,7 @@ def test_output_is_sparse_csr_and_coalesced_coo(x):
 
 
 def test_columns_sorted_within_rows(x):
-    out = folded_input(sample_sparse_noise(x, LABELS, THETA_PLUS[1], THETA_MINUS[1], 8,
+    out = folded_input(sample_labels(x, THETA_PLUS[1], THETA_MINUS[1], 8,
                               np.random.default_rng(3)), 8)
     crow, col = out.crow.long(), out.col.long()
     rows = torch.repeat_interleave(torch.arange(len(crow) - 1), crow.diff())
@@ -195,7 +197,7 @@ def test_huge_graph_uses_int64_keys_and_stays_sparse():
 
 
 def test_batched_csr_feeds_models_exactly(x):
-    out = folded_input(sample_sparse_noise(x, LABELS, THETA_PLUS[0], THETA_MINUS[0], 6,
+    out = folded_input(sample_labels(x, THETA_PLUS[0], THETA_MINUS[0], 6,
                               np.random.default_rng(4)), 6)
     path = torch.arange(N_NODES - 1)
     edge_index = torch.stack([torch.cat([path, path + 1]), torch.cat([path + 1, path])])
@@ -247,7 +249,7 @@ def test_validation_errors(x):
                 (good_plus, [0.1, np.nan, 0.1]), ([0.1, 0.1], good_minus)]
     for plus, minus in bad_rows:
         with pytest.raises(ValueError):
-            sample_sparse_noise(x, LABELS, plus, minus, 2, rng)
+            sample_labels(x, plus, minus, 2, rng)
     graph = prepare_binary(x, LABELS, 3)
     with pytest.raises(ValueError, match="batch_size"):
         sample_prepared(graph, good_plus, good_minus, 0, rng)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-import graphcert.noise.binary as binary
+import graphcert.noise.sparse_sampler as sampler
 import graphcert.sampling.chunks as chunks
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.sampling.chunks import noisy_batches
@@ -35,13 +35,13 @@ def copy_after_copy(case: str) -> list:
     noise, graph = setting(case)
     rng, out = chunk_generator(1, "main", 0, 0), []
     for k in range(3):
-        plan = binary._Plan.build(graph, noise.theta_plus[k], noise.theta_minus[k])
+        plan = sampler._Plan.build(graph, noise.theta_plus[k], noise.theta_minus[k])
         for size in SIZES:
-            unions = binary._one_bits(graph, plan.unions, size, rng)
-            removals = binary._one_bits(graph, plan.removals, size, rng)
-            copies = [binary._sample_copy(graph, plan, rng, u, r)
+            unions = sampler._one_bits(graph, plan.unions, size, rng)
+            removals = sampler._one_bits(graph, plan.removals, size, rng)
+            copies = [sampler._sample_copy(graph, plan, rng, u, r)
                       for u, r in zip(unions, removals)]
-            out.append(binary._to_batched_csr(copies, graph))
+            out.append(sampler._to_batched_csr(copies, graph))
     return [(z.crow_indices(), z.col_indices()) for z in out] + [rng.random(2)]
 
 
@@ -69,8 +69,8 @@ def assert_same(first: list, second: list) -> None:
 @pytest.mark.parametrize("prefetch", [None, False, True])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_shared_finishing_equals_copy_after_copy(monkeypatch, case, prefetch, threads, drawing):
-    monkeypatch.setattr(binary, "SAMPLER_THREADS", threads)
-    monkeypatch.setattr(binary, "_POOL", None)
+    monkeypatch.setattr(sampler, "SAMPLER_THREADS", threads)
+    monkeypatch.setattr(sampler, "_POOL", None)
     monkeypatch.setattr(chunks, "DRAWING_THREADS", drawing)
     assert_same(batches(case, prefetch), copy_after_copy(case))
 
@@ -78,7 +78,7 @@ def test_shared_finishing_equals_copy_after_copy(monkeypatch, case, prefetch, th
 @pytest.mark.parametrize("drawing", [1, 2])
 @pytest.mark.parametrize("prefetch", [None, True])
 def test_a_short_first_round_rewinds_to_the_sequential_draws(monkeypatch, prefetch, drawing):
-    monkeypatch.setattr(binary, "_first_draws", lambda mean: 3)  # every copy falls short
+    monkeypatch.setattr(sampler, "first_draws", lambda mean: 3)  # every copy falls short
     monkeypatch.setattr(chunks, "DRAWING_THREADS", drawing)
     assert_same(batches("unions", prefetch), copy_after_copy("unions"))
 
@@ -90,7 +90,7 @@ def test_an_error_in_the_sampler_reaches_the_caller(monkeypatch, stage, drawing)
         raise MemoryError(f"no room in {stage}")
 
     monkeypatch.setattr(chunks, "DRAWING_THREADS", drawing)
-    monkeypatch.setattr(binary, stage, broken)
+    monkeypatch.setattr(sampler, stage, broken)
     noise, graph = setting("unions")
     with pytest.raises(MemoryError, match="no room"):
         list(noisy_batches(noise, graph, 0, [4, 4, 4], np.random.default_rng(0), True))

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from graphcert.data.grid import GridPartition, chebyshev_distances
-from graphcert.noise.gaussian import LocalizedGaussian, sigma_schedule
+from graphcert.noise.gaussian import GridGaussian, sigma_schedule
 from graphcert.tasks.image.votes import cell_votes, smoothed_votes
 
 
@@ -48,7 +48,7 @@ def test_sigma_schedule_normalizes_by_largest_distance():
 
 
 def test_localized_gaussian_noise_levels_and_protocol():
-    noise = LocalizedGaussian(GridPartition(8, 8, 2, 2), 0.1, 0.7)
+    noise = GridGaussian(GridPartition(8, 8, 2, 2), 0.1, 0.7)
     assert all(callable(getattr(noise, m)) for m in ('prepare', 'sample', 'describe'))
     assert noise.n_clusters == 4 and noise.describe()['rows'] == 2
     np.testing.assert_allclose(noise.weights(), 1 / noise.sigma**2)
@@ -67,7 +67,7 @@ def _identity_predict(z: torch.Tensor) -> torch.Tensor:
 
 
 def test_cell_votes_use_own_cell_samples_and_are_seeded():
-    noise = LocalizedGaussian(GridPartition(6, 6, 2, 2), 0.5, 3.0)
+    noise = GridGaussian(GridPartition(6, 6, 2, 2), 0.5, 3.0)
     x = torch.full((1, 6, 6), 1.0)
     votes = cell_votes(_identity_predict, x, noise, 300, 2, batch_size=64, seed=3)
     assert votes.shape == (36, 2) and np.all(votes.sum(axis=1) == 300)

@@ -16,7 +16,7 @@ from graphcert.noise.kary import (
 )
 from graphcert.sampling.batching import folded_input
 from graphcert.sampling.engine import smooth
-from graphcert.sampling.statistics import MonteCarloConfig
+from graphcert.sampling.monte_carlo import MonteCarloConfig
 
 N_NODES = 9
 N_VALUES = np.array([2, 3, 5, 4])

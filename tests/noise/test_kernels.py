@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from graphcert.noise._kernels import geometric_positions, merged_csr_rows
-from graphcert.noise.binary import _gap_law, _uniforms
+from graphcert.noise.bernoulli import draw_uniforms, gap_law
 
 
 @pytest.mark.parametrize("size", [0, 1, 7, 4096, 100_003])
@@ -23,7 +23,7 @@ def test_sfc64_uniforms_are_numpys_random(size, before):
          "integers": lambda: rng.integers(0, 7, 3, dtype=np.int32),
          "bits": lambda: rng.bit_generator.random_raw(3)}[before]()
     out = np.full(size, -1.0)
-    assert _uniforms(ours, out) is out
+    assert draw_uniforms(ours, out) is out
     np.testing.assert_array_equal(out, numpys.random(size))
     np.testing.assert_array_equal(ours.integers(0, 2**31, 9, dtype=np.int32),
                                   numpys.integers(0, 2**31, 9, dtype=np.int32))
@@ -32,7 +32,7 @@ def test_sfc64_uniforms_are_numpys_random(size, before):
 
 def test_uniforms_of_other_bit_generators_are_random():
     ours, numpys = np.random.default_rng(3), np.random.default_rng(3)
-    np.testing.assert_array_equal(_uniforms(ours, np.empty(1000)), numpys.random(1000))
+    np.testing.assert_array_equal(draw_uniforms(ours, np.empty(1000)), numpys.random(1000))
 
 
 def reference_positions(uniforms: np.ndarray, scale: float, cap: float, last: int,
@@ -53,7 +53,7 @@ def test_geometric_positions_equal_the_numpy_formula(dtype, p, length, last):
     if dtype is np.int32 and length > 2**31:
         pytest.skip("positions beyond int32")
     rng = np.random.default_rng(int(p * 1000))
-    scale, cap, _ = _gap_law(length, p)
+    scale, cap, _ = gap_law(length, p)
     mean = (length - last) * p
     for draws in (1, int(mean) // 2 + 1, int(mean + 6 * math.sqrt(mean) + 16)):
         uniforms = rng.random(draws)

@@ -8,18 +8,19 @@ import pytest
 import torch
 from scipy import stats
 
-from graphcert.data.clustering import affinity_ranks, cluster_affinity
+from graphcert.data.clustering import affinity_ranks, cluster_affinity, undirected_edges
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.noise.structure import (
     ProductNoise,
     StructureNoise,
     cluster_pairs,
-    pair_capacities,
+    localized_structure_noise,
     pair_column,
     pair_schedule,
     tile_features,
 )
 from graphcert.sampling.chunks import noisy_batches
+from graphcert.utils.pairs import pair_counts
 
 N_COPIES = 4000
 SIZES = (10, 8, 6)  # cluster 2 is dense: most of its pairs are edges (the listing path)
@@ -235,9 +236,9 @@ def test_pair_schedule_uses_the_nearer_endpoint():
     assert pair_column(2, 0, 3) == pair_column(0, 2, 3)
 
 
-def test_pair_capacities_count_pairs_and_edges(graph):
+def test_pair_counts_count_pairs_and_edges(graph):
     labels, edges = graph
-    absent, present = pair_capacities(edges, labels, 3)
+    absent, present = pair_counts(undirected_edges(edges, labels.size), labels, 3)
     keys = set(pair_keys(edges, labels.size))
     for col, (a, b) in enumerate(zip(*cluster_pairs(3))):
         pairs = block_pairs(labels, a, b)
@@ -250,10 +251,11 @@ def test_pair_capacities_count_pairs_and_edges(graph):
 def test_localized_constructor_and_describe(graph):
     labels, edges = graph
     ranks = affinity_ranks(cluster_affinity(edges, labels, 3))
-    noise = StructureNoise.localized(edges, labels, ranks, (0.01, 0.01), (0.2, 0.8))
+    noise = localized_structure_noise(edges, labels, 3, 0.01, (0.2, 0.8))
     assert np.allclose(noise.p_minus, pair_schedule(ranks, 0.2, 0.8))
     assert noise.describe()["kind"] == "localized_structure"
-    shifted = StructureNoise.localized(edges[:, 1:], labels, ranks, (0.01, 0.01), (0.2, 0.8))
+    assert np.allclose(noise.p_plus, 0.01)
+    shifted = localized_structure_noise(edges[:, 1:], labels, 3, 0.01, (0.2, 0.8))
     assert noise.describe() != shifted.describe()
 
 

@@ -273,7 +273,8 @@ def test_best_baseline_at_an_accuracy_at_least_as_high():
 # ----------------------------------------------------------------------------- claims of a run
 def _one_hot_stats(ones, n):
     """Isotropic statistics of 0/1 scores: `ones[i]` of `n` samples vote for class 0."""
-    from graphcert.sampling.statistics import MonteCarloConfig, SmoothingStats
+    from graphcert.sampling.monte_carlo import MonteCarloConfig
+    from graphcert.sampling.statistics import SmoothingStats
     ones = np.asarray(ones, dtype=np.int64)
     k = ones.size
     zeros = np.zeros(k, dtype=np.int64)
@@ -289,7 +290,7 @@ def test_claims_use_the_reference_radius_without_abstaining():
 
     from graphcert.certificates import sparsity_aware_weights
     from graphcert.run.config import RunConfig
-    from graphcert.tasks.graph.evaluation import AttackSurface
+    from graphcert.tasks.graph.surface import AttackSurface
     n, ones = 1000, [995, 900, 300, 990]
     stats = _one_hot_stats(ones, n)
     y = np.array([0, 0, 0, 1])  # the last node is wrong
@@ -315,7 +316,7 @@ def test_uncorrected_sparse_smooth_is_at_least_the_holm_one():
     import fig5_claims
 
     from graphcert.run.config import RunConfig
-    from graphcert.tasks.graph.evaluation import sparse_smooth_result
+    from graphcert.tasks.graph.binary import sparse_smooth_result
     # Holm tests 539 at alpha / 2 and fails (so 538 fails too); alone both pass at alpha
     stats = _one_hot_stats([995, 990, 985, 539, 538], 1000)
     y, targets = np.zeros(5, dtype=int), np.arange(5)

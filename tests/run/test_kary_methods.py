@@ -15,7 +15,7 @@ from graphcert.noise.kary import KaryNoise
 from graphcert.run.config import RunConfig
 from graphcert.run.methods import METHODS
 from graphcert.run.pipeline import sampling_plans
-from graphcert.sampling.statistics import MonteCarloConfig
+from graphcert.sampling.monte_carlo import MonteCarloConfig
 
 MC = MonteCarloConfig(n_samples=60, n_pre=20, chunk_size=25, batch_size=8, n_bins=100)
 

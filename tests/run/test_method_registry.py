@@ -18,7 +18,7 @@ from graphcert.run.methods.isotropic import Isotropic
 from graphcert.run.pipeline import sampling_plans
 from graphcert.run.reporting import _label
 from graphcert.sampling.engine import smooth
-from graphcert.sampling.statistics import MonteCarloConfig
+from graphcert.sampling.monte_carlo import MonteCarloConfig
 
 CONFIG_FIELDS = {f.name for f in dataclasses.fields(RunConfig)}
 MC = MonteCarloConfig(n_samples=60, n_pre=20, chunk_size=25, batch_size=8, n_bins=100)

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from graphcert.certificates._ablation import ablation_delta
+from graphcert.certificates import ablation_delta
 from graphcert.certificates.bounds import clopper_pearson_lower
 from graphcert.cli import main
 from graphcert.run.demos.multimodal_run import MultimodalConfig

@@ -16,7 +16,7 @@ import torch
 
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.sampling.executors import LocalExecutor
-from graphcert.sampling.statistics import MonteCarloConfig
+from graphcert.sampling.monte_carlo import MonteCarloConfig
 
 N_NODES, N_FEATURES = 12, 10
 LABELS = np.repeat([0, 1], 6)

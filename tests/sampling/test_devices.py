@@ -13,7 +13,8 @@ from gnn_models import APPNPNet
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.sampling.devices import DeviceCounts, resolve_device, torch_generator
 from graphcert.sampling.engine import smooth
-from graphcert.sampling.statistics import ChunkCounts, MonteCarloConfig, SmoothingStats
+from graphcert.sampling.monte_carlo import MonteCarloConfig
+from graphcert.sampling.statistics import ChunkCounts, SmoothingStats
 from graphcert.sampling.streams import chunk_generator
 
 N, D = 16, 12

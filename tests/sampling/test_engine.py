@@ -11,10 +11,18 @@ from scipy.stats import binom, norm
 from graphcert.certificates.bounds import scores_to_histogram
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.sampling.chunks import run_chunk
-from graphcert.sampling.engine import run_smoothing, smooth
+from graphcert.sampling.engine import smooth
 from graphcert.sampling.fingerprint import scores_fingerprint
-from graphcert.sampling.statistics import MonteCarloConfig, SmoothingStats
-from graphcert.sampling.streams import MAIN, PHASES, PRE, STREAMS, batch_sizes, chunk_generator
+from graphcert.sampling.monte_carlo import MonteCarloConfig
+from graphcert.sampling.statistics import SmoothingStats
+from graphcert.sampling.streams import (
+    MAIN,
+    PHASES,
+    PRE,
+    STREAMS,
+    batch_sizes,
+    chunk_generator,
+)
 
 N_NODES, N_FEATURES = 12, 10
 LABELS = np.repeat([0, 1], 6)
@@ -174,37 +182,16 @@ def test_chunks_add_up_bit_identically_in_any_order(full):
         assert_same(stats, full)
 
 
-def test_merge_of_disjoint_statistics_is_bit_identical(full):
-    """Statistics of two machines (disjoint chunks) merge into the single-run statistics."""
-    model, noise_ = CountModel().eval(), noise()
-    first = empty_stats()
-    for k in (0, 1):
-        first.add_chunk(run_chunk(model, X, None, noise_, CONFIG, k, 0, PRE))
-    first = first.with_candidates()
-    second = empty_stats()
-    second.candidate_score[:] = first.candidate_score
-    for k, c in [(0, 0), (1, 2), (0, 1), (1, 0), (0, 2), (1, 1)]:
-        target = first if c == 1 else second
-        target.add_chunk(run_chunk(model, X, None, noise_, CONFIG, k, c, MAIN,
-                                   first.candidate_score))
-    assert_same(second.merge(first), full)
-    assert_same(first.merge(second), full)
-
-
 def test_adding_rejects_double_counting_and_mismatch():
     model, noise_ = CountModel().eval(), noise()
     part = run_chunk(model, X, None, noise_, CONFIG, 0, 0, PRE)
     stats = empty_stats().add_chunk(part)
     with pytest.raises(ValueError, match="counted twice"):
         stats.add_chunk(part)
-    with pytest.raises(ValueError, match="counted twice"):
-        stats.merge(stats)
     other = MonteCarloConfig(n_samples=3000, n_pre=200, chunk_size=1000, batch_size=128,
                              n_bins=20, seed=4)
     with pytest.raises(ValueError, match="configurations"):
         stats.add_chunk(run_chunk(model, X, None, noise_, other, 0, 0, PRE))
-    with pytest.raises(ValueError, match="configurations"):
-        stats.merge(SmoothingStats.empty(other, noise_.describe(), LABELS, 2))
     moved = SmoothingStats.empty(CONFIG, noise_.describe(), 1 - LABELS, 2)
     with pytest.raises(ValueError, match="nodes of cluster"):
         moved.add_chunk(part)
@@ -292,15 +279,14 @@ def test_batch_sizes():
     assert batch_sizes(3, 32) == [3]
 
 
-def test_run_smoothing_isotropic_scalars():
-    stats = run_smoothing(CountModel().eval(), X, None, None, 0.3, 0.5, n_samples=400,
-                          n_pre=50, batch_size=100, chunk_size=200, progress=False)
+def test_isotropic_noise_statistics():
+    noise_ = LocalizedNoise.isotropic(N_NODES, 0.3, 0.5)
+    config = MonteCarloConfig(n_samples=400, n_pre=50, batch_size=100, chunk_size=200)
+    stats = smooth(CountModel().eval(), X, None, noise_, config, progress=False)
     assert np.all(stats.labels == 0) and np.array_equal(stats.n, np.full(N_NODES, 400))
     assert stats.noise["theta_plus"] == [[0.3]]
     vote = 1 - binom.cdf(2, N_FEATURES, 0.3)
     assert np.all(np.abs(stats.votes[:, 1] / 400 - vote) <= 5 * np.sqrt(vote * (1 - vote) / 400))
-    with pytest.raises(ValueError, match="isotropic"):
-        run_smoothing(CountModel().eval(), X, None, LABELS, 0.3, 0.5, 10, 5, progress=False)
 
 
 class GaussianNoise:

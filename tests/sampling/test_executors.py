@@ -15,7 +15,8 @@ from gnn_models import APPNPNet, normalized_adjacency
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.sampling.engine import smooth
 from graphcert.sampling.executors import LocalExecutor, make_executor
-from graphcert.sampling.statistics import MonteCarloConfig, SmoothingStats
+from graphcert.sampling.monte_carlo import MonteCarloConfig
+from graphcert.sampling.statistics import SmoothingStats
 from graphcert.sampling.streams import MAIN, PRE
 
 N_NODES, N_FEATURES, N_CLUSTERS = 120, 40, 3
@@ -74,7 +75,8 @@ def test_local_executor_is_the_default(problem, local_stats):
 def test_local_executor_never_imports_ray():
     code = ("import sys, torch, numpy as np\n"
             "from graphcert.sampling.executors import make_executor\n"
-            "from graphcert.sampling.engine import MonteCarloConfig, smooth\n"
+            "from graphcert.sampling.engine import smooth\n"
+            "from graphcert.sampling.monte_carlo import MonteCarloConfig\n"
             "from graphcert.noise.binary import LocalizedNoise\n"
             "x = (torch.rand(20, 5) < .3).float()\n"
             "model = lambda z, e: z.to_dense().sum(-1, keepdim=True).repeat(1, 1, 2)\n"
@@ -147,7 +149,7 @@ def test_ray_map_keeps_order(ray_executor):
 
 
 def test_ray_sweep_matches_local_and_resumes(ray_executor, ogb_root, tmp_path, monkeypatch):
-    from graphcert.run.pipeline import certify
+    from graphcert.run.pipeline import run_certification
     from graphcert.run.sweep import expand_grid, run_sweep
     monkeypatch.setenv("GRAPHCERT_DATA", str(ogb_root))  # the Ray workers have it too
     base = {"dataset": "ogbn-arxiv", "methods": ["gaussian"], "n_clusters": 2, "n_pre": 20,
@@ -158,7 +160,7 @@ def test_ray_sweep_matches_local_and_resumes(ray_executor, ogb_root, tmp_path, m
     assert [p["run"] for p in points] == list(runs)
     assert (tmp_path / "sweep" / "sweep.csv").exists()
     assert (tmp_path / "sweep" / "pareto_l2.png").exists()
-    local = certify(runs["sigma_max=1.0"], tmp_path / "local", progress=False,
+    local = run_certification(runs["sigma_max=1.0"], tmp_path / "local", progress=False,
                     log=lambda m: None)
     remote = json.loads((tmp_path / "sweep" / "sigma_max=1.0" / "results.json").read_text())
     assert remote["methods"] == json.loads(json.dumps(local["methods"]))

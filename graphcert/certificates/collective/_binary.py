@@ -6,21 +6,29 @@ import numpy as np
 import scipy.sparse as sp
 
 from graphcert.certificates._pair_units import PairUnits
-from graphcert.certificates.collective._checks import (
-    budget_value,
-    capacity_vector,
-    float_vector,
-    index_vector,
-    local_budget_vector,
-    weight_matrix,
-)
 from graphcert.certificates.collective._enumeration import Enumerator
 from graphcert.certificates.collective._outputs import (
     beyond_finite_change,
     output_pairs,
 )
-from graphcert.certificates.collective._program import CountingProgram, LazyProgram, monotone_sweep
-from graphcert.certificates.collective._units import greedy_max, max_weights, normalised_units
+from graphcert.certificates.collective._program import (
+    CountingProgram,
+    LazyProgram,
+    monotone_sweep,
+)
+from graphcert.certificates.collective._units import (
+    greedy_max,
+    max_weights,
+    normalised_units,
+)
+from graphcert.utils.validation import (
+    check_budget,
+    check_capacities,
+    check_float_vector,
+    check_index_vector,
+    check_local_budgets,
+    check_weight_matrix,
+)
 
 
 class CollectiveCertifier(LazyProgram):
@@ -40,15 +48,15 @@ class CollectiveCertifier(LazyProgram):
 
     def __init__(self, eta, out_group, w_plus, w_minus, cap_plus, cap_minus, *,
                  unit_group=None, local_budget=None, targets=None, relax: bool = False,
-                 n_bins: int | None = None, merge_units: bool = True,
+                 milp_bins: int | None = None, merge_units: bool = True,
                  max_enumeration: int = 10**7, structure: PairUnits | None = None):
-        eta = float_vector(eta, "eta")
-        w_plus = weight_matrix(w_plus, "w_plus")
-        w_minus = weight_matrix(w_minus, "w_minus", w_plus.shape)
+        eta = check_float_vector(eta, "eta")
+        w_plus = check_weight_matrix(w_plus, "w_plus")
+        w_minus = check_weight_matrix(w_minus, "w_minus", w_plus.shape)
         n_groups, n_cols = w_plus.shape
-        out_group = index_vector(out_group, "out_group", eta.size, n_groups)
-        cap_p = capacity_vector(cap_plus, "cap_plus")
-        cap_m = capacity_vector(cap_minus, "cap_minus")
+        out_group = check_index_vector(out_group, "out_group", eta.size, n_groups)
+        cap_p = check_capacities(cap_plus, "cap_plus")
+        cap_m = check_capacities(cap_minus, "cap_minus")
         if cap_m.size != cap_p.size:
             raise ValueError("cap_plus and cap_minus must have the same length")
         if unit_group is None:
@@ -57,15 +65,15 @@ class CollectiveCertifier(LazyProgram):
                                  f"({n_cols}), got {cap_p.size}")
             column = np.arange(n_cols)
         else:
-            column = index_vector(unit_group, "unit_group", cap_p.size, n_cols)
-        local = local_budget_vector(local_budget, cap_p.size)
+            column = check_index_vector(unit_group, "unit_group", cap_p.size, n_cols)
+        local = check_local_budgets(local_budget, cap_p.size)
         self.relax = relax
         self.structure = _check_structure(structure, n_groups)
         blocks = [(w_plus[:, column], cap_p), (w_minus[:, column], cap_m)]
         if self.structure is not None:
             blocks += [(self.structure.w_plus, self.structure.cap_plus),
                        (self.structure.w_minus, self.structure.cap_minus)]
-        self.pairs = output_pairs(eta, out_group, targets, n_bins, beyond_finite_change(blocks))
+        self.pairs = output_pairs(eta, out_group, targets, milp_bins, beyond_finite_change(blocks))
         self._merged = normalised_units(cap_p, cap_m, local, column, merge=True)
         self.units = self._merged if merge_units else normalised_units(
             cap_p, cap_m, local, column, merge=False)
@@ -109,10 +117,10 @@ class CollectiveCertifier(LazyProgram):
     def _clip_budgets(self, budget_plus, budget_minus, budget_plus_adj=0,
                       budget_minus_adj=0) -> tuple[float, float, float, float]:
         merged = self._merged
-        eps_p = min(np.floor(budget_value(budget_plus, "budget_plus")), merged.cap_plus.sum())
-        eps_m = min(np.floor(budget_value(budget_minus, "budget_minus")), merged.cap_minus.sum())
-        adj = [np.floor(budget_value(budget_plus_adj, "budget_plus_adj")),
-               np.floor(budget_value(budget_minus_adj, "budget_minus_adj"))]
+        eps_p = min(np.floor(check_budget(budget_plus, "budget_plus")), merged.cap_plus.sum())
+        eps_m = min(np.floor(check_budget(budget_minus, "budget_minus")), merged.cap_minus.sum())
+        adj = [np.floor(check_budget(budget_plus_adj, "budget_plus_adj")),
+               np.floor(check_budget(budget_minus_adj, "budget_minus_adj"))]
         if self.structure is None:
             if any(adj):
                 raise ValueError(f"budget_plus_adj == {budget_plus_adj}, budget_minus_adj == "
@@ -186,7 +194,7 @@ class CollectiveCertifier(LazyProgram):
 
 def collective_certificate(eta, out_group, w_plus, w_minus, cap_plus, cap_minus, budget_plus,
                            budget_minus, *, unit_group=None, local_budget=None, targets=None,
-                           relax: bool = False, n_bins: int | None = None,
+                           relax: bool = False, milp_bins: int | None = None,
                            merge_units: bool = True, max_enumeration: int = 10**7,
                            structure: PairUnits | None = None, budget_plus_adj=0,
                            budget_minus_adj=0) -> int:
@@ -204,7 +212,7 @@ def collective_certificate(eta, out_group, w_plus, w_minus, cap_plus, cap_minus,
         local_budget: None, scalar or (n_units,) bound on ``b_plus[u] + b_minus[u]``.
         targets: boolean mask or index array of the outputs to count (default all).
         relax: LP relaxation (valid, weaker lower bound) instead of the exact MILP.
-        n_bins: quantise eta down into ``n_bins`` bins per group (see ``quantize_eta``).
+        milp_bins: quantise eta down into ``milp_bins`` bins per group (see ``quantize_eta``).
         merge_units: merge the units of one column in the MILP (exact); False keeps per-unit
             variables.
         max_enumeration: enumerate the adversary's allocations instead of solving the MILP
@@ -219,14 +227,14 @@ def collective_certificate(eta, out_group, w_plus, w_minus, cap_plus, cap_minus,
     """
     certifier = CollectiveCertifier(
         eta, out_group, w_plus, w_minus, cap_plus, cap_minus, unit_group=unit_group,
-        local_budget=local_budget, targets=targets, relax=relax, n_bins=n_bins,
+        local_budget=local_budget, targets=targets, relax=relax, milp_bins=milp_bins,
         merge_units=merge_units, max_enumeration=max_enumeration, structure=structure)
     return certifier.certify(budget_plus, budget_minus, budget_plus_adj, budget_minus_adj)
 
 
 def naive_certificate(eta, out_group, w_plus, w_minus, cap_plus, cap_minus, budget_plus,
                       budget_minus, *, unit_group=None, local_budget=None, targets=None,
-                      n_bins: int | None = None, structure: PairUnits | None = None,
+                      milp_bins: int | None = None, structure: PairUnits | None = None,
                       budget_plus_adj=0, budget_minus_adj=0) -> int:
     """Targeted outputs certified on their own: worst allocation per output < eta (SPEC §5),
     exact except with binding per-node pair budgets (then an upper bound on the worst).
@@ -235,7 +243,7 @@ def naive_certificate(eta, out_group, w_plus, w_minus, cap_plus, cap_minus, budg
     """
     certifier = CollectiveCertifier(
         eta, out_group, w_plus, w_minus, cap_plus, cap_minus, unit_group=unit_group,
-        local_budget=local_budget, targets=targets, n_bins=n_bins, structure=structure)
+        local_budget=local_budget, targets=targets, milp_bins=milp_bins, structure=structure)
     return certifier.naive(budget_plus, budget_minus, budget_plus_adj, budget_minus_adj)
 
 

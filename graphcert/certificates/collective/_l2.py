@@ -8,14 +8,18 @@ import numpy as np
 import scipy.sparse as sp
 
 from graphcert.certificates._base import BaseCertificate
-from graphcert.certificates.collective._checks import (
-    budget_value,
-    float_vector,
-    index_vector,
-    weight_matrix,
-)
 from graphcert.certificates.collective._outputs import OutputPairs, output_pairs
-from graphcert.certificates.collective._program import CountingProgram, LazyProgram, monotone_sweep
+from graphcert.certificates.collective._program import (
+    CountingProgram,
+    LazyProgram,
+    monotone_sweep,
+)
+from graphcert.utils.validation import (
+    check_budget,
+    check_float_vector,
+    check_index_vector,
+    check_weight_matrix,
+)
 
 
 class CollectiveCertifierL2(LazyProgram):
@@ -24,7 +28,7 @@ class CollectiveCertifierL2(LazyProgram):
     The adversary picks real ``b[u] >= 0`` with ``sum b <= budget`` (budget = eps^2) and breaks
     output n iff ``w[k(n)] . b >= eta_n``.  Exact as a MILP (binary indicators, continuous b)
     or relaxed to an LP.  The exact MILP grows hard with the number of distinct radii (one
-    binary each): for thousands of outputs use ``relax=True`` or a few ``n_bins`` per group.
+    binary each): for thousands of outputs use ``relax=True`` or a few ``milp_bins`` per group.
     A group with an infinite weight is broken by any positive budget: treating it as broken for
     free (keeping the full budget for the rest) can only lower the count, so it is sound.
     """
@@ -32,12 +36,12 @@ class CollectiveCertifierL2(LazyProgram):
     _empty = "no targeted output with finite weights: no problem to build"
 
     def __init__(self, eta, out_group, w, *, targets=None, relax: bool = False,
-                 n_bins: int | None = None):
-        eta = float_vector(eta, "eta")
-        w = weight_matrix(w, "w")
-        out_group = index_vector(out_group, "out_group", eta.size, w.shape[0])
+                 milp_bins: int | None = None):
+        eta = check_float_vector(eta, "eta")
+        w = check_weight_matrix(w, "w")
+        out_group = check_index_vector(out_group, "out_group", eta.size, w.shape[0])
         self.relax = relax
-        pairs = output_pairs(eta, out_group, targets, n_bins)
+        pairs = output_pairs(eta, out_group, targets, milp_bins)
         self.n_valid = pairs.total
         finite = np.isfinite(w[pairs.groups]).all(axis=1)[pairs.group]
         # an infinite radius with finite weights is certified under every finite budget (and
@@ -60,7 +64,7 @@ class CollectiveCertifierL2(LazyProgram):
 
     def certify(self, budget) -> int:
         """Guaranteed number of targeted outputs that stay certified under ``sum b <= budget``."""
-        budget = budget_value(budget, "budget")
+        budget = check_budget(budget, "budget")
         if budget == 0:
             return self.n_valid
         infinite = self.n_infinite_zero_w if math.isinf(budget) else self.n_infinite
@@ -83,21 +87,21 @@ class CollectiveCertifierL2(LazyProgram):
 
 
 def collective_certificate_l2(eta, out_group, w, budget, *, targets=None, relax: bool = False,
-                              n_bins: int | None = None) -> int:
+                              milp_bins: int | None = None) -> int:
     """Collective l2 certificate (SPEC §5): ``w`` is (n_groups, n_units), ``budget`` = eps^2."""
     certifier = CollectiveCertifierL2(eta, out_group, w, targets=targets, relax=relax,
-                                      n_bins=n_bins)
+                                      milp_bins=milp_bins)
     return certifier.certify(budget)
 
 
 def naive_certificate_l2(eta, out_group, w, budget, *, targets=None,
-                         n_bins: int | None = None) -> int:
+                         milp_bins: int | None = None) -> int:
     """Targeted outputs with ``budget * max_u w[k(n), u] < eta_n`` (each attacked alone)."""
-    eta = float_vector(eta, "eta")
-    w = weight_matrix(w, "w")
-    out_group = index_vector(out_group, "out_group", eta.size, w.shape[0])
-    budget = budget_value(budget, "budget")
-    pairs = output_pairs(eta, out_group, targets, n_bins)
+    eta = check_float_vector(eta, "eta")
+    w = check_weight_matrix(w, "w")
+    out_group = check_index_vector(out_group, "out_group", eta.size, w.shape[0])
+    budget = check_budget(budget, "budget")
+    pairs = output_pairs(eta, out_group, targets, milp_bins)
     if budget == 0 or not pairs.total:
         return pairs.total
     max_w = w[pairs.groups].max(axis=1, initial=0.0)
@@ -107,12 +111,12 @@ def naive_certificate_l2(eta, out_group, w, budget, *, targets=None,
 
 def l2_certified_counts(cert: BaseCertificate, target: np.ndarray, w: np.ndarray, eps, *,
                      collective: bool = True, relax: bool = True,
-                     n_bins: int | None = 64) -> np.ndarray:
+                     milp_bins: int | None = 64) -> np.ndarray:
     """Outputs predicting ``target`` still certified under every l2 radius in ``eps`` (SPEC §5, §6).
 
     ``collective=False`` counts pixels certified on their own (naive); otherwise the LP
     (``relax``) or MILP collective certificate over continuous units (grid cells, graph
-    clusters), with radii quantized down into ``n_bins`` per output group (None: exact radii).
+    clusters), with radii quantized down into ``milp_bins`` per output group (None: exact radii).
     """
     eps = np.asarray(eps, dtype=np.float64)
     if eps.ndim != 1 or np.any(eps < 0) or np.any(np.diff(eps) < 0):
@@ -120,7 +124,7 @@ def l2_certified_counts(cert: BaseCertificate, target: np.ndarray, w: np.ndarray
     targets = ~cert.abstained & (cert.predicted == np.ravel(target))
     if not collective:
         return np.array([naive_certificate_l2(cert.eta, cert.group, w, e**2, targets=targets,
-                                              n_bins=n_bins) for e in eps], dtype=np.int64)
+                                              milp_bins=milp_bins) for e in eps], dtype=np.int64)
     certifier = CollectiveCertifierL2(cert.eta, cert.group, w, targets=targets, relax=relax,
-                                      n_bins=n_bins)
+                                      milp_bins=milp_bins)
     return np.asarray(certifier.sweep(eps**2), dtype=np.int64)

@@ -6,28 +6,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphcert.certificates.collective._checks import float_vector, target_mask
+from graphcert.utils.validation import check_float_vector, check_target_mask
 
 
-def quantize_eta(eta, out_group, n_bins: int) -> np.ndarray:
-    """Round positive radii DOWN to ``n_bins`` values per group (SPEC §5, LRS §E.2).
+def quantize_eta(eta, out_group, milp_bins: int) -> np.ndarray:
+    """Round positive radii DOWN to ``milp_bins`` values per group (SPEC §5, LRS §E.2).
 
-    The values are ``n_bins`` evenly spaced edges from the group's smallest to its largest
+    The values are ``milp_bins`` evenly spaced edges from the group's smallest to its largest
     radius (both kept exactly); each radius maps to the largest edge ``<= eta``. Starting at
     the smallest radius rather than 0 means no certifiable output is lost to a zero bin.
     """
-    eta = float_vector(eta, "eta")
+    eta = check_float_vector(eta, "eta")
     group = np.asarray(out_group)
     if group.shape != eta.shape:
         raise ValueError("out_group must have the same shape as eta")
-    if isinstance(n_bins, bool) or int(n_bins) != n_bins or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer, got {n_bins}")
+    if isinstance(milp_bins, bool) or int(milp_bins) != milp_bins or milp_bins < 1:
+        raise ValueError(f"milp_bins must be a positive integer, got {milp_bins}")
     if np.any(eta <= 0) or not np.all(np.isfinite(eta)):
         raise ValueError("quantize_eta needs positive finite radii")
     out = np.empty_like(eta)
     for k in np.unique(group):
         sel = group == k
-        edges = np.linspace(eta[sel].min(), eta[sel].max(), int(n_bins))  # exact end points
+        edges = np.linspace(eta[sel].min(), eta[sel].max(), int(milp_bins))  # exact end points
         out[sel] = edges[np.searchsorted(edges, eta[sel], side="right") - 1]
     return out
 
@@ -52,16 +52,16 @@ class OutputPairs:
         return lo, lo + 1
 
 
-def output_pairs(eta: np.ndarray, out_group: np.ndarray, targets, n_bins: int | None,
+def output_pairs(eta: np.ndarray, out_group: np.ndarray, targets, milp_bins: int | None,
            infinite: np.ndarray | None = None) -> OutputPairs:
     """The (group, eta) pairs of the targeted outputs with eta > 0. Only finite radii are
     quantized; an infinite radius becomes ``infinite[group]`` if given (a radius no finite
     weighted change reaches), else stays +inf."""
-    keep = target_mask(targets, eta.size) & (eta > 0)
+    keep = check_target_mask(targets, eta.size) & (eta > 0)
     eta, group = eta[keep].copy(), out_group[keep]
     finite = np.isfinite(eta)
-    if n_bins is not None and finite.any():
-        eta[finite] = quantize_eta(eta[finite], group[finite], n_bins)
+    if milp_bins is not None and finite.any():
+        eta[finite] = quantize_eta(eta[finite], group[finite], milp_bins)
     if infinite is not None:
         eta[~finite] = infinite[group[~finite]]
     groups, group_idx = np.unique(group, return_inverse=True)

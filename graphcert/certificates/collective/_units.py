@@ -5,12 +5,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphcert.certificates.collective._checks import (
-    budget_value,
-    capacity_vector,
-    float_vector,
-    local_budget_vector,
-    weight_matrix,
+from graphcert.utils.validation import (
+    check_budget,
+    check_capacities,
+    check_float_vector,
+    check_local_budgets,
+    check_weight_matrix,
 )
 
 
@@ -131,15 +131,15 @@ def max_adversarial_weight(w_plus, w_minus, cap_plus, cap_minus, budget_plus, bu
     One weight per unit; ``local_budget`` (scalar or per unit) bounds ``b_plus + b_minus``.
     Returns ``inf`` if a bit of infinite weight is affordable.
     """
-    cap_p, cap_m = capacity_vector(cap_plus, "cap_plus"), capacity_vector(cap_minus, "cap_minus")
+    cap_p, cap_m = check_capacities(cap_plus, "cap_plus"), check_capacities(cap_minus, "cap_minus")
     n = cap_p.size
     if cap_m.size != n:
         raise ValueError("cap_plus and cap_minus must have the same length")
-    wp = weight_matrix(np.atleast_2d(float_vector(w_plus, "w_plus", n)), "w_plus")
-    wm = weight_matrix(np.atleast_2d(float_vector(w_minus, "w_minus", n)), "w_minus")
-    local = local_budget_vector(local_budget, n)
+    wp = check_weight_matrix(np.atleast_2d(check_float_vector(w_plus, "w_plus", n)), "w_plus")
+    wm = check_weight_matrix(np.atleast_2d(check_float_vector(w_minus, "w_minus", n)), "w_minus")
+    local = check_local_budgets(local_budget, n)
     units = normalised_units(cap_p, cap_m, local, np.arange(n), False)
-    eps_p = np.floor(budget_value(budget_plus, "budget_plus"))
-    eps_m = np.floor(budget_value(budget_minus, "budget_minus"))
+    eps_p = np.floor(check_budget(budget_plus, "budget_plus"))
+    eps_m = np.floor(check_budget(budget_minus, "budget_minus"))
     cols = units.column
     return float(max_weights(wp[:, cols], wm[:, cols], units, eps_p, eps_m)[0])

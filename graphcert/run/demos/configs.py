@@ -81,7 +81,9 @@ class AttributeConfig(Schema):
     seed: int = option(0, interval="[0, inf)", help="seed of data, training and sampling")
 
     def check(self) -> None:
-        from graphcert.tasks.image.attribution import ATTRIBUTION_METHODS  # torch, captum
+        from graphcert.tasks.image.attribution import (
+            ATTRIBUTION_METHODS,  # torch, captum
+        )
         for i, name in enumerate(self.methods):
             check_choice(name, f"methods[{i}]", ATTRIBUTION_METHODS)
 

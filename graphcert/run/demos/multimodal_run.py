@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from graphcert.certificates._ablation import mmcert_certified
+from graphcert.certificates import mmcert_certified
 from graphcert.noise.ablation import AblationSampler
 from graphcert.run.demos.configs import BATCH, MultimodalConfig
 from graphcert.run.demos.data import road_scenes

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from graphcert.certificates.collective import l2_certified_counts
 from graphcert.data.grid import GridPartition
-from graphcert.noise.gaussian import LocalizedGaussian
+from graphcert.noise.gaussian import GridGaussian
 from graphcert.run.demos.configs import SegmentConfig
 from graphcert.run.demos.data import SHAPE_CLASSES, shapes_dataset
 from graphcert.run.demos.models import TinyUNet
@@ -36,7 +36,7 @@ from graphcert.utils.io import write_figure
 __all__ = ["SegmentConfig", "run"]
 
 
-def train(config: SegmentConfig, noises: list[LocalizedGaussian]) -> TinyUNet:
+def train(config: SegmentConfig, noises: list[GridGaussian]) -> TinyUNet:
     """Adam on cross-entropy (background down-weighted), every image perturbed by a random cell's distribution of a
     random one of ``noises`` (training on the smoothing distributions, LRS App. C.2)."""
     torch.manual_seed(config.seed)
@@ -64,8 +64,8 @@ def run(config: SegmentConfig, out: Path) -> dict:
 
     out.mkdir(parents=True, exist_ok=True)
     part = GridPartition(config.size, config.size, config.rows, config.cols)
-    local = LocalizedGaussian(part, config.sigma_min, config.sigma_max)
-    iso = LocalizedGaussian.isotropic(config.size, config.size, config.sigma_iso)
+    local = GridGaussian(part, config.sigma_min, config.sigma_max)
+    iso = GridGaussian.isotropic(config.size, config.size, config.sigma_iso)
     t0 = time.time()
     model = train(config, [local, iso])
     print(f"trained U-Net in {time.time() - t0:.0f} s")

@@ -9,8 +9,8 @@ Adding a method takes one module and one registry line:
 1. Write ``graphcert/run/methods/NAME.py`` with a subclass of `SmoothingMethod`
    (`graphcert.run.methods.base`) that sets ``name``, ``label``, ``features`` ("binary" or
    "continuous"), ``noise_name`` (the statistics file) and ``fields`` (the `RunConfig`
-   fields it reads), and implements ``noise(config, data)``, ``certify(config, stats, noise,
-   inputs)`` (returning a `graphcert.tasks.graph.evaluation.MethodResult`) and
+   fields it reads), and implements ``noise(config, data)``, ``evaluate(config, stats, noise,
+   inputs)`` (returning a `graphcert.tasks.graph.results.MethodResult`) and
    ``describe_samples(noise)``; override ``temperature``, ``needs_histogram`` or
    ``batch_size`` if its sampling differs from the defaults, and ``threat_models`` if it
    certifies edges too (`graphcert.run.methods.threats`). Import torch and the tasks layer

@@ -16,7 +16,8 @@ import numpy as np
 
 if TYPE_CHECKING:
     from graphcert.sampling.statistics import SmoothingStats
-    from graphcert.tasks.graph.evaluation import AttackSurface, MethodResult
+    from graphcert.tasks.graph.results import MethodResult
+    from graphcert.tasks.graph.surface import AttackSurface
 
 __all__ = ["CertificationInputs", "SmoothingMethod"]
 
@@ -54,7 +55,7 @@ class SmoothingMethod(ABC):
 
     @abstractmethod
     def noise(self, config, data) -> Any:
-        """The smoothing distribution (a `graphcert.sampling.chunks.SmoothingNoise`)."""
+        """The smoothing distribution (a `graphcert.noise.base.SmoothingNoise`)."""
 
     def temperature(self, config) -> float | None:
         """Scores smoothed: softmax(logits / T); 0 = one-hot votes; None = softmax(logits)."""
@@ -70,8 +71,8 @@ class SmoothingMethod(ABC):
         return config.batch_size
 
     @abstractmethod
-    def certify(self, config, stats: SmoothingStats, noise,
-                inputs: CertificationInputs) -> MethodResult:
+    def evaluate(self, config, stats: SmoothingStats, noise,
+                 inputs: CertificationInputs) -> MethodResult:
         """Certificates and certified-accuracy curves of the targets (graphcert.tasks.graph)."""
 
     @abstractmethod

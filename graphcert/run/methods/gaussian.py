@@ -19,8 +19,8 @@ class Gaussian(SmoothingMethod):
                         "relax"})
 
     def noise(self, config, data):
-        from graphcert.noise.gaussian import localized_graph_gaussian
-        return localized_graph_gaussian(data.edge_index, data.num_nodes, config.n_clusters,
+        from graphcert.noise.gaussian import localized_gaussian_noise
+        return localized_gaussian_noise(data.edge_index, data.num_nodes, config.n_clusters,
                                         config.sigma_min, config.sigma_max,
                                         seed=config.split_seed)
 
@@ -28,11 +28,11 @@ class Gaussian(SmoothingMethod):
         from graphcert.sampling.batching import batch_for_memory
         return batch_for_memory(config.batch_size, data.num_nodes, data.x.shape[1])
 
-    def certify(self, config, stats, noise, inputs: CertificationInputs):
+    def evaluate(self, config, stats, noise, inputs: CertificationInputs):
         from graphcert.tasks.graph.gaussian import gaussian_result
         return gaussian_result(stats, noise, inputs.y, inputs.targets, alpha=config.alpha,
                                step=config.l2_step, relax=config.relax,
-                               n_bins=config.milp_bins or DEFAULT_MILP_BINS)
+                               milp_bins=config.milp_bins or DEFAULT_MILP_BINS)
 
     def describe_samples(self, noise) -> dict:
         return {"sigma": noise.sigma.tolist()}

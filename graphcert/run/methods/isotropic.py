@@ -6,10 +6,10 @@ from __future__ import annotations
 from graphcert.run.methods.localized import VARIANCE_FIELDS, VarianceConstrained
 from graphcert.run.methods.threats import THREAT_MODELS, threat_noise
 
-__all__ = ["Isotropic", "isotropic_noise"]
+__all__ = ["Isotropic", "isotropic_run_noise"]
 
 
-def isotropic_noise(config, data):
+def isotropic_run_noise(config, data):
     """One cluster, theta_plus / theta_minus_low on every attribute (SPEC §2) and, with a
     structure threat model, p_plus / p_minus on every node pair (SPEC §8)."""
     from graphcert.noise.binary import LocalizedNoise
@@ -26,4 +26,4 @@ class Isotropic(VarianceConstrained):
     fields = VARIANCE_FIELDS
 
     def noise(self, config, data):
-        return isotropic_noise(config, data)
+        return isotropic_run_noise(config, data)

@@ -52,7 +52,7 @@ class Kary(SmoothingMethod):
     def temperature(self, config) -> float:
         return 0.0  # votes
 
-    def certify(self, config, stats, noise, inputs: CertificationInputs):
+    def evaluate(self, config, stats, noise, inputs: CertificationInputs):
         from graphcert.tasks.graph.kary import kary_vote_result
         return kary_vote_result(self.name, stats, inputs.y, inputs.targets,
                                 float(noise.keep[0, 0]), noise.n_values, alpha=config.alpha,
@@ -77,12 +77,12 @@ class KaryLocalized(VarianceConstrained):
                                     config.keep, config.keep_far, required_n_values(data),
                                     seed=config.split_seed)
 
-    def certify(self, config, stats, noise, inputs: CertificationInputs):
+    def evaluate(self, config, stats, noise, inputs: CertificationInputs):
         from graphcert.tasks.graph.kary import kary_variance_result
         return kary_variance_result(
             self.name, stats, inputs.y, inputs.targets, noise.keep, noise.n_values,
             alpha=config.alpha, bounds=config.bounds, max_hamming=config.max_hamming,
-            local_budget=config.local_budget, n_bins=config.milp_bins, relax=config.relax)
+            local_budget=config.local_budget, milp_bins=config.milp_bins, relax=config.relax)
 
     def describe_samples(self, noise) -> dict:
         return kary_samples(noise)

@@ -35,8 +35,9 @@ class VarianceConstrained(SmoothingMethod):
     def needs_histogram(self, config) -> bool:
         return config.bounds == "dkw"  # only the DKW bounds read the histogram (SPEC §4)
 
-    def certify(self, config, stats, noise, inputs: CertificationInputs):
-        from graphcert.tasks.graph.evaluation import AttackSurface, variance_constrained_result
+    def evaluate(self, config, stats, noise, inputs: CertificationInputs):
+        from graphcert.tasks.graph.binary import variance_constrained_result
+        from graphcert.tasks.graph.surface import AttackSurface
         attributes, structure = attribute_part(noise), structure_part(noise)
         theta_plus, theta_minus, surface = (attributes.theta_plus, attributes.theta_minus,
                                             inputs.surface) if attributes is not None else \
@@ -44,7 +45,7 @@ class VarianceConstrained(SmoothingMethod):
         return variance_constrained_result(
             self.name, stats, inputs.y, inputs.targets, theta_plus, theta_minus, surface,
             alpha=config.alpha, bounds=config.bounds, max_deletions=config.max_deletions,
-            max_additions=config.max_additions, n_bins=config.milp_bins, relax=config.relax,
+            max_additions=config.max_additions, milp_bins=config.milp_bins, relax=config.relax,
             structure=None if structure is None else pair_units(structure),
             max_edge_deletions=config.max_edge_deletions,
             max_edge_additions=config.max_edge_additions)

@@ -8,7 +8,7 @@ with the isotropic method at score_temperature 0.
 from __future__ import annotations
 
 from graphcert.run.methods.base import CertificationInputs, SmoothingMethod
-from graphcert.run.methods.isotropic import isotropic_noise
+from graphcert.run.methods.isotropic import isotropic_run_noise
 from graphcert.run.methods.threats import (
     STRUCTURE_FIELDS,
     THREAT_MODELS,
@@ -30,13 +30,13 @@ class SparseSmooth(SmoothingMethod):
                         "max_additions"}) | STRUCTURE_FIELDS - {"p_minus_high"}
 
     def noise(self, config, data):
-        return isotropic_noise(config, data)
+        return isotropic_run_noise(config, data)
 
     def temperature(self, config) -> float:
         return 0.0  # votes: argmax of the logits, whatever the temperature
 
-    def certify(self, config, stats, noise, inputs: CertificationInputs):
-        from graphcert.tasks.graph.evaluation import sparse_smooth_result
+    def evaluate(self, config, stats, noise, inputs: CertificationInputs):
+        from graphcert.tasks.graph.binary import sparse_smooth_result
         attributes, structure = attribute_part(noise) is not None, structure_part(noise)
         return sparse_smooth_result(
             stats, inputs.y, inputs.targets, config.theta_plus if attributes else None,

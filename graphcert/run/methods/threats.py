@@ -42,14 +42,15 @@ def threat_noise(config, data, attributes, localized: bool = False) -> Any:
     connected clusters) by the rank of the nearer endpoint (SPEC §8)."""
     if config.threat_model == "attributes":
         return attributes
-    from graphcert.noise.structure import ProductNoise, StructureNoise
+    from graphcert.noise.structure import (
+        ProductNoise,
+        StructureNoise,
+        localized_structure_noise,
+    )
     if localized:
-        from graphcert.data.clustering import affinity_ranks, cluster_affinity
-        labels = attributes.labels
-        ranks = affinity_ranks(cluster_affinity(data.edge_index, labels, attributes.n_clusters))
-        structure = StructureNoise.localized(data.edge_index, labels, ranks,
-                                             (config.p_plus, config.p_plus),
-                                             (config.p_minus, config.p_minus_high))
+        structure = localized_structure_noise(data.edge_index, attributes.labels,
+                                              attributes.n_clusters, config.p_plus,
+                                              (config.p_minus, config.p_minus_high))
     else:
         structure = StructureNoise.isotropic(data.edge_index, data.num_nodes, config.p_plus,
                                              config.p_minus)

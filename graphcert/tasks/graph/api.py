@@ -27,16 +27,17 @@ import numpy as np
 import torch
 
 from gnn_models.temperature import ScaledLogits
+from graphcert.certificates.bounds import BOUNDS
 from graphcert.noise.binary import LocalizedNoise, localized_sparse_noise
 from graphcert.sampling.devices import resolve_device
 from graphcert.sampling.engine import smooth
-from graphcert.sampling.statistics import MonteCarloConfig
-from graphcert.tasks.graph.evaluation import AttackSurface, Certificate
+from graphcert.sampling.monte_carlo import MonteCarloConfig
+from graphcert.tasks.graph.certificate import Certificate
+from graphcert.tasks.graph.surface import AttackSurface
 from graphcert.utils.validation import check_choice, check_index_array, check_real
 
-__all__ = ["BOUNDS", "certify", "isotropic_noise", "localized_noise"]
+__all__ = ["certify", "isotropic_noise", "localized_noise"]
 
-BOUNDS = ("binary", "dkw", "bernstein")  # `graphcert.certificates.bounds.mu_zeta_bounds`
 
 #: Noisy copies per model call by default: the CLI's 32 on a CPU (the same samples), more on
 #: an accelerator, where a call's fixed cost is larger.

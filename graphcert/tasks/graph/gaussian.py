@@ -20,7 +20,7 @@ from graphcert.certificates.bounds import corrected_lower_bounds
 from graphcert.certificates.collective import l2_certified_counts
 from graphcert.noise.gaussian import GraphGaussian
 from graphcert.sampling.statistics import SmoothingStats
-from graphcert.tasks.graph.evaluation import Curve, MethodResult
+from graphcert.tasks.graph.results import Curve, MethodResult
 
 __all__ = ["gaussian_certificate", "gaussian_result", "l2_budget_grid"]
 
@@ -59,16 +59,16 @@ def l2_budget_grid(cert: BaseCertificate, w: np.ndarray, step: float) -> np.ndar
 
 def gaussian_result(stats: SmoothingStats, noise: GraphGaussian, y: np.ndarray,
                     targets: np.ndarray, *, alpha: float, step: float = 0.05,
-                    relax: bool = True, n_bins: int | None = 64, collective: bool = True,
+                    relax: bool = True, milp_bins: int | None = 64, collective: bool = True,
                     correction: str = "bonferroni") -> MethodResult:
     """Naive and collective certified accuracy over l2 radii (curve ``"l2"``, SPEC §5, §6)."""
     cert = gaussian_certificate(stats, targets, alpha, correction)
     w = noise.weights()
     eps = l2_budget_grid(cert, w, step)
     truth = np.asarray(y)[targets]
-    naive = l2_certified_counts(cert, truth, w, eps, collective=False, n_bins=n_bins)
-    ratio = l2_certified_counts(cert, cert.predicted, w, eps, collective=False, n_bins=n_bins)
-    coll = l2_certified_counts(cert, truth, w, eps, relax=relax, n_bins=n_bins) \
+    naive = l2_certified_counts(cert, truth, w, eps, collective=False, milp_bins=milp_bins)
+    ratio = l2_certified_counts(cert, cert.predicted, w, eps, collective=False, milp_bins=milp_bins)
+    coll = l2_certified_counts(cert, truth, w, eps, relax=relax, milp_bins=milp_bins) \
         if collective else None
     correct = cert.predicted == truth
     result = MethodResult("gaussian", cert.predicted, correct, cert.abstained,

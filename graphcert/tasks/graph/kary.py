@@ -23,13 +23,9 @@ import numpy as np
 from graphcert.certificates import BaseCertificate, kary_hamming_region, kary_weights
 from graphcert.certificates.bounds import holm_lower_bounds
 from graphcert.sampling.statistics import SmoothingStats
-from graphcert.tasks.graph.evaluation import (
-    AttackSurface,
-    Certificate,
-    Curve,
-    MethodResult,
-    variance_constrained_eta,
-)
+from graphcert.tasks.graph.certificate import Certificate, variance_constrained_eta
+from graphcert.tasks.graph.results import Curve, MethodResult
+from graphcert.tasks.graph.surface import AttackSurface
 
 __all__ = ["kary_variance_result", "kary_vote_result"]
 
@@ -53,7 +49,7 @@ def kary_vote_result(method: str, stats: SmoothingStats, y: np.ndarray, targets:
 def kary_variance_result(method: str, stats: SmoothingStats, y: np.ndarray,
                          targets: np.ndarray, keep: np.ndarray, n_values, *, alpha: float,
                          bounds: str, max_hamming: int, local_budget: int | None = None,
-                         n_bins: int | None = None, relax: bool = False) -> MethodResult:
+                         milp_bins: int | None = None, relax: bool = False) -> MethodResult:
     """Localized K-ary smoothing: variance-constrained radii, naive and collective counts
     over Hamming budgets 0..max_hamming (SPEC §3, §5). ``keep`` (C, C): row = output cluster,
     column = input cluster, the clusters being ``stats.labels``; ``n_values`` (F,): one
@@ -77,5 +73,5 @@ def kary_variance_result(method: str, stats: SmoothingStats, y: np.ndarray,
     result = MethodResult(method, base.predicted, base.predicted == y[targets], base.abstained,
                           extra={"eta": eta.tolist(), "bounds": bounds})
     result.curves["hamming"] = cert.curve(y, "additions", range(max_hamming + 1), relax=relax,
-                                          n_bins=n_bins)
+                                          milp_bins=milp_bins)
     return result

@@ -28,6 +28,7 @@ from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
 from gnn_models import model_input
+from graphcert.noise.binary import flip_bits
 from graphcert.noise.kary import KaryNoise, categorical_n_values
 from graphcert.noise.structure import StructureNoise
 from graphcert.sampling.batching import model_device
@@ -39,23 +40,6 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def flip_bits(x: Tensor, theta_plus, theta_minus, generator: torch.Generator | None = None
-              ) -> Tensor:
-    """Sparsity-aware noise on dense binary `x`: 0 -> 1 w.p. theta_plus, 1 -> 0 w.p. theta_minus.
-
-    The probabilities are scalars or tensors broadcastable to `x` (e.g. one value per node of
-    shape (N, 1) for localized noise).
-    """
-    theta_plus = torch.as_tensor(theta_plus, dtype=x.dtype)
-    theta_minus = torch.as_tensor(theta_minus, dtype=x.dtype)
-    for name, theta in (("theta_plus", theta_plus), ("theta_minus", theta_minus)):
-        if torch.isnan(theta).any() or (theta < 0).any() or (theta > 1).any():
-            raise ValueError(f"{name} must be probabilities in [0, 1]")
-    flip_prob = torch.where(x > 0, theta_minus, theta_plus)
-    flip = torch.rand(x.shape, generator=generator) < flip_prob
-    return torch.where(flip, 1 - x, x)
 
 
 def model_inputs(model: torch.nn.Module, x: Tensor,

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from graphcert.noise.gaussian import LocalizedGaussian
+from graphcert.noise.gaussian import GridGaussian
 from graphcert.sampling.predictions import sample_predictions
 from graphcert.tasks.image.segmentation import ABSTAIN, segcertify_star
 from graphcert.tasks.image.votes import PixelVotes
@@ -169,7 +169,7 @@ class CertifiedAttribution:
 
 
 def _sparse_votes(attribute: Attribution, x: torch.Tensor, target: int, ks: Sequence[float],
-                  noise: LocalizedGaussian, n: int, stream: str, seed: int,
+                  noise: GridGaussian, n: int, stream: str, seed: int,
                   batch_size: int) -> np.ndarray:
     """(len(ks), H * W) counts of h^K = 1 over n noisy samples of `stream`."""
     ones = np.zeros((len(ks), x.shape[-2] * x.shape[-1]), dtype=np.int64)
@@ -191,7 +191,7 @@ def certify_attribution(attribute: Attribution, x: torch.Tensor, target: int, ks
     """Certify h^K of one (C, H, W) image for every K (SPEC §7): the pre-sample fixes each
     pixel's candidate (majority), the main sample's votes go through SegCertify*."""
     ks = tuple(float(_check_k(k)) for k in ks)
-    noise = LocalizedGaussian.isotropic(x.shape[-2], x.shape[-1], sigma)
+    noise = GridGaussian.isotropic(x.shape[-2], x.shape[-1], sigma)
     x = noise.prepare(x)
     pre = _sparse_votes(attribute, x, target, ks, noise, n_pre, "pre", seed, batch_size)
     main = _sparse_votes(attribute, x, target, ks, noise, n_samples, "main", seed, batch_size)

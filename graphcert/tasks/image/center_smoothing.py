@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from scipy.stats import norm
 
-from graphcert.noise.gaussian import LocalizedGaussian
+from graphcert.noise.gaussian import GridGaussian
 from graphcert.sampling.predictions import sample_predictions
 from graphcert.tasks.image.votes import Predict
 from graphcert.utils.validation import check_positive_int, check_real
@@ -36,7 +36,7 @@ class CenterSmoothing:
     robust: np.ndarray
 
 
-def _predicted_maps(predict: Predict, x, noise: LocalizedGaussian, n: int, seed: int, stream: str,
+def _predicted_maps(predict: Predict, x, noise: GridGaussian, n: int, seed: int, stream: str,
                 batch_size: int) -> np.ndarray:
     """(n, pixels) predicted class maps of n noisy samples of `stream`."""
     with torch.no_grad():
@@ -50,7 +50,7 @@ def _hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a[:, None, :] != b[None, :, :]).sum(axis=-1)
 
 
-def center_smoothing(predict: Predict, x, noise: LocalizedGaussian, eps, *, n_centers: int = 30,
+def center_smoothing(predict: Predict, x, noise: GridGaussian, eps, *, n_centers: int = 30,
                      n_pred: int = 2000, n_cert: int = 2000, delta: float = 0.05,
                      beta: float = 2.0, alpha: float = 0.01, batch_size: int = 32,
                      seed: int = 0) -> CenterSmoothing:

@@ -12,8 +12,12 @@ import torch
 from graphcert.certificates.bounds import clopper_pearson_lower, clopper_pearson_upper
 from graphcert.noise.ablation import AblationSampler
 from graphcert.sampling.predictions import sample_predictions
-from graphcert.sampling.statistics import VoteCounts
-from graphcert.utils.validation import check_bool_array, check_index_array, check_positive_int
+from graphcert.sampling.votes import VoteCounts
+from graphcert.utils.validation import (
+    check_bool_array,
+    check_index_array,
+    check_positive_int,
+)
 
 __all__ = ["MMVotes", "ablate", "ablation_votes", "mmcert_bounds", "run_phases",
            "segmentation_scores"]

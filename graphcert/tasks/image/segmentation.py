@@ -16,7 +16,7 @@ from scipy.special import ndtri
 
 from graphcert.certificates import BaseCertificate, gaussian_l2_radius
 from graphcert.certificates.bounds import corrected_lower_bounds, holm_lower_bounds
-from graphcert.noise.gaussian import LocalizedGaussian
+from graphcert.noise.gaussian import GridGaussian
 from graphcert.tasks.image.votes import PixelVotes
 from graphcert.utils.validation import check_real
 
@@ -27,7 +27,7 @@ __all__ = ["ABSTAIN", "anisotropic_certificate", "confusion_matrix",
 ABSTAIN = -1
 
 
-def anisotropic_certificate(votes: PixelVotes, noise: LocalizedGaussian, alpha: float,
+def anisotropic_certificate(votes: PixelVotes, noise: GridGaussian, alpha: float,
                             correction: str = "holm") -> BaseCertificate:
     """Per-pixel anisotropic Gaussian certificates (SPEC §4, §7).
 

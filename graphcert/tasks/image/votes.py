@@ -16,9 +16,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from graphcert.noise.gaussian import LocalizedGaussian
+from graphcert.noise.gaussian import GridGaussian
 from graphcert.sampling.predictions import sample_predictions
-from graphcert.sampling.statistics import VoteCounts
+from graphcert.sampling.votes import VoteCounts
 from graphcert.utils.validation import check_positive_int
 
 __all__ = ["PixelVotes", "cell_votes", "smoothed_votes"]
@@ -26,7 +26,7 @@ __all__ = ["PixelVotes", "cell_votes", "smoothed_votes"]
 Predict = Callable[[torch.Tensor], torch.Tensor]
 
 
-def cell_votes(predict: Predict, x, noise: LocalizedGaussian, n_samples: int, n_classes: int, *,
+def cell_votes(predict: Predict, x, noise: GridGaussian, n_samples: int, n_classes: int, *,
                batch_size: int = 32, seed: int = 0, stream: str = "main") -> np.ndarray:
     """(H * W, n_classes) vote counts; pixel n counts the samples of its own cell's distribution.
 
@@ -57,7 +57,7 @@ class PixelVotes:
     n: int
 
 
-def smoothed_votes(predict: Predict, x, noise: LocalizedGaussian, n_classes: int, n_pre: int,
+def smoothed_votes(predict: Predict, x, noise: GridGaussian, n_classes: int, n_pre: int,
                    n_samples: int, *, batch_size: int = 32, seed: int = 0) -> PixelVotes:
     """Pre-sample fixes each pixel's candidate (argmax, ties to the lower class), the main
     sample counts its votes (SPEC §4: the candidate must not come from the counted samples)."""

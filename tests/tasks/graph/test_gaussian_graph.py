@@ -15,11 +15,15 @@ from scipy.stats import beta, norm
 
 from graphcert.certificates.collective import l2_certified_counts
 from graphcert.cli import main
-from graphcert.noise.gaussian import GraphGaussian, localized_graph_gaussian
+from graphcert.noise.gaussian import GraphGaussian, localized_gaussian_noise
 from graphcert.sampling.batching import batch_for_memory
 from graphcert.sampling.engine import smooth
-from graphcert.sampling.statistics import MonteCarloConfig
-from graphcert.tasks.graph.gaussian import gaussian_certificate, gaussian_result, l2_budget_grid
+from graphcert.sampling.monte_carlo import MonteCarloConfig
+from graphcert.tasks.graph.gaussian import (
+    gaussian_certificate,
+    gaussian_result,
+    l2_budget_grid,
+)
 
 N, D = 36, 3
 LABELS = np.arange(N) // 12  # three clusters of 12 nodes
@@ -99,7 +103,7 @@ def test_collective_is_sound_and_at_least_naive(linear):
     a, v, b, x, noise, stats = linear
     targets = np.arange(N)
     result = gaussian_result(stats, noise, np.asarray(exact_margin(a, v, b, x)[:, 0] > 0, int),
-                             targets, alpha=ALPHA, step=0.05, relax=False, n_bins=None)
+                             targets, alpha=ALPHA, step=0.05, relax=False, milp_bins=None)
     curve = result.curves["l2"]
     naive, coll = np.array(curve.naive), np.array(curve.collective)
     assert np.all(coll >= naive) and coll[-1] == 0 and naive[-1] == 0
@@ -138,8 +142,8 @@ def test_one_cluster_is_cohen():
     w = noise.weights()
     truth = cert.predicted
     np.testing.assert_array_equal(
-        l2_certified_counts(cert, truth, w, eps, collective=False, n_bins=None), [1, 1, 0])
-    np.testing.assert_array_equal(l2_certified_counts(cert, truth, w, eps, n_bins=None), [1, 1, 0])
+        l2_certified_counts(cert, truth, w, eps, collective=False, milp_bins=None), [1, 1, 0])
+    np.testing.assert_array_equal(l2_certified_counts(cert, truth, w, eps, milp_bins=None), [1, 1, 0])
 
 
 def test_noise_levels_and_validation():
@@ -158,10 +162,10 @@ def test_noise_levels_and_validation():
         noise.prepare(torch.zeros(N + 1, D))
     edges = np.vstack([np.arange(N), (np.arange(N) + 1) % N])
     edges = np.hstack([edges, edges[::-1]])
-    graph = localized_graph_gaussian(edges, N, 3, 0.25, 1.0)
+    graph = localized_gaussian_noise(edges, N, 3, 0.25, 1.0)
     assert np.allclose(np.diag(graph.sigma), 0.25) and graph.sigma.max() == 1.0
     with pytest.raises(ValueError, match="sigma_min"):
-        localized_graph_gaussian(edges, N, 3, 1.0, 0.5)
+        localized_gaussian_noise(edges, N, 3, 1.0, 0.5)
     with pytest.raises(ValueError, match="step"):
         l2_budget_grid(None, noise.weights(), 0)
 

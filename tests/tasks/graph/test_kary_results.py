@@ -41,7 +41,7 @@ def test_isotropic_curve_counts_each_targets_exact_radius(keep, n_values):
     curve = result.curves["hamming"]
     assert curve.budgets == list(range(13)) and curve.collective is None
     assert curve.naive == [int(np.sum(correct & (radius >= r))) for r in range(13)]
-    assert curve.naive_ratio == [int(np.sum(radius >= r)) for r in range(13)]
+    assert curve.naive_certified == [int(np.sum(radius >= r)) for r in range(13)]
     assert result.extra["radius"] == radius.tolist()
     np.testing.assert_array_equal(result.abstained, ~passed)
     assert curve.naive[0] > curve.naive[-1] >= 0 and max(radius) >= 1
@@ -89,7 +89,7 @@ def test_localized_counts_match_brute_force_over_shared_allocations():
         naive, collective = brute_force(np.where(correct, eta, -np.inf), labels, weights, 2,
                                         budget)
         assert curve.naive[budget] == naive and curve.collective[budget] == collective
-        assert curve.naive_ratio[budget] == brute_force(eta, labels, weights, 2, budget)[0]
+        assert curve.naive_certified[budget] == brute_force(eta, labels, weights, 2, budget)[0]
     assert curve.collective[1] > curve.naive[1]  # the shared allocation matters here
 
 

@@ -8,14 +8,14 @@ import pytest
 from graphcert.certificates import pair_weight_matrices, sparse_smooth_region
 from graphcert.certificates.bounds import holm_lower_bounds
 from graphcert.certificates.collective import PairUnits
-from graphcert.sampling.statistics import MonteCarloConfig, SmoothingStats
-from graphcert.tasks.graph.evaluation import (
-    AttackSurface,
-    Certificate,
-    attack_budgets,
+from graphcert.sampling.monte_carlo import MonteCarloConfig
+from graphcert.sampling.statistics import SmoothingStats
+from graphcert.tasks.graph.binary import (
     sparse_smooth_result,
     variance_constrained_result,
 )
+from graphcert.tasks.graph.certificate import Certificate, attack_budgets
+from graphcert.tasks.graph.surface import AttackSurface
 
 N_SAMPLES = 1000
 
@@ -93,7 +93,7 @@ def test_localized_edge_curves_are_the_certifier_counts():
     assert deletions.naive == [certifier.naive(0, 0, 0, d) for d in range(7)]
     assert np.all(np.array(deletions.collective) >= np.array(deletions.naive))
     assert deletions.collective[3] > deletions.naive[3]  # the pair units pay off
-    assert deletions.naive_ratio == [cert.certifier().naive(0, 0, 0, d) for d in range(7)]
+    assert deletions.naive_certified == [cert.certifier().naive(0, 0, 0, d) for d in range(7)]
     # with attribute noise too: attribute curves (edge budgets 0) and edge curves
     surface = AttackSurface(np.full(8, 20), np.full(8, 5))
     both = variance_constrained_result(

@@ -7,9 +7,9 @@ import torch
 
 from gnn_models import get_model, model_input
 from graphcert.data.datasets import split
+from graphcert.noise.binary import flip_bits
 from graphcert.tasks.graph.training import (
     accuracy,
-    flip_bits,
     load_checkpoint,
     save_checkpoint,
     set_seed,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from graphcert.certificates._ablation import ablation_delta, mmcert_certified
+from graphcert.certificates import ablation_delta, mmcert_certified
 from graphcert.noise.ablation import AblationSampler
 from graphcert.tasks.image.multimodal import (
     MMVotes,

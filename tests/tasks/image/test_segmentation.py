@@ -10,7 +10,7 @@ from scipy.special import ndtr, ndtri
 from graphcert.certificates import BaseCertificate, gaussian_radius
 from graphcert.certificates.collective import l2_certified_counts
 from graphcert.data.grid import GridPartition
-from graphcert.noise.gaussian import LocalizedGaussian
+from graphcert.noise.gaussian import GridGaussian
 from graphcert.tasks.image.center_smoothing import center_smoothing
 from graphcert.tasks.image.segmentation import (
     ABSTAIN,
@@ -37,7 +37,7 @@ def test_anisotropic_certificate_exact_for_linear_classifier(rows, cols):
     reaches exactly 1/2 (the certificate is tight)."""
     rng = np.random.default_rng(0)
     part = GridPartition(6, 6, rows, cols)
-    noise = LocalizedGaussian(part, 0.2, 0.9)
+    noise = GridGaussian(part, 0.2, 0.9)
     w = noise.weights()
     x, a = rng.normal(size=(2, 6, 6)), rng.normal(size=(2, 6, 6))
     for k in range(part.n_cells):
@@ -57,7 +57,7 @@ def test_anisotropic_certificate_exact_for_linear_classifier(rows, cols):
 
 
 def test_anisotropic_certificate_holm_and_abstain():
-    noise = LocalizedGaussian(GridPartition(2, 2, 2, 2), 0.25, 0.5)
+    noise = GridGaussian(GridPartition(2, 2, 2, 2), 0.25, 0.5)
     votes = PixelVotes(np.array([0, 1, 2, 1]), np.array([100, 99, 60, 50]), 100)
     cert = anisotropic_certificate(votes, noise, 0.01)
     assert np.isfinite(cert.eta[:2]).all() and cert.eta[0] > cert.eta[1] > 0
@@ -81,16 +81,16 @@ def _brute_force_min_unbroken(eta, group, w, targets, budget, steps=400):
 def test_collective_at_least_naive_and_sound_on_a_grid():
     rng = np.random.default_rng(1)
     part = GridPartition(4, 8, 1, 2)
-    noise = LocalizedGaussian(part, 0.25, 1.0)
+    noise = GridGaussian(part, 0.25, 1.0)
     p = rng.uniform(0.4, 0.9999, size=32)
     cert = BaseCertificate(np.zeros(32, int), np.where(p > 0.5, ndtri(p) ** 2, -np.inf),
                            part.labels)
     target = np.zeros(32, int)
     target[:3] = 1  # three wrong pixels
     eps = np.linspace(0, 1.5, 16)
-    naive = l2_certified_counts(cert, target, noise.weights(), eps, collective=False, n_bins=None)
-    coll = l2_certified_counts(cert, target, noise.weights(), eps, relax=False, n_bins=None)
-    lp = l2_certified_counts(cert, target, noise.weights(), eps, n_bins=8)
+    naive = l2_certified_counts(cert, target, noise.weights(), eps, collective=False, milp_bins=None)
+    coll = l2_certified_counts(cert, target, noise.weights(), eps, relax=False, milp_bins=None)
+    lp = l2_certified_counts(cert, target, noise.weights(), eps, milp_bins=8)
     targets = (cert.eta > 0) & (target == 0)
     assert naive[0] == coll[0] == targets.sum()
     assert np.all(coll >= naive) and np.all(coll >= lp) and coll[6] > naive[6]
@@ -100,9 +100,9 @@ def test_collective_at_least_naive_and_sound_on_a_grid():
 
 def test_one_by_one_grid_is_isotropic_smoothing():
     rng = np.random.default_rng(2)
-    noise = LocalizedGaussian(GridPartition(5, 5, 1, 1), 0.3, 2.0)  # sigma_max unused
+    noise = GridGaussian(GridPartition(5, 5, 1, 1), 0.3, 2.0)  # sigma_max unused
     assert noise.sigma.tolist() == [[0.3]]
-    iso = LocalizedGaussian.isotropic(5, 5, 0.3)
+    iso = GridGaussian.isotropic(5, 5, 0.3)
     x = torch.zeros(2, 5, 5)
     torch.testing.assert_close(noise.sample(x, 0, 3, np.random.default_rng(4)),
                                iso.sample(x, 0, 3, np.random.default_rng(4)))
@@ -115,7 +115,7 @@ def test_one_by_one_grid_is_isotropic_smoothing():
     expected = [(radius > e).sum() for e in eps]
     for collective in (False, True):
         got = l2_certified_counts(cert, np.zeros(25, int), noise.weights(), eps,
-                               collective=collective, n_bins=None)
+                               collective=collective, milp_bins=None)
         np.testing.assert_array_equal(got, expected)
 
 
@@ -151,7 +151,7 @@ def _one_pixel_follows_noise(z: torch.Tensor) -> torch.Tensor:
 
 
 def test_center_smoothing_constant_and_noisy_models():
-    noise = LocalizedGaussian.isotropic(4, 4, 0.5)
+    noise = GridGaussian.isotropic(4, 4, 0.5)
     x = torch.zeros(1, 4, 4)
     eps = np.array([0.0, 0.5, 3.0])
     kw = dict(n_pred=300, n_cert=400, delta=0.1, alpha=0.2)
@@ -163,7 +163,7 @@ def test_center_smoothing_constant_and_noisy_models():
     assert flip.center is not None and flip.robust.tolist() == [13, 13, 0]
     with pytest.raises(ValueError):  # isotropic noise only
         center_smoothing(_one_pixel_follows_noise, x,
-                         LocalizedGaussian(GridPartition(4, 4, 2, 2), 0.1, 0.2), eps, **kw)
+                         GridGaussian(GridPartition(4, 4, 2, 2), 0.1, 0.2), eps, **kw)
     with pytest.raises(ValueError):  # too few samples: the center check could never pass
         center_smoothing(_one_pixel_follows_noise, x, noise, eps, n_pred=100, delta=0.05)
 

@@ -1,6 +1,6 @@
 """Sparsity-aware localized noise drawn by torch on any device, for accelerators (SPEC §2).
 
-The same distribution as `graphcert.noise.binary` (every 0-bit of input cluster j turns 1
+The same distribution as `graphcert.noise.sparse_sampler` (every 0-bit of input cluster j turns 1
 with probability ``theta_plus[j]``, every 1-bit turns 0 with probability ``theta_minus[j]``,
 all bits independent), drawn for a whole batch at once with vectorized torch operations and
 a ``torch.Generator`` on the device, so that nothing leaves the device and no Python loop
@@ -27,9 +27,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from graphcert.noise._csr import stacked_csr
+from graphcert.noise.bernoulli import first_draws, gap_law
+from graphcert.noise.csr import stacked_csr
 
-__all__ = ["DeviceBinaryGraph", "bernoulli_rows", "first_draws", "ones_csr", "sample_on_device"]
+__all__ = ["DeviceBinaryGraph", "bernoulli_rows", "ones_csr", "sample_on_device"]
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def bernoulli_rows(rows: int, length: int, p: float, generator: torch.Generator)
     over [0, length) (int64, on the generator's device).
 
     The gaps between successes are Geometric(p): ``floor(log(U) / log(1 - p)) + 1`` from
-    float64 uniforms U (exact up to float64 rounding, as `graphcert.noise.binary.
+    float64 uniforms U (exact up to float64 rounding, as `graphcert.noise.bernoulli.
     bernoulli_positions`). Each row draws its expected count plus six standard deviations
     (plus 16) at once, and all rows draw more together in the rare case that one falls short.
     """
@@ -119,9 +120,7 @@ def bernoulli_rows(rows: int, length: int, p: float, generator: torch.Generator)
         return torch.empty(0, dtype=torch.int64, device=device)
     if p >= 1.0:
         return torch.arange(rows * length, device=device)
-    scale = 1.0 / math.log1p(-p)  # < 0
-    cap = min(float(length), -37.0 * scale)  # U == 0 (probability 2^-53) and overlong gaps
-    mean = length * p
+    scale, cap, mean = gap_law(length, p)  # cap: U == 0 (probability 2^-53), overlong gaps
     draws = first_draws(mean)
     positions = None
     while positions is None or bool(torch.any(positions[:, -1] < length - 1)):
@@ -134,12 +133,6 @@ def bernoulli_rows(rows: int, length: int, p: float, generator: torch.Generator)
         draws = int(6.0 * math.sqrt(mean) + 16)
     inside = positions < length
     return positions.add_(torch.arange(rows, device=device)[:, None] * length)[inside]
-
-
-def first_draws(mean: float) -> int:
-    """Gaps each row draws at first: the expected count plus six standard deviations, plus 16,
-    so that a row falls short about once in a billion."""
-    return int(mean + 6.0 * math.sqrt(mean) + 16)
 
 
 def _merge_disjoint(a: Tensor, b: Tensor) -> Tensor:

@@ -1,13 +1,14 @@
-"""The torch sampler of sparsity-aware noise (graphcert.noise.binary_torch), on every device."""
+"""The torch sampler of sparsity-aware noise (`graphcert.noise.sparse_sampler_torch`)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-import graphcert.noise.binary_torch as binary_torch
-from graphcert.noise.binary import LocalizedNoise, prepare_binary
-from graphcert.noise.binary_torch import bernoulli_rows, sample_on_device
+import graphcert.noise.sparse_sampler_torch as sampler_torch
+from graphcert.noise.binary import LocalizedNoise
+from graphcert.noise.sparse_sampler import prepare_binary
+from graphcert.noise.sparse_sampler_torch import bernoulli_rows, sample_on_device
 from tests.helpers import LABELS, N_FEATURES, N_NODES, THETA_MINUS, THETA_PLUS
 
 COPIES = 3000
@@ -106,7 +107,7 @@ def test_bernoulli_rows_marginals_and_counts(device, p):
 
 def test_bernoulli_rows_draw_more_when_a_row_falls_short(monkeypatch, device):
     """Rows draw again until every one reaches its end; the law stays the same."""
-    monkeypatch.setattr(binary_torch, "first_draws", lambda mean: 1)
+    monkeypatch.setattr(sampler_torch, "first_draws", lambda mean: 1)
     rows, length, p = 5000, 30, 0.2
     keys = bernoulli_rows(rows, length, p, torch.Generator(device=device).manual_seed(4)).cpu()
     assert torch.all(keys[1:] > keys[:-1])

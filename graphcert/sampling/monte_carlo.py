@@ -1,0 +1,39 @@
+"""How many Monte Carlo samples each output cluster draws, in which chunks, from which seed
+(SPEC §3)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from graphcert.sampling.streams import MAIN, PRE
+from graphcert.utils.validation import check_int, check_positive_int
+
+__all__ = ["MonteCarloConfig"]
+
+
+@dataclass(frozen=True)
+class MonteCarloConfig:
+    """Sample counts per output cluster and how they are chunked and seeded (SPEC §3)."""
+
+    n_samples: int
+    n_pre: int
+    chunk_size: int = 1000
+    batch_size: int = 32
+    n_bins: int = 1000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("n_samples", "n_pre", "chunk_size", "batch_size", "n_bins"):
+            check_positive_int(getattr(self, name), name)
+        check_int(self.seed, "seed", "[0, inf)")
+
+    def n_chunks(self, phase: int) -> int:
+        return math.ceil(self.phase_samples(phase) / self.chunk_size)
+
+    def phase_samples(self, phase: int) -> int:
+        return {PRE: self.n_pre, MAIN: self.n_samples}[phase]
+
+    def chunk_length(self, phase: int, chunk: int) -> int:
+        if not 0 <= chunk < self.n_chunks(phase):
+            raise ValueError(f"chunk {chunk} out of range for phase {phase}")
+        return min(self.chunk_size, self.phase_samples(phase) - chunk * self.chunk_size)

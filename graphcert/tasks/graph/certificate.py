@@ -1,0 +1,178 @@
+"""The certificate of the one-call API: variance-constrained radii of target nodes and their
+naive and collective certified counts over attack budgets (SPEC §3, §5, §6).
+
+`Certificate` is what `graphcert.certify` returns; `certified_counts` and
+`variance_constrained_eta` are shared with the result builders of the command line
+(`graphcert.tasks.graph.binary`, `graphcert.tasks.graph.kary`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from graphcert.certificates import (
+    BaseCertificate,
+    localized_weight_matrices,
+    variance_constrained_radius,
+)
+from graphcert.certificates.bounds import mu_zeta_bounds
+from graphcert.certificates.collective import CollectiveCertifier, PairUnits
+from graphcert.sampling.statistics import SmoothingStats
+from graphcert.tasks.graph.results import Curve
+from graphcert.tasks.graph.surface import AttackSurface
+from graphcert.utils.validation import check_choice
+
+__all__ = ["ATTACKS", "Certificate", "attack_budgets", "certified_counts",
+           "naive_counts", "variance_constrained_eta"]
+
+#: budget axes of `CollectiveCertifier.certify`, in its argument order
+ATTACKS = ("additions", "deletions", "edge_additions", "edge_deletions")
+
+
+def attack_budgets(length: int, **budgets) -> list[np.ndarray]:
+    """The four budget sequences of `CollectiveCertifier.certify` (attribute additions,
+    deletions, edge additions, deletions), `length` long: the named ones given (scalars
+    broadcast), the others 0."""
+    for name in budgets:
+        check_choice(name, "attack", ATTACKS)
+    return [np.broadcast_to(np.asarray(budgets.get(name, 0), dtype=np.int64), (length,))
+            for name in ATTACKS]
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """Variance-constrained certificates of target nodes (SPEC §3) and what their naive and
+    collective certificates need (SPEC §5): per-bit weights of every output cluster's noise,
+    the input cluster of every node and the attack surface.
+
+    ``prediction`` is the smoothed class of each target, -1 where it abstains; ``radius`` its
+    eta (``-inf`` where it abstains). Certified accuracy counts abstentions as wrong (SPEC §6).
+    ``structure`` (SPEC §8) holds the node pairs as units of the same program, with the
+    weights of the structure noise (attributes and edges are one product distribution, one
+    eta). ``stats`` are the Monte Carlo statistics the certificates come from.
+    """
+
+    targets: np.ndarray
+    base: BaseCertificate  # candidate class, eta and output cluster of each target
+    unit_group: np.ndarray  # input cluster of every node
+    w_plus: np.ndarray  # (C, C) weight per added bit, row = output cluster
+    w_minus: np.ndarray  # (C, C) weight per deleted bit
+    surface: AttackSurface
+    stats: SmoothingStats | None = field(default=None, repr=False, compare=False)
+    structure: PairUnits | None = None
+
+    @classmethod
+    def from_statistics(cls, stats: SmoothingStats, theta_plus, theta_minus,
+                        surface: AttackSurface, targets, *, alpha: float,
+                        bounds: str = "dkw", structure: PairUnits | None = None
+                        ) -> "Certificate":
+        """Confidence bounds on mu and zeta at level alpha / |targets| (Bonferroni), then the
+        radius eta = ln(1 + (mu_lower - 1/2)^2 / zeta_upper) (SPEC §3).
+
+        ``theta_plus = theta_minus = None``: the attributes are not noised, so they must not
+        be attackable (`AttackSurface.fixed`) and weigh nothing; ``structure`` then carries
+        the whole threat model (SPEC §8)."""
+        targets = np.asarray(targets, dtype=np.int64)
+        eta = variance_constrained_eta(stats, targets, alpha=alpha, bounds=bounds)
+        if theta_plus is None and theta_minus is None:
+            if np.any(surface.cap_plus) or np.any(surface.cap_minus):
+                raise ValueError("attributes without noise (theta_plus = theta_minus = None) "
+                                 "must not be attackable: use AttackSurface.fixed")
+            n_groups = int(stats.labels.max()) + 1
+            w_plus = w_minus = np.zeros((n_groups, n_groups))
+        else:
+            w_plus, w_minus = localized_weight_matrices(theta_plus, theta_minus)
+        base = BaseCertificate(stats.candidate_score[targets], eta, stats.labels[targets])
+        return cls(targets, base, stats.labels, w_plus, w_minus, surface, stats, structure)
+
+    @property
+    def prediction(self) -> np.ndarray:
+        return np.where(self.base.abstained, -1, self.base.predicted)
+
+    @property
+    def radius(self) -> np.ndarray:
+        return self.base.eta
+
+    def correct(self, y) -> np.ndarray:
+        """Targets whose smoothed prediction is their label `y[target]` (never abstaining);
+        `y` holds the labels of all nodes."""
+        return self.prediction == np.asarray(y)[self.targets]
+
+    def certifier(self, y=None, *, relax: bool = False,
+                  milp_bins: int | None = None) -> CollectiveCertifier:
+        """The collective certificate (SPEC §5) of the correct targets (of all targets: the
+        certified ratio, when `y` is None)."""
+        chosen = np.ones(len(self.targets), dtype=bool) if y is None else self.correct(y)
+        return CollectiveCertifier(
+            self.radius, self.base.group, self.w_plus, self.w_minus, self.surface.cap_plus,
+            self.surface.cap_minus, unit_group=self.unit_group,
+            local_budget=self.surface.local_budget, targets=chosen, relax=relax, milp_bins=milp_bins,
+            structure=self.structure)
+
+    def curve(self, y, attack: str = "deletions", budgets=range(101), *,
+              collective: bool = True, relax: bool = False, milp_bins: int | None = None) -> Curve:
+        """Naive and (with `collective`) collective certified counts of the correct targets
+        against ``budgets`` (non-decreasing) of one attack (`ATTACKS`: attribute additions
+        or deletions, edge additions or deletions, which need ``structure``); the curve's
+        `accuracy` and `acr` give certified accuracy and ACR (SPEC §6)."""
+        check_choice(attack, "attack", ATTACKS)
+        if attack.startswith("edge_") and self.structure is None:
+            raise ValueError(f"attack {attack!r} needs the node pairs as units (structure)")
+        budgets = np.asarray(budgets, dtype=np.int64)
+        sequences = attack_budgets(budgets.size, **{attack: budgets})
+        certifier = self.certifier(y, relax=relax, milp_bins=milp_bins)
+        naive, coll = certified_counts(certifier, *sequences, collective=collective)
+        ratio = naive_counts(self.certifier(milp_bins=milp_bins), sequences)
+        return Curve(budgets.tolist(), naive, coll, ratio, len(self.targets))
+
+    def certified_accuracy(self, y, attack: str = "deletions", budgets=range(101), *,
+                           collective: bool = False, relax: bool = False) -> np.ndarray:
+        """Share of targets correct and certified at each budget (naive, or collective)."""
+        curve = self.curve(y, attack, budgets, collective=collective, relax=relax)
+        return curve.accuracy("collective" if collective else "naive")
+
+    def acr(self, y, attack: str = "deletions", budgets=range(101), *,
+            collective: bool = False, relax: bool = False) -> float:
+        """Average certifiable radius (SPEC §6) over integer budgets; a lower bound if the
+        curve has not reached 0 by the last budget (see `Curve.acr`)."""
+        curve = self.curve(y, attack, budgets, collective=collective, relax=relax)
+        return curve.acr("collective" if collective else "naive")
+
+
+def variance_constrained_eta(stats: SmoothingStats, targets: np.ndarray, *, alpha: float,
+                             bounds: str) -> np.ndarray:
+    """Radii eta of the targets' candidate scores (SPEC §3), from bounds on mu and zeta that
+    hold for all targets together (Bonferroni, alpha / number of targets); -inf: abstain."""
+    mu_lower, zeta_upper = mu_zeta_bounds(
+        alpha=alpha / len(targets), method=bounds, hist=stats.hist[targets],
+        score_sum=stats.score_sum[targets], score_sq_sum=stats.score_sq_sum[targets],
+        n=stats.n[targets])
+    return variance_constrained_radius(np.minimum(mu_lower, 1.0), zeta_upper)
+
+
+def certified_counts(certifier: CollectiveCertifier, plus, minus, plus_adj=0, minus_adj=0,
+                     *, collective: bool = True) -> tuple[list[int], list[int] | None]:
+    """Naive and (with `collective`) collective counts along non-decreasing budgets of
+    attribute additions and deletions and (with pair units) edge additions and deletions."""
+    sequences = np.broadcast_arrays(*(np.asarray(b, dtype=np.int64)
+                                      for b in (plus, minus, plus_adj, minus_adj)))
+    naive = naive_counts(certifier, sequences)
+    if not collective:
+        return naive, None
+    if not certifier.pairs.total:
+        return naive, [0] * len(sequences[0])
+    return naive, certifier.sweep(*sequences).astype(int).tolist()
+
+
+def naive_counts(certifier: CollectiveCertifier, sequences: list[np.ndarray]) -> list[int]:
+    """Naive counts along non-decreasing budgets (the four `ATTACKS` sequences, the edge
+    ones used only with pair units), zeros after the first 0."""
+    length = len(sequences[0])
+    counts = []
+    for budgets in zip(*sequences):
+        counts.append(certifier.naive(*budgets))
+        if counts[-1] == 0:
+            counts += [0] * (length - len(counts))
+            break
+    return counts

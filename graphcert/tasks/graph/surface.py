@@ -1,0 +1,28 @@
+"""What the adversary can flip: the attack surface of the attribute bits (SPEC §5)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["AttackSurface"]
+
+
+@dataclass
+class AttackSurface:
+    """What the adversary can flip: per-node capacities (units are nodes, SPEC §5)."""
+
+    cap_plus: np.ndarray   # zeros per node (bits that can be added)
+    cap_minus: np.ndarray  # ones per node (bits that can be deleted)
+    local_budget: int | None = None
+
+    @classmethod
+    def from_attributes(cls, x, local_budget: int | None = None) -> "AttackSurface":
+        ones = np.asarray(x.sum(-1)).astype(np.int64).ravel()
+        return cls(x.shape[-1] - ones, ones, local_budget)
+
+    @classmethod
+    def fixed(cls, n_nodes: int) -> "AttackSurface":
+        """No attribute bit can be flipped (structure threat model, SPEC §8)."""
+        zeros = np.zeros(int(n_nodes), dtype=np.int64)
+        return cls(zeros, zeros.copy())
