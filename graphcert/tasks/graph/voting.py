@@ -8,6 +8,7 @@ node i N + v), so T forward passes cost a few large sparse products, for any
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,8 +61,10 @@ def subgraph_union(division: Division, x: Tensor, groups) -> tuple[Tensor, Tenso
         xs.append(torch.stack([rows[keep] + i * n, cols[keep]]))
         vals.append(values[keep])
         edges.append(torch.from_numpy(division.subgraph_edges(t)) + i * n)
-    x_union = torch.sparse_coo_tensor(torch.cat(xs, 1), torch.cat(vals),
-                                      (len(groups) * n, x.shape[1])).coalesce()
+    with warnings.catch_warnings():  # torch's notes on sparse tensors, not about this input
+        warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly")
+        x_union = torch.sparse_coo_tensor(torch.cat(xs, 1), torch.cat(vals),
+                                          (len(groups) * n, x.shape[1])).coalesce()
     return x_union, torch.cat(edges, 1)
 
 
@@ -166,8 +169,10 @@ def _prepared(model, division, x, groups) -> tuple[Tensor, Tensor]:
     """The union of the subgraphs `groups` as `model` takes it: sparse CSR attributes if it
     declares ``sparse_input``, else dense; the graph through its ``prepare_graph``."""
     x_union, edges = subgraph_union(division, x, groups)
-    x_union = x_union.to_sparse_csr() if getattr(model, "sparse_input", False) else \
-        x_union.to_dense()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+        x_union = x_union.to_sparse_csr() if getattr(model, "sparse_input", False) else \
+            x_union.to_dense()
     device = model_device(model)
     return model_inputs(model, x_union.to(device), edges.to(device))
 
