@@ -179,6 +179,29 @@ class CollectiveVoting:
         self.counted = counted
         self.time_limit = check_real(time_limit, "time_limit", "(0, inf)")
         self.max_incidences = check_int(max_incidences, "max_incidences", "[0, inf)")
+        self._sets: tuple[np.ndarray, list[np.ndarray]] | None = None
+        self._counted_ids = np.zeros(0, dtype=np.int64)
+
+    def _restricted_sets(self, candidates: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """`coverage_sets` of the positions `candidates` (into the counted targets), from one
+        computation for all counted targets: each set cut down to the candidates (positions
+        renumbered 0..len(candidates) - 1), empty ones dropped. A dropped singleton {x} lay
+        inside a larger set, which still holds x after the cut, so the cut sets are as good."""
+        if self._sets is None:
+            self._counted_ids = np.flatnonzero(self.counted)
+            self._sets = coverage_sets(self.edge_index, self.edge_group, self.n_nodes,
+                                       self.n_groups, self.hops,
+                                       self.targets[self._counted_ids])
+        position = np.full(self.targets.size, -1)
+        position[candidates] = np.arange(candidates.size)
+        groups, sets = [], []
+        for group, members in zip(*self._sets, strict=True):
+            kept = position[self._counted_ids[members]]
+            kept = kept[kept >= 0]
+            if kept.size:
+                groups.append(group)
+                sets.append(kept)
+        return np.asarray(groups, dtype=np.int64), sets
 
     def naive_count(self, budget: int) -> int:
         """Counted targets with r <= m*: each edge change moves at most one vote."""
@@ -192,8 +215,7 @@ class CollectiveVoting:
         candidates = np.flatnonzero(self.counted & (self.margin < budget))
         if budget == 0 or candidates.size == 0:
             return CollectiveResult(budget, 0, True)
-        groups, sets = coverage_sets(self.edge_index, self.edge_group, self.n_nodes,
-                                     self.n_groups, self.hops, self.targets[candidates])
+        groups, sets = self._restricted_sets(candidates)
         need = self.margin[candidates] + 1
         shares = share_bound(budget, need, groups, sets, self.n_groups)
         if sum(s.size for s in sets) > self.max_incidences:

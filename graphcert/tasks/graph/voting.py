@@ -25,11 +25,12 @@ from graphcert.certificates.voting import (
 )
 from graphcert.noise.division import Division
 from graphcert.sampling.batching import model_device
+from graphcert.tasks.graph.results import Curve, MethodResult, joint_grid
 from graphcert.tasks.graph.training import TrainResult, model_inputs, set_seed
 from graphcert.utils.validation import check_int, check_real
 
 __all__ = ["VotingCertificate", "group_votes", "message_passing_hops", "subgraph_union",
-           "train_on_subgraphs"]
+           "train_on_subgraphs", "voting_result"]
 
 #: Entries of a batch's attribute matrix (nonzeros if sparse): bounds the groups per call.
 MAX_BATCH_ENTRIES = 5e7
@@ -246,3 +247,33 @@ class VotingCertificate:
     def _correct(self, y) -> np.ndarray:
         y = np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y)
         return self.prediction == y[self.targets]
+
+
+def voting_result(method: str, cert: VotingCertificate, y, max_additions: int,
+                  max_deletions: int, time_limit: float = 30.0) -> MethodResult:
+    """The rows of results.json for a voting certificate: the radius holds against any mix
+    of insertions and deletions, so the ``edge_additions`` and ``edge_deletions`` curves both
+    read it at r, and the grid ``joint_edges`` at a + d; collective counts (edge hashing with
+    known hops) beside the naive ones."""
+    y = np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y)
+    correct = cert.prediction == y[cert.targets]
+    budgets = np.arange(max_additions + max_deletions + 1)
+    naive = [int((correct & (cert.radius >= r)).sum()) for r in budgets]
+    certified = [int((cert.radius >= r).sum()) for r in budgets]
+    collective = None
+    if cert.division.kind == "edge" and cert.hops is not None:
+        collective = cert.collective(y, time_limit).certified_counts(budgets).tolist()
+    n = int(cert.targets.size)
+    result = MethodResult(method, cert.prediction, correct, np.zeros(n, dtype=bool))
+    for name, top in (("edge_additions", max_additions), ("edge_deletions", max_deletions)):
+        result.curves[name] = Curve(budgets[:top + 1].tolist(), naive[:top + 1],
+                                    None if collective is None else collective[:top + 1],
+                                    certified[:top + 1], n)
+
+    def grid(counts):
+        return [[counts[a + d] for d in range(max_deletions + 1)]
+                for a in range(max_additions + 1)]
+    result.extra["joint_edges"] = joint_grid(range(max_additions + 1), range(max_deletions + 1),
+                                             grid(naive), None if collective is None
+                                             else grid(collective), n)
+    return result
