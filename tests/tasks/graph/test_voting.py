@@ -154,3 +154,19 @@ def test_node_and_feature_divisions_bound_their_changes():
     targets = division.edge_index[1]
     groups = division.edge_group
     assert all(len(set(groups[targets == v])) <= 1 for v in range(N))  # by target node
+
+
+def test_collective_needs_edge_hashing_and_known_hops():
+    data, model = _data(EDGES), _model("gcn")
+    with pytest.raises(ValueError, match="division 'edge'"):
+        voting.certify(model, data, 3, division="node").collective(data.y)
+
+    class Plain(torch.nn.Module):  # no layers graphcert can read: hops unknown
+        def forward(self, x, edge_index):
+            return x[:, :3]
+
+    cert = voting.certify(Plain(), data, 3)
+    assert cert.hops is None
+    with pytest.raises(ValueError, match="hops=K"):
+        cert.collective(data.y)
+    assert voting.certify(Plain(), data, 3, hops=0).collective(data.y).hops == 0
