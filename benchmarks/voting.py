@@ -36,6 +36,8 @@ def main() -> None:
     parser.add_argument("--n-per-class", type=int, default=50)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-2)
+    parser.add_argument("--weight-decay", type=float, default=5e-4)
+    parser.add_argument("--patience", type=int, default=20)
     parser.add_argument("--targets", choices=("test", "all"), default="test",
                         help="the test nodes, or every node of the graph")
     parser.add_argument("--max-budget", type=int, default=20)
@@ -57,6 +59,7 @@ def main() -> None:
         model.load_state_dict(torch.load(args.weights, weights_only=True))
     except (TypeError, FileNotFoundError):
         trained = voting.train(model, data, division, idx_train, idx_val, lr=args.lr,
+                               weight_decay=args.weight_decay, patience=args.patience,
                                seed=args.seed)
         if args.weights:
             torch.save(model.state_dict(), args.weights)

@@ -121,6 +121,7 @@ def train_on_subgraphs(model: torch.nn.Module, data, division: Division, idx_tra
     accuracy and the (training, validation) loss history.
     """
     check_real(lr, "lr", "(0, inf)")
+    check_real(weight_decay, "weight_decay", "[0, inf)")
     max_epochs = check_int(max_epochs, "max_epochs", "[1, inf)")
     patience = check_int(patience, "patience", "[1, inf)")
     groups_per_step = check_int(groups_per_step, "groups_per_step", "[1, inf)")
