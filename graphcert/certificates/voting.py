@@ -183,9 +183,9 @@ class CollectiveVoting:
         self._counted_ids = np.zeros(0, dtype=np.int64)
 
     def _restricted_sets(self, candidates: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """`coverage_sets` of the positions `candidates` (into the counted targets), from one
-        computation for all counted targets: each set cut down to the candidates (positions
-        renumbered 0..len(candidates) - 1), empty ones dropped. A dropped singleton {x} lay
+        """`coverage_sets` of the targets at positions `candidates`, from one computation for
+        all counted targets: each set cut down to the candidates (renumbered
+        0..len(candidates) - 1), empty ones dropped. A dropped singleton {x} lay
         inside a larger set, which still holds x after the cut, so the cut sets are as good."""
         if self._sets is None:
             self._counted_ids = np.flatnonzero(self.counted)
