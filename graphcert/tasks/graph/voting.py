@@ -3,7 +3,9 @@
 
 The T subgraphs reach the model as one disjoint union per batch of groups (copy i of node v is
 node i N + v), so T forward passes cost a few large sparse products, for any
-``forward(x, edge_index) -> (N, C)`` model.
+``forward(x, edge_index) -> (N, C)`` model that treats a disjoint union as separate graphs
+(message passing does; a layer that mixes all nodes, such as global attention or a
+graph-wide normalization, does not and must not be used here).
 """
 from __future__ import annotations
 
