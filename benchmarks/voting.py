@@ -17,6 +17,7 @@ import argparse
 import json
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -55,9 +56,9 @@ def main() -> None:
     division = voting.divide_graph(data, args.groups, args.division, args.seed)
     clock = time.perf_counter()
     trained = None
-    try:
+    if args.weights and Path(args.weights).exists():
         model.load_state_dict(torch.load(args.weights, weights_only=True))
-    except (TypeError, FileNotFoundError):
+    else:
         trained = voting.train(model, data, division, idx_train, idx_val, lr=args.lr,
                                weight_decay=args.weight_decay, patience=args.patience,
                                seed=args.seed)
