@@ -133,6 +133,11 @@ class RunConfig(Schema):
                                      help="largest edge deletion budget certified")
     max_edge_additions: int = option(10, interval="[0, inf)",
                                      help="largest edge addition budget certified")
+    # voting over hash-divided subgraphs (voting_edge, voting_node; docs/voting.md)
+    n_groups: int = option(30, interval="[2, inf)",
+                           help="voting methods: subgraphs the graph is hashed into (T)")
+    hash_seed: int = option(0, interval="[0, inf)",
+                            help="voting methods: key of the hash division")
     local_budget: int | None = option(None, interval="[0, inf)",
                                       help="changed bits allowed per node "
                                       "(variance-constrained methods)")

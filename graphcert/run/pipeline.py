@@ -23,7 +23,12 @@ from gnn_models import ScaledLogits
 from graphcert.data.datasets import graph_split, load_graph
 from graphcert.noise.kary import categorical_n_values
 from graphcert.run.config import RunConfig
-from graphcert.run.methods import METHODS, CertificationInputs, SmoothingMethod
+from graphcert.run.methods import (
+    METHODS,
+    CertificationInputs,
+    DeterministicMethod,
+    SmoothingMethod,
+)
 from graphcert.run.methods.threats import training_structure
 from graphcert.run.models import build_model
 from graphcert.run.rundir import MODEL_FILE, file_fingerprint, prepare_run_dir
@@ -158,7 +163,8 @@ def sampling_plans(config: RunConfig, data, mc: MonteCarloConfig) -> list[Sampli
     of them reads it (SPEC §4; otherwise one bin instead of N x n_bins counts), and the batch
     is the smallest any of them allows."""
     plans: dict[tuple, SamplingPlan] = {}
-    for method in (METHODS[name] for name in METHODS if name in config.methods):
+    for method in (METHODS[name] for name in METHODS if name in config.methods
+                   and isinstance(METHODS[name], SmoothingMethod)):
         noise = method.noise(config, data)
         temperature = method.temperature(config)
         temperature = None if temperature == 1 else temperature  # softmax(logits / 1)
@@ -245,6 +251,15 @@ def run_certification(config: RunConfig, run_dir: str | os.PathLike, *,
                                 "statistics": plan.checkpoint,
                                 **method.describe_samples(plan.noise)}
             results["methods"][method.name] = entry
+    for method in (METHODS[name] for name in METHODS if name in config.methods
+                   and isinstance(METHODS[name], DeterministicMethod)):
+        clock = time.perf_counter()
+        result, settings = method.run(config, data, idx_train, idx_val, inputs, run_dir, log)
+        timings[f"{method.name}_certificates"] = time.perf_counter() - clock
+        entry = result.to_dict()
+        entry["ignored_settings"] = config.ignored_fields(method.name)
+        entry["samples"] = settings
+        results["methods"][method.name] = entry
     results["methods"] = {name: results["methods"][name] for name in METHODS
                           if name in results["methods"]}
     timings["total"] = time.perf_counter() - started
