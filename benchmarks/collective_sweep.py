@@ -1,4 +1,5 @@
-"""Benchmark: deletion sweep of the collective certificate on a CiteSeer-sized problem (SPEC §5).
+"""Benchmark: deletion sweep of the collective certificate on a CiteSeer-sized problem
+(docs/theory.md §5).
 
 Sweeps deletions 0, 1, ... until the certified count reaches 0 and times
 
@@ -32,7 +33,8 @@ from graphcert.certificates.collective import CollectiveCertifier, quantize_eta
 
 
 def rank_schedule(affinity: np.ndarray, low: float, high: float) -> np.ndarray:
-    """theta[i, j] = low + (high - low) * rank of j by affinity to i / (C - 1) (SPEC §2)."""
+    """theta[i, j] = low + (high - low) * rank of j by affinity to i / (C - 1)
+    (docs/theory.md §2)."""
     n = affinity.shape[0]
     if n == 1:
         return np.full((1, 1), low)
@@ -47,8 +49,8 @@ def synthetic_instance(seed: int = 0, n_nodes: int = 2110, n_targets: int = 1870
                        abstain_rate: float = 0.2) -> dict:
     """CiteSeer-like clusters, attribute counts, smoothing schedule and radii.
 
-    Radii are ``ln(1 + (mu - 1/2)^2 / zeta)`` (SPEC §3) with mu ~ U(1/2, 1) and zeta a random
-    fraction of the largest possible variance mu (1 - mu); ``abstain_rate`` of them abstain.
+    Radii are ``ln(1 + (mu - 1/2)^2 / zeta)`` (docs/theory.md §3) with mu ~ U(1/2, 1) and zeta a
+    random fraction of the largest possible variance mu (1 - mu); ``abstain_rate`` of them abstain.
     """
     rng = np.random.default_rng(seed)
     clusters = rng.permutation(np.arange(n_nodes) % n_clusters)

@@ -1,4 +1,5 @@
-"""Scaling benchmark: localized smoothing on synthetic planted-partition graphs (SPEC §2-§5).
+"""Scaling benchmark: localized smoothing on synthetic planted-partition graphs
+(docs/theory.md §2-§5).
 
 For each graph size and executor it measures the
 noisy samples per second of `montecarlo.smooth`, the peak resident memory of the process

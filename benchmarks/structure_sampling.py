@@ -1,5 +1,5 @@
-"""Throughput of structure noise (SPEC §8) next to attribute noise (SPEC §2): noisy graphs per
-second, sampling only and end to end with the model.
+"""Throughput of structure noise (docs/theory.md §8) next to attribute noise (docs/theory.md §2):
+noisy graphs per second, sampling only and end to end with the model.
 
 Four noises on a bundled graph, each drawing batches of noisy copies for one output cluster:
 attribute noise (SparseSmooth's attribute setting), isotropic and localized structure noise

@@ -1,6 +1,6 @@
 """Temperature scaling of a model's logits, to choose the base classifier's score function.
 
-The variance-constrained certificate (SPEC §3) holds for any base classifier g mapping to
+The variance-constrained certificate (docs/theory.md §3) holds for any base classifier g mapping to
 the probability simplex, so smoothing softmax(logits / T) instead of softmax(logits) is as
 sound as the original; it only changes which smoothed classifier is certified. T < 1 makes
 the scores sharper (more confident nodes pass mu > 1/2); T = 0 smooths one-hot predictions,

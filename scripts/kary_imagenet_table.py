@@ -1,6 +1,6 @@
-"""Lee et al.'s ImageNet l0 certificates in milliseconds (SPEC §9): certified Hamming radii for
-K = 256 at their noise levels, and the thresholds rho_r^{-1}(0.5) their reviewers asked them to
-publish (the paper's region computation over all D = 150,528 coordinates took four days).
+"""Lee et al.'s ImageNet l0 certificates in milliseconds (docs/theory.md §9): certified Hamming
+radii for K = 256 at their noise levels, and the thresholds rho_r^{-1}(0.5) their reviewers asked
+them to publish (the paper's region computation over all D = 150,528 coordinates took four days).
 
 Lee et al. keep a pixel with probability alpha and otherwise draw one of the other 255 values;
 graphcert's ``keep`` draws from all 256 values, so ``keep = 1 - 256 (1 - alpha) / 255``. Their

@@ -1,4 +1,5 @@
-"""MMCert: certified multimodal predictions by independent sub-sampling (SPEC §7, paper 002).
+"""MMCert: certified multimodal predictions by independent sub-sampling (docs/theory.md §7, paper
+002).
 
 Modality i has n_i elements (pixels: all channels of a pixel form one element); an ablated input
 keeps k_i of them, drawn uniformly without replacement and independently per modality, and
@@ -43,7 +44,7 @@ def ablation_delta(n: Sequence[int], k: Sequence[int], r: Sequence[int]) -> Frac
 def mmcert_certified(p_a_lower, p_b_upper, n: Sequence[int], k: Sequence[int],
                      budgets: Sequence[Sequence[int]]) -> np.ndarray:
     """(outputs, budgets) bool: certified against every attack modifying at most ``r_i``
-    elements of modality i, for each ``r`` in ``budgets`` (SPEC §7, MMCert Theorem 1).
+    elements of modality i, for each ``r`` in ``budgets`` (docs/theory.md §7, MMCert Theorem 1).
 
     With ``T = prod C(n_i, k_i)`` and ``M(r) = prod C(n_i - r_i, k_i)``:
     ``floor(p_A T) - (T - M) > ceil(p_B T) + (T - M)``, compared as exact integers.

@@ -1,4 +1,4 @@
-"""Node pairs as units of the collective certificate (SPEC §5, §8).
+"""Node pairs as units of the collective certificate (docs/theory.md §5, §8).
 
 The structure bits are the unordered node pairs. Pairs of one cluster pair {a, b} share their
 weights for every output group, so they merge into one unit per cluster pair column
@@ -59,7 +59,7 @@ class PairLocalBudget:
 
 @dataclass(frozen=True)
 class PairUnits:
-    """Node pairs as units of the collective certificate (SPEC §8).
+    """Node pairs as units of the collective certificate (docs/theory.md §8).
 
     ``w_plus`` / ``w_minus`` (n_groups, P): weight per added / deleted edge, row = output group,
     column = cluster pair (`graphcert.certificates.pair_weight_matrices`); ``cap_plus`` /

@@ -1,5 +1,5 @@
 """`graphcert segment`, `graphcert attribute` and `graphcert multimodal`: the image demos
-(SPEC §7).
+(docs/theory.md §7).
 
 Registered by `graphcert.cli.build_parser` through :func:`register`; flags come from the demo
 configuration schemas (`graphcert.run.demos.configs`), plus the common flags.

@@ -63,7 +63,7 @@ def dataset_folder(name: str, root: str | os.PathLike | None = None) -> Path:
 
 def load_ogb_graph(name: str, root: str | os.PathLike | None = None, *,
                    download: bool = True) -> Data:
-    """Load an ``ogbn-*`` dataset from the data directory (SPEC §1 conventions).
+    """Load an ``ogbn-*`` dataset from the data directory (docs/theory.md §1 conventions).
 
     The folder is `dataset_folder(name, root)`. If it is missing it is copied from
     ``$GRAPHCERT_DATA_MIRROR/<folder>`` when that exists, else (``download=True``) ogb downloads

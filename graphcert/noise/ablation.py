@@ -1,5 +1,5 @@
-"""Ablation noise for multimodal inputs (SPEC §7, paper 002): keep k_i of the n_i elements of
-each modality, uniformly without replacement and independently per modality."""
+"""Ablation noise for multimodal inputs (docs/theory.md §7, paper 002): keep k_i of the n_i elements
+of each modality, uniformly without replacement and independently per modality."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -17,7 +17,7 @@ def _whole_numbers(values: Sequence[int], name: str) -> tuple[int, ...]:
 
 
 def ablation_sizes(n: Sequence[int], k: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Elements ``n_i`` and kept elements ``k_i`` per modality, checked (SPEC §7)."""
+    """Elements ``n_i`` and kept elements ``k_i`` per modality, checked (docs/theory.md §7)."""
     n, k = _whole_numbers(n, "n"), _whole_numbers(k, "k")
     if len(n) != len(k) or not n:
         raise ValueError(f"n {n} and k {k} need one entry per modality")

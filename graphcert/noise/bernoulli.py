@@ -1,4 +1,4 @@
-"""Bernoulli position sets: the primitive every sparse graph noise draws from (SPEC §2).
+"""Bernoulli position sets: the primitive every sparse graph noise draws from (docs/theory.md §2).
 
 `bernoulli_positions` returns the sorted positions of a Bernoulli(p) process over [0, length)
 from geometric gaps, so work and memory scale with the positions drawn, never with `length`.

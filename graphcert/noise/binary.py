@@ -1,4 +1,4 @@
-"""Sparsity-aware localized noise for binary node attributes (SPEC §2).
+"""Sparsity-aware localized noise for binary node attributes (docs/theory.md §2).
 
 For an output cluster k, the 0-bits of nodes in input cluster j turn into 1 with probability
 ``theta_plus[k, j]`` and their 1-bits turn into 0 with probability ``theta_minus[k, j]``, all
@@ -42,7 +42,7 @@ __all__ = ["LocalizedNoise", "flip_bits", "localized_sparse_noise"]
 
 @dataclass(frozen=True)
 class LocalizedNoise:
-    """Localized sparsity-aware smoothing distributions, one per output cluster (SPEC §2).
+    """Localized sparsity-aware smoothing distributions, one per output cluster (docs/theory.md §2).
 
     ``theta_plus[k, j]`` / ``theta_minus[k, j]``: flip probabilities for attributes of input
     cluster j when smoothing the outputs of cluster k (row = output, column = input).
@@ -66,7 +66,7 @@ class LocalizedNoise:
 
     @classmethod
     def isotropic(cls, n_nodes: int, theta_plus: float, theta_minus: float) -> "LocalizedNoise":
-        """One cluster, the same probabilities everywhere (the baselines, SPEC §2)."""
+        """One cluster, the same probabilities everywhere (the baselines, docs/theory.md §2)."""
         return cls(np.zeros(n_nodes, dtype=np.int64), np.full((1, 1), theta_plus, dtype=float),
                    np.full((1, 1), theta_minus, dtype=float))
 
@@ -118,7 +118,7 @@ def localized_sparse_noise(edge_index, num_nodes: int, n_clusters: int,
                            theta_plus: float | tuple[float, float],
                            theta_minus: float | tuple[float, float],
                            seed: int = 0) -> LocalizedNoise:
-    """METIS clusters and flip probabilities by affinity rank (SPEC §2): each of
+    """METIS clusters and flip probabilities by affinity rank (docs/theory.md §2): each of
     `theta_plus` / `theta_minus` is one probability for every cluster pair, or (low, high):
     low on a cluster's own attributes up to high on its least connected cluster's."""
     labels = metis_partition(edge_index, num_nodes, n_clusters, seed=seed)

@@ -1,4 +1,5 @@
-"""The sampler of sparsity-aware attribute noise: noisy copies of binary attributes (SPEC §2).
+"""The sampler of sparsity-aware attribute noise: noisy copies of binary attributes
+(docs/theory.md §2).
 
 For one output cluster, the 0-bits of nodes in input cluster j turn into 1 with probability
 ``theta_plus_row[j]`` and their 1-bits turn into 0 with probability ``theta_minus_row[j]``, all
@@ -45,7 +46,7 @@ __all__ = ["SAMPLER_THREADS", "BinaryGraph", "PendingCopies", "prepare_binary",
 
 @dataclass(frozen=True)
 class BinaryGraph:
-    """Clean binary attributes prepared for sampling (SPEC §2).
+    """Clean binary attributes prepared for sampling (docs/theory.md §2).
 
     ``ones[j]`` holds the sorted flat keys ``node * n_features + feature`` of the 1-bits of the
     nodes in input cluster j (int32 when N * D < 2^31, else int64); ``labels`` maps nodes to
@@ -103,7 +104,7 @@ def prepare_binary(x: Tensor, labels, n_clusters: int) -> BinaryGraph:
 def sample_prepared(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_size: int,
                     generator: np.random.Generator) -> Tensor:
     """`batch_size` independent noisy copies of `graph` as a (B * N, D) sparse CSR tensor of
-    ones (SPEC §2).
+    ones (docs/theory.md §2).
 
     ``theta_*_row[j]`` are the flip probabilities for the attributes of input cluster j.
 
@@ -127,7 +128,7 @@ def sample_prepared(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_s
 def start_sample(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_size: int,
                  generator: np.random.Generator) -> "PendingCopies":
     """Draw the random numbers of `sample_prepared`'s batch now; its copies are finished by
-    whichever threads call `PendingCopies.work` (the same samples, SPEC §2)."""
+    whichever threads call `PendingCopies.work` (the same samples, docs/theory.md §2)."""
     plan = _Plan.build(graph, _check_row("theta_plus_row", theta_plus_row, graph.n_clusters),
                        _check_row("theta_minus_row", theta_minus_row, graph.n_clusters))
     batch_size = check_positive_int(batch_size, "batch_size")

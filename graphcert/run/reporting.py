@@ -1,4 +1,4 @@
-"""Results table, CSV and plots of a certification run (SPEC §6 metrics).
+"""Results table, CSV and plots of a certification run (docs/theory.md §6 metrics).
 
 Every file is rendered in memory first and then replaced atomically (`graphcert.utils.io`),
 so a report that fails leaves the existing files byte-identical. `read_results` checks a
@@ -112,7 +112,8 @@ _FAMILY_COLUMNS = (("deletions", "additions", "", "--max-deletions / --max-addit
 
 def results_table(results: dict, probe_budgets: tuple[int, ...] = (1, 5, 10, 20)) -> str:
     """Plain-text table: accuracy, abstentions, ACR and certified accuracy at a few budgets,
-    one block per attack family (attribute bits; edges, SPEC §8; l2 radii; Hamming budgets)."""
+    one block per attack family (attribute bits; edges, docs/theory.md §8; l2 radii; Hamming
+    budgets)."""
     config = results["config"]
     title = (f"{config['dataset']} / {config['model']}: {results['dataset']['n_targets']} "
              f"{config['targets']} targets, clean accuracy "

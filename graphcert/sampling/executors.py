@@ -3,11 +3,11 @@
 Both executors offer the same two operations:
 
 * ``run_chunks(...)`` runs chunks ``(cluster, chunk)`` of one phase of `engine.smooth`
-  (SPEC §3) and yields their statistics in the order of the request. Every chunk draws from its
-  own generator (`streams.chunk_generator`), so the merged statistics are identical whatever
-  executes them; `smooth` adds them up and checkpoints after each yielded chunk. A chunk
-  result (`statistics.ChunkStats`) covers only its cluster's nodes, so what a task ships back
-  is O(cluster size), not O(N).
+  (docs/theory.md §3) and yields their statistics in the order of the request. Every chunk
+  draws from its own generator (`streams.chunk_generator`), so the merged statistics are
+  identical whatever executes them; `smooth` adds them up and checkpoints after each yielded
+  chunk. A chunk result (`statistics.ChunkStats`) covers only its cluster's nodes, so what a
+  task ships back is O(cluster size), not O(N).
 * ``map(fn, items)`` applies ``fn`` to every item and yields the results in order (sweeps).
 
 `LocalExecutor` never imports ray. `RayExecutor` imports it when constructed, ships the model

@@ -1,4 +1,4 @@
-"""Tests of graphcert.certificates.bounds against independent computations (SPEC §3, §4).
+"""Tests of graphcert.certificates.bounds against independent computations (docs/theory.md §3, §4).
 
 Clopper-Pearson is checked through the binomial tail identity, Holm against a textbook
 step-down on binomial p-values, the binned DKW bounds against an unbinned reference written
@@ -172,7 +172,7 @@ def test_histogram_validation():
 
 # ----------------------------------------------------------------------------- §3 DKW
 def _dkw_unbinned(samples: np.ndarray, alpha: float, nu: float) -> tuple[float, float]:
-    """SPEC §3 integrals from the exact sorted samples: F = k/N on [x_(k), x_(k+1))."""
+    """docs/theory.md §3 integrals from the exact sorted samples: F = k/N on [x_(k), x_(k+1))."""
     x = np.sort(samples)
     n = x.size
     u = math.sqrt(math.log(2 / alpha) / (2 * n))
@@ -306,7 +306,8 @@ def test_bernstein_formula_from_raw_samples():
 
 
 def test_spec_reference_figures_beta_20_2():
-    """SPEC §3: 2000 samples of Beta(20, 2); alpha = 0.01 reproduces every quoted figure."""
+    """docs/theory.md §3: 2000 samples of Beta(20, 2); alpha = 0.01 reproduces every quoted
+    figure."""
     x = np.random.default_rng(0).beta(20, 2, 2000)
     mu_b, zeta_b = bernstein_bounds(x.sum(), (x**2).sum(), x.size, 0.01)
     mu_d, zeta_d = dkw_bounds(scores_to_histogram(x[None], 1000), 0.01, x.mean())

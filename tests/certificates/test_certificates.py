@@ -1,4 +1,4 @@
-"""Tests of graphcert.certificates against independent computations (SPEC §3, §4).
+"""Tests of graphcert.certificates against independent computations (docs/theory.md §3, §4).
 
 SparseSmooth is checked four ways: brute-force enumeration of z with exact fractions, a linear
 program over all z, an mpmath high-precision cell enumeration (radii up to 100), and a
@@ -110,7 +110,7 @@ def test_variance_constrained_radius_spec_example():
 
 
 def test_variance_constrained_radius_matches_chi_square_condition():
-    """eta is the largest ln(rho) with mu - sqrt(zeta (rho - 1)) >= 1/2 (SPEC §3)."""
+    """eta is the largest ln(rho) with mu - sqrt(zeta (rho - 1)) >= 1/2 (docs/theory.md §3)."""
     rng = np.random.default_rng(2)
     mu, zeta = rng.uniform(0.5001, 1, 200), rng.uniform(1e-4, 0.25, 200)
     rho = np.exp(variance_constrained_radius(mu, zeta))
@@ -211,7 +211,8 @@ def test_broadcasting_and_grouping():
 
 # ----------------------------------------------------------------------------- §4 SparseSmooth: high precision
 def _mp_worst_masses(probs, tp: float, tm: float, r_add: int, r_del: int, dps: int = 40) -> list[float]:
-    """All (i, j) cells of SPEC §4 in mpmath, sorted by the exact ratio, filled with each p."""
+    """All (i, j) cells of docs/theory.md §4 in mpmath, sorted by the exact ratio, filled with each
+    p."""
     with mpmath.workdps(dps):
         tp, tm = mpmath.mpf(tp), mpmath.mpf(tm)
 

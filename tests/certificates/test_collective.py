@@ -1,4 +1,5 @@
-"""Collective certificates (SPEC §5) against brute-force enumeration of all allocations."""
+"""Collective certificates (docs/theory.md §5) against brute-force enumeration of all
+allocations."""
 
 import itertools
 

@@ -1,4 +1,4 @@
-"""Collective certificates with node pairs as units (SPEC §5, §8)."""
+"""Collective certificates with node pairs as units (docs/theory.md §5, §8)."""
 from __future__ import annotations
 
 import itertools
@@ -142,8 +142,8 @@ def test_per_node_budgets_exact_for_deletions_and_sound_for_additions():
 
 
 def test_infinite_radii_with_per_node_pair_budgets():
-    """SPEC §5 with pair units and per-node budgets (the per-edge program): an infinite radius
-    (mu_lower > 1/2 with zeta_upper = 0) is certified against every change of finite weight
+    """docs/theory.md §5 with pair units and per-node budgets (the per-edge program): an infinite
+    radius (mu_lower > 1/2 with zeta_upper = 0) is certified against every change of finite weight
     and broken by any pair of infinite weight (inf < inf is false); abstentions (eta <= 0)
     never count. Deletions exact, additions sound, as for finite radii."""
     rng = np.random.default_rng(7)

@@ -1,5 +1,5 @@
 """An infinite base radius (e.g. ``variance_constrained_radius(0.9, 0)``) is certified, as in
-`BaseCertificate`, by the naive and the collective counts too (SPEC §5: certified iff the
+`BaseCertificate`, by the naive and the collective counts too (docs/theory.md §5: certified iff the
 adversary's weighted change < eta). With finite weights that is every budget; an infinite
 weight (a bit the noise never flips) still breaks it, since inf < inf is false."""
 from __future__ import annotations
@@ -43,7 +43,7 @@ def allocations(eps_plus: int, eps_minus: int):
 
 
 def certified(b_plus, b_minus) -> np.ndarray:
-    """Outputs still certified under one allocation (SPEC §5), by direct evaluation."""
+    """Outputs still certified under one allocation (docs/theory.md §5), by direct evaluation."""
     return np.array([eta > 0 and damage(k, b_plus, b_minus) < eta
                      for eta, k in zip(ETA, GROUP)])
 
@@ -91,8 +91,8 @@ def test_infinite_radii_in_the_l2_certificates():
 
 
 def test_infinite_radii_with_pair_units_match_brute_force():
-    """With node pairs as units (SPEC §8) too: an infinite radius is broken only by an edge
-    or bit of infinite weight, never by any sum of finite ones."""
+    """With node pairs as units (docs/theory.md §8) too: an infinite radius is broken only by an
+    edge or bit of infinite weight, never by any sum of finite ones."""
     rng = np.random.default_rng(5)
     for trial in range(25):
         eta = rng.choice([-INF, 0.5, 1.5, 3.0, INF, INF], size=8)

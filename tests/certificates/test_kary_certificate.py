@@ -1,4 +1,5 @@
-"""The K-ary Hamming certificate and weight (SPEC §9, §3) against independent computations.
+"""The K-ary Hamming certificate and weight (docs/theory.md §9, §3) against independent
+computations.
 
 * brute force over all K^D noise outcomes with exact fractions (outcomes sorted by their own
   likelihood ratio, no region structure) and a linear program over all outcomes;
@@ -355,7 +356,7 @@ def test_weight_special_cases():
 
 
 def test_weight_gives_the_chi_square_condition():
-    """Certified iff r * w < eta  <=>  mu - sqrt(zeta (rho^r - 1)) > 1/2 (SPEC §3)."""
+    """Certified iff r * w < eta  <=>  mu - sqrt(zeta (rho^r - 1)) > 1/2 (docs/theory.md §3)."""
     mu, zeta, keep, k = 0.9, 0.02, 0.6, 5
     eta = float(variance_constrained_radius(mu, zeta))
     rho = float(_coordinate_chi_square(Fraction(3, 5), k))

@@ -1,4 +1,4 @@
-"""Exhaustive soundness checks of the variance-constrained certificate (SPEC §3).
+"""Exhaustive soundness checks of the variance-constrained certificate (docs/theory.md §3).
 
 Tiny binary inputs x in {0,1}^d (d = 4..8), per-bit sparsity-aware noise with random
 theta_plus / theta_minus in (0.05, 0.95), and a random base classifier g given as a table of

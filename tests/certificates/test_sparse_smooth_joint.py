@@ -1,4 +1,4 @@
-"""SparseSmooth jointly over attributes and graph structure (SPEC §8)."""
+"""SparseSmooth jointly over attributes and graph structure (docs/theory.md §8)."""
 from __future__ import annotations
 
 import itertools
@@ -38,7 +38,7 @@ def _outcomes(families, one=Fraction(1)):
 
 
 def _mp_unmerged(probs, tp, tm, ra, rd, tpa, tma, sa, sd, dps=40):
-    """Every (i, j, k, l) cell of SPEC §8 in mpmath, sorted by its exact ratio, filled."""
+    """Every (i, j, k, l) cell of docs/theory.md §8 in mpmath, sorted by its exact ratio, filled."""
     with mpmath.workdps(dps):
         tp, tm, tpa, tma = (mpmath.mpf(v) for v in (tp, tm, tpa, tma))
 

@@ -1,4 +1,4 @@
-"""Exhaustive soundness checks of the structure certificates on tiny graphs (SPEC §8).
+"""Exhaustive soundness checks of the structure certificates on tiny graphs (docs/theory.md §8).
 
 Four nodes with one binary attribute each and all six node pairs: 10 bits, 1024 inputs and
 1024 noise outcomes. A fixed random message-passing classifier is evaluated on every noisy
@@ -185,7 +185,7 @@ def test_variance_naive_and_collective_never_certify_a_flip(instances, local_bud
 
 
 def test_isotropic_variance_joint_weights_never_certify_a_flip(instances):
-    """One cluster: certified iff r_a gp + r_d gm + s_a gpa + s_d gma < eta (SPEC §8)."""
+    """One cluster: certified iff r_a gp + r_d gm + s_a gpa + s_d gma < eta (docs/theory.md §8)."""
     certified = 0
     for inst in instances:
         iso = dict(scores=inst["scores"], tp=np.full((2, 2), inst["tp"][0, 0]), tm=np.full((2, 2), inst["tm"][0, 0]),

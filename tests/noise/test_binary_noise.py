@@ -1,4 +1,4 @@
-"""Tests for the sparse localized noise sampler (SPEC §2)."""
+"""Tests for the sparse localized noise sampler (docs/theory.md §2)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,5 @@
-"""K-ary categorical noise (SPEC §9, localized as SPEC §2): marginals, independence, the
-one-hot layout the models consume, seeding, and the engine end to end."""
+"""K-ary categorical noise (docs/theory.md §9, localized as docs/theory.md §2): marginals,
+independence, the one-hot layout the models consume, seeding, and the engine end to end."""
 from __future__ import annotations
 
 import numpy as np

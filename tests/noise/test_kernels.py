@@ -1,5 +1,6 @@
-"""The binary sampler's compiled loops against the numpy computations they replace (SPEC §2):
-the same numbers, bit for bit, so the samples of every published run stay the same."""
+"""The binary sampler's compiled loops against the numpy computations they replace
+(docs/theory.md §2): the same numbers, bit for bit, so the samples of every published run stay the
+same."""
 from __future__ import annotations
 
 import math

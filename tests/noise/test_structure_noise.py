@@ -1,4 +1,4 @@
-"""Structure noise on node pairs, isotropic and localized (SPEC §8)."""
+"""Structure noise on node pairs, isotropic and localized (docs/theory.md §8)."""
 from __future__ import annotations
 
 import itertools

@@ -1,4 +1,4 @@
-"""`graphcert multimodal`: MMCert on synthetic road scenes with two modalities (SPEC §7,
+"""`graphcert multimodal`: MMCert on synthetic road scenes with two modalities (docs/theory.md §7,
 paper 002).
 
 A tiny U-Net segments road / not road from an RGB-like and a depth-like image, trained on
@@ -41,7 +41,7 @@ TRAIN_FIELDS = ("size", "n_train", "steps", "k", "seed")
 
 
 def _samplers(config: MultimodalConfig) -> dict[str, AblationSampler]:
-    """MMCert's per-modality sampler and the pooled randomized-ablation one (SPEC §7)."""
+    """MMCert's per-modality sampler and the pooled randomized-ablation one (docs/theory.md §7)."""
     n = (config.size**2,) * 2
     return {"MMCert": AblationSampler(n, config.k),
             "RA": AblationSampler(n, config.k, pooled=True)}

@@ -1,4 +1,4 @@
-"""`graphcert segment`: train a tiny U-Net on synthetic shapes, certify it (SPEC §4-§7).
+"""`graphcert segment`: train a tiny U-Net on synthetic shapes, certify it (docs/theory.md §4-§7).
 
 Localized smoothing on a rows x cols grid (naive and collective LP certificates) against
 SegCertify* (isotropic, tau, Holm) and center smoothing; certified accuracy over l2 radii,

@@ -1,4 +1,4 @@
-"""Certify any node classifier in one call: ``graphcert.certify`` (SPEC §2, §3, §5, §6).
+"""Certify any node classifier in one call: ``graphcert.certify`` (docs/theory.md §2, §3, §5, §6).
 
 ::
 
@@ -7,8 +7,8 @@
                                       theta_minus=(0.6, 0.95), seed=0)
     cert = graphcert.certify(model, data, noise, targets=idx, n_pre=1000, n_samples=100_000,
                              alpha=0.01, bounds="binary", seed=0, device="cuda")
-    cert.prediction                                  # smoothed class, -1 where it abstains
-    cert.radius                                      # eta of SPEC §3, <= 0 where it abstains
+    cert.prediction                          # smoothed class, -1 where it abstains
+    cert.radius                              # eta (docs/theory.md §3), <= 0 where it abstains
     cert.certified_accuracy(data.y, "deletions", range(21), collective=True)
     cert.acr(data.y, "deletions")
 
@@ -46,7 +46,7 @@ DEFAULT_BATCH = {"cpu": 32, "cuda": 256}
 
 def localized_noise(data, n_clusters: int = 5, theta_plus: float | tuple = 0.01,
                     theta_minus: float | tuple = (0.6, 0.95), seed: int = 0) -> LocalizedNoise:
-    """Localized sparsity-aware noise for `data` (SPEC §2): METIS clusters (`seed`), then
+    """Localized sparsity-aware noise for `data` (docs/theory.md §2): METIS clusters (`seed`), then
     per output cluster the flip probabilities of each input cluster by affinity rank; a
     (low, high) pair runs from low (own cluster) to high (least connected cluster)."""
     return localized_sparse_noise(data.edge_index, data.num_nodes, n_clusters, theta_plus,
@@ -54,7 +54,8 @@ def localized_noise(data, n_clusters: int = 5, theta_plus: float | tuple = 0.01,
 
 
 def isotropic_noise(data, theta_plus: float, theta_minus: float) -> LocalizedNoise:
-    """The same flip probabilities on every attribute: one cluster (the baselines, SPEC §2)."""
+    """The same flip probabilities on every attribute: one cluster (the baselines,
+    docs/theory.md §2)."""
     return LocalizedNoise.isotropic(data.num_nodes, theta_plus, theta_minus)
 
 
@@ -67,7 +68,7 @@ def certify(model: torch.nn.Module, data, noise: LocalizedNoise, targets=None, *
             progress: bool = False) -> Certificate:
     """Variance-constrained certificates of `model`'s node predictions on `data` (a
     torch_geometric ``Data`` with binary ``x`` and ``edge_index``) under sparsity-aware
-    `noise` (SPEC §3), for the nodes `targets` (default: all).
+    `noise` (docs/theory.md §3), for the nodes `targets` (default: all).
 
     Per output cluster, `n_pre` samples fix each node's candidate class and `n_samples` give
     the statistics; `alpha` is shared by the targets (Bonferroni). ``bounds``: ``"binary"``

@@ -1,5 +1,5 @@
 """The certificate of the one-call API: variance-constrained radii of target nodes and their
-naive and collective certified counts over attack budgets (SPEC §3, §5, §6).
+naive and collective certified counts over attack budgets (docs/theory.md §3, §5, §6).
 
 `Certificate` is what `graphcert.certify` returns; `certified_counts` and
 `variance_constrained_eta` are shared with the result builders of the command line
@@ -42,15 +42,15 @@ def attack_budgets(length: int, **budgets) -> list[np.ndarray]:
 
 @dataclass(frozen=True)
 class Certificate:
-    """Variance-constrained certificates of target nodes (SPEC §3) and what their naive and
-    collective certificates need (SPEC §5): per-bit weights of every output cluster's noise,
-    the input cluster of every node and the attack surface.
+    """Variance-constrained certificates of target nodes (docs/theory.md §3) and what their naive
+    and collective certificates need (docs/theory.md §5): per-bit weights of every output cluster's
+    noise, the input cluster of every node and the attack surface.
 
     ``prediction`` is the smoothed class of each target, -1 where it abstains; ``radius`` its
-    eta (``-inf`` where it abstains). Certified accuracy counts abstentions as wrong (SPEC §6).
-    ``structure`` (SPEC §8) holds the node pairs as units of the same program, with the
-    weights of the structure noise (attributes and edges are one product distribution, one
-    eta). ``stats`` are the Monte Carlo statistics the certificates come from.
+    eta (``-inf`` where it abstains). Certified accuracy counts abstentions as wrong
+    (docs/theory.md §6). ``structure`` (docs/theory.md §8) holds the node pairs as units of the same
+    program, with the weights of the structure noise (attributes and edges are one product
+    distribution, one eta). ``stats`` are the Monte Carlo statistics the certificates come from.
     """
 
     targets: np.ndarray
@@ -68,11 +68,11 @@ class Certificate:
                         bounds: str = "dkw", structure: PairUnits | None = None
                         ) -> "Certificate":
         """Confidence bounds on mu and zeta at level alpha / |targets| (Bonferroni), then the
-        radius eta = ln(1 + (mu_lower - 1/2)^2 / zeta_upper) (SPEC §3).
+        radius eta = ln(1 + (mu_lower - 1/2)^2 / zeta_upper) (docs/theory.md §3).
 
         ``theta_plus = theta_minus = None``: the attributes are not noised, so they must not
         be attackable (`AttackSurface.fixed`) and weigh nothing; ``structure`` then carries
-        the whole threat model (SPEC §8)."""
+        the whole threat model (docs/theory.md §8)."""
         targets = np.asarray(targets, dtype=np.int64)
         eta = variance_constrained_eta(stats, targets, alpha=alpha, bounds=bounds)
         if theta_plus is None and theta_minus is None:
@@ -101,8 +101,8 @@ class Certificate:
 
     def certifier(self, y=None, *, relax: bool = False,
                   milp_bins: int | None = None) -> CollectiveCertifier:
-        """The collective certificate (SPEC §5) of the correct targets (of all targets: the
-        certified ratio, when `y` is None)."""
+        """The collective certificate (docs/theory.md §5) of the correct targets (of all targets:
+        the certified ratio, when `y` is None)."""
         chosen = np.ones(len(self.targets), dtype=bool) if y is None else self.correct(y)
         return CollectiveCertifier(
             self.radius, self.base.group, self.w_plus, self.w_minus, self.surface.cap_plus,
@@ -115,7 +115,7 @@ class Certificate:
         """Naive and (with `collective`) collective certified counts of the correct targets
         against ``budgets`` (non-decreasing) of one attack (`ATTACKS`: attribute additions
         or deletions, edge additions or deletions, which need ``structure``); the curve's
-        `accuracy` and `acr` give certified accuracy and ACR (SPEC §6)."""
+        `accuracy` and `acr` give certified accuracy and ACR (docs/theory.md §6)."""
         check_choice(attack, "attack", ATTACKS)
         if attack.startswith("edge_") and self.structure is None:
             raise ValueError(f"attack {attack!r} needs the node pairs as units (structure)")
@@ -134,7 +134,7 @@ class Certificate:
 
     def acr(self, y, attack: str = "deletions", budgets=range(101), *,
             collective: bool = False, relax: bool = False) -> float:
-        """Average certifiable radius (SPEC §6) over integer budgets; a lower bound if the
+        """Average certifiable radius (docs/theory.md §6) over integer budgets; a lower bound if the
         curve has not reached 0 by the last budget (see `Curve.acr`)."""
         curve = self.curve(y, attack, budgets, collective=collective, relax=relax)
         return curve.acr("collective" if collective else "naive")
@@ -142,8 +142,8 @@ class Certificate:
 
 def variance_constrained_eta(stats: SmoothingStats, targets: np.ndarray, *, alpha: float,
                              bounds: str) -> np.ndarray:
-    """Radii eta of the targets' candidate scores (SPEC §3), from bounds on mu and zeta that
-    hold for all targets together (Bonferroni, alpha / number of targets); -inf: abstain."""
+    """Radii eta of the targets' candidate scores (docs/theory.md §3), from bounds on mu and zeta
+    that hold for all targets together (Bonferroni, alpha / number of targets); -inf: abstain."""
     mu_lower, zeta_upper = mu_zeta_bounds(
         alpha=alpha / len(targets), method=bounds, hist=stats.hist[targets],
         score_sum=stats.score_sum[targets], score_sq_sum=stats.score_sq_sum[targets],

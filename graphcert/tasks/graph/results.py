@@ -1,4 +1,4 @@
-"""The rows of results.json: certified-accuracy curves and smoothed predictions (SPEC §6).
+"""The rows of results.json: certified-accuracy curves and smoothed predictions (docs/theory.md §6).
 
 A `MethodResult` holds a method's smoothed predictions of the targets and its `Curve`s of
 certified counts (correct and certified, abstentions count as wrong) over integer budgets:
@@ -44,8 +44,8 @@ class Curve:
         return bool(self.accuracy(kind)[-1] == 0)
 
     def acr(self, kind: str = "collective") -> float:
-        """ACR (SPEC §6); a curve cut off by the budget grid gives a lower bound (it is summed
-        as if it dropped to 0 right after the grid; see `reaches_zero`)."""
+        """ACR (docs/theory.md §6); a curve cut off by the budget grid gives a lower bound (it is
+        summed as if it dropped to 0 right after the grid; see `reaches_zero`)."""
         accuracy = self.accuracy(kind)
         budgets = self.budgets
         if accuracy[-1] != 0:

@@ -1,4 +1,4 @@
-"""MMCert on images (SPEC §7, paper 002): ablated votes, simultaneous bounds and certified
+"""MMCert on images (docs/theory.md §7, paper 002): ablated votes, simultaneous bounds and certified
 segmentation scores. The certificate itself is `graphcert.certificates.mmcert_certified`.
 """
 from __future__ import annotations

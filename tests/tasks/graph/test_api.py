@@ -170,7 +170,7 @@ def exact_class_probabilities() -> np.ndarray:
 
 
 def exact_radius(p: np.ndarray) -> np.ndarray:
-    """eta of SPEC §3 for one-hot scores with the true mean p and variance p (1 - p)."""
+    """eta of docs/theory.md §3 for one-hot scores with the true mean p and variance p (1 - p)."""
     with np.errstate(divide="ignore"):
         return np.where(p > 0.5, np.log1p((p - 0.5) ** 2 / (p * (1 - p))), -np.inf)
 

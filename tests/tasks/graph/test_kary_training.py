@@ -1,5 +1,5 @@
-"""Training under K-ary noise (SPEC §9): every epoch sees a fresh noisy copy of the categorical
-attributes with the law of `KaryNoise`, validation sees the clean ones."""
+"""Training under K-ary noise (docs/theory.md §9): every epoch sees a fresh noisy copy of the
+categorical attributes with the law of `KaryNoise`, validation sees the clean ones."""
 from __future__ import annotations
 
 import numpy as np

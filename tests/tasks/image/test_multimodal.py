@@ -1,4 +1,5 @@
-"""MMCert (SPEC §7, paper 002) against exact integer computations and brute-force enumeration."""
+"""MMCert (docs/theory.md §7, paper 002) against exact integer computations and brute-force
+enumeration."""
 from __future__ import annotations
 
 import itertools

@@ -1,4 +1,4 @@
-"""Segmentation certificates (SPEC §4-§7) against independent computations."""
+"""Segmentation certificates (docs/theory.md §4-§7) against independent computations."""
 from __future__ import annotations
 
 import numpy as np
