@@ -195,12 +195,13 @@ def graph_nnz(graph) -> int:
 def device_throughput(model, x, edge_index, noise, batch: int, samples: int,
                       device: torch.device, name: str) -> dict:
     """Samples/s of whole chunks and of their parts (noise alone, forward alone)."""
+    x = noise.prepare(x)
     chunk_seconds(model, x, edge_index, noise, batch, batch, device=device)  # warm-up
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     engine = samples / chunk_seconds(model, x, edge_index, noise, batch, samples, device=device)
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
-    prepared = noise.prepare(x).to(device)
+    prepared = x.to(device)
     generator = torch_generator(chunk_generator(0, "main", 0, 0), device)
     batches = max(2, samples // batch // 4)
     synchronize(device)

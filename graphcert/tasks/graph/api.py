@@ -9,8 +9,8 @@
                              alpha=0.01, bounds="binary", seed=0, device="cuda")
     cert.prediction                          # smoothed class, -1 where it abstains
     cert.radius                              # eta (docs/theory.md §3), <= 0 where it abstains
-    cert.certified_accuracy(data.y, "deletions", range(21), collective=True)
-    cert.acr(data.y, "deletions")
+    cert.certified_accuracy(data.y, "deletions", range(21))  # collective (naive: False)
+    cert.acr(data.y, "deletions", range(21))                 # the same curve, computed once
 
 The model is any ``torch.nn.Module`` with ``forward(x, edge_index) -> logits (N, C)``; how a
 batch of noisy copies reaches it is the model contract of `graphcert.sampling.batching`.

@@ -61,6 +61,7 @@ class Certificate:
     surface: AttackSurface
     stats: SmoothingStats | None = field(default=None, repr=False, compare=False)
     structure: PairUnits | None = None
+    _curves: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_statistics(cls, stats: SmoothingStats, theta_plus, theta_minus,
@@ -101,42 +102,71 @@ class Certificate:
 
     def certifier(self, y=None, *, relax: bool = False,
                   milp_bins: int | None = None) -> CollectiveCertifier:
-        """The collective certificate (docs/theory.md §5) of the correct targets (of all targets:
-        the certified ratio, when `y` is None)."""
+        """The collective certificate (docs/theory.md §5) of the correct targets (of all
+        targets: the certified ratio, when `y` is None).
+
+        Args:
+            y: (N,) labels of all nodes, or None.
+            relax: the LP relaxation instead of the MILP (a lower bound on the count).
+            milp_bins: radii quantised down into this many values per output cluster (fewer
+                MILP variables), None for exact radii.
+        """
         chosen = np.ones(len(self.targets), dtype=bool) if y is None else self.correct(y)
         return CollectiveCertifier(
             self.radius, self.base.group, self.w_plus, self.w_minus, self.surface.cap_plus,
             self.surface.cap_minus, unit_group=self.unit_group,
-            local_budget=self.surface.local_budget, targets=chosen, relax=relax, milp_bins=milp_bins,
-            structure=self.structure)
+            local_budget=self.surface.local_budget, targets=chosen, relax=relax,
+            milp_bins=milp_bins, structure=self.structure)
 
     def curve(self, y, attack: str = "deletions", budgets=range(101), *,
-              collective: bool = True, relax: bool = False, milp_bins: int | None = None) -> Curve:
+              collective: bool = True, relax: bool = False,
+              milp_bins: int | None = None) -> Curve:
         """Naive and (with `collective`) collective certified counts of the correct targets
-        against ``budgets`` (non-decreasing) of one attack (`ATTACKS`: attribute additions
-        or deletions, edge additions or deletions, which need ``structure``); the curve's
-        `accuracy` and `acr` give certified accuracy and ACR (docs/theory.md §6)."""
+        along one attack; the curve's `accuracy` and `acr` give certified accuracy and ACR
+        (docs/theory.md §6). Each curve is computed once per certificate: asking again with
+        the same arguments returns it.
+
+        Args:
+            y: (N,) labels of all nodes.
+            attack: one of `ATTACKS` (attribute additions or deletions; edge additions or
+                deletions, which need ``structure``).
+            budgets: non-decreasing integer budgets.
+            collective: also the collective certificate (docs/theory.md §5).
+            relax, milp_bins: as in `certifier`.
+
+        Returns:
+            The `Curve` (counts per budget, over all targets).
+        """
         check_choice(attack, "attack", ATTACKS)
         if attack.startswith("edge_") and self.structure is None:
             raise ValueError(f"attack {attack!r} needs the node pairs as units (structure)")
         budgets = np.asarray(budgets, dtype=np.int64)
-        sequences = attack_budgets(budgets.size, **{attack: budgets})
-        certifier = self.certifier(y, relax=relax, milp_bins=milp_bins)
-        naive, coll = certified_counts(certifier, *sequences, collective=collective)
-        ratio = naive_counts(self.certifier(milp_bins=milp_bins), sequences)
-        return Curve(budgets.tolist(), naive, coll, ratio, len(self.targets))
+        key = (attack, tuple(budgets.tolist()), collective, relax, milp_bins,
+               self.correct(y).tobytes())
+        if key not in self._curves:
+            sequences = attack_budgets(budgets.size, **{attack: budgets})
+            certifier = self.certifier(y, relax=relax, milp_bins=milp_bins)
+            naive, coll = certified_counts(certifier, *sequences, collective=collective)
+            ratio = naive_counts(self.certifier(milp_bins=milp_bins), sequences)
+            self._curves[key] = Curve(budgets.tolist(), naive, coll, ratio, len(self.targets))
+        return self._curves[key]
 
     def certified_accuracy(self, y, attack: str = "deletions", budgets=range(101), *,
-                           collective: bool = False, relax: bool = False) -> np.ndarray:
-        """Share of targets correct and certified at each budget (naive, or collective)."""
-        curve = self.curve(y, attack, budgets, collective=collective, relax=relax)
+                           collective: bool = True, relax: bool = False,
+                           milp_bins: int | None = None) -> np.ndarray:
+        """Share of targets correct and certified at each budget (collective, or naive with
+        ``collective=False``): ``curve(...).accuracy``, (len(budgets),)."""
+        curve = self.curve(y, attack, budgets, collective=collective, relax=relax,
+                           milp_bins=milp_bins)
         return curve.accuracy("collective" if collective else "naive")
 
     def acr(self, y, attack: str = "deletions", budgets=range(101), *,
-            collective: bool = False, relax: bool = False) -> float:
-        """Average certifiable radius (docs/theory.md §6) over integer budgets; a lower bound if the
-        curve has not reached 0 by the last budget (see `Curve.acr`)."""
-        curve = self.curve(y, attack, budgets, collective=collective, relax=relax)
+            collective: bool = True, relax: bool = False, milp_bins: int | None = None) -> float:
+        """Average certifiable radius (docs/theory.md §6) over integer budgets: a lower bound
+        if the curve has not reached 0 by the last budget (see `Curve.acr`). The same curve
+        as `certified_accuracy` with the same arguments, computed once."""
+        curve = self.curve(y, attack, budgets, collective=collective, relax=relax,
+                           milp_bins=milp_bins)
         return curve.acr("collective" if collective else "naive")
 
 
