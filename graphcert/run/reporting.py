@@ -13,6 +13,7 @@ import numbers
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from graphcert.run.methods import METHODS
 from graphcert.run.rundir import check_model_file
@@ -23,6 +24,8 @@ ATTACK_LABELS = {"deletions": "adversarial deletions (bits)",
                  "edge_deletions": "adversarial edge deletions",
                  "edge_additions": "adversarial edge insertions", "l2": "l2 radius eps",
                  "hamming": "changed attribute values (Hamming)"}
+#: attacks whose budgets are counts (all but the l2 radius)
+INTEGER_ATTACKS = ("deletions", "additions", "edge_deletions", "edge_additions", "hamming")
 
 
 _TOP = {"config": ("dataset", "model", "targets", "alpha"), "dataset": ("n_targets",),
@@ -255,8 +258,10 @@ def certified_accuracy_figure(results: dict) -> Figure:
                if any(a in entry["curves"] for entry in results["methods"].values())]
     figure = Figure(figsize=(5.5 * len(attacks), 4))
     axes = figure.subplots(1, len(attacks), squeeze=False)[0]
-    for ax, attack in zip(axes, attacks):
+    for ax, attack in zip(axes, attacks, strict=True):
         last, step = 0.0, 1.0
+        if attack in INTEGER_ATTACKS:  # budgets count bits, edges or values: integer ticks
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         for i, (method, entry) in enumerate(results["methods"].items()):
             if attack not in entry["curves"]:
                 continue
