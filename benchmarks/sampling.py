@@ -146,7 +146,7 @@ def cpu_overhead(model, data, noise, batch: int, samples: int, args) -> dict:
     total = {key: sum(times) for key, times in wall.items()}
     rate = {key: done / seconds for key, seconds in total.items()}
     overhead = (total["chunk"] - total["clean"]) / total["clean"]
-    per_round_overhead = [(c - k) / k for c, k in zip(wall["chunk"], wall["clean"])]
+    per_round_overhead = [(c - k) / k for c, k in zip(wall["chunk"], wall["clean"], strict=True)]
     work = (cpu["noise"] + cpu["forward"] - cpu["clean"]) / cpu["clean"]
     ms = lambda seconds: 1e3 * seconds / (args.rounds * per_round)  # noqa: E731
     print(f"{args.dataset}: N={n_nodes} D={n_features}, {args.clusters} clusters, theta_plus="

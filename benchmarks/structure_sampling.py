@@ -36,7 +36,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="cora_ml")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--n-graphs", type=int, default=1024, help="noisy graphs per noise and round")
+    parser.add_argument("--n-graphs", type=int, default=1024,
+                        help="noisy graphs per noise and round")
     parser.add_argument("--clusters", type=int, default=5)
     parser.add_argument("--theta-plus", type=float, default=0.01)
     parser.add_argument("--theta-minus", type=float, default=0.6)

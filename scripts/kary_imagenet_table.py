@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def main() -> None:
     radii = {}
     for alpha in args.alpha:
         keep = keep_from_alpha(alpha)
-        radius, seconds = best_time(lambda: kary_hamming_radius(p, keep, N_VALUES), args.repeats)
+        radius, seconds = best_time(partial(kary_hamming_radius, p, keep, N_VALUES), args.repeats)
         radii[alpha] = int(radius.max())
         print(f"| {alpha:g} | {keep:.6f} | " + " | ".join(str(r) for r in radius)
               + f" | {1e3 * seconds:.2f} ms |")
@@ -64,7 +65,7 @@ def main() -> None:
     tables = {}
     for alpha in args.alpha:
         tables[alpha], seconds = best_time(
-            lambda: kary_hamming_thresholds(keep_from_alpha(alpha), N_VALUES, top), args.repeats)
+            partial(kary_hamming_thresholds, keep_from_alpha(alpha), N_VALUES, top), args.repeats)
     for r in range(top + 1):
         print(f"| {r} | " + " | ".join(f"{tables[a][r]:.15f}" for a in args.alpha) + " |")
 

@@ -30,14 +30,14 @@ __all__ = ["ablation_delta", "mmcert_certified"]
 
 
 def _kept_unmodified(n: tuple[int, ...], k: tuple[int, ...], r: tuple[int, ...]) -> int:
-    return math.prod(math.comb(ni - ri, ki) for ni, ki, ri in zip(n, k, r))
+    return math.prod(math.comb(ni - ri, ki) for ni, ki, ri in zip(n, k, r, strict=True))
 
 
 def ablation_delta(n: Sequence[int], k: Sequence[int], r: Sequence[int]) -> Fraction:
     """Exact probability that an ablated input keeps at least one of the modified elements."""
     n, k = ablation_sizes(n, k)
     r = ablation_budgets(r, n)
-    total = math.prod(math.comb(ni, ki) for ni, ki in zip(n, k))
+    total = math.prod(math.comb(ni, ki) for ni, ki in zip(n, k, strict=True))
     return 1 - Fraction(_kept_unmodified(n, k, r), total)
 
 
@@ -54,12 +54,12 @@ def mmcert_certified(p_a_lower, p_b_upper, n: Sequence[int], k: Sequence[int],
     p_b = check_probabilities(p_b_upper, "p_b_upper").ravel()
     if p_a.shape != p_b.shape:
         raise ValueError(f"p_a_lower {p_a.shape} and p_b_upper {p_b.shape} differ in size")
-    total = math.prod(math.comb(ni, ki) for ni, ki in zip(n, k))
+    total = math.prod(math.comb(ni, ki) for ni, ki in zip(n, k, strict=True))
     budgets = [ablation_budgets(r, n) for r in budgets]
     twice_loss = np.empty(len(budgets), dtype=object)
     twice_loss[:] = [2 * (total - _kept_unmodified(n, k, r)) for r in budgets]
     gap = np.empty(p_a.size, dtype=object)
-    for i, (a, b) in enumerate(zip(p_a.tolist(), p_b.tolist())):
+    for i, (a, b) in enumerate(zip(p_a.tolist(), p_b.tolist(), strict=True)):
         fa, fb = Fraction(a), Fraction(b)
         floor_a = fa.numerator * total // fa.denominator
         ceil_b = -(-fb.numerator * total // fb.denominator)

@@ -121,7 +121,8 @@ class PairUnits:
         return self.w_plus.shape[0]
 
     def clip_budgets(self, eps_plus: float, eps_minus: float) -> tuple[float, float]:
-        return min(eps_plus, float(self.cap_plus.sum())), min(eps_minus, float(self.cap_minus.sum()))
+        return (min(eps_plus, float(self.cap_plus.sum())),
+                min(eps_minus, float(self.cap_minus.sum())))
 
     def program(self, w_plus: np.ndarray, w_minus: np.ndarray, eps_plus, eps_minus
                 ) -> tuple[list, list, list]:
@@ -169,9 +170,12 @@ class PairUnits:
         budgets: HiGHS' dual bound of the integer program (sound whatever the incumbent)."""
         blocks, rows, box = self.program(w_plus, w_minus, eps_plus, eps_minus)
         sizes = [w.shape[1] for w, _, _ in blocks]
-        matrix = sp.vstack([sp.hstack([sp.csr_matrix((np.shape(rhs)[0] if np.ndim(rhs) else 1,
-                                                      size)) if m is None else m
-                                       for m, size in zip(mats, sizes)]) for mats, rhs in rows])
+        def zeros(rhs, size: int):
+            return sp.csr_matrix((np.shape(rhs)[0] if np.ndim(rhs) else 1, size))
+
+        matrix = sp.vstack([sp.hstack([zeros(rhs, size) if m is None else m
+                                       for m, size in zip(mats, sizes, strict=True)])
+                            for mats, rhs in rows])
         rhs = np.concatenate([np.atleast_1d(np.asarray(rhs, dtype=float)) for _, rhs in rows])
         upper = np.concatenate(box)
         out = np.empty(w_plus.shape[0])

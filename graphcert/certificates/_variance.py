@@ -31,7 +31,8 @@ def sparsity_aware_weights(theta_plus, theta_minus) -> tuple[np.ndarray, np.ndar
     where x has none: never certifiable) and 0 when both vanish. The true value is >= 0, so
     rounding below 0 is clipped.
     """
-    tp, tm = np.broadcast_arrays(check_probabilities(theta_plus, "theta_plus"), check_probabilities(theta_minus, "theta_minus"))
+    tp, tm = np.broadcast_arrays(check_probabilities(theta_plus, "theta_plus"),
+                                 check_probabilities(theta_minus, "theta_minus"))
     rho_plus = _chi_term(tm, 1.0 - tp) + _chi_term(1.0 - tm, tp)
     rho_minus = _chi_term(1.0 - tp, tm) + _chi_term(tp, 1.0 - tm)
     return np.maximum(np.log(rho_plus), 0.0), np.maximum(np.log(rho_minus), 0.0)
@@ -49,7 +50,8 @@ def localized_weight_matrices(theta_plus, theta_minus) -> tuple[np.ndarray, np.n
     """
     w_plus, w_minus = sparsity_aware_weights(theta_plus, theta_minus)
     if w_plus.ndim != 2 or w_plus.shape[0] != w_plus.shape[1]:
-        raise ValueError(f"theta matrices must broadcast to a square (C, C) shape, got {w_plus.shape}")
+        raise ValueError("theta matrices must broadcast to a square (C, C) shape, got "
+                         f"{w_plus.shape}")
     return w_plus, w_minus
 
 

@@ -223,7 +223,8 @@ def bernstein_bounds(score_sum, score_sq_sum, n, alpha: float, split: float = 0.
     try:
         s, q, n = np.broadcast_arrays(s, q, n)
     except ValueError as exc:
-        raise ValueError(f"score_sum {s.shape}, score_sq_sum {q.shape}, n {n.shape} differ") from exc
+        raise ValueError(f"score_sum {s.shape}, score_sq_sum {q.shape}, n {n.shape} "
+                         "differ") from exc
     if np.isnan(s).any() or np.isnan(q).any() or np.isnan(n).any():
         raise ValueError("NaN in score_sum, score_sq_sum or n")
     if np.any(n < 2):
@@ -235,7 +236,8 @@ def bernstein_bounds(score_sum, score_sq_sum, n, alpha: float, split: float = 0.
     # unbiased variance from the sums; the tiny pad covers cancellation in q - s^2/n, so that
     # rounding can never shrink the variance below the truth (sqrt amplifies such errors)
     v = (np.maximum(q - s * m, 0.0) + 4.0 * np.finfo(np.float64).eps * q) / (n - 1.0)
-    mu_lower = m - np.sqrt(2.0 * v * np.log(2.0 / d1) / n) - 7.0 * np.log(2.0 / d1) / (3.0 * (n - 1.0))
+    mu_lower = m - np.sqrt(2.0 * v * np.log(2.0 / d1) / n) - 7.0 * np.log(2.0 / d1) / (3.0
+                                                                                       * (n - 1.0))
     sigma_upper = np.sqrt(v) + np.sqrt(2.0 * np.log(1.0 / d2) / (n - 1.0))
     return mu_lower, sigma_upper**2
 
@@ -286,7 +288,8 @@ def mu_zeta_bounds(
         if hist is None:
             raise ValueError("method 'dkw' needs hist")
         if nu is None and score_sum is not None and n is not None:
-            nu = np.clip(np.asarray(score_sum, dtype=np.float64) / np.asarray(n, dtype=np.float64), 0.0, 1.0)
+            nu = np.clip(np.asarray(score_sum, dtype=np.float64) / np.asarray(n, dtype=np.float64),
+                         0.0, 1.0)
         return dkw_bounds(hist, alpha, nu)
     if method == "bernstein":
         if score_sum is None or score_sq_sum is None or n is None:

@@ -156,7 +156,7 @@ def _standardize(raw: Data, split_idx: dict, name: str, num_classes: int) -> Dat
     data = Data(x=raw.x.float(), edge_index=edge_index, y=y.long(), num_classes=num_classes,
                 name=name)
     data.split_idx = {key: torch.as_tensor(split_idx[key]).long() for key in SPLITS}
-    for key, mask in zip(SPLITS, ("train_mask", "val_mask", "test_mask")):
+    for key, mask in zip(SPLITS, ("train_mask", "val_mask", "test_mask"), strict=True):
         flags = torch.zeros(n, dtype=torch.bool)
         flags[data.split_idx[key]] = True
         data[mask] = flags

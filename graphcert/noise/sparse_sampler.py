@@ -227,7 +227,7 @@ class PendingCopies:
         self._copies: list[tuple[np.ndarray, np.ndarray] | None] = [None] * self._size
         if self._selections is None:
             self._copies = [_sample_copy(graph, plan, rng, u, r)
-                            for u, r in zip(unions, removals)]
+                            for u, r in zip(unions, removals, strict=True)]
             self._claims = itertools.count(self._size)
             self._all_done.set()
             return
@@ -318,7 +318,8 @@ def _to_batched_csr(copies: list[tuple[np.ndarray, np.ndarray]], graph: BinaryGr
     offsets = np.cumsum([0] + [cols.size for cols, _ in copies])
     largest = max(offsets[-1], len(copies) * graph.n_nodes, graph.n_features)
     dtype = np.int32 if largest < 2**31 else np.int64
-    crow = np.concatenate([crow[:-1] + offset for (_, crow), offset in zip(copies, offsets)]
+    crow = np.concatenate([crow[:-1] + offset
+                           for (_, crow), offset in zip(copies, offsets[:-1], strict=True)]
                           + [offsets[-1:]]).astype(dtype)
     col = np.concatenate([cols for cols, _ in copies]).astype(dtype, copy=False)
     return stacked_csr(torch.from_numpy(crow), torch.from_numpy(col),

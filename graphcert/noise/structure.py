@@ -58,7 +58,8 @@ def pair_schedule(ranks, low: float, high: float) -> np.ndarray:
     Outputs of cluster k see pair {a, b} at rank ``r = min(ranks[k, a], ranks[k, b])`` (an edge
     matters to k through its nearer endpoint): ``low + (high - low) r / (C - 1)``.
     """
-    per_cluster = noise_schedule(ranks, low, high)  # affine in the rank: the nearer endpoint's value
+    # affine in the rank: the nearer endpoint's value
+    per_cluster = noise_schedule(ranks, low, high)
     ranks = np.asarray(ranks)
     a, b = cluster_pairs(ranks.shape[0])
     nearer = np.where(ranks[:, a] <= ranks[:, b], a, b)
@@ -318,7 +319,8 @@ class _PairBlocks:
         i, j = np.where(swap, j, i), np.where(swap, i, j)
         block = pair_column(labels[i], labels[j], n_clusters)
         pi, pj = position[i], position[j]
-        local = np.where(labels[i] == labels[j], pj * (pj - 1) // 2 + pi, pi * sizes[labels[j]] + pj)
+        local = np.where(labels[i] == labels[j], pj * (pj - 1) // 2 + pi,
+                         pi * sizes[labels[j]] + pj)
         keys = offsets[block] + local
         order = np.argsort(keys)
         return cls(members, starts, a, b, total, offsets, keys[order], block[order],

@@ -171,7 +171,7 @@ def _budget_rows(method: str, entry: dict, deletions: str, additions: str,
 def _aligned(header: list[str], rows: list[list[str]]) -> str:
     """Header, rule and rows in left-aligned columns."""
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths))  # noqa: E731
+    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True))  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
@@ -274,7 +274,8 @@ def certified_accuracy_figure(results: dict) -> Figure:
                 # a budget certifies up to the next grid point: draw steps, not slopes
                 ax.step(curve["budgets"], accuracy, style, where="post", color=f"C{i}",
                         label=f"{_label(method)}, {kind}")
-                last = max([last] + [b for b, a in zip(curve["budgets"], accuracy) if a > 0])
+                reached = [b for b, a in zip(curve["budgets"], accuracy, strict=True) if a > 0]
+                last = max([last, *reached])
         ax.set_xlim(0, last + 2 * step)
         ax.set_xlabel(ATTACK_LABELS[attack])
         ax.set_ylabel("certified accuracy")

@@ -80,7 +80,8 @@ def run_chunk(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise
         chosen_here = None if chosen is None else torch.from_numpy(chosen).to(forward.device)
     counts = None
     with torch.no_grad():
-        for size, z in zip(sizes, noisy_batches(noise, x, output_cluster, sizes, rng, prefetch)):
+        batches = noisy_batches(noise, x, output_cluster, sizes, rng, prefetch)
+        for size, z in zip(sizes, batches, strict=True):
             logits = forward(z, size)
             if counts is None:
                 counts = DeviceCounts(len(nodes), logits.shape[-1], config.n_bins,

@@ -125,7 +125,7 @@ class RayExecutor:
         candidates = None if candidates is None else self._ray.put(np.asarray(candidates))
         submit = lambda job: self._chunk_task.remote(  # noqa: E731
             *shared, config, job[0], job[1], phase, candidates, prefetch, self.threads)
-        for (cluster, chunk), part in zip(jobs, self._ordered(submit, jobs)):
+        for (_, chunk), part in zip(jobs, self._ordered(submit, jobs), strict=True):
             if on_batch is not None:
                 on_batch(config.chunk_length(phase, chunk))
             yield part

@@ -29,7 +29,7 @@ def _brute_force(eta, group, sides, budgets, targets=None):
     valid = targets & (eta > 0)
     with np.errstate(invalid="ignore"):  # an unused bit of weight inf costs 0
         reach = [np.array([np.where(b > 0, w * b, 0.0).sum(1) for b in _vectors(cap, eps)])
-                 for (w, cap), eps in zip(sides, budgets)]
+                 for (w, cap), eps in zip(sides, budgets, strict=True)]
     best = valid.sum()
     for parts in itertools.product(*reach):
         z = sum(parts)

@@ -29,8 +29,8 @@ CAP_PLUS, CAP_MINUS = np.array([1, 2, 1]), np.array([2, 1, 1])
 
 
 def damage(k: int, b_plus, b_minus) -> float:
-    terms = [w * b for w, b in zip(W_PLUS[k], b_plus) if b] + \
-            [w * b for w, b in zip(W_MINUS[k], b_minus) if b]
+    terms = [w * b for w, b in zip(W_PLUS[k], b_plus, strict=True) if b] + \
+            [w * b for w, b in zip(W_MINUS[k], b_minus, strict=True) if b]
     return float(sum(terms))
 
 
@@ -45,7 +45,7 @@ def allocations(eps_plus: int, eps_minus: int):
 def certified(b_plus, b_minus) -> np.ndarray:
     """Outputs still certified under one allocation (docs/theory.md §5), by direct evaluation."""
     return np.array([eta > 0 and damage(k, b_plus, b_minus) < eta
-                     for eta, k in zip(ETA, GROUP)])
+                     for eta, k in zip(ETA, GROUP, strict=True)])
 
 
 @pytest.mark.parametrize("eps_plus, eps_minus", list(product(range(4), range(4))))
@@ -101,7 +101,7 @@ def test_infinite_radii_with_pair_units_match_brute_force():
                  for cols in (2, 2, 3, 3)]  # attribute +, attribute -, pair +, pair -
         budgets = [int(v) for v in rng.integers(0, 3, 4)]
         reach = []
-        for (w, cap), eps in zip(sides, budgets):
+        for (w, cap), eps in zip(sides, budgets, strict=True):
             vectors = [np.array(b) for b in product(*(range(c + 1) for c in cap))
                        if sum(b) <= eps]
             with np.errstate(invalid="ignore"):  # an unused unit of weight inf costs 0

@@ -200,7 +200,7 @@ def naive_counts(certifier: CollectiveCertifier, sequences: list[np.ndarray]) ->
     ones used only with pair units), zeros after the first 0."""
     length = len(sequences[0])
     counts = []
-    for budgets in zip(*sequences):
+    for budgets in zip(*sequences, strict=True):
         counts.append(certifier.naive(*budgets))
         if counts[-1] == 0:
             counts += [0] * (length - len(counts))

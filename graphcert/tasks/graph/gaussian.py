@@ -1,9 +1,9 @@
-"""Localized Gaussian smoothing of graphs with continuous features (docs/theory.md §2, §4, §5, §6).
+"""Localized Gaussian smoothing of graphs with continuous features (docs/theory.md §2, §4-§6).
 
-The graph counterpart of the grid adapter (`graphcert.noise.gaussian`, `graphcert.tasks.image.segmentation`):
-METIS clusters play the role of the cells, and the noise level for outputs of cluster k on
-the features of cluster u follows the affinity rank (docs/theory.md §2 with sigma in place of
-theta):
+The graph counterpart of the grid adapter (`graphcert.noise.gaussian`,
+`graphcert.tasks.image.segmentation`): METIS clusters play the role of the cells, and the noise
+level for outputs of cluster k on the features of cluster u follows the affinity rank
+(docs/theory.md §2 with sigma in place of theta):
 
     sigma[k, u] = sigma_min + (sigma_max - sigma_min) * ranks[k, u] / (C - 1).
 

@@ -29,7 +29,7 @@ def ablate(modalities: Sequence[torch.Tensor], masks: Sequence[np.ndarray]) -> t
     ``modalities[i]`` is (c_i, H, W); its elements are the H * W pixels in row-major order.
     """
     out = []
-    for x, mask in zip(modalities, masks):
+    for x, mask in zip(modalities, masks, strict=True):
         m = torch.from_numpy(mask).reshape(mask.shape[0], 1, *x.shape[1:]).to(x.dtype)
         out += [x[None] * m, m]
     return torch.cat(out, dim=1)

@@ -136,7 +136,7 @@ def test_import_graphcert_is_cheap():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        graphcert.nothing
+        _ = graphcert.nothing
 
 
 # ----------------------------------------------------------------------------- soundness
