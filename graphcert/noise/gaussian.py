@@ -171,7 +171,19 @@ class GraphGaussian(ClusterGaussian):
 def localized_gaussian_noise(edge_index, num_nodes: int, n_clusters: int, sigma_min: float,
                              sigma_max: float, seed: int = 0) -> GraphGaussian:
     """METIS clusters and the sigma schedule by affinity rank (docs/theory.md §2); C = 1 is
-    isotropic."""
+    isotropic.
+
+    Args:
+        edge_index: (2, E) edges of the graph.
+        num_nodes: number of nodes N.
+        n_clusters: number of METIS clusters C.
+        sigma_min, sigma_max: noise level on a cluster's own features up to the level on its
+            least connected cluster's.
+        seed: METIS seed.
+
+    Returns:
+        `GraphGaussian` with labels (N,) and sigma (C, C), row = output cluster.
+    """
     sigma_min, sigma_max = _check_sigma_range(sigma_min, sigma_max)
     labels = metis_partition(edge_index, num_nodes, n_clusters, seed=seed)
     ranks = affinity_ranks(cluster_affinity(edge_index, labels, n_clusters))

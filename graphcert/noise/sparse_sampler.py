@@ -78,7 +78,16 @@ class BinaryGraph:
 
 
 def prepare_binary(x: Tensor, labels, n_clusters: int) -> BinaryGraph:
-    """Index the 1-bits of binary `x` (N, D; dense or sparse) by the input cluster of their node."""
+    """Index the 1-bits of binary `x` by the input cluster of their node.
+
+    Args:
+        x: binary attributes (N, D), dense, COO or CSR.
+        labels: (N,) input cluster of every node, in [0, n_clusters).
+        n_clusters: number of clusters C.
+
+    Returns:
+        `BinaryGraph` with the sorted flat keys ``node * D + feature`` of each cluster's 1-bits.
+    """
     if not isinstance(x, Tensor) or x.dim() != 2:
         raise ValueError("x must be a 2-D (N, D) torch tensor (dense, COO or CSR)")
     n_nodes, n_features = x.shape
@@ -198,7 +207,7 @@ _POOL: ThreadPoolExecutor | None = None
 # numpy releases the GIL, so the copies of a batch can be finished in parallel. The thread that
 # draws a batch finishes copies, and so does the thread that waits for it (the model's, while
 # prefetching); `SAMPLER_THREADS - 1` pool threads join them. On two cores that is no pool
-# thread: the two threads already fill both cores (benchmarks/sampling.py).
+# thread: the two threads already fill both cores (measured by benchmarks/sampling.py).
 SAMPLER_THREADS = max(1, min(2, (os.cpu_count() or 1) - 1))
 
 

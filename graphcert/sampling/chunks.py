@@ -29,7 +29,7 @@ __all__ = ["noisy_batches", "on_accelerator", "run_chunk"]
 # Threads that draw prefetched batches. With two, the next batch is drawn while the thread that
 # drew the current one still finishes its copies; draws never overlap (each is started only
 # once the one before it is drawn). On up to three cores the extra thread competes with the
-# model's (docs/benchmarks.md: on two cores it made certification slower).
+# model's (docs/benchmarks.md).
 DRAWING_THREADS = 2 if (os.cpu_count() or 1) >= 4 else 1
 
 

@@ -50,6 +50,21 @@ def smooth(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise,
     aside and the statistics are resampled. The statistics are saved atomically after every
     chunk. ``executor`` (`graphcert.sampling.executors`, default local) runs the chunks; they
     are merged in a fixed order.
+
+    Args:
+        model: the base classifier in eval mode, ``forward(x, edge_index)`` -> (N, Y) logits.
+        x: the clean input (prepared once here by ``noise.prepare``).
+        edge_index: (2, E) clean graph, or what the model takes as its graph.
+        noise: the smoothing distribution (`graphcert.noise.base.SmoothingNoise`).
+        config: sample counts, chunking, histogram bins and seed.
+        checkpoint: .npz path to resume from and save to, or None.
+        fingerprint: identity of the scores (default: `scores_fingerprint`).
+        progress: show a progress bar.
+        prefetch: draw the next batch while the model runs.
+        executor: runs the chunks (default `LocalExecutor`).
+
+    Returns:
+        `SmoothingStats` of all N nodes: votes (N, Y), candidate score sums and histogram.
     """
     if executor is None:
         executor = LocalExecutor()

@@ -71,9 +71,21 @@ class Certificate:
         """Confidence bounds on mu and zeta at level alpha / |targets| (Bonferroni), then the
         radius eta = ln(1 + (mu_lower - 1/2)^2 / zeta_upper) (docs/theory.md §3).
 
-        ``theta_plus = theta_minus = None``: the attributes are not noised, so they must not
-        be attackable (`AttackSurface.fixed`) and weigh nothing; ``structure`` then carries
-        the whole threat model (docs/theory.md §8)."""
+        Args:
+            stats: Monte Carlo statistics of all N nodes.
+            theta_plus, theta_minus: (C, C) flip probabilities of the attribute noise, or
+                both None: the attributes are not noised, so they must not be attackable
+                (`AttackSurface.fixed`) and weigh nothing; ``structure`` then carries the
+                whole threat model (docs/theory.md §8).
+            surface: what the adversary can flip per node.
+            targets: (T,) node ids.
+            alpha: significance level shared by the targets.
+            bounds: one of `graphcert.certificates.bounds.BOUNDS`.
+            structure: the node pairs as units (structure noise), or None.
+
+        Returns:
+            The `Certificate` of the T targets.
+        """
         targets = np.asarray(targets, dtype=np.int64)
         eta = variance_constrained_eta(stats, targets, alpha=alpha, bounds=bounds)
         if theta_plus is None and theta_minus is None:

@@ -37,10 +37,13 @@ class Curve:
     n_targets: int
 
     def accuracy(self, kind: str = "collective") -> np.ndarray:
+        """Certified accuracy per budget, (len(budgets),): the ``"collective"`` counts (the
+        naive ones where there are none) or the ``"naive"`` ones, over all targets."""
         counts = self.naive if kind == "naive" or self.collective is None else self.collective
         return np.asarray(counts, dtype=float) / self.n_targets
 
     def reaches_zero(self, kind: str = "collective") -> bool:
+        """Whether the curve drops to 0 within the budgets (else its ACR is a lower bound)."""
         return bool(self.accuracy(kind)[-1] == 0)
 
     def acr(self, kind: str = "collective") -> float:
