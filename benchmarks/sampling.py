@@ -1,5 +1,5 @@
-"""Throughput of localized smoothing (docs/theory.md §2): noisy samples per second, on a CPU or a
-GPU.
+"""Throughput of localized smoothing (docs/theory.md §2): noisy samples per second, on a CPU
+or a GPU.
 
 CPU (the default): APPNP (untrained: speed does not depend on the weights) on CiteSeer, METIS
 clusters, theta_plus 0.01, theta_minus 0.5 to 0.95 by affinity rank. Clean forwards and

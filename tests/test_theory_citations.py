@@ -6,7 +6,9 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OUTSIDE = re.compile(r"\b" + "SP" + r"EC\b|shared/" + "SP" + "EC")  # split: this file is scanned
+# a specification or the numbered paper files next to the repository (the patterns are split:
+# this file is scanned too)
+OUTSIDE = re.compile("|".join([r"\bSP" + r"EC\b", "shared/" + "papers", r"\bpaper" + r" 0\d\d\b"]))
 CITATION = re.compile(r"docs/theory\.md §(\d+)")
 
 
@@ -34,4 +36,5 @@ def test_citations_name_sections_of_the_theory():
 def test_the_checks_can_fail():
     assert OUTSIDE.search("see " + "SP" + "EC §3")
     assert OUTSIDE.search("../shared/" + "SP" + "EC.md")
+    assert OUTSIDE.search("(paper " + "002)")
     assert not OUTSIDE.search("docs/theory.md §3, a SPECTRAL method")

@@ -9,11 +9,11 @@ Base (per-output) certificates, one module per family:
   (docs/theory.md §4, §8): :func:`sparse_smooth_worst_mass`, :func:`sparse_smooth_certified`,
   :func:`sparse_smooth_region`, :func:`sparse_smooth_joint_region`,
   :func:`sparse_smooth_thresholds`;
-* the exact Hamming certificate for K-ary categorical noise (docs/theory.md §9, Lee et al. 2019) and
-its
-  variance-constrained weight: :func:`kary_hamming_certified`, :func:`kary_hamming_radius`,
-  :func:`kary_hamming_region`, :func:`kary_hamming_thresholds`, :func:`kary_hamming_worst_mass`,
-  :func:`kary_weights` (:data:`KARY_UNBOUNDED_RADIUS`: every radius certified);
+* the exact Hamming certificate for K-ary categorical noise (docs/theory.md §9, Lee et al.
+  2019) and its variance-constrained weight: :func:`kary_hamming_certified`,
+  :func:`kary_hamming_radius`, :func:`kary_hamming_region`, :func:`kary_hamming_thresholds`,
+  :func:`kary_hamming_worst_mass`, :func:`kary_weights` (:data:`KARY_UNBOUNDED_RADIUS`: every
+  radius certified);
 * vote-based radii for continuous smoothing (docs/theory.md §4): :func:`gaussian_l2_radius`,
   :func:`gaussian_radius`, :func:`uniform_l1_radius`;
 * MMCert for ablated multimodal inputs (docs/theory.md §7): :func:`ablation_delta`,

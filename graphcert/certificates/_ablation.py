@@ -1,5 +1,5 @@
-"""MMCert: certified multimodal predictions by independent sub-sampling (docs/theory.md §7, paper
-002).
+"""MMCert: certified multimodal predictions by independent sub-sampling (docs/theory.md §7,
+Wang et al. 2024).
 
 Modality i has n_i elements (pixels: all channels of a pixel form one element); an ablated input
 keeps k_i of them, drawn uniformly without replacement and independently per modality, and

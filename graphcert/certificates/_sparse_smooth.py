@@ -149,8 +149,8 @@ def _per_setting(p_lower, theta_plus, theta_minus, r_add, r_del, theta_plus_adj,
 def sparse_smooth_worst_mass(p_lower, theta_plus, theta_minus, r_add, r_del, *,
                              theta_plus_adj=None, theta_minus_adj=None, s_add=0,
                              s_del=0) -> np.ndarray:
-    """Smallest ``Pr_x'[g = y]`` over classifiers with ``Pr_x[g = y] = p_lower`` (docs/theory.md §4,
-    §8).
+    """Smallest ``Pr_x'[g = y]`` over classifiers with ``Pr_x[g = y] = p_lower``
+    (docs/theory.md §4, §8).
 
     x' differs from x by ``r_add`` additions and ``r_del`` deletions of attribute bits under
     S(x, theta_plus, theta_minus) and by ``s_add`` added and ``s_del`` deleted edges under
@@ -184,8 +184,8 @@ def sparse_smooth_thresholds(theta_plus: float, theta_minus: float, max_add: int
                              theta_minus_adj: float | None = None, max_add_adj: int = 0,
                              max_del_adj: int = 0) -> np.ndarray:
     """Thresholds p*, shape (max_add + 1, max_del + 1, max_add_adj + 1, max_del_adj + 1):
-    ``p_lower > p*[a, d, sa, sd]`` certifies every budget up to (a, d, sa, sd) (docs/theory.md §4,
-    §8).
+    ``p_lower > p*[a, d, sa, sd]`` certifies every budget up to (a, d, sa, sd)
+    (docs/theory.md §4, §8).
 
     p* is made non-decreasing along every axis (budgets mean "at most"), so one comparison per
     node gives its whole certified region. The cells of each family are built once,

@@ -1,5 +1,5 @@
-"""Ablation noise for multimodal inputs (docs/theory.md §7, paper 002): keep k_i of the n_i elements
-of each modality, uniformly without replacement and independently per modality."""
+"""Ablation noise for multimodal inputs (docs/theory.md §7, Wang et al. 2024): keep k_i of
+the n_i elements of each modality, uniformly without replacement and independently per modality."""
 from __future__ import annotations
 
 from typing import Sequence

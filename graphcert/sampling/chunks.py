@@ -1,5 +1,5 @@
-"""One chunk of Monte Carlo samples: draw noisy batches, run the model, count (docs/theory.md §3,
-§4).
+"""One chunk of Monte Carlo samples: draw noisy batches, run the model, count
+(docs/theory.md §3, §4).
 
 `run_chunk` is what every executor runs; its statistics cover the nodes of the chunk's output
 cluster only and are added up by `graphcert.sampling.engine.smooth`. The chunk runs where the

@@ -1,5 +1,5 @@
-"""Streaming, resumable Monte Carlo engine for localized smoothing (docs/theory.md §3 Monte Carlo,
-§4).
+"""Streaming, resumable Monte Carlo engine for localized smoothing (docs/theory.md §3 Monte
+Carlo, §4).
 
 Samples for output cluster k feed only the outputs (nodes) of cluster k (docs/theory.md §2). Each
 cluster runs a pre-sample (fixes each node's candidate class) and a main sample (the

@@ -1,5 +1,5 @@
-"""Collective certificates for binary data: attribute bits and node pairs (docs/theory.md §5,
-§8)."""
+"""Collective certificates for binary data: attribute bits and node pairs
+(docs/theory.md §5, §8)."""
 from __future__ import annotations
 
 import cvxpy as cp

@@ -1,6 +1,6 @@
 """`graphcert attribute`: certified attributions of a small CNN on scikit-learn's digits
-(docs/theory.md §7, paper 001): certified maps per K, the overlaid map, %certified, Certified GridPG
-on 2 x 2 grids of distinct digits and deletion faithfulness."""
+(docs/theory.md §7, Anani et al. 2025): certified maps per K, the overlaid map, %certified,
+Certified GridPG on 2 x 2 grids of distinct digits and deletion faithfulness."""
 from __future__ import annotations
 
 import time

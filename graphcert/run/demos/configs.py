@@ -91,8 +91,8 @@ class AttributeConfig(Schema):
 
 @dataclass(frozen=True)
 class MultimodalConfig(Schema):
-    """`graphcert multimodal` (docs/theory.md §7, paper 002); ``k`` and ``example_r`` are (RGB,
-    depth), the baseline keeps sum(k)."""
+    """`graphcert multimodal` (docs/theory.md §7, Wang et al. 2024); ``k`` and ``example_r``
+    are (RGB, depth), the baseline keeps sum(k)."""
 
     seed_fields = ("seed",)
 

@@ -1,5 +1,5 @@
 """`graphcert multimodal`: MMCert on synthetic road scenes with two modalities (docs/theory.md §7,
-paper 002).
+Wang et al. 2024).
 
 A tiny U-Net segments road / not road from an RGB-like and a depth-like image, trained on
 ablated inputs. Each test scene is smoothed by majority vote over N ablated inputs, once with

@@ -1,6 +1,5 @@
-"""K-ary smoothing of categorical node attributes (docs/theory.md §9), certified over Hamming
-budgets
-(`graphcert.tasks.graph.kary`):
+"""K-ary smoothing of categorical node attributes (docs/theory.md §9), certified over
+Hamming budgets (`graphcert.tasks.graph.kary`):
 
 * ``kary``: Lee et al.'s isotropic noise (every value kept with probability ``keep``, else
   redrawn uniformly), one-hot votes and the exact Hamming certificate;

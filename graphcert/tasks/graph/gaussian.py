@@ -63,8 +63,8 @@ def gaussian_result(stats: SmoothingStats, noise: GraphGaussian, y: np.ndarray,
                     targets: np.ndarray, *, alpha: float, step: float = 0.05,
                     relax: bool = True, milp_bins: int | None = 64, collective: bool = True,
                     correction: str = "bonferroni") -> MethodResult:
-    """Naive and collective certified accuracy over l2 radii (curve ``"l2"``, docs/theory.md §5,
-    §6)."""
+    """Naive and collective certified accuracy over l2 radii (curve ``"l2"``,
+    docs/theory.md §5, §6)."""
     cert = gaussian_certificate(stats, targets, alpha, correction)
     w = noise.weights()
     eps = l2_budget_grid(cert, w, step)

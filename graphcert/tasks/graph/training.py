@@ -1,5 +1,5 @@
-"""Training of node classifiers with early stopping and optional smoothing noise (docs/theory.md §2,
-§8, §9).
+"""Training of node classifiers with early stopping and optional smoothing noise
+(docs/theory.md §2, §8, §9).
 
 Models are trained full-batch with Adam. With a noise set (sparsity-aware bit flips
 `theta_plus` / `theta_minus`, Gaussian `sigma`, or K-ary `keep` on categorical attributes),

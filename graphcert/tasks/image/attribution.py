@@ -1,4 +1,5 @@
-"""Pixel-level certified attributions by randomized smoothing (docs/theory.md §7, paper 001).
+"""Pixel-level certified attributions by randomized smoothing (docs/theory.md §7, Anani et al.
+2025).
 
 An attribution method h maps images and a target class to (B, H, W) maps; the sparsified map
 h^K marks the top K% of each map as 1 (ties broken by pixel index), the rest 0. Smoothing

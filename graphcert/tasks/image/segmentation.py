@@ -5,9 +5,8 @@
   correction over all pixels of the image (docs/theory.md §4, LRS §G.4);
 * :func:`segcertify_star`: the isotropic SegCertify* baseline (threshold tau, Holm, radius
   ``sigma * Phi^{-1}(tau)``);
-* :func:`l2_certified_counts`: naive and collective (docs/theory.md §5, one continuous unit per
-cell)
-  numbers of correct, certified pixels over l2 budgets;
+* :func:`l2_certified_counts`: naive and collective (docs/theory.md §5, one continuous unit
+  per cell) numbers of correct, certified pixels over l2 budgets;
 * :func:`confusion_matrix`, :func:`mean_iou`, :func:`pixel_accuracy`: abstentions count as wrong.
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""MMCert (docs/theory.md §7, paper 002) against exact integer computations and brute-force
-enumeration."""
+"""MMCert (docs/theory.md §7, Wang et al. 2024) against exact integer computations and
+brute-force enumeration."""
 from __future__ import annotations
 
 import itertools
