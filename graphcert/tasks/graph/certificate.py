@@ -122,6 +122,9 @@ class Certificate:
             relax: the LP relaxation instead of the MILP (a lower bound on the count).
             milp_bins: radii quantised down into this many values per output cluster (fewer
                 MILP variables), None for exact radii.
+
+        Returns:
+            The `CollectiveCertifier` of the chosen targets.
         """
         chosen = np.ones(len(self.targets), dtype=bool) if y is None else self.correct(y)
         return CollectiveCertifier(
