@@ -1,17 +1,16 @@
 """Temperature scaling of a model's logits, to choose the base classifier's score function.
 
-The variance-constrained certificate (SPEC §3) holds for any base classifier g mapping to
+The variance-constrained certificate (docs/theory.md §3) holds for any base classifier g mapping to
 the probability simplex, so smoothing softmax(logits / T) instead of softmax(logits) is as
 sound as the original; it only changes which smoothed classifier is certified. T < 1 makes
 the scores sharper (more confident nodes pass mu > 1/2); T = 0 smooths one-hot predictions,
-i.e. the vote frequencies.
+i.e. the vote frequencies: the wrapper then returns the logarithm of the one-hot vote (0 for
+the predicted class, -inf elsewhere), whose softmax is exactly the one-hot vector.
 """
 from __future__ import annotations
 
 import torch
 from torch import Tensor
-
-HARD_LOGIT = 1e4  # softmax of one-hot * 1e4 is exactly one-hot in float32
 
 
 class ScaledLogits(torch.nn.Module):
@@ -39,7 +38,7 @@ class ScaledLogits(torch.nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         logits = self.model(x, edge_index)
-        if self.temperature == 0:
-            hard = torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1])
-            return hard.to(logits.dtype) * HARD_LOGIT
+        if self.temperature == 0:  # log of the one-hot vote
+            vote = torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1])
+            return torch.zeros_like(logits).masked_fill_(vote == 0, float("-inf"))
         return logits / self.temperature

@@ -1,4 +1,4 @@
-"""Graph datasets: locate, fetch, verify and standardize (SPEC §1).
+"""Graph datasets: locate, fetch, verify and standardize (docs/theory.md §1).
 
 `load_graph` serves the registered SparseGraph files (Cora-ML, CiteSeer); `load_npz_graph`
 reads any file in the same layout; `split` draws the papers' stratified split.
@@ -103,7 +103,7 @@ def _fetch_into(entry: dict, target: Path) -> None:
 
 
 def load_graph(name: str, root: str | os.PathLike | None = None) -> Data:
-    """Load a registered dataset, standardized (SPEC §1), as a torch_geometric `Data`.
+    """Load a registered dataset, standardized (docs/theory.md §1), as a torch_geometric `Data`.
 
     Returns `x` (float 0/1, N x D), `edge_index` (both directions, coalesced, no self loops),
     `y` (long), with `num_classes` and `name` set. ``ogbn-*`` names are OGB datasets with

@@ -63,7 +63,7 @@ def dataset_folder(name: str, root: str | os.PathLike | None = None) -> Path:
 
 def load_ogb_graph(name: str, root: str | os.PathLike | None = None, *,
                    download: bool = True) -> Data:
-    """Load an ``ogbn-*`` dataset from the data directory (SPEC §1 conventions).
+    """Load an ``ogbn-*`` dataset from the data directory (docs/theory.md §1 conventions).
 
     The folder is `dataset_folder(name, root)`. If it is missing it is copied from
     ``$GRAPHCERT_DATA_MIRROR/<folder>`` when that exists, else (``download=True``) ogb downloads
@@ -156,7 +156,7 @@ def _standardize(raw: Data, split_idx: dict, name: str, num_classes: int) -> Dat
     data = Data(x=raw.x.float(), edge_index=edge_index, y=y.long(), num_classes=num_classes,
                 name=name)
     data.split_idx = {key: torch.as_tensor(split_idx[key]).long() for key in SPLITS}
-    for key, mask in zip(SPLITS, ("train_mask", "val_mask", "test_mask")):
+    for key, mask in zip(SPLITS, ("train_mask", "val_mask", "test_mask"), strict=True):
         flags = torch.zeros(n, dtype=torch.bool)
         flags[data.split_idx[key]] = True
         data[mask] = flags

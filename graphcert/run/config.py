@@ -56,7 +56,7 @@ class RunConfig(Schema):
                                 help="smoothing methods to certify")
     threat_model: str = option("attributes", choices=THREAT_MODELS,
                                help="what the adversary changes: attribute bits, edges "
-                               "(structure: insertions and deletions) or both (SPEC §8; "
+                               "(structure: insertions and deletions) or both (docs/theory.md §8; "
                                "binary methods)")
     targets: str = option("val", choices=TARGETS, help="certify validation or test nodes")
     split_seed: int = option(0, interval="[0, inf)", help="seed of the train/validation split")
@@ -69,7 +69,7 @@ class RunConfig(Schema):
     max_epochs: int = option(3000, interval="[1, inf)", help="training epochs at most")
     patience: int = option(50, interval="[0, inf)", help="early-stopping patience (epochs)")
     train_noise: bool = option(True, help="train at the minimal noise level (else clean)")
-    # smoothing distributions (SPEC §2)
+    # smoothing distributions (docs/theory.md §2)
     n_clusters: int = option(5, interval="[1, inf)", help="METIS clusters of localized smoothing")
     theta_plus: float = option(0.01, interval="[0, 1]", help="probability of adding a bit")
     theta_minus_low: float = option(0.6, interval="[0, 1]",
@@ -77,7 +77,8 @@ class RunConfig(Schema):
                                     "cluster (and the isotropic baselines)")
     theta_minus_high: float = option(0.95, interval="[0, 1]", help="deletion probability for the "
                                      "least connected cluster")
-    # structure noise (threat models structure and both, SPEC §8): SparseSmooth's graph setting
+    # structure noise (threat models structure and both, docs/theory.md §8): SparseSmooth's graph
+    # setting
     p_plus: float = option(0.001, interval="[0, 1]",
                            help="structure noise: probability of adding an absent edge")
     p_minus: float = option(0.4, interval="[0, 1]",
@@ -86,8 +87,8 @@ class RunConfig(Schema):
     p_minus_high: float = option(0.9, interval="[0, 1]",
                                  help="structure noise: probability of deleting an edge "
                                  "between the least connected clusters")
-    # localized Gaussian smoothing of continuous features ("gaussian", SPEC §2, §4): sigma by
-    # affinity rank, certified accuracy on l2 radii 0, l2_step, ... (radii quantized into
+    # localized Gaussian smoothing of continuous features ("gaussian", docs/theory.md §2, §4): sigma
+    # by affinity rank, certified accuracy on l2 radii 0, l2_step, ... (radii quantized into
     # milp_bins per cluster, default 64, for the collective LP/MILP)
     sigma_min: float = option(0.25, interval="(0, inf)",
                               help="gaussian method: noise level on the own cluster")
@@ -96,8 +97,8 @@ class RunConfig(Schema):
                               "cluster")
     l2_step: float = option(0.05, interval="(0, inf)",
                             help="gaussian method: l2 radius grid step")
-    # K-ary noise on categorical attributes ("kary", "kary_localized", SPEC §9): keep a value
-    # with probability keep (isotropic; own cluster when localized) down to keep_far (least
+    # K-ary noise on categorical attributes ("kary", "kary_localized", docs/theory.md §9): keep a
+    # value with probability keep (isotropic; own cluster when localized) down to keep_far (least
     # connected cluster), else redraw it uniformly; certified accuracy on Hamming budgets
     # 0..max_hamming (changed attribute values)
     keep: float = option(0.5, interval="[0, 1]",
@@ -109,7 +110,7 @@ class RunConfig(Schema):
     max_hamming: int = option(20, interval="[1, inf)",
                               help="kary methods: largest Hamming budget (changed attribute "
                               "values) certified")
-    # Monte Carlo (SPEC §3, §4)
+    # Monte Carlo (docs/theory.md §3, §4)
     n_pre: int = option(200, interval="[1, inf)", help="pre-samples that fix each candidate class")
     n_samples: int = option(2000, interval="[1, inf)", help="Monte Carlo samples per distribution")
     alpha: float = option(0.01, interval="(0, 1)",
@@ -126,7 +127,7 @@ class RunConfig(Schema):
     n_bins: int = option(1000, interval="[1, inf)",
                          help="score histogram bins, kept only for bounds: dkw")
     mc_seed: int = option(0, interval="[0, inf)", help="seed of the Monte Carlo sampling")
-    # collective certificate (SPEC §5)
+    # collective certificate (docs/theory.md §5)
     max_deletions: int = option(100, interval="[0, inf)", help="largest deletion budget certified")
     max_additions: int = option(20, interval="[0, inf)", help="largest addition budget certified")
     max_edge_deletions: int = option(50, interval="[0, inf)",

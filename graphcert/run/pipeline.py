@@ -93,10 +93,10 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
 def training_noise(config: RunConfig, data) -> dict:
     """The noise of `train_model` at the methods' minimal noise level (the papers train
     there): K-ary noise keeping values with probability ``keep`` on categorical attributes
-    (SPEC §9), bit flips with theta_plus / theta_minus_low on other binary attributes (SPEC
-    §2), Gaussian noise with sigma_min on continuous ones, unless only edges are threatened;
-    with a structure threat model, noisy graphs with p_plus / p_minus (SPEC §8); none with
-    train_noise off."""
+    (docs/theory.md §9), bit flips with theta_plus / theta_minus_low on other binary
+    attributes (docs/theory.md §2), Gaussian noise with sigma_min on continuous ones, unless
+    only edges are threatened; with a structure threat model, noisy graphs with p_plus /
+    p_minus (docs/theory.md §8); none with train_noise off."""
     if not config.train_noise:
         return {}
     if config.threat_model == "structure":
@@ -160,8 +160,8 @@ class SamplingPlan:
 def sampling_plans(config: RunConfig, data, mc: MonteCarloConfig) -> list[SamplingPlan]:
     """The requested methods (in registry order) grouped by noise and score temperature; each
     plan's Monte Carlo settings serve all its methods: the score histogram is kept only if one
-    of them reads it (SPEC §4; otherwise one bin instead of N x n_bins counts), and the batch
-    is the smallest any of them allows."""
+    of them reads it (docs/theory.md §4; otherwise one bin instead of N x n_bins counts), and the
+    batch is the smallest any of them allows."""
     plans: dict[tuple, SamplingPlan] = {}
     for method in (METHODS[name] for name in METHODS if name in config.methods
                    and isinstance(METHODS[name], SmoothingMethod)):
@@ -183,7 +183,7 @@ def sampling_plans(config: RunConfig, data, mc: MonteCarloConfig) -> list[Sampli
 
 
 def has_binary_features(data) -> bool:
-    """True if every attribute is 0 or 1 (the binary threat model, SPEC §1)."""
+    """True if every attribute is 0 or 1 (the binary threat model, docs/theory.md §1)."""
     return bool(torch.all((data.x == 0) | (data.x == 1)))
 
 

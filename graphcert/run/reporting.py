@@ -1,4 +1,4 @@
-"""Results table, CSV and plots of a certification run (SPEC §6 metrics).
+"""Results table, CSV and plots of a certification run (docs/theory.md §6 metrics).
 
 Every file is rendered in memory first and then replaced atomically (`graphcert.utils.io`),
 so a report that fails leaves the existing files byte-identical. `read_results` checks a
@@ -13,6 +13,7 @@ import numbers
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from graphcert.run.methods import METHODS
 from graphcert.run.rundir import check_model_file
@@ -23,6 +24,8 @@ ATTACK_LABELS = {"deletions": "adversarial deletions (bits)",
                  "edge_deletions": "adversarial edge deletions",
                  "edge_additions": "adversarial edge insertions", "l2": "l2 radius eps",
                  "hamming": "changed attribute values (Hamming)"}
+#: attacks whose budgets are counts (all but the l2 radius)
+INTEGER_ATTACKS = ("deletions", "additions", "edge_deletions", "edge_additions", "hamming")
 
 
 _TOP = {"config": ("dataset", "model", "targets", "alpha"), "dataset": ("n_targets",),
@@ -112,7 +115,8 @@ _FAMILY_COLUMNS = (("deletions", "additions", "", "--max-deletions / --max-addit
 
 def results_table(results: dict, probe_budgets: tuple[int, ...] = (1, 5, 10, 20)) -> str:
     """Plain-text table: accuracy, abstentions, ACR and certified accuracy at a few budgets,
-    one block per attack family (attribute bits; edges, SPEC §8; l2 radii; Hamming budgets)."""
+    one block per attack family (attribute bits; edges, docs/theory.md §8; l2 radii; Hamming
+    budgets)."""
     config = results["config"]
     title = (f"{config['dataset']} / {config['model']}: {results['dataset']['n_targets']} "
              f"{config['targets']} targets, clean accuracy "
@@ -167,7 +171,7 @@ def _budget_rows(method: str, entry: dict, deletions: str, additions: str,
 def _aligned(header: list[str], rows: list[list[str]]) -> str:
     """Header, rule and rows in left-aligned columns."""
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths))  # noqa: E731
+    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True))  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
@@ -254,8 +258,10 @@ def certified_accuracy_figure(results: dict) -> Figure:
                if any(a in entry["curves"] for entry in results["methods"].values())]
     figure = Figure(figsize=(5.5 * len(attacks), 4))
     axes = figure.subplots(1, len(attacks), squeeze=False)[0]
-    for ax, attack in zip(axes, attacks):
+    for ax, attack in zip(axes, attacks, strict=True):
         last, step = 0.0, 1.0
+        if attack in INTEGER_ATTACKS:  # budgets count bits, edges or values: integer ticks
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         for i, (method, entry) in enumerate(results["methods"].items()):
             if attack not in entry["curves"]:
                 continue
@@ -268,7 +274,8 @@ def certified_accuracy_figure(results: dict) -> Figure:
                 # a budget certifies up to the next grid point: draw steps, not slopes
                 ax.step(curve["budgets"], accuracy, style, where="post", color=f"C{i}",
                         label=f"{_label(method)}, {kind}")
-                last = max([last] + [b for b, a in zip(curve["budgets"], accuracy) if a > 0])
+                reached = [b for b, a in zip(curve["budgets"], accuracy, strict=True) if a > 0]
+                last = max([last, *reached])
         ax.set_xlim(0, last + 2 * step)
         ax.set_xlabel(ATTACK_LABELS[attack])
         ax.set_ylabel("certified accuracy")

@@ -64,7 +64,8 @@ class Option:
 
 
 def option(default: Any = dataclasses.MISSING, *, help: str, **constraint) -> Any:
-    """A schema field: default, help and constraint (`Option`'s interval, choices, keys). Mutable defaults (lists, dicts) are copied for every instance."""
+    """A schema field: default, help and constraint (`Option`'s interval, choices, keys). Mutable
+    defaults (lists, dicts) are copied for every instance."""
     metadata = {"schema": Option(help, **constraint)}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: copy.deepcopy(default),

@@ -99,9 +99,10 @@ def expand_grid(base: dict, grid: dict[str, list],
             raise ValueError(f"{source}: grid values of {key!r} must be a non-empty list")
     runs = {}
     for values in itertools.product(*(grid[key] for key in keys)):
-        name = (",".join(f"{k}={v}" for k, v in zip(keys, values)) or "base").replace("/", "_")
+        name = ",".join(f"{k}={v}" for k, v in zip(keys, values, strict=True)) or "base"
+        name = name.replace("/", "_")
         try:
-            runs[name] = RunConfig.from_dict({**base, **dict(zip(keys, values))})
+            runs[name] = RunConfig.from_dict({**base, **dict(zip(keys, values, strict=True))})
         except ValueError as error:
             raise ValueError(f"{source}: run {name}: {error}") from None
     return runs

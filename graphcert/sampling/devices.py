@@ -1,5 +1,5 @@
 """Where Monte Carlo sampling runs: device names, per-chunk torch generators, and the chunk
-statistics counted on an accelerator (SPEC §3 Monte Carlo).
+statistics counted on an accelerator (docs/theory.md §3 Monte Carlo).
 
 On the CPU the noise is drawn with numpy (`graphcert.sampling.streams`) and counted by
 `ChunkCounts`. On an accelerator the noise is drawn there by a torch generator seeded from

@@ -1,6 +1,7 @@
-"""Streaming, resumable Monte Carlo engine for localized smoothing (SPEC §3 Monte Carlo, §4).
+"""Streaming, resumable Monte Carlo engine for localized smoothing (docs/theory.md §3 Monte
+Carlo, §4).
 
-Samples for output cluster k feed only the outputs (nodes) of cluster k (SPEC §2). Each
+Samples for output cluster k feed only the outputs (nodes) of cluster k (docs/theory.md §2). Each
 cluster runs a pre-sample (fixes each node's candidate class) and a main sample (the
 statistics the certificates use), both split into chunks of ``chunk_size`` samples. Chunk
 (phase, k, c) draws from its own generator (`streams`), so chunks can run in any order or on
@@ -40,7 +41,7 @@ def smooth(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise,
            config: MonteCarloConfig, *, checkpoint: str | os.PathLike | None = None,
            fingerprint: str | None = None, progress: bool = True, prefetch: bool = True,
            executor=None) -> SmoothingStats:
-    """Pre-sample, fix candidates, main sample; resumable from `checkpoint` (SPEC §3).
+    """Pre-sample, fix candidates, main sample; resumable from `checkpoint` (docs/theory.md §3).
 
     ``fingerprint`` identifies what produces the scores; by default
     ``scores_fingerprint(model, x, edge_index)`` (a `torch.nn.Module` model; other callables
@@ -49,6 +50,21 @@ def smooth(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise,
     aside and the statistics are resampled. The statistics are saved atomically after every
     chunk. ``executor`` (`graphcert.sampling.executors`, default local) runs the chunks; they
     are merged in a fixed order.
+
+    Args:
+        model: the base classifier in eval mode, ``forward(x, edge_index)`` -> (N, Y) logits.
+        x: the clean input (prepared once here by ``noise.prepare``).
+        edge_index: (2, E) clean graph, or what the model takes as its graph.
+        noise: the smoothing distribution (`graphcert.noise.base.SmoothingNoise`).
+        config: sample counts, chunking, histogram bins and seed.
+        checkpoint: .npz path to resume from and save to, or None.
+        fingerprint: identity of the scores (default: `scores_fingerprint`).
+        progress: show a progress bar.
+        prefetch: draw the next batch while the model runs.
+        executor: runs the chunks (default `LocalExecutor`).
+
+    Returns:
+        `SmoothingStats` of all N nodes: votes (N, Y), candidate score sums and histogram.
     """
     if executor is None:
         executor = LocalExecutor()

@@ -2,8 +2,8 @@
 
 Monte Carlo statistics hold only for the exact function that was sampled, so every statistics
 checkpoint records ``scores_fingerprint(model, x, edge_index)`` and `engine.smooth` never
-merges statistics of another fingerprint (SPEC §3: the votes of two models are no sample of
-either). The fingerprint is a SHA-256 over, in a fixed order:
+merges statistics of another fingerprint (docs/theory.md §3: the votes of two models are no
+sample of either). The fingerprint is a SHA-256 over, in a fixed order:
 
 * the model: for every submodule (by name) its class, every parameter and buffer (name, dtype,
   shape and bytes) and every plain setting (numbers, strings, tensors: e.g. the temperature of

@@ -1,5 +1,5 @@
 """How many Monte Carlo samples each output cluster draws, in which chunks, from which seed
-(SPEC §3)."""
+(docs/theory.md §3)."""
 from __future__ import annotations
 
 import math
@@ -13,7 +13,7 @@ __all__ = ["MonteCarloConfig"]
 
 @dataclass(frozen=True)
 class MonteCarloConfig:
-    """Sample counts per output cluster and how they are chunked and seeded (SPEC §3)."""
+    """Sample counts per output cluster and how they are chunked and seeded (docs/theory.md §3)."""
 
     n_samples: int
     n_pre: int

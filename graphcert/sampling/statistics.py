@@ -1,5 +1,5 @@
 """Monte Carlo statistics: what a chunk of samples yields, and their exact, resumable sum
-(SPEC §3 Monte Carlo, §4).
+(docs/theory.md §3 Monte Carlo, §4).
 
 Scores are rounded down to multiples of 2^-16 before they are counted. All statistics are
 then integers, so merging is exact and associative (bit-identical whatever the merge order),
@@ -62,7 +62,7 @@ class ChunkStats:
 
 @dataclass(eq=False)
 class SmoothingStats:
-    """Per-node Monte Carlo statistics (numpy), mergeable and resumable (SPEC §3, §4).
+    """Per-node Monte Carlo statistics (numpy), mergeable and resumable (docs/theory.md §3, §4).
 
     Pre-sample: ``pre_votes`` (N, Y) argmax counts, ``pre_score_sum_q`` (N, Y) summed scores
     in units of 2^-16, ``n_pre``. Candidates (-1 until the node's pre-sample is complete):
@@ -190,7 +190,8 @@ class SmoothingStats:
         return None
 
     def with_candidates(self) -> "SmoothingStats":
-        """Fix the candidates of every node whose cluster finished its pre-sample (SPEC §3)."""
+        """Fix the candidates of every node whose cluster finished its pre-sample
+        (docs/theory.md §3)."""
         complete = self.samples_done(PRE) == self.config.n_pre
         ready = complete[self.labels] if complete.size else np.zeros(0, dtype=bool)
         fixed = {"candidate_score": np.argmax(self.pre_score_sum_q, axis=1),

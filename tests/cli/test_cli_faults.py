@@ -309,7 +309,7 @@ def test_sweep_redoes_a_run_whose_results_are_corrupt(tmp_path, monkeypatch):
 
     monkeypatch.setattr(sweep, "run_certification", fake_run_certification)
     good, bad = (tmp_path / name for name in runs)
-    for run_dir, config in zip((good, bad), runs.values()):
+    for run_dir, config in zip((good, bad), runs.values(), strict=True):
         run_dir.mkdir()
         (run_dir / "model.pt").write_bytes(b"weights")
         (run_dir / "results.json").write_text(json.dumps(

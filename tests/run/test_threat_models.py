@@ -1,5 +1,5 @@
-"""Threat models of the binary methods (`graphcert.run.methods.threats`, SPEC §8): which noise
-each method smooths with, which settings it reads and what a model is trained on."""
+"""Threat models of the binary methods (`graphcert.run.methods.threats`, docs/theory.md §8): which
+noise each method smooths with, which settings it reads and what a model is trained on."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Tests for the streaming Monte Carlo engine (SPEC §3 Monte Carlo, §4 votes)."""
+"""Tests for the streaming Monte Carlo engine (docs/theory.md §3 Monte Carlo, §4 votes)."""
 from __future__ import annotations
 
 from dataclasses import fields

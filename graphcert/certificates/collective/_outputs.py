@@ -1,5 +1,5 @@
 """The outputs of a collective certificate: (group, radius) pairs and their quantization
-(SPEC §5, App. E)."""
+(docs/theory.md §5, App. E)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,7 +10,7 @@ from graphcert.utils.validation import check_float_vector, check_target_mask
 
 
 def quantize_eta(eta, out_group, milp_bins: int) -> np.ndarray:
-    """Round positive radii DOWN to ``milp_bins`` values per group (SPEC §5, LRS §E.2).
+    """Round positive radii DOWN to ``milp_bins`` values per group (docs/theory.md §5, LRS §E.2).
 
     The values are ``milp_bins`` evenly spaced edges from the group's smallest to its largest
     radius (both kept exactly); each radius maps to the largest edge ``<= eta``. Starting at
@@ -74,6 +74,7 @@ def beyond_finite_change(blocks: list[tuple[np.ndarray, np.ndarray]]) -> np.ndar
     """Per output group, a radius above any finite weighted change: ``1 + 2 sum`` of the
     finite weights times the capacities over all ``(weights (groups, units), capacity)``
     blocks. An infinite radius replaced by it is broken exactly when an infinite weight is
-    used (inf < inf is false), as SPEC §5's "change < eta" says, and the programs stay finite."""
+    used (inf < inf is false), as docs/theory.md §5's "change < eta" says, and the programs stay
+    finite."""
     total = sum(np.where(np.isfinite(w), w, 0.0) @ cap for w, cap in blocks)
     return 1.0 + 2.0 * total

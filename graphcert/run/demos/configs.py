@@ -23,7 +23,7 @@ def _even_size(size: int) -> None:
 
 @dataclass(frozen=True)
 class SegmentConfig(Schema):
-    """`graphcert segment`: a tiny U-Net on synthetic shapes (SPEC §4-§7)."""
+    """`graphcert segment`: a tiny U-Net on synthetic shapes (docs/theory.md §4-§7)."""
 
     seed_fields = ("seed",)
 
@@ -60,7 +60,8 @@ class SegmentConfig(Schema):
 
 @dataclass(frozen=True)
 class AttributeConfig(Schema):
-    """`graphcert attribute`: certified attributions of a small CNN on digits (SPEC §7)."""
+    """`graphcert attribute`: certified attributions of a small CNN on digits
+    (docs/theory.md §7)."""
 
     seed_fields = ("seed",)
 
@@ -90,8 +91,8 @@ class AttributeConfig(Schema):
 
 @dataclass(frozen=True)
 class MultimodalConfig(Schema):
-    """`graphcert multimodal` (SPEC §7, paper 002); ``k`` and ``example_r`` are (RGB, depth),
-    the baseline keeps sum(k)."""
+    """`graphcert multimodal` (docs/theory.md §7, Wang et al. 2024); ``k`` and ``example_r``
+    are (RGB, depth), the baseline keeps sum(k)."""
 
     seed_fields = ("seed",)
 

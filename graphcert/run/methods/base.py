@@ -62,8 +62,8 @@ class SmoothingMethod(ABC):
         return None
 
     def needs_histogram(self, config) -> bool:
-        """Whether the certificate reads the score histogram (config.n_bins bins, SPEC §4);
-        without it the statistics keep one bin instead of N x n_bins counts."""
+        """Whether the certificate reads the score histogram (config.n_bins bins,
+        docs/theory.md §4); without it the statistics keep one bin instead of N x n_bins counts."""
         return False
 
     def batch_size(self, config, data) -> int:

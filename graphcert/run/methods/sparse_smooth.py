@@ -1,5 +1,5 @@
-"""SparseSmooth (Bojchevski et al. 2020; SPEC §4, §8): isotropic sparsity-aware noise on the
-attributes, the node pairs or both, Holm-corrected vote bounds and each target's exact
+"""SparseSmooth (Bojchevski et al. 2020; docs/theory.md §4, §8): isotropic sparsity-aware noise on
+the attributes, the node pairs or both, Holm-corrected vote bounds and each target's exact
 certified region.
 
 It counts votes only, so it smooths one-hot scores (temperature 0) and shares its statistics

@@ -1,4 +1,4 @@
-"""Threat models of the binary methods (SPEC §1, §8): what the adversary changes and hence
+"""Threat models of the binary methods (docs/theory.md §1, §8): what the adversary changes and hence
 what is noised and certified.
 
 * ``attributes``: attribute bits (the default; the papers' main experiments);
@@ -39,7 +39,7 @@ def threat_noise(config, data, attributes, localized: bool = False) -> Any:
     The structure noise adds absent pairs with ``p_plus`` and deletes edges with ``p_minus``;
     `localized` uses the clusters of `attributes` and their affinity ranks: deletions go from
     ``p_minus`` (pairs touching the own cluster) to ``p_minus_high`` (pairs between the least
-    connected clusters) by the rank of the nearer endpoint (SPEC §8)."""
+    connected clusters) by the rank of the nearer endpoint (docs/theory.md §8)."""
     if config.threat_model == "attributes":
         return attributes
     from graphcert.noise.structure import (
@@ -76,8 +76,8 @@ def structure_part(noise) -> Any | None:
 
 
 def pair_units(structure):
-    """The node pairs as units of the collective certificate (SPEC §8): one unit per cluster
-    pair, with the weights of `structure`'s probabilities per output cluster."""
+    """The node pairs as units of the collective certificate (docs/theory.md §8): one unit per
+    cluster pair, with the weights of `structure`'s probabilities per output cluster."""
     from graphcert.certificates import pair_weight_matrices
     from graphcert.certificates.collective import PairUnits
     return PairUnits.from_graph(structure.edge_index, structure.labels,

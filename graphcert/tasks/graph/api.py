@@ -1,4 +1,4 @@
-"""Certify any node classifier in one call: ``graphcert.certify`` (SPEC §2, §3, §5, §6).
+"""Certify any node classifier in one call: ``graphcert.certify`` (docs/theory.md §2, §3, §5, §6).
 
 ::
 
@@ -7,10 +7,10 @@
                                       theta_minus=(0.6, 0.95), seed=0)
     cert = graphcert.certify(model, data, noise, targets=idx, n_pre=1000, n_samples=100_000,
                              alpha=0.01, bounds="binary", seed=0, device="cuda")
-    cert.prediction                                  # smoothed class, -1 where it abstains
-    cert.radius                                      # eta of SPEC §3, <= 0 where it abstains
-    cert.certified_accuracy(data.y, "deletions", range(21), collective=True)
-    cert.acr(data.y, "deletions")
+    cert.prediction                          # smoothed class, -1 where it abstains
+    cert.radius                              # eta (docs/theory.md §3), <= 0 where it abstains
+    cert.certified_accuracy(data.y, "deletions", range(21))  # collective (naive: False)
+    cert.acr(data.y, "deletions", range(21))                 # the same curve, computed once
 
 The model is any ``torch.nn.Module`` with ``forward(x, edge_index) -> logits (N, C)``; how a
 batch of noisy copies reaches it is the model contract of `graphcert.sampling.batching`.
@@ -46,15 +46,37 @@ DEFAULT_BATCH = {"cpu": 32, "cuda": 256}
 
 def localized_noise(data, n_clusters: int = 5, theta_plus: float | tuple = 0.01,
                     theta_minus: float | tuple = (0.6, 0.95), seed: int = 0) -> LocalizedNoise:
-    """Localized sparsity-aware noise for `data` (SPEC §2): METIS clusters (`seed`), then
-    per output cluster the flip probabilities of each input cluster by affinity rank; a
-    (low, high) pair runs from low (own cluster) to high (least connected cluster)."""
+    """Localized sparsity-aware noise for `data` (docs/theory.md §2): METIS clusters, then per
+    output cluster the flip probabilities of each input cluster by affinity rank.
+
+    Args:
+        data: a torch_geometric ``Data`` with ``edge_index`` (2, E) and ``num_nodes`` N.
+        n_clusters: number of METIS clusters C.
+        theta_plus: probability that a 0-bit turns 1: one value, or (low, high) from the own
+            cluster (low) to the least connected one (high).
+        theta_minus: probability that a 1-bit turns 0, as `theta_plus`.
+        seed: METIS seed.
+
+    Returns:
+        `LocalizedNoise` with ``labels`` (N,) and ``theta_plus`` / ``theta_minus`` (C, C),
+        row = output cluster, column = input cluster.
+    """
     return localized_sparse_noise(data.edge_index, data.num_nodes, n_clusters, theta_plus,
                                   theta_minus, seed)
 
 
 def isotropic_noise(data, theta_plus: float, theta_minus: float) -> LocalizedNoise:
-    """The same flip probabilities on every attribute: one cluster (the baselines, SPEC §2)."""
+    """The same flip probabilities on every attribute: one cluster (the baselines,
+    docs/theory.md §2).
+
+    Args:
+        data: a torch_geometric ``Data`` with ``num_nodes`` N.
+        theta_plus: probability that a 0-bit turns 1.
+        theta_minus: probability that a 1-bit turns 0.
+
+    Returns:
+        `LocalizedNoise` with ``labels`` (N,) all 0 and (1, 1) probabilities.
+    """
     return LocalizedNoise.isotropic(data.num_nodes, theta_plus, theta_minus)
 
 
@@ -65,17 +87,38 @@ def certify(model: torch.nn.Module, data, noise: LocalizedNoise, targets=None, *
             temperature: float | None = None, local_budget: int | None = None,
             checkpoint: str | os.PathLike | None = None, executor: Any = None,
             progress: bool = False) -> Certificate:
-    """Variance-constrained certificates of `model`'s node predictions on `data` (a
-    torch_geometric ``Data`` with binary ``x`` and ``edge_index``) under sparsity-aware
-    `noise` (SPEC §3), for the nodes `targets` (default: all).
+    """Variance-constrained certificates of `model`'s node predictions on `data` under
+    sparsity-aware `noise` (docs/theory.md §3).
 
     Per output cluster, `n_pre` samples fix each node's candidate class and `n_samples` give
-    the statistics; `alpha` is shared by the targets (Bonferroni). ``bounds``: ``"binary"``
-    smooths one-hot predictions (``temperature`` 0) with one Clopper-Pearson bound; ``"dkw"``
-    and ``"bernstein"`` smooth softmax(logits / temperature) (default 1). The model is moved
-    to `device` (``"auto"``: CUDA when available) and set to eval mode, in place. Chunks of
-    `chunk_size` samples are seeded from `seed` alone; `checkpoint` (a .npz path) makes the
-    run resumable, `executor` spreads chunks (`graphcert.sampling.executors`).
+    the statistics; `alpha` is shared by the targets (Bonferroni). The model is moved to
+    `device` and set to eval mode, in place. Chunks of `chunk_size` samples are seeded from
+    `seed` alone, so the samples do not depend on the batch size, the executor or resuming.
+
+    Args:
+        model: ``forward(x, edge_index)`` -> logits (N, C) (the batching contract of
+            `graphcert.sampling.batching`).
+        data: torch_geometric ``Data`` with binary ``x`` (N, D) and ``edge_index`` (2, E).
+        noise: `LocalizedNoise` (`localized_noise` or `isotropic_noise`).
+        targets: node ids or a boolean mask (N,); default all nodes.
+        n_pre, n_samples: samples per output cluster for the candidates and the statistics.
+        alpha: significance level shared by the targets.
+        bounds: ``"binary"`` smooths one-hot predictions (temperature 0) with one
+            Clopper-Pearson bound; ``"dkw"`` and ``"bernstein"`` smooth
+            softmax(logits / temperature) (default temperature 1).
+        seed: seed of the sample streams.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (CUDA when available).
+        batch_size: noisy copies per model call (default 32 on a CPU, 256 on CUDA).
+        chunk_size: samples per seeded chunk.
+        temperature: softmax temperature of the scores (see `bounds`).
+        local_budget: at most this many changed bits per node (collective certificate).
+        checkpoint: a .npz path that makes the run resumable.
+        executor: runs the chunks (`graphcert.sampling.executors`; default this process).
+        progress: show a progress bar.
+
+    Returns:
+        `Certificate` of the T targets: ``prediction`` (T,), ``radius`` (T,) and the naive
+        and collective certified accuracy over attack budgets.
     """
     device = resolve_device(device)                                    # 0. check everything
     if not isinstance(noise, LocalizedNoise):

@@ -1,4 +1,4 @@
-"""Result builders of the command line for binary attributes and edges (SPEC §3-§6, §8).
+"""Result builders of the command line for binary attributes and edges (docs/theory.md §3-§6, §8).
 
 Two families of methods:
 * variance-constrained smoothing (localized or isotropic): per-target radii eta
@@ -6,7 +6,7 @@ Two families of methods:
   budgets;
 * SparseSmooth (isotropic, vote based, Holm correction): each target's exact certified region.
 
-Both certify attribute bits, node pairs (edges, SPEC §8) or both at once, and return a
+Both certify attribute bits, node pairs (edges, docs/theory.md §8) or both at once, and return a
 `MethodResult` (a row of results.json).
 """
 from __future__ import annotations
@@ -40,7 +40,7 @@ def variance_constrained_result(method: str, stats: SmoothingStats, y: np.ndarra
     """Variance-constrained base certificates (Bonferroni over targets) and their curves.
 
     Attribute curves and grid unless the attributes are not noised (``theta_* = None``, see
-    `Certificate.from_statistics`); edge curves and grid with ``structure`` (SPEC §8)."""
+    `Certificate.from_statistics`); edge curves and grid with ``structure`` (docs/theory.md §8)."""
     cert = Certificate.from_statistics(stats, theta_plus, theta_minus, surface, targets,
                                        alpha=alpha, bounds=bounds, structure=structure)
     predicted = cert.base.predicted
@@ -86,8 +86,8 @@ def sparse_smooth_result(stats: SmoothingStats, y: np.ndarray, targets: np.ndarr
                          ) -> MethodResult:
     """SparseSmooth (Bojchevski et al. 2020): Holm-corrected vote bounds, exact regions.
 
-    Attribute curves and grid with ``theta_*`` (SPEC §4), edge curves and grid with the
-    structure noise's ``p_*`` (SPEC §8: edges alone are §4 with the pair probabilities);
+    Attribute curves and grid with ``theta_*`` (docs/theory.md §4), edge curves and grid with the
+    structure noise's ``p_*`` (docs/theory.md §8: edges alone are §4 with the pair probabilities);
     both when the votes come from the product of the two noises."""
     predicted = stats.candidate_vote[targets]
     votes = stats.votes[targets, predicted]

@@ -1,5 +1,5 @@
 """K-ary categorical smoothing of node attributes: certified accuracy over Hamming budgets
-(SPEC §9, §3, §5, §6). A budget r lets the adversary change up to r attribute values
+(docs/theory.md §9, §3, §5, §6). A budget r lets the adversary change up to r attribute values
 (coordinates) anywhere in the graph.
 
 * Isotropic noise (`kary_vote_result`): Holm-corrected vote bounds and each target's exact
@@ -32,7 +32,8 @@ __all__ = ["kary_variance_result", "kary_vote_result"]
 
 def kary_vote_result(method: str, stats: SmoothingStats, y: np.ndarray, targets: np.ndarray,
                      keep: float, n_values, *, alpha: float, max_hamming: int) -> MethodResult:
-    """Isotropic K-ary smoothing: Holm vote bounds and exact Hamming regions (SPEC §9, §4)."""
+    """Isotropic K-ary smoothing: Holm vote bounds and exact Hamming regions (docs/theory.md §9,
+    §4)."""
     predicted = stats.candidate_vote[targets]
     p_lower, passed = holm_lower_bounds(stats.votes[targets, predicted], stats.n[targets], alpha)
     region = kary_hamming_region(np.where(passed, p_lower, 0.0), keep, int(np.max(n_values)),
@@ -51,8 +52,8 @@ def kary_variance_result(method: str, stats: SmoothingStats, y: np.ndarray,
                          bounds: str, max_hamming: int, local_budget: int | None = None,
                          milp_bins: int | None = None, relax: bool = False) -> MethodResult:
     """Localized K-ary smoothing: variance-constrained radii, naive and collective counts
-    over Hamming budgets 0..max_hamming (SPEC §3, §5). ``keep`` (C, C): row = output cluster,
-    column = input cluster, the clusters being ``stats.labels``; ``n_values`` (F,): one
+    over Hamming budgets 0..max_hamming (docs/theory.md §3, §5). ``keep`` (C, C): row = output
+    cluster, column = input cluster, the clusters being ``stats.labels``; ``n_values`` (F,): one
     alphabet size per feature (F is every node's capacity).
 
     The collective machinery's "additions" carry the Hamming budget: one changed value of a

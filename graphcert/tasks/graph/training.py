@@ -1,5 +1,5 @@
-"""Training of node classifiers with early stopping and optional smoothing noise (SPEC §2, §8,
-§9).
+"""Training of node classifiers with early stopping and optional smoothing noise
+(docs/theory.md §2, §8, §9).
 
 Models are trained full-batch with Adam. With a noise set (sparsity-aware bit flips
 `theta_plus` / `theta_minus`, Gaussian `sigma`, or K-ary `keep` on categorical attributes),
@@ -89,11 +89,11 @@ def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: f
     """Train in place with Adam; stop when validation loss has not improved for `patience`
     epochs and restore the best weights. Noise (if given) is applied during training only:
     sparsity-aware bit flips (`theta_plus`, `theta_minus`), Gaussian noise (`sigma`) or
-    isotropic K-ary noise keeping each categorical value with probability `keep` (SPEC §9;
+    isotropic K-ary noise keeping each categorical value with probability `keep` (docs/theory.md §9;
     `data.n_values` gives the alphabets of the one-hot `data.x`, as `KaryNoise` reads them)
     on the attributes, and a noisy graph drawn from `structure` (its first output cluster's
-    distribution; SPEC §8) every epoch; validation uses the clean graph. `progress` shows a
-    bar over the epochs with the losses and the best epoch so far."""
+    distribution; docs/theory.md §8) every epoch; validation uses the clean graph. `progress` shows
+    a bar over the epochs with the losses and the best epoch so far."""
     if (theta_plus is None) != (theta_minus is None):
         raise ValueError("give both theta_plus and theta_minus for noisy training, or neither")
     if sigma is not None and (theta_plus is not None or not sigma > 0):
