@@ -15,6 +15,10 @@ Base (per-output) certificates, one module per family:
   :func:`kary_weights` (:data:`KARY_UNBOUNDED_RADIUS`: every radius certified);
 * vote-based radii for continuous smoothing (SPEC §4): :func:`gaussian_l2_radius`,
   :func:`gaussian_radius`, :func:`uniform_l1_radius`;
+* hierarchical smoothing against adversarial nodes (docs/theory.md §14):
+  :func:`hierarchical_worst_case`, :func:`hierarchical_certified`,
+  :func:`hierarchical_node_radius`, :func:`hierarchical_gaussian_worst_case`,
+  :func:`hierarchical_gaussian_certified`;
 * MMCert for ablated multimodal inputs (SPEC §7): :func:`ablation_delta`,
   :func:`mmcert_certified`.
 
@@ -28,6 +32,13 @@ from graphcert.certificates._continuous import (
                                                    gaussian_l2_radius,
                                                    gaussian_radius,
                                                    uniform_l1_radius,
+)
+from graphcert.certificates._hierarchical import (
+                                                   hierarchical_certified,
+                                                   hierarchical_gaussian_certified,
+                                                   hierarchical_gaussian_worst_case,
+                                                   hierarchical_node_radius,
+                                                   hierarchical_worst_case,
 )
 from graphcert.certificates._kary import (
                                                    KARY_UNBOUNDED_RADIUS,
@@ -58,6 +69,11 @@ __all__ = [
     "ablation_delta",
     "gaussian_l2_radius",
     "gaussian_radius",
+    "hierarchical_certified",
+    "hierarchical_gaussian_certified",
+    "hierarchical_gaussian_worst_case",
+    "hierarchical_node_radius",
+    "hierarchical_worst_case",
     "kary_hamming_certified",
     "kary_hamming_radius",
     "kary_hamming_region",
