@@ -19,6 +19,9 @@ Base (per-output) certificates, one module per family:
   :func:`hierarchical_worst_case`, :func:`hierarchical_certified`,
   :func:`hierarchical_node_radius`, :func:`hierarchical_gaussian_worst_case`,
   :func:`hierarchical_gaussian_certified`;
+* injected nodes under node-aware bi-smoothing (docs/theory.md §15):
+  :func:`injection_cutoff_probability`, :func:`injection_worst_case`,
+  :func:`injection_certified`, :func:`injection_node_radius`;
 * MMCert for ablated multimodal inputs (SPEC §7): :func:`ablation_delta`,
   :func:`mmcert_certified`.
 
@@ -39,6 +42,12 @@ from graphcert.certificates._hierarchical import (
                                                    hierarchical_gaussian_worst_case,
                                                    hierarchical_node_radius,
                                                    hierarchical_worst_case,
+)
+from graphcert.certificates._injection import (
+                                                   injection_certified,
+                                                   injection_cutoff_probability,
+                                                   injection_node_radius,
+                                                   injection_worst_case,
 )
 from graphcert.certificates._kary import (
                                                    KARY_UNBOUNDED_RADIUS,
@@ -74,6 +83,10 @@ __all__ = [
     "hierarchical_gaussian_worst_case",
     "hierarchical_node_radius",
     "hierarchical_worst_case",
+    "injection_certified",
+    "injection_cutoff_probability",
+    "injection_node_radius",
+    "injection_worst_case",
     "kary_hamming_certified",
     "kary_hamming_radius",
     "kary_hamming_region",
