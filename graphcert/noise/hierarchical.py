@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from graphcert.noise._csr import stacked_csr
 from graphcert.noise.binary import BinaryGraph, prepare_binary, sample_prepared
 from graphcert.utils.validation import (
     check_bool,
@@ -34,6 +35,36 @@ def _selected_rows(n_nodes: int, p_select: float, batch_size: int,
                    generator: np.random.Generator) -> np.ndarray:
     """(B * N,) bool: which rows of the stacked copies get lower-level noise."""
     return generator.random(batch_size * n_nodes) < p_select
+
+
+def _clean_csr(graph: BinaryGraph) -> tuple[np.ndarray, np.ndarray]:
+    """(N + 1,) row pointers and sorted columns of the clean 1-bits."""
+    keys = graph.ones[0].astype(np.int64)
+    counts = np.bincount(keys // graph.n_features, minlength=graph.n_nodes)
+    return np.concatenate(([0], np.cumsum(counts))), keys % graph.n_features
+
+
+def _merged_rows(noisy_crow: np.ndarray, noisy_col: np.ndarray, clean_crow: np.ndarray,
+                 clean_col: np.ndarray, selected: np.ndarray, n_features: int,
+                 indicator: bool) -> Tensor:
+    """(B * N, D [+ 1]) CSR: row i is the noisy row where ``selected[i]``, else its node's
+    clean row, then the indicator entry (column D) on selected rows; one gather, no sort."""
+    n_nodes = clean_crow.size - 1
+    node = np.arange(selected.size) % n_nodes
+    noisy_len = np.diff(noisy_crow)
+    data_len = np.where(selected, noisy_len, np.diff(clean_crow)[node])
+    out_len = data_len + (selected if indicator else 0)
+    out_crow = np.concatenate(([0], np.cumsum(out_len)))
+    source = np.concatenate((noisy_col, clean_col))
+    start = np.where(selected, noisy_crow[:-1], noisy_col.size + clean_crow[node])
+    row = np.repeat(np.arange(selected.size), data_len)
+    within = np.arange(row.size) - np.repeat(np.cumsum(data_len) - data_len, data_len)
+    out_col = np.empty(out_crow[-1], dtype=np.int64)
+    out_col[out_crow[row] + within] = source[start[row] + within]
+    if indicator:
+        out_col[out_crow[1:][selected] - 1] = n_features
+    shape = (selected.size, n_features + int(indicator))
+    return stacked_csr(torch.from_numpy(out_crow), torch.from_numpy(out_col), shape)
 
 
 @dataclass(frozen=True)
@@ -85,28 +116,11 @@ class HierarchicalSparseNoise(_Upper):
         graph = self.prepare(x)
         batch_size = check_positive_int(batch_size, "batch_size")
         noisy = sample_prepared(graph, [self.theta_plus], [self.theta_minus], batch_size,
-                                generator).to_sparse_coo().coalesce()
+                                generator)
         selected = _selected_rows(graph.n_nodes, self.p_select, batch_size, generator)
-        rows, cols = noisy.indices().numpy()
-        keep = selected[rows]
-        clean = graph.ones[0].astype(np.int64)
-        offsets = np.repeat(np.arange(batch_size) * graph.n_nodes, clean.size)
-        clean_rows = np.tile(clean // graph.n_features, batch_size) + offsets
-        clean_cols = np.tile(clean % graph.n_features, batch_size)
-        unselected = ~selected[clean_rows]
-        parts_rows = [rows[keep], clean_rows[unselected]]
-        parts_cols = [cols[keep], clean_cols[unselected]]
-        width = graph.n_features
-        if self.indicator:
-            marked = np.flatnonzero(selected)
-            parts_rows.append(marked)
-            parts_cols.append(np.full(marked.size, width))
-            width += 1
-        index = torch.from_numpy(np.stack([np.concatenate(parts_rows),
-                                           np.concatenate(parts_cols)]))
-        values = torch.ones(index.shape[1])
-        return torch.sparse_coo_tensor(index, values, (batch_size * graph.n_nodes, width)
-                                       ).coalesce().to_sparse_csr()
+        crow, col = _clean_csr(graph)
+        return _merged_rows(noisy.crow_indices().numpy(), noisy.col_indices().numpy(), crow,
+                            col, selected, graph.n_features, self.indicator)
 
     def describe(self) -> dict:
         return {"kind": "hierarchical_sparse", "p_select": self.p_select,
