@@ -82,7 +82,9 @@ def main() -> None:
               "noise": noise.describe(), "n_samples": args.n_samples, "n_pre": args.n_pre,
               "alpha": args.alpha, "n_targets": result.n_targets, "budgets": result.budgets,
               "naive": result.naive, "collective": result.collective,
-              "accuracy": result.accuracy, "tau": args.tau, "times": times}
+              "accuracy": result.accuracy, "tau": args.tau, "times": times,
+              "targets": targets.tolist(), "p_lower": result.p_lower.tolist(),
+              "correct": result.correct.tolist()}
     name = f"{args.dataset}_{args.model}_{args.threat}_{tag}.json"
     (out / name).write_text(json.dumps(record, indent=1))
     print(json.dumps({k: record[k] for k in ("dataset", "model", "threat", "budgets", "naive",

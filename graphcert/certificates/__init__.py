@@ -20,7 +20,8 @@ Base (per-output) certificates, one module per family:
   :func:`hierarchical_node_radius`, :func:`hierarchical_gaussian_worst_case`,
   :func:`hierarchical_gaussian_certified`;
 * injected nodes under node-aware bi-smoothing (docs/theory.md §15):
-  :func:`injection_cutoff_probability`, :func:`injection_worst_case`,
+  :func:`injection_cutoff_probability`,
+  :func:`injection_separation_probability`, :func:`injection_worst_case`,
   :func:`injection_certified`, :func:`injection_node_radius`;
 * MMCert for ablated multimodal inputs (SPEC §7): :func:`ablation_delta`,
   :func:`mmcert_certified`.
@@ -47,6 +48,7 @@ from graphcert.certificates._injection import (
                                                    injection_certified,
                                                    injection_cutoff_probability,
                                                    injection_node_radius,
+                                                   injection_separation_probability,
                                                    injection_worst_case,
 )
 from graphcert.certificates._kary import (
@@ -86,6 +88,7 @@ __all__ = [
     "injection_certified",
     "injection_cutoff_probability",
     "injection_node_radius",
+    "injection_separation_probability",
     "injection_worst_case",
     "kary_hamming_certified",
     "kary_hamming_radius",

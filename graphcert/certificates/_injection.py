@@ -2,16 +2,20 @@
 
 Smoothing deletes every edge with probability ``p_edge`` and every node with probability
 ``p_node`` (a deleted node loses all its edges and keeps its features). The adversary injects
-rho nodes with at most tau edges each. Call an injected node *cut off* when it is deleted or
-all its edges to the clean graph are deleted; these events use only the coins of the injected
-nodes and edges, so they are independent of the clean graph's noise, and
+rho nodes with at most tau edges each. Two events leave a message-passing GNN's output at a
+clean target unchanged, because every surviving injected node is then apart from the clean
+graph:
 
-    Pr[all injected nodes cut off] = prod_u (p_node + (1 - p_node) p_edge^{c_u})
-                                   >= (p_node + (1 - p_node) p_edge^tau)^rho =: P
+* E: every injected node is deleted or all its edges to clean nodes are deleted by their own
+  coins. E uses only the injected coins, so it is independent of the clean noise, and
+  ``Pr[E] >= P = (p_n + (1 - p_n) p_e^tau)^rho``; hence ``Pr'[g = y] >= p_A P``.
+* D: every injected node is deleted or each of its edges to a clean node w is deleted or has
+  w deleted. D depends on the clean coins, but by Harris' inequality
+  ``Pr[D] >= Q = (p_n + (1 - p_n)(p_n + (1 - p_n) p_e)^tau)^rho``; hence
+  ``Pr'[g = y] >= Pr[g = y] - Pr[not D] >= p_A - (1 - Q)``.
 
-(c_u <= tau edges of u to clean nodes). When all are cut off, the injected nodes form components
-apart from the clean graph, which a message-passing GNN's output at a clean node ignores. Hence
-``Pr'[g = y] >= p_A P`` for the top class and ``Pr'[g = y_B] <= p_B P + 1 - P`` for any other.
+The certificate takes the larger lower bound for the top class and the smaller upper bound
+``min(1 - (1 - p_B) P, p_B + 1 - Q)`` for any other class.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ import numpy as np
 from graphcert.utils.validation import check_int, check_probabilities, check_real
 
 __all__ = ["injection_certified", "injection_cutoff_probability", "injection_node_radius",
-           "injection_worst_case"]
+           "injection_separation_probability", "injection_worst_case"]
 
 
 def _check_deletion(p_node, p_edge) -> tuple[float, float]:
@@ -34,35 +38,59 @@ def _check_deletion(p_node, p_edge) -> tuple[float, float]:
     return values[0], values[1]
 
 
+def _budget(rho, tau) -> tuple[int, int]:
+    return check_int(rho, "rho", "[0, inf)"), check_int(tau, "tau", "[0, inf)")
+
+
 def injection_cutoff_probability(p_node, p_edge, rho, tau) -> float:
-    """``(p_node + (1 - p_node) p_edge^tau)^rho``: the smallest probability, over every
-    injection of ``rho`` nodes with at most ``tau`` edges each, that all injected nodes are cut
-    off from the clean graph (§15)."""
+    """P = ``(p_node + (1 - p_node) p_edge^tau)^rho``: the smallest probability, over every
+    injection of ``rho`` nodes with at most ``tau`` edges each, that every injected node is
+    deleted or loses all its edges to the clean graph by their own coins (event E, §15)."""
     p_n, p_e = _check_deletion(p_node, p_edge)
-    rho = check_int(rho, "rho", "[0, inf)")
-    tau = check_int(tau, "tau", "[0, inf)")
+    rho, tau = _budget(rho, tau)
     return float((p_n + (1.0 - p_n) * p_e**tau) ** rho)
 
 
+def injection_separation_probability(p_node, p_edge, rho, tau) -> float:
+    """Q = ``(p_node + (1 - p_node)(p_node + (1 - p_node) p_edge)^tau)^rho``: a lower bound,
+    over every such injection, on the probability that every injected node is deleted or
+    each of its edges to a clean node dies by its own coin or its clean endpoint's (event D,
+    §15; Harris' inequality over the shared clean endpoints)."""
+    p_n, p_e = _check_deletion(p_node, p_edge)
+    rho, tau = _budget(rho, tau)
+    edge_dies = p_n + (1.0 - p_n) * p_e
+    return float((p_n + (1.0 - p_n) * edge_dies**tau) ** rho)
+
+
+def _class_bounds(p_lower, p_upper, cut: float, sep: float):
+    """Lower bound for the top class, upper bound for the runner-up (None: binary, 1/2)."""
+    low = np.maximum(p_lower * cut, p_lower - (1.0 - sep))
+    if p_upper is None:
+        return low, 0.5
+    return low, np.minimum(1.0 - (1.0 - p_upper) * cut, p_upper + 1.0 - sep)
+
+
 def injection_worst_case(p_lower, p_node, p_edge, rho, tau):
-    """Lower bound ``p_lower * P`` on the probability of the predicted class under ``rho``
-    injected nodes with at most ``tau`` edges each (§15); a float for a float ``p_lower``,
-    else an array of its shape."""
+    """Lower bound ``max(p_lower P, p_lower - (1 - Q))`` on the probability of the predicted
+    class under ``rho`` injected nodes with at most ``tau`` edges each (§15); a float for a
+    float ``p_lower``, else an array of its shape."""
     cut = injection_cutoff_probability(p_node, p_edge, rho, tau)
+    sep = injection_separation_probability(p_node, p_edge, rho, tau)
     p = check_probabilities(p_lower, "p_lower")
-    out = p * cut
+    out, _ = _class_bounds(p, None, cut, sep)
     return float(out) if np.ndim(p_lower) == 0 else out
 
 
 def injection_certified(p_lower, p_node, p_edge, rho, tau, *, p_upper=None):
-    """Binary (``p_upper`` None): ``p_lower P > 1/2``; multi-class: ``p_lower P > p_upper P
-    + 1 - P`` with ``p_upper`` the runner-up's upper bound (§15). A bool or a bool array."""
+    """Binary (``p_upper`` None): the worst case of ``p_lower`` above 1/2; multi-class: above
+    ``min(1 - (1 - p_upper) P, p_upper + 1 - Q)``, the runner-up's best case (§15). A bool or
+    a bool array."""
     cut = injection_cutoff_probability(p_node, p_edge, rho, tau)
+    sep = injection_separation_probability(p_node, p_edge, rho, tau)
     p = check_probabilities(p_lower, "p_lower")
-    if p_upper is None:
-        ok = p * cut > 0.5
-    else:
-        ok = p * cut > check_probabilities(p_upper, "p_upper") * cut + 1.0 - cut
+    rival = None if p_upper is None else check_probabilities(p_upper, "p_upper")
+    low, high = _class_bounds(p, rival, cut, sep)
+    ok = low > high
     return bool(ok) if np.ndim(ok) == 0 else ok
 
 

@@ -18,6 +18,7 @@ from graphcert.certificates import (
     injection_certified,
     injection_cutoff_probability,
     injection_node_radius,
+    injection_separation_probability,
     injection_worst_case,
 )
 
@@ -108,16 +109,18 @@ def test_certificate_is_exact_for_edges_to_the_target_below_its_edge_mass(rho):
 
 
 def test_treating_clean_endpoint_deletion_as_independent_over_claims():
-    # the factor p_e + p_n - p_e p_n per edge (clean endpoint deleted or edge deleted) assumes
-    # the clean endpoint's coin independent of the prediction; a classifier that is right
-    # exactly when the target is kept breaks it
+    # p_A times the factor p_e + p_n - p_e p_n per edge (clean endpoint deleted or edge
+    # deleted) treats the clean endpoint's coin as independent of the prediction; a classifier
+    # that is right on the components with an edge of the target and on some of the
+    # isolated ones breaks it.
     edges = CLEAN_EDGES + [(1, 3)]
     clean, attacked = _distribution(1, 3, CLEAN_EDGES), _distribution(1, 4, edges)
     p_a = 1 - P_N
-    independent = p_a * ((1 - P_N) * (P_E + P_N - P_E * P_N) + P_N)
+    q = injection_separation_probability(P_N, P_E, 1, 1)
+    assert q == pytest.approx((1 - P_N) * (P_E + P_N - P_E * P_N) + P_N)
     exact = _fill(clean, attacked, p_a)
-    assert independent > exact + 0.01
-    assert injection_worst_case(p_a, P_N, P_E, 1, 1) <= exact + 1e-12
+    assert p_a * q > exact + 0.01
+    assert p_a - 1 + q == injection_worst_case(p_a, P_N, P_E, 1, 1) <= exact
 
 
 def test_cutoff_probability_and_radius():
@@ -130,6 +133,9 @@ def test_cutoff_probability_and_radius():
         for rho in range(41):
             assert injection_certified(p[n], 0.8, 0.9, rho, 6) == (rho <= rad)
     assert radius[0] == -1 and 0 < radius[1] < radius[2] < 40
+    # Q^rho > 1/2 + (1 - p_A): up to rho = 29 at p_A = 0.999 (P alone: rho = 7)
+    np.testing.assert_array_equal(injection_node_radius([0.999], 0.8, 0.9, 6, 40), [29])
+    assert injection_cutoff_probability(0.8, 0.9, 8, 6) * 0.999 < 0.5
 
 
 @pytest.mark.parametrize("kwargs, match", [

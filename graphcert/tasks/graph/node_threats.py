@@ -86,7 +86,8 @@ def train_under_noise(model: torch.nn.Module, data: Data, noise, idx_train, idx_
 class NodeThreatResult:
     """Certified accuracy per budget (controlled or injected nodes): ``naive[i]`` and
     ``collective[i]`` correct targets certified at ``budgets[i]``, of ``n_targets``;
-    ``accuracy`` the smoothed accuracy (abstentions wrong)."""
+    ``accuracy`` the smoothed accuracy (abstentions wrong); ``p_lower`` (T,) the bounds and
+    ``correct`` (T,) which targets are right and not abstained."""
 
     threat: str
     budgets: list[int]
@@ -94,6 +95,8 @@ class NodeThreatResult:
     collective: list[int] = field(default_factory=list)
     n_targets: int = 0
     accuracy: float = 0.0
+    p_lower: np.ndarray | None = None
+    correct: np.ndarray | None = None
 
     def ratios(self) -> dict[str, list[float]]:
         n = max(self.n_targets, 1)
@@ -128,7 +131,7 @@ def node_threat_result(stats: SmoothingStats, y: np.ndarray, targets: np.ndarray
     p_lower = clopper_pearson_lower(votes, stats.n[targets], alpha / targets.size)
     correct = (predicted == np.asarray(y)[targets]) & (p_lower > 0.5)
     result = NodeThreatResult(threat, [int(b) for b in budgets], n_targets=int(targets.size),
-                              accuracy=float(correct.mean()))
+                              accuracy=float(correct.mean()), p_lower=p_lower, correct=correct)
     good = targets[correct]
     fields = receptive_fields(edge_index, stats.labels.size, hops, good)
     p_good = p_lower[correct]
