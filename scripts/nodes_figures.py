@@ -22,7 +22,7 @@ from graphcert.noise.hierarchical import hierarchical_noise
 from graphcert.noise.injection import injection_noise
 from graphcert.run.models import build_model
 from graphcert.sampling.engine import smooth
-from graphcert.sampling.statistics import MonteCarloConfig
+from graphcert.sampling.monte_carlo import MonteCarloConfig
 from graphcert.tasks.graph.node_threats import node_threat_result, train_under_noise
 
 HOPS = {"gcn": 2, "appnp": 10}  # message-passing steps: GCN layers, APPNP's k

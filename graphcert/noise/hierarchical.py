@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from graphcert.noise._csr import stacked_csr
-from graphcert.noise.binary import BinaryGraph, prepare_binary, sample_prepared
+from graphcert.noise.csr import stacked_csr
+from graphcert.noise.sparse_sampler import BinaryGraph, prepare_binary, sample_prepared
 from graphcert.utils.validation import (
     check_bool,
     check_int,

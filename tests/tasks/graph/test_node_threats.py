@@ -13,7 +13,7 @@ from graphcert.certificates.bounds import clopper_pearson_lower
 from graphcert.noise.hierarchical import hierarchical_noise
 from graphcert.noise.injection import injection_noise
 from graphcert.sampling.engine import smooth
-from graphcert.sampling.statistics import MonteCarloConfig
+from graphcert.sampling.monte_carlo import MonteCarloConfig
 from graphcert.tasks.graph.node_threats import node_threat_result, train_under_noise
 
 N, D = 16, 6
