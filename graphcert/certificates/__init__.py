@@ -20,8 +20,7 @@ Base (per-output) certificates, one module per family:
   :func:`hierarchical_node_radius`, :func:`hierarchical_gaussian_worst_case`,
   :func:`hierarchical_gaussian_certified`;
 * injected nodes under node-aware bi-smoothing (docs/theory.md §15):
-  :func:`injection_cutoff_probability`,
-  :func:`injection_separation_probability`, :func:`injection_worst_case`,
+  :func:`injection_probabilities`, :func:`injection_worst_case`,
   :func:`injection_certified`, :func:`injection_node_radius`;
 * MMCert for ablated multimodal inputs (SPEC §7): :func:`ablation_delta`,
   :func:`mmcert_certified`.
@@ -46,9 +45,8 @@ from graphcert.certificates._hierarchical import (
 )
 from graphcert.certificates._injection import (
                                                    injection_certified,
-                                                   injection_cutoff_probability,
                                                    injection_node_radius,
-                                                   injection_separation_probability,
+                                                   injection_probabilities,
                                                    injection_worst_case,
 )
 from graphcert.certificates._kary import (
@@ -86,9 +84,8 @@ __all__ = [
     "hierarchical_node_radius",
     "hierarchical_worst_case",
     "injection_certified",
-    "injection_cutoff_probability",
     "injection_node_radius",
-    "injection_separation_probability",
+    "injection_probabilities",
     "injection_worst_case",
     "kary_hamming_certified",
     "kary_hamming_radius",

@@ -1,21 +1,22 @@
 """Injected nodes under node-aware bi-smoothing (docs/theory.md §15; Lai et al. 2023).
 
-Smoothing deletes every edge with probability ``p_edge`` and every node with probability
-``p_node`` (a deleted node loses all its edges and keeps its features). The adversary injects
-rho nodes with at most tau edges each. Two events leave a message-passing GNN's output at a
-clean target unchanged, because every surviving injected node is then apart from the clean
-graph:
+Smoothing deletes every edge with probability ``p_e`` and every node with probability ``p_n``
+(a deleted node loses all its edges and keeps its features). The adversary injects rho nodes
+with at most tau edges each. The output of a message-passing GNN at a clean target t stays the
+same when t is deleted (it is alone in both graphs) or when every surviving injected node is
+apart from the clean graph. Three lower bounds on the top class's probability follow
+(docs/theory.md §15 proves them); each injected node u with c edges to clean nodes contributes
+one factor, and the worst injection gives every node tau edges (and an edge to t):
 
-* E: every injected node is deleted or all its edges to clean nodes are deleted by their own
-  coins. E uses only the injected coins, so it is independent of the clean noise, and
-  ``Pr[E] >= P = (p_n + (1 - p_n) p_e^tau)^rho``; hence ``Pr'[g = y] >= p_A P``.
-* D: every injected node is deleted or each of its edges to a clean node w is deleted or has
-  w deleted. D depends on the clean coins, but by Harris' inequality
-  ``Pr[D] >= Q = (p_n + (1 - p_n)(p_n + (1 - p_n) p_e)^tau)^rho``; hence
-  ``Pr'[g = y] >= Pr[g = y] - Pr[not D] >= p_A - (1 - Q)``.
+* E, own coins: ``P = prod_u (p_n + (1 - p_n) p_e^c)``, independent of the clean noise:
+  ``max(0, p_A - (1 - p_n)) + min(p_A, 1 - p_n) P``;
+* D, own or clean endpoint's coin (Harris' inequality): ``Q = prod_u (p_n + (1 - p_n) s^c)``
+  with ``s = p_n + (1 - p_n) p_e``: ``p_A - (1 - Q)``;
+* D given t kept: ``Q' = prod_u (p_n + (1 - p_n) p_e s^(c - 1))``:
+  ``p_A - (1 - p_n)(1 - Q')``.
 
-The certificate takes the larger lower bound for the top class and the smaller upper bound
-``min(1 - (1 - p_B) P, p_B + 1 - Q)`` for any other class.
+The largest of the three bounds the top class; the runner-up's best case is ``1 - lower(1 -
+p_B)``.
 """
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ import numpy as np
 
 from graphcert.utils.validation import check_int, check_probabilities, check_real
 
-__all__ = ["injection_certified", "injection_cutoff_probability", "injection_node_radius",
-           "injection_separation_probability", "injection_worst_case"]
+__all__ = ["injection_certified", "injection_node_radius", "injection_probabilities",
+           "injection_worst_case", "lower_bound", "node_factors"]
 
 
 def _check_deletion(p_node, p_edge) -> tuple[float, float]:
@@ -42,55 +43,51 @@ def _budget(rho, tau) -> tuple[int, int]:
     return check_int(rho, "rho", "[0, inf)"), check_int(tau, "tau", "[0, inf)")
 
 
-def injection_cutoff_probability(p_node, p_edge, rho, tau) -> float:
-    """P = ``(p_node + (1 - p_node) p_edge^tau)^rho``: the smallest probability, over every
-    injection of ``rho`` nodes with at most ``tau`` edges each, that every injected node is
-    deleted or loses all its edges to the clean graph by their own coins (event E, §15)."""
+def node_factors(p_node: float, p_edge: float, edges) -> tuple[np.ndarray, ...]:
+    """Per injected node with ``edges`` edges to clean nodes: its factors of P, Q and Q'."""
+    c = np.asarray(edges, dtype=float)
+    s = p_node + (1.0 - p_node) * p_edge
+    cut = p_node + (1.0 - p_node) * p_edge**c
+    sep = p_node + (1.0 - p_node) * s**c
+    kept = np.where(c > 0, p_node + (1.0 - p_node) * p_edge * s ** np.maximum(c - 1, 0), 1.0)
+    return cut, sep, kept
+
+
+def lower_bound(p, p_node: float, cut, sep, kept):
+    """The largest of the three lower bounds on the top class (module docstring)."""
+    alone = 1.0 - p_node  # mass where the target keeps its edges
+    first = np.maximum(p - alone, 0.0) + np.minimum(p, alone) * cut
+    return np.maximum(first, np.maximum(p - (1.0 - sep), p - alone * (1.0 - kept)))
+
+
+def injection_probabilities(p_node, p_edge, rho, tau) -> tuple[float, float, float]:
+    """(P, Q, Q') of the worst injection of ``rho`` nodes with ``tau`` edges each (§15)."""
     p_n, p_e = _check_deletion(p_node, p_edge)
     rho, tau = _budget(rho, tau)
-    return float((p_n + (1.0 - p_n) * p_e**tau) ** rho)
-
-
-def injection_separation_probability(p_node, p_edge, rho, tau) -> float:
-    """Q = ``(p_node + (1 - p_node)(p_node + (1 - p_node) p_edge)^tau)^rho``: a lower bound,
-    over every such injection, on the probability that every injected node is deleted or
-    each of its edges to a clean node dies by its own coin or its clean endpoint's (event D,
-    §15; Harris' inequality over the shared clean endpoints)."""
-    p_n, p_e = _check_deletion(p_node, p_edge)
-    rho, tau = _budget(rho, tau)
-    edge_dies = p_n + (1.0 - p_n) * p_e
-    return float((p_n + (1.0 - p_n) * edge_dies**tau) ** rho)
-
-
-def _class_bounds(p_lower, p_upper, cut: float, sep: float):
-    """Lower bound for the top class, upper bound for the runner-up (None: binary, 1/2)."""
-    low = np.maximum(p_lower * cut, p_lower - (1.0 - sep))
-    if p_upper is None:
-        return low, 0.5
-    return low, np.minimum(1.0 - (1.0 - p_upper) * cut, p_upper + 1.0 - sep)
+    return tuple(float(f**rho) for f in node_factors(p_n, p_e, tau))
 
 
 def injection_worst_case(p_lower, p_node, p_edge, rho, tau):
-    """Lower bound ``max(p_lower P, p_lower - (1 - Q))`` on the probability of the predicted
-    class under ``rho`` injected nodes with at most ``tau`` edges each (§15); a float for a
-    float ``p_lower``, else an array of its shape."""
-    cut = injection_cutoff_probability(p_node, p_edge, rho, tau)
-    sep = injection_separation_probability(p_node, p_edge, rho, tau)
+    """Lower bound on the probability of the predicted class under ``rho`` injected nodes
+    with at most ``tau`` edges each (§15); a float for a float ``p_lower``, else an array of
+    its shape."""
+    cut, sep, kept = injection_probabilities(p_node, p_edge, rho, tau)
     p = check_probabilities(p_lower, "p_lower")
-    out, _ = _class_bounds(p, None, cut, sep)
+    out = lower_bound(p, float(p_node), cut, sep, kept)
     return float(out) if np.ndim(p_lower) == 0 else out
 
 
 def injection_certified(p_lower, p_node, p_edge, rho, tau, *, p_upper=None):
     """Binary (``p_upper`` None): the worst case of ``p_lower`` above 1/2; multi-class: above
-    ``min(1 - (1 - p_upper) P, p_upper + 1 - Q)``, the runner-up's best case (§15). A bool or
-    a bool array."""
-    cut = injection_cutoff_probability(p_node, p_edge, rho, tau)
-    sep = injection_separation_probability(p_node, p_edge, rho, tau)
+    the runner-up's best case ``1 - worst(1 - p_upper)`` (§15). A bool or a bool array."""
+    cut, sep, kept = injection_probabilities(p_node, p_edge, rho, tau)
     p = check_probabilities(p_lower, "p_lower")
-    rival = None if p_upper is None else check_probabilities(p_upper, "p_upper")
-    low, high = _class_bounds(p, rival, cut, sep)
-    ok = low > high
+    low = lower_bound(p, float(p_node), cut, sep, kept)
+    if p_upper is None:
+        ok = low > 0.5
+    else:
+        rival = check_probabilities(p_upper, "p_upper")
+        ok = low > 1.0 - lower_bound(1.0 - rival, float(p_node), cut, sep, kept)
     return bool(ok) if np.ndim(ok) == 0 else ok
 
 

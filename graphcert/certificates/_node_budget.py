@@ -24,8 +24,9 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from graphcert.certificates._hierarchical import hierarchical_certified, hierarchical_node_radius
 from graphcert.certificates._injection import (
     _check_deletion,
-    _class_bounds,
     injection_certified,
+    lower_bound,
+    node_factors,
 )
 from graphcert.utils.validation import check_index_array, check_int, check_probabilities
 
@@ -143,21 +144,15 @@ def hierarchical_collective(p_lower, fields, p_select, r, theta_plus, theta_minu
     return _collective(naive, need, fields, budget, 1, time_limit)
 
 
-def _spread_cutoffs(p_node: float, p_edge: float, rho: int, tau: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """(rho * tau + 1,) each: the smallest P and Q (`injection_cutoff_probability`,
-    `injection_separation_probability`) of e edges into one field from rho nodes with at
-    most tau each. Both are products of per-node factors whose logs are concave in the node's
-    edges, so the edges spread evenly minimize both at once (§15)."""
+def _spread_probabilities(p_node: float, p_edge: float, rho: int, tau: int
+                          ) -> tuple[np.ndarray, ...]:
+    """(rho * tau + 1,) each: the smallest P, Q and Q' (`injection_probabilities`) of e
+    edges into one field from rho nodes with at most tau each. Every factor's log is concave
+    in the node's edges, so spreading the edges evenly minimizes all three at once (§15)."""
     e = np.arange(rho * tau + 1)
     q, s = np.divmod(e, max(rho, 1))
-    edge_dies = p_node + (1.0 - p_node) * p_edge
-
-    def spread(base: float) -> np.ndarray:
-        factor = p_node + (1.0 - p_node) * base ** q
-        return factor ** (rho - s) * (p_node + (1.0 - p_node) * base ** (q + 1)) ** s
-
-    return spread(p_edge), spread(edge_dies)
+    low, high = node_factors(p_node, p_edge, q), node_factors(p_node, p_edge, q + 1)
+    return tuple(a ** (rho - s) * b**s for a, b in zip(low, high, strict=True))
 
 
 def injection_collective(p_lower, fields, p_node, p_edge, rho, tau, *, p_upper=None,
@@ -170,11 +165,13 @@ def injection_collective(p_lower, fields, p_node, p_edge, rho, tau, *, p_upper=N
     rho = check_int(rho, "rho", "[0, inf)")
     tau = check_int(tau, "tau", "[0, inf)")
     p = np.atleast_1d(check_probabilities(p_lower, "p_lower"))
-    cut, sep = _spread_cutoffs(p_n, p_e, rho, tau)
-    rival = None if p_upper is None else np.atleast_1d(
-        check_probabilities(p_upper, "p_upper"))[:, None]
-    low, high = _class_bounds(p[:, None], rival, cut[None], sep[None])
-    holds = low > high
+    cut, sep, kept = (a[None] for a in _spread_probabilities(p_n, p_e, rho, tau))
+    low = lower_bound(p[:, None], p_n, cut, sep, kept)
+    if p_upper is None:
+        holds = low > 0.5
+    else:
+        rival = np.atleast_1d(check_probabilities(p_upper, "p_upper"))[:, None]
+        holds = low > 1.0 - lower_bound(1.0 - rival, p_n, cut, sep, kept)
     fails = ~holds
     need = np.where(fails.any(axis=1), np.argmax(fails, axis=1).astype(float), np.inf)
     naive = np.atleast_1d(injection_certified(p, p_n, p_e, rho, tau, p_upper=p_upper))

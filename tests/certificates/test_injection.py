@@ -16,9 +16,8 @@ import pytest
 
 from graphcert.certificates import (
     injection_certified,
-    injection_cutoff_probability,
     injection_node_radius,
-    injection_separation_probability,
+    injection_probabilities,
     injection_worst_case,
 )
 
@@ -116,26 +115,28 @@ def test_treating_clean_endpoint_deletion_as_independent_over_claims():
     edges = CLEAN_EDGES + [(1, 3)]
     clean, attacked = _distribution(1, 3, CLEAN_EDGES), _distribution(1, 4, edges)
     p_a = 1 - P_N
-    q = injection_separation_probability(P_N, P_E, 1, 1)
+    q = injection_probabilities(P_N, P_E, 1, 1)[1]
     assert q == pytest.approx((1 - P_N) * (P_E + P_N - P_E * P_N) + P_N)
     exact = _fill(clean, attacked, p_a)
     assert p_a * q > exact + 0.01
-    assert p_a - 1 + q == injection_worst_case(p_a, P_N, P_E, 1, 1) <= exact
+    assert injection_worst_case(p_a, P_N, P_E, 1, 1) <= exact
 
 
-def test_cutoff_probability_and_radius():
-    assert injection_cutoff_probability(0.8, 0.9, 3, 6) == pytest.approx(
-        (0.8 + 0.2 * 0.9**6) ** 3)
-    assert injection_cutoff_probability(0.8, 0.9, 0, 6) == 1.0
-    p = np.array([0.4, 0.9, 0.999])
-    radius = injection_node_radius(p, 0.8, 0.9, 6, 40)
+def test_probabilities_and_radius():
+    s = 0.8 + 0.2 * 0.9
+    np.testing.assert_allclose(injection_probabilities(0.8, 0.9, 3, 6),
+                               [(0.8 + 0.2 * 0.9**6) ** 3, (0.8 + 0.2 * s**6) ** 3,
+                                (0.8 + 0.2 * 0.9 * s**5) ** 3])
+    assert injection_probabilities(0.8, 0.9, 0, 6) == (1.0, 1.0, 1.0)
+    p = np.array([0.4, 0.7, 0.9, 0.99])
+    radius = injection_node_radius(p, 0.3, 0.9, 6, 40)
     for n, rad in enumerate(radius):
         for rho in range(41):
-            assert injection_certified(p[n], 0.8, 0.9, rho, 6) == (rho <= rad)
-    assert radius[0] == -1 and 0 < radius[1] < radius[2] < 40
-    # Q^rho > 1/2 + (1 - p_A): up to rho = 29 at p_A = 0.999 (P alone: rho = 7)
-    np.testing.assert_array_equal(injection_node_radius([0.999], 0.8, 0.9, 6, 40), [29])
-    assert injection_cutoff_probability(0.8, 0.9, 8, 6) * 0.999 < 0.5
+            assert injection_certified(p[n], 0.3, 0.9, rho, 6) == (rho <= rad)
+    assert radius[0] == -1 and 0 < radius[1] < radius[2] < radius[3]
+    # the target alone (deleted) w.p. p_n = 0.8: p_A > 1/2 + 0.2 holds against any rho
+    np.testing.assert_array_equal(injection_node_radius([0.69, 0.71], 0.8, 0.9, 6, 200),
+                                  [injection_node_radius([0.69], 0.8, 0.9, 6, 200)[0], 200])
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -73,14 +73,19 @@ def test_collective_beats_naive_where_fields_are_apart():
     assert got.naive.sum() == 0 and got.collective == 1
 
 
-def _still_certified(p, p_n, p_e, counts):
-    """The per-target certificate with the injection's actual edges into the field."""
+def _still_certified(p, p_n, p_e, counts, at_target):
+    """The per-target certificate with the injection's actual edges into the field
+    (``at_target``: whether the node has an edge to the target itself)."""
+    s = p_n + (1 - p_n) * p_e
     cut = np.prod([p_n + (1 - p_n) * p_e**c for c in counts])
-    sep = np.prod([p_n + (1 - p_n) * (p_n + (1 - p_n) * p_e)**c for c in counts])
-    return max(p * cut, p - 1 + sep) > 0.5
+    sep = np.prod([p_n + (1 - p_n) * s**c for c in counts])
+    kept = np.prod([p_n + (1 - p_n) * p_e**t * s ** (c - t)
+                    for c, t in zip(counts, at_target, strict=True)])
+    first = max(p - (1 - p_n), 0) + min(p, 1 - p_n) * cut
+    return max(first, p - 1 + sep, p - (1 - p_n) * (1 - kept)) > 0.5
 
 
-@pytest.mark.parametrize("p_n, p_e", [(0.7, 0.5), (0.4, 0.4)])
+@pytest.mark.parametrize("p_n, p_e", [(0.7, 0.5), (0.4, 0.4), (0.2, 0.5)])
 @pytest.mark.parametrize("rho, tau", [(1, 1), (1, 2), (2, 1), (2, 2)])
 def test_injection_collective_is_sound_for_every_injection(rho, tau, p_n, p_e):
     p_lower = np.array([0.95, 0.8, 0.99, 0.9, 0.75, 0.999])
@@ -93,7 +98,8 @@ def test_injection_collective_is_sound_for_every_injection(rho, tau, p_n, p_e):
         broken = 0
         for t in range(N):
             counts = [int(dense[t, list(s)].sum()) for s in pattern]
-            broken += not _still_certified(p_lower[t], p_n, p_e, counts)
+            at_target = [int(t in s) for s in pattern]
+            broken += not _still_certified(p_lower[t], p_n, p_e, counts, at_target)
         worst = max(worst, broken)
     assert got.collective <= N - worst
     assert got.collective >= got.naive.sum()
