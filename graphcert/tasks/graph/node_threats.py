@@ -27,6 +27,7 @@ from graphcert.certificates._node_budget import (
     receptive_fields,
 )
 from graphcert.certificates.bounds import clopper_pearson_lower
+from graphcert.noise import hierarchical, injection
 from graphcert.noise.base import NoisyGraphs
 from graphcert.noise.hierarchical import HierarchicalGaussianNoise, HierarchicalSparseNoise
 from graphcert.noise.injection import NodeEdgeDeletionNoise, require_edge_input
@@ -34,9 +35,28 @@ from graphcert.sampling.statistics import SmoothingStats
 from graphcert.tasks.graph.training import model_inputs, set_seed
 from graphcert.utils.validation import check_choice, check_int, check_real
 
-__all__ = ["NodeThreatResult", "node_threat_result", "train_under_noise"]
+__all__ = ["NodeThreatResult", "hierarchical_noise", "injection_noise", "node_threat_result",
+           "train_under_noise"]
 
 THREATS = ("nodes", "injection")
+
+
+def hierarchical_noise(data: Data, p_select: float, *, theta_plus: float | None = None,
+                       theta_minus: float | None = None, sigma: float | None = None,
+                       indicator: bool = True):
+    """``graphcert.hierarchical_noise``: row selection with ``p_select`` and sparsity-aware
+    (``theta_plus``, ``theta_minus``) or Gaussian (``sigma``) noise on the selected rows of
+    ``data.x``, with the selection as an extra column if ``indicator`` (§14). A model for it
+    takes ``data.num_features + indicator`` inputs."""
+    return hierarchical.hierarchical_noise(data.num_nodes, p_select, theta_plus=theta_plus,
+                                           theta_minus=theta_minus, sigma=sigma,
+                                           indicator=indicator)
+
+
+def injection_noise(data: Data, p_node: float, p_edge: float) -> NodeEdgeDeletionNoise:
+    """``graphcert.injection_noise``: node deletion with ``p_node`` and edge deletion with
+    ``p_edge`` on ``data``'s graph (node-aware bi-smoothing, §15)."""
+    return injection.injection_noise(data.edge_index, data.num_nodes, p_node, p_edge)
 
 
 def _noisy_input(model, noise, x, edge_index, rng):

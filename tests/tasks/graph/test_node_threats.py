@@ -77,3 +77,14 @@ def test_injection_needs_a_model_with_edges(data):
     with pytest.raises(ValueError, match="needs a model with an edge input"):
         train_under_noise(Features(), data, injection_noise(data.edge_index, N, 0.5, 0.5),
                           np.arange(8), np.arange(8, 12))
+
+
+def test_top_level_noises_take_the_graph(data):
+    import graphcert
+
+    noise = graphcert.hierarchical_noise(data, 0.8, theta_plus=0.01, theta_minus=0.5)
+    assert noise.n_nodes == N and noise.p_select == 0.8 and noise.indicator
+    deletion = graphcert.injection_noise(data, 0.3, 0.4)
+    assert (deletion.p_node, deletion.p_edge, deletion.edge_index.shape) == (0.3, 0.4, (2, N))
+    with pytest.raises(ValueError, match=r"p_select == 1.5"):
+        graphcert.hierarchical_noise(data, 1.5, sigma=1.0)
