@@ -1,19 +1,25 @@
 """graphcert: collective robustness certificates via localized randomized smoothing.
 
 The one-call API (`graphcert.tasks.graph.api`): ``graphcert.localized_noise``,
-``graphcert.isotropic_noise``, ``graphcert.certify`` and its result, ``graphcert.Certificate``.
+``graphcert.isotropic_noise``, ``graphcert.certify`` and its result, ``graphcert.Certificate``;
+the node-level threat models' noises ``graphcert.hierarchical_noise`` and
+``graphcert.injection_noise`` (`graphcert.tasks.graph.node_threats`).
 They are imported on first use, so that ``import graphcert`` (and the numpy-only certificate
 layer below it) stays cheap and never imports torch.
 """
 from __future__ import annotations
 
-__all__ = ["Certificate", "certify", "isotropic_noise", "localized_noise"]
+__all__ = ["Certificate", "certify", "hierarchical_noise", "injection_noise", "isotropic_noise",
+           "localized_noise"]
 
 
 def __getattr__(name: str):
     if name in ("certify", "isotropic_noise", "localized_noise"):
         from graphcert.tasks.graph import api
         value = getattr(api, name)
+    elif name in ("hierarchical_noise", "injection_noise"):
+        from graphcert.tasks.graph import node_threats
+        value = getattr(node_threats, name)
     elif name == "Certificate":
         from graphcert.tasks.graph.certificate import Certificate as value
     else:

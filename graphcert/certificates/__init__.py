@@ -16,6 +16,13 @@ Base (per-output) certificates, one module per family:
   radius certified);
 * vote-based radii for continuous smoothing (docs/theory.md §4): :func:`gaussian_l2_radius`,
   :func:`gaussian_radius`, :func:`uniform_l1_radius`;
+* hierarchical smoothing against adversarial nodes (docs/theory.md §14):
+  :func:`hierarchical_worst_case`, :func:`hierarchical_certified`,
+  :func:`hierarchical_node_radius`, :func:`hierarchical_gaussian_worst_case`,
+  :func:`hierarchical_gaussian_certified`;
+* injected nodes under node-aware bi-smoothing (docs/theory.md §15):
+  :func:`injection_probabilities`, :func:`injection_worst_case`,
+  :func:`injection_certified`, :func:`injection_node_radius`;
 * MMCert for ablated multimodal inputs (docs/theory.md §7): :func:`ablation_delta`,
   :func:`mmcert_certified`.
 
@@ -29,6 +36,19 @@ from graphcert.certificates._continuous import (
                                                    gaussian_l2_radius,
                                                    gaussian_radius,
                                                    uniform_l1_radius,
+)
+from graphcert.certificates._hierarchical import (
+                                                   hierarchical_certified,
+                                                   hierarchical_gaussian_certified,
+                                                   hierarchical_gaussian_worst_case,
+                                                   hierarchical_node_radius,
+                                                   hierarchical_worst_case,
+)
+from graphcert.certificates._injection import (
+                                                   injection_certified,
+                                                   injection_node_radius,
+                                                   injection_probabilities,
+                                                   injection_worst_case,
 )
 from graphcert.certificates._kary import (
                                                    KARY_UNBOUNDED_RADIUS,
@@ -59,6 +79,15 @@ __all__ = [
     "ablation_delta",
     "gaussian_l2_radius",
     "gaussian_radius",
+    "hierarchical_certified",
+    "hierarchical_gaussian_certified",
+    "hierarchical_gaussian_worst_case",
+    "hierarchical_node_radius",
+    "hierarchical_worst_case",
+    "injection_certified",
+    "injection_node_radius",
+    "injection_probabilities",
+    "injection_worst_case",
     "kary_hamming_certified",
     "kary_hamming_radius",
     "kary_hamming_region",
