@@ -29,11 +29,15 @@ import numpy as np
 
 from graphcert.certificates import pair_weight_matrices
 from graphcert.certificates.collective import PairUnits
-from graphcert.data.clustering import affinity_ranks, cluster_affinity, metis_partition
+from graphcert.data.clustering import metis_partition
 from graphcert.noise.binary import LocalizedNoise
-from graphcert.noise.gaussian import GraphGaussian, localized_graph_gaussian
+from graphcert.noise.gaussian import GraphGaussian, localized_gaussian_noise
 from graphcert.noise.kary import KaryNoise, categorical_n_values, localized_kary_noise
-from graphcert.noise.structure import ProductNoise, StructureNoise
+from graphcert.noise.structure import (
+    ProductNoise,
+    StructureNoise,
+    localized_structure_noise,
+)
 from graphcert.utils.validation import check_int, check_integers, check_real
 
 __all__ = ["attribute_part", "gaussian_noise", "joint_noise", "kary_noise", "pair_units",
@@ -64,9 +68,10 @@ def structure_noise(data, p_plus: float, p_minus: float, n_clusters: int | None 
     high = _far_level(p_minus_high, "p_minus_high", p_minus, "p_minus", n_clusters, "[0, 1]")
     if n_clusters is None:
         return StructureNoise.isotropic(data.edge_index, data.num_nodes, p_plus, p_minus)
-    labels, ranks = _clusters(data, n_clusters, seed)
-    return StructureNoise.localized(data.edge_index, labels, ranks, (p_plus, p_plus),
-                                    (p_minus, high))
+    n_clusters = check_int(n_clusters, "n_clusters", "[1, inf)")
+    labels = metis_partition(data.edge_index, data.num_nodes, n_clusters, seed=seed)
+    return localized_structure_noise(data.edge_index, labels, n_clusters, p_plus,
+                                     (p_minus, high))
 
 
 def joint_noise(attribute_noise: LocalizedNoise, structure_noise: StructureNoise
@@ -126,7 +131,7 @@ def gaussian_noise(data, sigma: float, n_clusters: int | None = None,
     if n_clusters is None:
         return GraphGaussian(np.zeros(data.num_nodes, dtype=np.int64), np.full((1, 1), sigma))
     n_clusters = check_int(n_clusters, "n_clusters", "[1, inf)")
-    return localized_graph_gaussian(data.edge_index, data.num_nodes, n_clusters, sigma, high,
+    return localized_gaussian_noise(data.edge_index, data.num_nodes, n_clusters, sigma, high,
                                     seed=seed)
 
 
@@ -168,9 +173,3 @@ def _far_level(value, name: str, low: float, low_name: str, n_clusters, interval
                          "connected cluster gets the most noise")
     return value
 
-
-def _clusters(data, n_clusters, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """METIS labels of `data` and the affinity ranks of its clusters (docs/theory.md §2)."""
-    n_clusters = check_int(n_clusters, "n_clusters", "[1, inf)")
-    labels = metis_partition(data.edge_index, data.num_nodes, n_clusters, seed=seed)
-    return labels, affinity_ranks(cluster_affinity(data.edge_index, labels, n_clusters))
