@@ -18,7 +18,8 @@
 The default is the first family that fits in this order: the exact certificate where the
 noise is isotropic ("sparse_smooth", "kary_hamming"), else "variance_constrained" (the one
 that handles localized noise); "gaussian" for Gaussian noise. ``graphcert certify``'s methods
-smooth the same scores (`ScoreSettings`) and read the same per-target certificates.
+smooth the same scores (the same statistics for the same seed) and build their results from
+the same certificates.
 """
 from __future__ import annotations
 

@@ -11,9 +11,10 @@ Each holds what its family concludes from the Monte Carlo votes and answers
 * `GaussianCertificate`: Gaussian noise, isotropic or localized; Bonferroni-corrected bounds,
   anisotropic l2 radii (§4).
 
-The command line's curves (`graphcert.tasks.graph.evaluation.sparse_smooth_result`,
-`graphcert.tasks.graph.kary.kary_vote_result`, `graphcert.tasks.graph.gaussian`) count the
-same per-target answers.
+The command line's SparseSmooth and K-ary curves (`graphcert.tasks.graph.binary`,
+`graphcert.tasks.graph.kary`) count these certificates' regions; its Gaussian curves
+(`graphcert.tasks.graph.gaussian`) start from the same `gaussian_certificate` and quantize the
+radii down for the collective program.
 """
 from __future__ import annotations
 
