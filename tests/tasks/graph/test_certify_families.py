@@ -13,6 +13,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
 import graphcert
+from graphcert.certificates import localized_weight_matrices
 from graphcert.data.planted import planted_categorical_graph
 from graphcert.tasks.graph.kary import kary_variance_certificate
 from graphcert.tasks.graph.vote_certificates import SparseSmoothCertificate
@@ -129,6 +130,28 @@ def test_kary_capacity_is_every_feature_whatever_n_values_says(graph):
                                      alpha=0.01, bounds="binary")
     for r in (0, 1, 3, 6):
         assert np.array_equal(cert.robust("hamming", r), full.robust("hamming", r))
+
+
+def test_variance_constrained_robust_is_eta_against_the_heaviest_bits(graph):
+    """robust((a, d)) of the variance-constrained certificate, recomputed: eta of the target
+    above the a heaviest addable and d heaviest deletable bits against its cluster."""
+    noise = graphcert.localized_noise(graph, 2, 0.05, (0.3, 0.6))
+    cert = graphcert.certify(TwoLayer(graph.num_features, 2, hidden=8), graph, noise,
+                             targets=np.arange(30), certificate="variance_constrained",
+                             **{**FAST, "n_samples": 300})
+    assert np.sum(cert.radius > 0) > 10
+    w_plus, w_minus = localized_weight_matrices(noise.theta_plus, noise.theta_minus)
+    ones = graph.x.numpy().sum(1).astype(int)
+    zeros = graph.num_features - ones
+    for a, d in itertools.product(range(3), range(4)):
+        expected = []
+        for t in cert.targets:
+            k = noise.labels[t]
+            plus = np.sort(np.repeat(w_plus[k, noise.labels], zeros))[::-1][:a].sum()
+            minus = np.sort(np.repeat(w_minus[k, noise.labels], ones))[::-1][:d].sum()
+            expected.append(cert.radius[t] > plus + minus)
+        assert np.array_equal(cert.robust("attributes", (a, d)), expected), (a, d)
+    assert np.array_equal(cert.robust("deletions", 2), cert.robust("attributes", (0, 2)))
 
 
 # ----------------------------------------------------------------------------- soundness
