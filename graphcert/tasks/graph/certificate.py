@@ -150,6 +150,8 @@ class Certificate(AnswersAttacks):
         deleted)."""
         if kind == "hamming":
             return self._naive.naive_outputs(budget, 0)
+        if kind == "joint":
+            return self._naive.naive_outputs(*budget)
         additions, deletions = budget
         if kind == "edges":
             return self._naive.naive_outputs(0, 0, additions, deletions)

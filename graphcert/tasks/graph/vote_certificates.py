@@ -109,7 +109,9 @@ class SparseSmoothCertificate(AnswersAttacks):
                                             *self.probabilities["edges"], a, d, sa, sd)
         return region[:, a, d, sa, sd] & self.passed
 
-    def _robust(self, kind: str, budget: tuple[int, int]) -> np.ndarray:
+    def _robust(self, kind: str, budget: tuple[int, ...]) -> np.ndarray:
+        if kind == "joint":
+            return self.joint_region(budget[:2], budget[2:])
         additions, deletions = budget
         return self.region(kind, additions, deletions)[:, additions, deletions]
 

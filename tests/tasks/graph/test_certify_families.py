@@ -13,10 +13,11 @@ from torch_geometric.data import Data
 from torch_geometric.utils import scatter
 
 import graphcert
-from graphcert.certificates import localized_weight_matrices
+from graphcert.certificates import localized_weight_matrices, pair_weight_matrices
 from graphcert.data.planted import planted_categorical_graph
 from graphcert.tasks.graph.kary import kary_variance_certificate
 from graphcert.tasks.graph.vote_certificates import SparseSmoothCertificate
+from graphcert.utils.pairs import pair_column
 from tests.helpers import TwoLayer
 
 FAST = dict(n_pre=10, n_samples=60, device="cpu", batch_size=20, chunk_size=30)
@@ -48,7 +49,7 @@ def test_each_noise_gets_its_natural_certificate(graph):
              (graphcert.joint_noise(graphcert.isotropic_noise(graph, 0.01, 0.5),
                                     graphcert.structure_noise(graph, 0.01, 0.5)),
               "sparse_smooth", ("additions", "deletions", "attributes", "edge_additions",
-                                "edge_deletions", "edges")),
+                                "edge_deletions", "edges", "attributes_and_edges")),
              (graphcert.kary_noise(graph, 0.7), "kary_hamming", ("hamming",)),
              (graphcert.kary_noise(graph, 0.7, 2, 0.5), "variance_constrained", ("hamming",)),
              (graphcert.gaussian_noise(graph, 0.5), "gaussian", ("l2",))]
@@ -57,8 +58,8 @@ def test_each_noise_gets_its_natural_certificate(graph):
         assert cert.family == family and cert.attacks == attacks
         assert cert.prediction.shape == (3,) and set(cert.prediction) <= {-1, 0, 1}
         for attack in attacks:
-            budget = 0.0 if attack == "l2" else (0, 0) if attack in ("attributes", "edges") \
-                else 0
+            budget = {"l2": 0.0, "attributes": (0, 0), "edges": (0, 0),
+                      "attributes_and_edges": ((0, 0), (0, 0))}.get(attack, 0)
             # at budget 0 exactly the targets that do not abstain are certified
             assert np.array_equal(cert.robust(attack, budget), cert.prediction >= 0)
         other = "l2" if "l2" not in attacks else "edge_additions"
@@ -136,6 +137,7 @@ def test_variance_constrained_robust_is_eta_against_the_heaviest_bits(graph):
     """robust((a, d)) of the variance-constrained certificate, recomputed: eta of the target
     above the a heaviest addable and d heaviest deletable bits against its cluster."""
     noise = graphcert.localized_noise(graph, 2, 0.05, (0.3, 0.6))
+    torch.manual_seed(3)
     cert = graphcert.certify(TwoLayer(graph.num_features, 2, hidden=8), graph, noise,
                              targets=np.arange(30), certificate="variance_constrained",
                              **{**FAST, "n_samples": 300})
@@ -143,6 +145,7 @@ def test_variance_constrained_robust_is_eta_against_the_heaviest_bits(graph):
     w_plus, w_minus = localized_weight_matrices(noise.theta_plus, noise.theta_minus)
     ones = graph.x.numpy().sum(1).astype(int)
     zeros = graph.num_features - ones
+    counts = []
     for a, d in itertools.product(range(3), range(4)):
         expected = []
         for t in cert.targets:
@@ -151,7 +154,51 @@ def test_variance_constrained_robust_is_eta_against_the_heaviest_bits(graph):
             minus = np.sort(np.repeat(w_minus[k, noise.labels], ones))[::-1][:d].sum()
             expected.append(cert.radius[t] > plus + minus)
         assert np.array_equal(cert.robust("attributes", (a, d)), expected), (a, d)
+        counts.append(int(np.sum(expected)))
+    assert any(0 < count < 30 for count in counts), counts  # budgets inside the radii's range
     assert np.array_equal(cert.robust("deletions", 2), cert.robust("attributes", (0, 2)))
+
+
+def test_variance_constrained_joint_attack_against_the_heaviest_bits_and_pairs(graph):
+    """Attribute bits and edges at once under joint noise: eta above the heaviest bits plus
+    the heaviest node pairs (weights of the pair probabilities, by cluster pair)."""
+    attributes = graphcert.localized_noise(graph, 2, 0.05, (0.3, 0.6))
+    structure = graphcert.structure_noise(graph, 0.02, 0.4, n_clusters=2, p_minus_high=0.6)
+    torch.manual_seed(3)
+    cert = graphcert.certify(TwoLayer(graph.num_features, 2, hidden=8), graph,
+                             graphcert.joint_noise(attributes, structure),
+                             targets=np.arange(30), certificate="variance_constrained",
+                             **{**FAST, "n_samples": 300})
+    assert np.sum(cert.radius > 0) > 10
+    w_plus, w_minus = localized_weight_matrices(attributes.theta_plus, attributes.theta_minus)
+    pair_plus, pair_minus = pair_weight_matrices(structure.p_plus, structure.p_minus)
+    ones = graph.x.numpy().sum(1).astype(int)
+    labels = structure.labels
+    i, j = np.triu_indices(graph.num_nodes, 1)
+    column = pair_column(labels[i], labels[j], 2)
+    edge = np.zeros((graph.num_nodes,) * 2, dtype=bool)
+    edge[tuple(graph.edge_index.numpy())] = True
+    edge = edge[i, j]
+
+    def heaviest(weights, count):
+        return np.sort(weights)[::-1][:count].sum()
+
+    counts = []
+    for a, d, ea, ed in [(0, 1, 0, 1), (0, 2, 0, 0), (0, 2, 1, 0), (0, 0, 0, 2), (1, 0, 0, 0)]:
+        zeros = graph.num_features - ones
+        expected = [cert.radius[t] > heaviest(np.repeat(w_plus[k, labels], zeros), a)
+                    + heaviest(np.repeat(w_minus[k, labels], ones), d)
+                    + heaviest(pair_plus[k, column[~edge]], ea)
+                    + heaviest(pair_minus[k, column[edge]], ed)
+                    for t in cert.targets for k in [labels[t]]]
+        robust = cert.robust("attributes_and_edges", ((a, d), (ea, ed)))
+        assert np.array_equal(robust, expected), (a, d, ea, ed)
+        counts.append(int(robust.sum()))
+    assert any(0 < count < 30 for count in counts), counts  # budgets inside the radii's range
+    assert np.array_equal(cert.robust("attributes_and_edges", ((0, 1), (0, 0))),
+                          cert.robust("deletions", 1))
+    assert np.array_equal(cert.robust("attributes_and_edges", ((0, 0), (0, 1))),
+                          cert.robust("edge_deletions", 1))
 
 
 # ----------------------------------------------------------------------------- soundness

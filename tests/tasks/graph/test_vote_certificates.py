@@ -83,6 +83,8 @@ def test_sparse_smooth_joint_region_is_the_closure_of_the_pointwise_certificate(
                                                theta_plus_adj=edges[0], theta_minus_adj=edges[1],
                                                s_add=sa2, s_del=sd2)
         assert np.array_equal(cert.joint_region(*budget), closure & PASSED), budget
+        assert np.array_equal(cert.robust("attributes_and_edges", budget), closure & PASSED)
+    assert "attributes_and_edges" in cert.attacks
     # one kind alone is the joint region with nothing of the other
     assert np.array_equal(cert.robust("deletions", 3), cert.joint_region((0, 3), (0, 0)))
     assert np.array_equal(cert.robust("edges", (1, 1)), cert.joint_region((0, 0), (1, 1)))
@@ -138,12 +140,13 @@ def test_gaussian_robust_is_the_naive_l2_certificate_per_target():
 @pytest.mark.parametrize("attack, budget, message", [
     ("edges", 3, r"attack 'edges' takes an \(additions, deletions\) pair"),
     ("edge_additions", -1, r"budget == -1, must be >= 0"),
-    ("edge_additions", (1, 2, 3), "budget must be an int or an"),
+    ("edge_additions", (1, 2, 3), r"budget must be an \(additions, deletions\) pair"),
     ("edges", (1, -2), r"budget\[1\] \(deletions\) == -2"),
     ("additions", 1, "attack 'additions' is not covered by this certificate"),
     ("hamming", 1, "attack 'hamming' is not covered"),
     ("edge_insertions", 1, "attack must be one of"),
     ("edge_deletions", 1.5, "budget == 1.5, must be a whole number"),
+    ("attributes_and_edges", ((1, 0), (0, 1)), "attack 'attributes_and_edges' is not covered"),
 ])
 def test_attack_and_budget_errors(attack, budget, message):
     with pytest.raises(ValueError, match=message):
@@ -158,5 +161,14 @@ def test_budget_forms():
         ("attributes", (1, 4))
     assert attack_budget("l2", 0.5, ("l2",)) == ("l2", 0.5)
     assert attack_budget("hamming", np.int64(3), ("hamming",)) == ("hamming", 3)
+    both = ("attributes", "edges")
+    assert attack_budget("attributes_and_edges", ((1, 2), [3, 4]), both) == \
+        ("joint", (1, 2, 3, 4))
+    with pytest.raises(ValueError, match="takes two .additions, deletions. pairs"):
+        attack_budget("attributes_and_edges", (1, 2, 3), both)
+    with pytest.raises(ValueError, match=r"budget\[0\] must be an \(additions, deletions\)"):
+        attack_budget("attributes_and_edges", (1, 2), both)
+    with pytest.raises(ValueError, match=r"budget\[1\]\[0\] \(additions\) == -3"):
+        attack_budget("attributes_and_edges", ((1, 2), (-3, 4)), both)
     with pytest.raises(ValueError, match=r"budget == -0.5, must be >= 0"):
         attack_budget("l2", -0.5, ("l2",))
