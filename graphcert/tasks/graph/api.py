@@ -57,16 +57,37 @@ DEFAULT_BATCH = {"cpu": 32, "cuda": 256}
 
 def localized_noise(data, n_clusters: int = 5, theta_plus: float | tuple = 0.01,
                     theta_minus: float | tuple = (0.6, 0.95), seed: int = 0) -> LocalizedNoise:
-    """Localized sparsity-aware noise for `data` (docs/theory.md §2): METIS clusters
-    (`seed`), then per output cluster the flip probabilities of each input cluster by affinity
-    rank; a (low, high) pair runs from low (own cluster) to high (least connected cluster)."""
+    """Localized sparsity-aware noise for `data` (docs/theory.md §2): METIS clusters, then per
+    output cluster the flip probabilities of each input cluster by affinity rank.
+
+    Args:
+        data: a torch_geometric ``Data`` with ``edge_index`` (2, E) and ``num_nodes`` N.
+        n_clusters: number of METIS clusters C.
+        theta_plus: probability that a 0-bit turns 1: one value, or (low, high) from the own
+            cluster (low) to the least connected one (high).
+        theta_minus: probability that a 1-bit turns 0, as `theta_plus`.
+        seed: METIS seed.
+
+    Returns:
+        `LocalizedNoise` with ``labels`` (N,) and ``theta_plus`` / ``theta_minus`` (C, C),
+        row = output cluster, column = input cluster.
+    """
     return localized_sparse_noise(data.edge_index, data.num_nodes, n_clusters, theta_plus,
                                   theta_minus, seed)
 
 
 def isotropic_noise(data, theta_plus: float, theta_minus: float) -> LocalizedNoise:
     """The same flip probabilities on every attribute: one cluster (the baselines,
-    docs/theory.md §2)."""
+    docs/theory.md §2).
+
+    Args:
+        data: a torch_geometric ``Data`` with ``num_nodes`` N.
+        theta_plus: probability that a 0-bit turns 1.
+        theta_minus: probability that a 1-bit turns 0.
+
+    Returns:
+        `LocalizedNoise` with ``labels`` (N,) all 0 and (1, 1) probabilities.
+    """
     return LocalizedNoise.isotropic(data.num_nodes, theta_plus, theta_minus)
 
 
@@ -77,34 +98,54 @@ def certify(model: torch.nn.Module, data, noise, targets=None, *, n_pre: int = 1
             temperature: float | None = None, local_budget: int | None = None,
             checkpoint: str | os.PathLike | None = None, executor: Any = None,
             progress: bool = False):
-    """Certificates of `model`'s node predictions on `data` (a torch_geometric ``Data`` with
-    ``x`` and ``edge_index``) smoothed with `noise`, for the nodes `targets` (default: all).
+    """Certificates of `model`'s node predictions on `data` smoothed with `noise`, in the
+    certificate family that fits it (docs/theory.md §2-§9).
 
     Per output cluster, `n_pre` samples fix each node's candidate class and `n_samples` give
     the statistics; `alpha` holds for all targets together (Bonferroni or Holm, by family).
+    The model is moved to `device` and set to eval mode, in place. Chunks of `chunk_size`
+    samples are seeded from `seed` alone, so the samples do not depend on the batch size, the
+    executor or resuming. Every check runs before any sampling.
 
     Args:
-        noise: from ``graphcert.localized_noise``, ``isotropic_noise`` (binary attributes),
-            ``structure_noise`` (edges; any features), ``joint_noise`` (both), ``kary_noise``
-            (categorical attributes) or ``gaussian_noise`` (continuous features).
-        certificate: "variance_constrained", "sparse_smooth", "kary_hamming" or "gaussian"
-            (`graphcert.tasks.graph.families`); None: the noise's natural family, the exact
-            one for isotropic binary ("sparse_smooth") or K-ary ("kary_hamming") noise,
-            "variance_constrained" for localized noise, "gaussian" for Gaussian noise.
-        bounds, temperature: variance-constrained only. ``bounds="binary"`` (default)
-            smooths one-hot predictions with one Clopper-Pearson bound; ``"dkw"`` and
-            ``"bernstein"`` smooth softmax(logits / temperature), temperature 1 by default.
-        local_budget: variance-constrained only, changed attribute bits (values) per node.
-        device: the model is moved there (``"auto"``: CUDA when available) and set to eval
-            mode, in place; chunks of `chunk_size` samples are seeded from `seed` alone.
-        checkpoint: a .npz path that makes the run resumable; `executor` spreads chunks
-            (`graphcert.sampling.executors`).
+        model: ``forward(x, edge_index)`` -> logits (N, C) (the batching contract of
+            `graphcert.sampling.batching`).
+        data: torch_geometric ``Data`` with ``x`` (N, D) and ``edge_index`` (2, E); ``x``
+            binary under attribute noise, any under structure or Gaussian noise.
+        noise: from ``graphcert.localized_noise``, ``isotropic_noise`` (attribute bits),
+            ``structure_noise`` (edges), ``joint_noise`` (both), ``kary_noise``
+            (categorical values) or ``gaussian_noise`` (continuous features), built from
+            `data`.
+        targets: node ids or a boolean mask (N,); default all nodes.
+        n_pre, n_samples: samples per output cluster for the candidates and the statistics.
+        alpha: significance level shared by the targets.
+        certificate: ``"variance_constrained"``, ``"sparse_smooth"``, ``"kary_hamming"`` or
+            ``"gaussian"`` (`graphcert.tasks.graph.families`); None: the noise's natural
+            family, the exact one for isotropic binary (``"sparse_smooth"``) or K-ary
+            (``"kary_hamming"``) noise, ``"variance_constrained"`` for localized noise,
+            ``"gaussian"`` for Gaussian noise. A family that does not fit is an error.
+        bounds: variance-constrained only: ``"binary"`` (default) smooths one-hot predictions
+            (temperature 0) with one Clopper-Pearson bound; ``"dkw"`` and ``"bernstein"``
+            smooth softmax(logits / temperature) (default temperature 1).
+        seed: seed of the sample streams.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (CUDA when available).
+        batch_size: noisy copies per model call (default 32 on a CPU, 256 on CUDA; Gaussian
+            noise: at most what fits `batch_for_memory`).
+        chunk_size: samples per seeded chunk.
+        temperature: variance-constrained only, softmax temperature of the scores (see
+            `bounds`).
+        local_budget: variance-constrained only, at most this many changed bits (values) per
+            node.
+        checkpoint: a .npz path that makes the run resumable.
+        executor: runs the chunks (`graphcert.sampling.executors`; default this process).
+        progress: show a progress bar.
 
     Returns:
-        A certificate with ``prediction`` (class per target, -1 where it abstains),
-        ``robust(attack, budget)`` (bool per target, `graphcert.tasks.graph.attacks`),
-        ``certified_accuracy(y, attack, budgets)`` and ``stats``; the variance-constrained
-        `Certificate` adds radii and collective certificates.
+        The certificate of the T targets: ``prediction`` (T,) (class, -1 where it abstains),
+        ``robust(attack, budget)`` (T,) bool (`graphcert.tasks.graph.attacks`),
+        ``certified_accuracy``, ``family``, ``attacks`` and ``stats``. Variance-constrained:
+        `Certificate` (also ``radius`` and collective certificates); else
+        `SparseSmoothCertificate`, `KaryHammingCertificate` or `GaussianCertificate`.
     """
     device = resolve_device(device)                                    # 0. check everything
     family = choose_certificate(noise, certificate)

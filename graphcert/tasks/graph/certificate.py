@@ -95,7 +95,7 @@ class Certificate(AnswersAttacks):
         kinds = (() if theta_plus is None and theta_minus is None else ("attributes",)) + \
             (() if structure is None else ("edges",))
         return cls(targets, base, stats.labels, w_plus, w_minus, surface, stats, structure,
-                   kinds)
+                   kinds=kinds)
 
     @property
     def prediction(self) -> np.ndarray:

@@ -62,6 +62,10 @@ def structure_noise(data, p_plus: float, p_minus: float, n_clusters: int | None 
         p_minus_high: deletion probability at the least connected cluster, in
             [p_minus, 1]; only with `n_clusters`.
         seed: seed of METIS.
+
+    Returns:
+        `StructureNoise` with ``labels`` (N,) and ``p_plus`` / ``p_minus`` (C, C (C + 1) / 2),
+        row = output cluster, column = cluster pair (C = 1: isotropic).
     """
     p_plus = check_real(p_plus, "p_plus", "[0, 1]")
     p_minus = check_real(p_minus, "p_minus", "[0, 1]")
@@ -77,8 +81,16 @@ def structure_noise(data, p_plus: float, p_minus: float, n_clusters: int | None 
 def joint_noise(attribute_noise: LocalizedNoise, structure_noise: StructureNoise
                 ) -> ProductNoise:
     """Attribute and structure noise drawn independently: one product distribution whose
-    certificates cover attribute bits and edges (docs/theory.md §8). Both must use the same
-    clusters: build them with the same ``n_clusters`` and ``seed`` (or both isotropic)."""
+    certificates cover attribute bits and edges (docs/theory.md §8).
+
+    Args:
+        attribute_noise: from ``graphcert.localized_noise`` or ``graphcert.isotropic_noise``.
+        structure_noise: from `structure_noise`, with the same clusters: build both with the
+            same ``n_clusters`` and ``seed`` (or both isotropic).
+
+    Returns:
+        `ProductNoise`: each copy draws its attributes, then its structure.
+    """
     if not isinstance(attribute_noise, LocalizedNoise):
         raise ValueError(f"attribute_noise must be a LocalizedNoise (graphcert.localized_noise "
                          f"or graphcert.isotropic_noise), got {type(attribute_noise).__name__}")
@@ -100,9 +112,21 @@ def kary_noise(data, keep: float, n_clusters: int | None = None, keep_far: float
 
     Isotropic when `n_clusters` is None (Lee et al.'s noise); localized otherwise, `keep` on
     a cluster's own attributes down to `keep_far` (default `keep`) on its least connected
-    cluster's. ``data.x`` is one-hot with ``data.n_values`` (F,) giving the alphabet size of
-    every feature (as ``graphcert.datasets.load_graph("planted_categorical")``), or pass
-    `n_values` (an int or one per feature).
+    cluster's.
+
+    Args:
+        data: a torch_geometric ``Data`` with ``edge_index``, ``num_nodes`` N and ``x``
+            one-hot with ``data.n_values`` (F,) giving the alphabet size of every feature (as
+            ``graphcert.datasets.load_graph("planted_categorical")``).
+        keep: probability of keeping a value, in [0, 1].
+        n_clusters: METIS clusters, >= 1; None: isotropic.
+        keep_far: keep probability at the least connected cluster, in [0, keep]; only with
+            `n_clusters`.
+        seed: seed of METIS.
+        n_values: alphabet sizes (an int or one per feature) if `data` has none.
+
+    Returns:
+        `KaryNoise` with ``labels`` (N,) and ``keep`` (C, C), row = output cluster.
     """
     keep = check_real(keep, "keep", "[0, 1]")
     far = _far_level(keep_far, "keep_far", keep, "keep", n_clusters, "[0, 1]")
@@ -125,6 +149,17 @@ def gaussian_noise(data, sigma: float, n_clusters: int | None = None,
 
     Isotropic when `n_clusters` is None; localized otherwise, `sigma` on a cluster's own
     features up to `sigma_max` (default `sigma`) on its least connected cluster's.
+
+    Args:
+        data: a torch_geometric ``Data`` with ``edge_index`` and ``num_nodes`` N.
+        sigma: noise level, > 0.
+        n_clusters: METIS clusters, >= 1; None: isotropic.
+        sigma_max: noise level at the least connected cluster, >= sigma; only with
+            `n_clusters`.
+        seed: seed of METIS.
+
+    Returns:
+        `GraphGaussian` with ``labels`` (N,) and ``sigma`` (C, C), row = output cluster.
     """
     sigma = check_real(sigma, "sigma", "(0, inf)")
     high = _far_level(sigma_max, "sigma_max", sigma, "sigma", n_clusters, "(0, inf)")
