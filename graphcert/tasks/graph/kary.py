@@ -32,8 +32,8 @@ __all__ = ["kary_variance_certificate", "kary_variance_result", "kary_vote_resul
 
 def kary_vote_result(method: str, stats: SmoothingStats, y: np.ndarray, targets: np.ndarray,
                      keep: float, n_values, *, alpha: float, max_hamming: int) -> MethodResult:
-    """Isotropic K-ary smoothing: Holm vote bounds and exact Hamming regions (SPEC §9, §4),
-    counted from the per-target `KaryHammingCertificate`."""
+    """Isotropic K-ary smoothing: Holm vote bounds and exact Hamming regions
+    (docs/theory.md §9, §4), counted from the per-target `KaryHammingCertificate`."""
     cert = KaryHammingCertificate.from_statistics(stats, targets, alpha=alpha, keep=keep,
                                                   n_values=n_values)
     region = cert.region(max_hamming)
@@ -49,10 +49,10 @@ def kary_vote_result(method: str, stats: SmoothingStats, y: np.ndarray, targets:
 def kary_variance_certificate(stats: SmoothingStats, targets: np.ndarray, keep: np.ndarray,
                               n_values, *, alpha: float, bounds: str,
                               local_budget: int | None = None) -> Certificate:
-    """Variance-constrained radii of the targets under localized K-ary noise (SPEC §3, §9).
-    ``keep`` (C, C): row = output cluster, column = input cluster, the clusters being
-    ``stats.labels``; ``n_values`` (F,): one alphabet size per feature (F is every node's
-    capacity).
+    """Variance-constrained radii of the targets under localized K-ary noise
+    (docs/theory.md §3, §9). ``keep`` (C, C): row = output cluster, column = input cluster,
+    the clusters being ``stats.labels``; ``n_values`` (F,): one alphabet size per feature (F is
+    every node's capacity).
 
     The collective machinery's "additions" carry the Hamming budget: one changed value of a
     node in cluster j weighs ``kary_weights(keep, K)[k, j]`` against outputs of cluster k,
@@ -76,7 +76,7 @@ def kary_variance_result(method: str, stats: SmoothingStats, y: np.ndarray,
                          bounds: str, max_hamming: int, local_budget: int | None = None,
                          milp_bins: int | None = None, relax: bool = False) -> MethodResult:
     """Localized K-ary smoothing: variance-constrained radii (`kary_variance_certificate`),
-    naive and collective counts over Hamming budgets 0..max_hamming (SPEC §3, §5)."""
+    naive and collective counts over Hamming budgets 0..max_hamming (docs/theory.md §3, §5)."""
     cert = kary_variance_certificate(stats, targets, keep, n_values, alpha=alpha,
                                      bounds=bounds, local_budget=local_budget)
     base = cert.base
