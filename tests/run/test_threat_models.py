@@ -9,8 +9,9 @@ from graphcert.noise.binary import LocalizedNoise
 from graphcert.noise.structure import ProductNoise, StructureNoise
 from graphcert.run.config import RunConfig
 from graphcert.run.methods import METHODS
-from graphcert.run.methods.threats import attribute_part, noise_samples, structure_part
+from graphcert.run.methods.threats import noise_samples
 from graphcert.run.pipeline import sampling_plans, training_noise
+from graphcert.tasks.graph.noises import attribute_part, structure_part
 from tests.run.test_method_registry import MC, tiny_graph
 
 

@@ -162,6 +162,16 @@ class CollectiveCertifier(LazyProgram):
         sure = self.sure_mask(budget_plus, budget_minus, budget_plus_adj, budget_minus_adj)
         return int(self.pairs.count[sure].sum())
 
+    def naive_outputs(self, budget_plus, budget_minus, budget_plus_adj=0,
+                      budget_minus_adj=0) -> np.ndarray:
+        """Per output (of ``eta``): targeted, not abstaining and certified on its own against
+        its own worst allocation, bool (n_outputs,); `naive` counts them."""
+        index = self.pairs.of_output
+        if not self.pairs.total:
+            return np.zeros(index.size, dtype=bool)
+        sure = self.sure_mask(budget_plus, budget_minus, budget_plus_adj, budget_minus_adj)
+        return (index >= 0) & sure[np.maximum(index, 0)]
+
     def certify(self, budget_plus, budget_minus, budget_plus_adj=0, budget_minus_adj=0) -> int:
         """Guaranteed number of targeted outputs that stay certified under the budgets
         (``*_adj``: edges added / deleted, which need ``structure``)."""

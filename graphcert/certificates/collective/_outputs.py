@@ -40,6 +40,7 @@ class OutputPairs:
     eta: np.ndarray
     count: np.ndarray
     groups: np.ndarray  # original group ids that occur
+    of_output: np.ndarray | None = None  # pair of every output, -1 where it is not counted
 
     @property
     def total(self) -> int:
@@ -66,8 +67,10 @@ def output_pairs(eta: np.ndarray, out_group: np.ndarray, targets, milp_bins: int
         eta[~finite] = infinite[group[~finite]]
     groups, group_idx = np.unique(group, return_inverse=True)
     keys = np.stack([group_idx.astype(float), eta], axis=1).reshape(-1, 2)
-    uniq, count = np.unique(keys, axis=0, return_counts=True)
-    return OutputPairs(uniq[:, 0].astype(np.int64), uniq[:, 1], count, groups)
+    uniq, inverse, count = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    of_output = np.full(keep.size, -1, dtype=np.int64)
+    of_output[keep] = inverse.ravel()
+    return OutputPairs(uniq[:, 0].astype(np.int64), uniq[:, 1], count, groups, of_output)
 
 
 def beyond_finite_change(blocks: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:

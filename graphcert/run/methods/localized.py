@@ -9,10 +9,7 @@ from graphcert.run.methods.base import CertificationInputs, SmoothingMethod
 from graphcert.run.methods.threats import (
     STRUCTURE_FIELDS,
     THREAT_MODELS,
-    attribute_part,
     noise_samples,
-    pair_units,
-    structure_part,
     threat_noise,
 )
 
@@ -38,6 +35,7 @@ class VarianceConstrained(SmoothingMethod):
 
     def evaluate(self, config, stats, noise, inputs: CertificationInputs):
         from graphcert.tasks.graph.binary import variance_constrained_result
+        from graphcert.tasks.graph.noises import attribute_part, pair_units, structure_part
         from graphcert.tasks.graph.surface import AttackSurface
         attributes, structure = attribute_part(noise), structure_part(noise)
         theta_plus, theta_minus, surface = (attributes.theta_plus, attributes.theta_minus,

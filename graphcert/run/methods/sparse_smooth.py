@@ -12,9 +12,7 @@ from graphcert.run.methods.isotropic import isotropic_run_noise
 from graphcert.run.methods.threats import (
     STRUCTURE_FIELDS,
     THREAT_MODELS,
-    attribute_part,
     noise_samples,
-    structure_part,
 )
 
 __all__ = ["SparseSmooth"]
@@ -37,6 +35,7 @@ class SparseSmooth(SmoothingMethod):
 
     def evaluate(self, config, stats, noise, inputs: CertificationInputs):
         from graphcert.tasks.graph.binary import sparse_smooth_result
+        from graphcert.tasks.graph.noises import attribute_part, structure_part
         attributes, structure = attribute_part(noise) is not None, structure_part(noise)
         return sparse_smooth_result(
             stats, inputs.y, inputs.targets, config.theta_plus if attributes else None,

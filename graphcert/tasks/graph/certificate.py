@@ -8,6 +8,7 @@ naive and collective certified counts over attack budgets (docs/theory.md §3, �
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from graphcert.certificates import (
 from graphcert.certificates.bounds import mu_zeta_bounds
 from graphcert.certificates.collective import CollectiveCertifier, PairUnits
 from graphcert.sampling.statistics import SmoothingStats
+from graphcert.tasks.graph.attacks import AnswersAttacks
 from graphcert.tasks.graph.results import Curve
 from graphcert.tasks.graph.surface import AttackSurface
 from graphcert.utils.validation import check_choice
@@ -41,16 +43,19 @@ def attack_budgets(length: int, **budgets) -> list[np.ndarray]:
 
 
 @dataclass(frozen=True)
-class Certificate:
-    """Variance-constrained certificates of target nodes (docs/theory.md §3) and what their naive
-    and collective certificates need (docs/theory.md §5): per-bit weights of every output cluster's
-    noise, the input cluster of every node and the attack surface.
+class Certificate(AnswersAttacks):
+    """Variance-constrained certificates of target nodes (docs/theory.md §3) and what their
+    naive and collective certificates need (docs/theory.md §5): per-bit weights of every output
+    cluster's noise, the input cluster of every node and the attack surface.
 
     ``prediction`` is the smoothed class of each target, -1 where it abstains; ``radius`` its
     eta (``-inf`` where it abstains). Certified accuracy counts abstentions as wrong
-    (docs/theory.md §6). ``structure`` (docs/theory.md §8) holds the node pairs as units of the same
-    program, with the weights of the structure noise (attributes and edges are one product
-    distribution, one eta). ``stats`` are the Monte Carlo statistics the certificates come from.
+    (docs/theory.md §6). ``structure`` (docs/theory.md §8) holds the node pairs as units of the
+    same program, with the weights of the structure noise (attributes and edges are one product
+    distribution, one eta). ``stats`` are the Monte Carlo statistics the certificates come
+    from. ``kinds``: the attacks the noise covers (`graphcert.tasks.graph.attacks`):
+    "attributes" and/or "edges", or "hamming" for K-ary noise, whose changed values are the
+    "additions" axis of the collective machinery (`graphcert.tasks.graph.kary`).
     """
 
     targets: np.ndarray
@@ -62,6 +67,9 @@ class Certificate:
     stats: SmoothingStats | None = field(default=None, repr=False, compare=False)
     structure: PairUnits | None = None
     _curves: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    kinds: tuple[str, ...] = ("attributes",)
+
+    family = "variance_constrained"
 
     @classmethod
     def from_statistics(cls, stats: SmoothingStats, theta_plus, theta_minus,
@@ -97,7 +105,10 @@ class Certificate:
         else:
             w_plus, w_minus = localized_weight_matrices(theta_plus, theta_minus)
         base = BaseCertificate(stats.candidate_score[targets], eta, stats.labels[targets])
-        return cls(targets, base, stats.labels, w_plus, w_minus, surface, stats, structure)
+        kinds = (() if theta_plus is None and theta_minus is None else ("attributes",)) + \
+            (() if structure is None else ("edges",))
+        return cls(targets, base, stats.labels, w_plus, w_minus, surface, stats, structure,
+                   kinds=kinds)
 
     @property
     def prediction(self) -> np.ndarray:
@@ -152,6 +163,8 @@ class Certificate:
         Returns:
             The `Curve` (counts per budget, over all targets).
         """
+        if attack == "hamming" and self.kinds == ("hamming",):
+            attack = "additions"  # K-ary: the changed values are the additions axis
         check_choice(attack, "attack", ATTACKS)
         if attack.startswith("edge_") and self.structure is None:
             raise ValueError(f"attack {attack!r} needs the node pairs as units (structure)")
@@ -165,6 +178,24 @@ class Certificate:
             ratio = naive_counts(self.certifier(milp_bins=milp_bins), sequences)
             self._curves[key] = Curve(budgets.tolist(), naive, coll, ratio, len(self.targets))
         return self._curves[key]
+
+    @cached_property
+    def _naive(self) -> CollectiveCertifier:
+        """The certifier of all targets with exact radii, for `robust`."""
+        return self.certifier()
+
+    def _robust(self, kind: str, budget) -> np.ndarray:
+        """Naive certificate per target (each against its own worst allocation, docs/theory.md
+        §5): the budgets in `CollectiveCertifier` order (bits added, deleted, edges added,
+        deleted)."""
+        if kind == "hamming":
+            return self._naive.naive_outputs(budget, 0)
+        if kind == "joint":
+            return self._naive.naive_outputs(*budget)
+        additions, deletions = budget
+        if kind == "edges":
+            return self._naive.naive_outputs(0, 0, additions, deletions)
+        return self._naive.naive_outputs(additions, deletions)
 
     def certified_accuracy(self, y, attack: str = "deletions", budgets=range(101), *,
                            collective: bool = True, relax: bool = False,

@@ -102,7 +102,8 @@ def test_isotropic_noise_softmax_scores_and_masks(planted):
     mask[:5] = True
     for bounds in ("dkw", "bernstein"):
         cert = graphcert.certify(model, data, noise, targets=mask, n_pre=20, n_samples=200,
-                                 bounds=bounds, device="cpu")
+                                 certificate="variance_constrained", bounds=bounds,
+                                 device="cpu")
         assert np.array_equal(cert.targets, np.arange(5))
         assert np.array_equal(cert.prediction == -1, ~(cert.radius > 0))
 
@@ -120,8 +121,8 @@ def test_validation_before_sampling(planted):
              (dict(n_samples=0), "n_samples == 0, must be >= 1")]
     for kwargs, message in cases:
         with pytest.raises(ValueError, match=message):
-            graphcert.certify(model, data, noise, **kwargs)
-    with pytest.raises(ValueError, match="noise must be a LocalizedNoise"):
+            graphcert.certify(model, data, noise, certificate="variance_constrained", **kwargs)
+    with pytest.raises(ValueError, match="noise must come from graphcert.localized_noise"):
         graphcert.certify(model, data, object())
     with pytest.raises(ValueError, match="theta_minus must be a probability or a"):
         graphcert.localized_noise(data, 2, theta_minus=(0.1, 0.2, 0.3))
