@@ -43,7 +43,16 @@ def model_class(spec: str) -> type[torch.nn.Module]:
             loader = importlib.util.spec_from_file_location(module_name, path)
             module = importlib.util.module_from_spec(loader)
             sys.modules[module_name] = module  # classes defined there can be pickled
-            loader.loader.exec_module(module)
+            try:
+                loader.loader.exec_module(module)
+            except SyntaxError as error:
+                del sys.modules[module_name]
+                raise ValueError(f"model {spec!r}: {path} line {error.lineno}: "
+                                 f"{error.msg}") from None
+            except Exception as error:  # the user's code failed at import
+                del sys.modules[module_name]
+                raise ValueError(f"model {spec!r}: importing {path} failed: "
+                                 f"{type(error).__name__}: {error}") from None
     else:
         try:
             module = importlib.import_module(where)
