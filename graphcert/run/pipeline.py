@@ -13,6 +13,7 @@ import json
 import os
 import pickle
 import platform
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,9 +105,11 @@ def read_weights(path: str) -> dict:
     except IsADirectoryError:
         raise ValueError(f"weights {path} is a directory, expected a state dict file") from None
     except pickle.UnpicklingError as error:  # weights_only refused a class or function
-        reason = str(error).split("\n")[0].removeprefix("Weights only load failed. ")[:200]
-        raise ValueError(f"weights {path} holds objects other than tensors, which are not "
-                         f"loaded (it could run code): {reason}") from None
+        found = re.search(r"unsupported GLOBAL (\S+)|Unsupported global: GLOBAL (\S+)",
+                          str(error))
+        what = f" ({next(g for g in found.groups() if g)})" if found else ""
+        raise ValueError(f"weights {path} holds objects other than tensors{what}, which are "
+                         "not loaded: a state dict holds tensors only") from None
     except Exception as error:  # not a torch file, truncated, empty: torch raises many kinds
         raise ValueError(f"weights {path} is not a file torch.save wrote "
                          f"({type(error).__name__}); expected torch.save(model.state_dict(), "
