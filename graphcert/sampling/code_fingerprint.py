@@ -7,7 +7,8 @@ Statistics are sampled from a function, so the fingerprint of a model
   version of its package and a digest of the module's source file;
 * any other code (the user's file, a notebook, this checkout): the compiled code of the class's
   methods, or of the function, and, transitively, of every function and class it refers to by
-  a global name, plus the global constants it reads. Editing a comment changes nothing; editing
+  a global name, plus the global constants it reads; a module it reads names from contributes
+  every function, class and constant defined there. Editing a comment changes nothing; editing
   what runs changes the digest, wherever in the user's files it is.
 
 What cannot be described this way (an object of a C extension held in a global, code without
@@ -145,13 +146,20 @@ class _Walker:
         self.put("library", f"{module}:{name}:{_version(module)}:{_source_digest(module)}")
 
     def _module(self, module: types.ModuleType) -> None:
+        """A module the code reads names from: a library by version and source, a user's
+        module by everything it defines (functions, classes, constants)."""
         if is_library_module(module.__name__):
             self._library(module.__name__, "")
             return
-        path = getattr(module, "__file__", None)
-        if path is None or not Path(path).is_file():
-            raise CodeUnknown(f"module {module.__name__} (no source file)")
-        self.put("module", Path(path).read_bytes())
+        self.put("module", module.__name__)
+        for name, value in sorted(vars(module).items(), key=lambda item: item[0]):
+            if name.startswith("__"):
+                continue
+            defined_here = getattr(value, "__module__", None) == module.__name__
+            if defined_here and isinstance(value, (type, types.FunctionType)) or \
+                    isinstance(value, _PLAIN):
+                self.put("name", name)
+                self._value(value, f"{module.__name__}.{name}")
 
     def _class(self, cls: type) -> None:
         if cls.__module__ in ("builtins", "abc", "typing") or is_library_module(cls.__module__):
