@@ -15,7 +15,8 @@ HARD_LOGIT = 1e4  # softmax of one-hot * 1e4 is exactly one-hot in float32
 
 
 class ScaledLogits(torch.nn.Module):
-    """Wrap `model` so that its logits are divided by `temperature` (0: one-hot argmax)."""
+    """Wrap `model` so that its logits are divided by `temperature` (0: one-hot argmax; NaN
+    where the model's largest logit is not finite)."""
 
     def __init__(self, model: torch.nn.Module, temperature: float):
         super().__init__()
@@ -41,5 +42,9 @@ class ScaledLogits(torch.nn.Module):
         logits = self.model(x, edge_index)
         if self.temperature == 0:
             hard = torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1])
-            return hard.to(logits.dtype) * HARD_LOGIT
+            hard = hard.to(logits.dtype) * HARD_LOGIT
+            # an output without finite largest logit has no argmax: it stays NaN (never a
+            # vote for class 0, where argmax puts NaN)
+            finite = torch.isfinite(logits.amax(-1, keepdim=True))
+            return torch.where(finite, hard, torch.full_like(hard, float("nan")))
         return logits / self.temperature

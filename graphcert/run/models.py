@@ -37,7 +37,11 @@ def model_class(spec: str) -> type[torch.nn.Module]:
         path = Path(where).resolve()
         if not path.is_file():
             raise ValueError(f"model {spec!r}: file {path} not found")
-        module_name = f"graphcert_user_model_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
+        # one module per path and content: a file edited since it was imported is imported
+        # again (its classes are other classes, with other code fingerprints)
+        module_name = "graphcert_user_model_" + "_".join(
+            hashlib.sha256(key).hexdigest()[:12] for key in (str(path).encode(),
+                                                             path.read_bytes()))
         module = sys.modules.get(module_name)
         if module is None:
             loader = importlib.util.spec_from_file_location(module_name, path)

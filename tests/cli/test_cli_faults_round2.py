@@ -341,7 +341,8 @@ def test_sweep_reruns_an_edited_results_file(tmp_path, monkeypatch):
     import graphcert.run.sweep as sweep
     runs = sweep.expand_grid({"dataset": "citeseer"}, {"mc_seed": [0]})
     calls = []
-    monkeypatch.setattr(sweep, "certify", lambda config, run_dir, **kwargs: calls.append(1)
+    monkeypatch.setattr(sweep, "run_certification",
+                        lambda config, run_dir, **kwargs: calls.append(1)
                         or {**synthetic_results(), "config": config.to_dict()})
     run_dir = tmp_path / "mc_seed=0"
     run_dir.mkdir()

@@ -5,6 +5,7 @@ resampled with a warning that names the model."""
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sys
 import textwrap
 from pathlib import Path
@@ -76,3 +77,50 @@ def test_library_code_is_identified_by_module_version_and_source():
     assert not is_library_module("graphcert.sampling.fingerprint")  # this checkout
     assert code_digest(GCNConv) == code_digest(GCNConv)
     assert code_digest(GCNConv) != code_digest(torch.nn.Linear)
+
+
+# ----------------------------------------------------------------------- model attributes
+class Scaled(torch.nn.Module):
+    """A model whose output depends on a private number, a dict and a hook-free buffer."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.lin = torch.nn.Linear(10, 3)
+        self._scale = 1.0
+        self.offsets = {"bias": 0.0}
+
+    def forward(self, x, edge_index):
+        return self._scale * self.lin(x.to_dense()) + self.offsets["bias"]
+
+
+def fingerprint(model) -> str:
+    from graphcert.sampling.fingerprint import scores_fingerprint
+    return scores_fingerprint(model, torch.ones(4, 10), None)
+
+
+def test_private_dict_and_hook_state_change_the_fingerprint():
+    base = fingerprint(Scaled())
+    assert fingerprint(Scaled()) == base
+    private, nested, hooked, attribute = Scaled(), Scaled(), Scaled(), Scaled()
+    private._scale = -1.0
+    nested.offsets["bias"] = 5.0
+    hooked.register_forward_hook(lambda module, inputs, output: -output)
+    attribute.extra = [torch.zeros(2), {"a": (1, 2)}]
+    others = [fingerprint(m) for m in (private, nested, hooked, attribute)]
+    assert base not in others and len(set(others)) == 4
+    unhooked = Scaled()
+    handle = unhooked.register_forward_hook(lambda module, inputs, output: -output)
+    handle.remove()
+    assert fingerprint(unhooked) == base
+
+
+def test_an_attribute_that_cannot_be_described_is_resampled_with_a_warning(caplog):
+    model = Scaled()
+    model._generator = torch.Generator()  # state no fingerprint can describe
+    with caplog.at_level(logging.WARNING, logger="graphcert.sampling"):
+        first, second = fingerprint(model), fingerprint(model)
+    assert first != second  # never matched: statistics are sampled afresh
+    message = caplog.records[-1].getMessage()
+    assert "test_faults_fingerprint.Scaled" in message and "_generator" in message
+    assert "never reused" in message
