@@ -21,8 +21,6 @@ __all__ = ["TARGETS", "THREAT_MODELS", "RunConfig"]
 
 TARGETS = ("val", "test")
 SEEDS = "[0, 4294967295]"  # 32-bit seeds: METIS (pymetis) and numpy's legacy seeding take no more
-#: Monte Carlo chunks per distribution and phase at most (each is a job of the executor).
-MAX_CHUNKS = 1_000_000
 DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 _MODEL_ARGUMENTS = ("in_features", "num_classes")  # given by the data, not by model_params
 _TRAINING_FIELDS = ("dataset", "model", "model_params", "split_seed", "n_per_class",
@@ -177,12 +175,9 @@ class RunConfig(Schema):
         check_dataset_name(self.dataset, "dataset")
         if self.weights is not None:
             check_weights_file(self.weights)
-        for name in ("n_pre", "n_samples"):
-            chunks = -(-getattr(self, name) // self.chunk_size)
-            if chunks > MAX_CHUNKS:
-                raise ValueError(f"{name} == {getattr(self, name)} with chunk_size == "
-                                 f"{self.chunk_size} makes {chunks} chunks per distribution, "
-                                 f"at most {MAX_CHUNKS}: lower {name} or raise chunk_size")
+        from graphcert.sampling.monte_carlo import MonteCarloConfig
+        MonteCarloConfig(self.n_samples, self.n_pre, self.chunk_size, self.batch_size,
+                         self.n_bins, self.mc_seed)  # the chunk count, before any work
 
     def fields_read(self, method: str) -> frozenset[str]:
         """The fields `method` reads under this threat model."""

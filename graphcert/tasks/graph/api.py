@@ -27,14 +27,15 @@ import numpy as np
 import torch
 
 from gnn_models.temperature import ScaledLogits
-from graphcert.certificates.bounds import BOUNDS
+from graphcert.certificates.bounds import BOUNDS, check_bonferroni_alpha
 from graphcert.noise.binary import LocalizedNoise, localized_sparse_noise
 from graphcert.sampling.devices import resolve_device
 from graphcert.sampling.engine import smooth
+from graphcert.sampling.model_checks import check_model_tensors
 from graphcert.sampling.monte_carlo import MonteCarloConfig
 from graphcert.tasks.graph.certificate import Certificate
 from graphcert.tasks.graph.surface import AttackSurface
-from graphcert.utils.validation import check_choice, check_index_array, check_real
+from graphcert.utils.validation import check_choice, check_index_array, check_int, check_real
 
 __all__ = ["certify", "isotropic_noise", "localized_noise"]
 
@@ -49,6 +50,7 @@ def localized_noise(data, n_clusters: int = 5, theta_plus: float | tuple = 0.01,
     """Localized sparsity-aware noise for `data` (SPEC §2): METIS clusters (`seed`), then
     per output cluster the flip probabilities of each input cluster by affinity rank; a
     (low, high) pair runs from low (own cluster) to high (least connected cluster)."""
+    check_int(seed, "seed", "[0, 4294967295]")  # METIS takes 32-bit seeds
     return localized_sparse_noise(data.edge_index, data.num_nodes, n_clusters, theta_plus,
                                   theta_minus, seed)
 
@@ -83,8 +85,12 @@ def certify(model: torch.nn.Module, data, noise: LocalizedNoise, targets=None, *
                          f"graphcert.isotropic_noise), got {type(noise).__name__}")
     check_choice(bounds, "bounds", BOUNDS)
     check_real(alpha, "alpha", "(0, 1)")
+    if local_budget is not None:
+        check_int(local_budget, "local_budget", "[0, inf)")
     temperature = _temperature(bounds, temperature)
     targets = _targets(targets, data.num_nodes)
+    check_bonferroni_alpha(alpha, len(targets))
+    check_model_tensors(model, f"model {type(model).__qualname__}")
     batch_size = DEFAULT_BATCH[device.type] if batch_size is None else batch_size
     config = MonteCarloConfig(n_samples, n_pre, chunk_size, batch_size,
                               n_bins=1000 if bounds == "dkw" else 1, seed=seed)
@@ -120,6 +126,9 @@ def _targets(targets, num_nodes: int) -> np.ndarray:
     if isinstance(targets, torch.Tensor):
         targets = targets.detach().cpu().numpy()
     targets = np.asarray(targets)
+    if targets.dtype == np.uint8:
+        raise ValueError("targets has dtype uint8, which is read as node ids; a mask must be "
+                         "boolean (targets.bool()), ids integers (targets.long())")
     if targets.dtype == bool:
         if targets.shape != (num_nodes,):
             raise ValueError(f"a boolean targets mask must have shape ({num_nodes},), got "
