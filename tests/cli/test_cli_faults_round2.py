@@ -453,3 +453,47 @@ def test_a_second_process_on_one_run_directory_stops(tmp_path, capsys, no_work):
     from graphcert.run.rundir import locked
     with locked(tmp_path), locked(tmp_path):  # re-entrant within one process
         pass
+
+
+# ------------------------------------------------------------------ the model's code
+NET = textwrap.dedent("""
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self, in_features, num_classes):
+            super().__init__()
+            self.lin = torch.nn.Linear(in_features, num_classes)
+
+        def forward(self, x, edge_index):
+            return {sign}self.lin(x)
+""")
+
+
+def test_editing_the_model_code_resamples_its_statistics(tmp_path, capsys, ogb_root,
+                                                          monkeypatch):
+    """The high-severity defect: `forward` edited to return -logits, rerun into the same
+    directory. The old statistics must be set aside (with a warning) and the table must show
+    the new code's smoothed accuracy next to its clean accuracy."""
+    monkeypatch.setenv("GRAPHCERT_DATA", str(ogb_root))
+    model, out = tmp_path / "net.py", tmp_path / "run"
+    argv = ["certify", "--dataset", "ogbn-arxiv", "--model", f"{model}:Net", "--out", str(out),
+            "--methods", "gaussian", "--n-clusters", "2", "--n-pre", "40", "--n-samples",
+            "200", "--l2-step", "0.1", "--max-epochs", "150", "--lr", "0.02", "--quiet"]
+    model.write_text(NET.format(sign=""))
+    assert main(argv) == 0
+    before = json.loads((out / "results.json").read_text())
+    stats = out / before["methods"]["gaussian"]["samples"]["statistics"]
+    saved = stats.read_bytes()
+    assert main(argv) == 0  # the same code: everything reused
+    assert stats.read_bytes() == saved and "warning" not in capsys.readouterr().err
+    model.write_text(NET.format(sign="-"))
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert f"warning: statistics checkpoint {stats} not reused: it was sampled from another " \
+        "model or data" in err
+    assert stats.with_name(stats.stem + ".stale-1.npz").read_bytes() == saved
+    after = json.loads((out / "results.json").read_text())
+    clean = (before["clean_accuracy"]["targets"], after["clean_accuracy"]["targets"])
+    smoothed = (before["methods"]["gaussian"]["accuracy"],
+                after["methods"]["gaussian"]["accuracy"])
+    assert clean[0] > 0.5 > clean[1] and smoothed[0] > 0.5 > smoothed[1], (clean, smoothed)
