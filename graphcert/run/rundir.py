@@ -9,9 +9,10 @@ A certification run directory (``graphcert certify --out R``) holds:
 * ``results.json``: configuration, fingerprints, clean accuracy and every method's curves;
   ``results.csv`` and ``certified_accuracy.png`` are drawn from it (``graphcert report R``).
 
-Statistics are reused only for the same scores: each file records the fingerprint of the model
-weights, score transform and data (`graphcert.sampling.fingerprint`); a file of other scores,
-settings or noise, or an unreadable one, is set aside (``stats_x.stale-1.npz``) and resampled.
+Statistics are reused only for the same scores: each file records the fingerprint of the
+model's code, attributes and weights, the score transform and the data
+(`graphcert.sampling.fingerprint`) and a digest of its counts; a file of other scores, settings
+or noise, an edited or an unreadable one, is set aside (``stats_x.stale-1.npz``) and resampled.
 results.json records these fingerprints and that of the model file. A sweep reuses a run's
 results.json only if its configuration and model file fingerprint match the directory;
 ``graphcert report`` refuses a results.json whose model file has since changed. Every file is

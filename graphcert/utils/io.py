@@ -27,7 +27,8 @@ __all__ = ["atomic_write", "file_mode", "partial_writes", "set_aside", "write_by
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Write `path` atomically: yields a temporary file in the same folder, which replaces
-    `path` (fsync, then `os.replace`) when the block ends without an error."""
+    `path` (fsync, then `os.replace`) when the block ends without an error. An `OSError`
+    without file name (a full disk) is raised again naming `path`."""
     path = Path(path)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
@@ -37,6 +38,11 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
+    except OSError as error:  # disk full, file too large: name the file being written
+        Path(tmp).unlink(missing_ok=True)
+        if error.filename is not None:
+            raise
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from error
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -403,7 +403,8 @@ def test_full_disk_ends_in_one_line_and_keeps_the_old_files(tmp_path):
                             cwd=ROOT, capture_output=True, text=True, preexec_fn=limit,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 1, result.stderr
-    assert result.stderr.startswith("error: ") and "File too large" in result.stderr
+    assert result.stderr.startswith(f"error: '{tmp_path / 'certified_accuracy.png'}': File "
+                                    "too large")
     assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()
             if p.name != "results.csv"} == before
@@ -497,3 +498,23 @@ def test_editing_the_model_code_resamples_its_statistics(tmp_path, capsys, ogb_r
     smoothed = (before["methods"]["gaussian"]["accuracy"],
                 after["methods"]["gaussian"]["accuracy"])
     assert clean[0] > 0.5 > clean[1] and smoothed[0] > 0.5 > smoothed[1], (clean, smoothed)
+
+
+def test_full_disk_while_saving_a_model_names_the_file(tmp_path):
+    """torch.save reports a short write in its own words; the model is serialized in memory,
+    so the error is the file system's, naming model.pt, and nothing is left behind."""
+    script = textwrap.dedent("""
+        import resource, sys, torch
+        from graphcert.tasks.graph.training import save_checkpoint
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        try:
+            save_checkpoint(torch.nn.Linear(100, 100), sys.argv[1], training_key="k")
+        except OSError as error:
+            print(error.filename, error.strerror)
+    """)
+    path = tmp_path / "model.pt"
+    result = subprocess.run([sys.executable, "-c", script, str(path)], cwd=ROOT,
+                            capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.stdout.strip() == f"{path} File too large", result.stderr
+    assert list(tmp_path.iterdir()) == []

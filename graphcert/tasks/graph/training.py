@@ -13,6 +13,7 @@ contract says (`graphcert.sampling.batching`: sparse attributes only if it decla
 from __future__ import annotations
 
 import copy
+import io
 import os
 import random
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from graphcert.noise.binary import flip_bits
 from graphcert.noise.kary import KaryNoise, categorical_n_values
 from graphcert.noise.structure import StructureNoise
 from graphcert.sampling.batching import model_device
-from graphcert.utils.io import atomic_write
+from graphcert.utils.io import write_bytes
 from graphcert.utils.validation import check_probability
 
 
@@ -173,8 +174,9 @@ def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike, **meta) -> 
     """Save the state dict plus plain metadata (str/int/float/list) atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path) as out:
-        torch.save({"state_dict": model.state_dict(), "meta": meta}, out)
+    buffer = io.BytesIO()  # in memory first: torch reports a full disk in its own words
+    torch.save({"state_dict": model.state_dict(), "meta": meta}, buffer)
+    write_bytes(path, buffer.getvalue())
 
 
 def load_checkpoint(path: str | os.PathLike, model: torch.nn.Module | None = None
