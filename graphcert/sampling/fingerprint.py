@@ -55,7 +55,7 @@ _BOOKKEEPING = frozenset({
 #: attributes derived from the class's code alone (its digest covers them): the method
 #: signatures torch_geometric's MessagePassing reads from its class
 _DERIVED = frozenset({"inspector"})
-_CODE = (type, types.FunctionType, types.MethodType, types.BuiltinFunctionType,
+_CODE = (type, types.ModuleType, types.FunctionType, types.MethodType, types.BuiltinFunctionType,
          functools.partial, staticmethod, classmethod, property)
 
 

@@ -100,3 +100,21 @@ def test_edge_ids_outside_the_graph_fail_before_sampling(caplog):
         smooth(Counting().eval(), make_x(), torch.tensor([[0, 11], [11, 0]]), make_noise(),
                CONFIG, progress=False)
     assert calls
+
+
+def test_accelerator_counts_refuse_non_finite_logits_too():
+    """`DeviceCounts` (the counting of chunks on an accelerator) on the CPU: the same refusal,
+    read once at the end of the chunk."""
+    from graphcert.sampling.devices import DeviceCounts
+    from graphcert.sampling.finite import NonFiniteLogits
+    from graphcert.sampling.streams import PRE
+    logits = torch.zeros(5, 3, 2)
+    logits[1, 2, 0] = float("nan")
+    logits[4, 0] = float("-inf")
+    counts = DeviceCounts(3, 2, 4, torch.device("cpu"))
+    counts.add(logits, None)
+    with pytest.raises(NonFiniteLogits, match="for 2 of 5 noisy copies"):
+        counts.result(CONFIG, {}, PRE, 0, 0, np.arange(3), None)
+    clean = DeviceCounts(3, 2, 4, torch.device("cpu"))
+    clean.add(torch.zeros(5, 3, 2), None)
+    assert clean.result(CONFIG, {}, PRE, 0, 0, np.arange(3), None).votes.sum() == 15
