@@ -9,6 +9,7 @@ import json
 import math
 import os
 import resource
+import signal
 import subprocess
 import sys
 import textwrap
@@ -518,3 +519,24 @@ def test_full_disk_while_saving_a_model_names_the_file(tmp_path):
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.stdout.strip() == f"{path} File too large", result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_sampling_prints_how_to_resume(tmp_path):
+    """A real SIGINT to `graphcert certify` while it samples: exit code 130, one line, and
+    the chunks done so far are saved for the rerun."""
+    out = tmp_path / "run"
+    script = "import sys; from graphcert.cli import main; sys.exit(main(sys.argv[1:]))"
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, "certify", "--dataset", "citeseer", "--methods",
+         "sparse_smooth", "--max-epochs", "1", "--n-samples", "1000000", "--chunk-size", "100",
+         "--out", str(out), "--quiet"], cwd=ROOT, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    stats = out / "stats_isotropic_T0.npz"
+    deadline = time.monotonic() + 300
+    while not stats.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130 and err.strip() == "interrupted, rerun to resume", err
+    from graphcert.sampling.statistics import SmoothingStats
+    assert len(SmoothingStats.load(stats).done) >= 1
