@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import math
 import numbers
@@ -122,7 +123,7 @@ def _check_curve(curve, at: str, source: str, need, number, count) -> None:
         for i, value in enumerate(values):
             number(value, f"{at}.{name}[{i}]", high=high)
     budgets = curve["budgets"]
-    if any(b >= c for b, c in zip(budgets, budgets[1:])):
+    if any(b >= c for b, c in itertools.pairwise(budgets)):
         raise ValueError(f"{source} is malformed: {at}.budgets must increase, got "
                          f"{shown(budgets)}")
 
@@ -376,7 +377,7 @@ def save_reports(rendered: dict[str, bytes], run_dir: Path) -> list[Path]:
     paths = [run_dir / name for name in rendered]
     for leftover in (p for path in paths for p in partial_writes(path)):
         leftover.unlink()
-    for path, data in zip(paths, rendered.values()):
+    for path, data in zip(paths, rendered.values(), strict=True):
         write_bytes(path, data)
     return paths
 
