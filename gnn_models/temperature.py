@@ -14,7 +14,8 @@ from torch import Tensor
 
 
 class ScaledLogits(torch.nn.Module):
-    """Wrap `model` so that its logits are divided by `temperature` (0: one-hot argmax)."""
+    """Wrap `model` so that its logits are divided by `temperature` (0: one-hot argmax; NaN
+    where the model's largest logit is not finite)."""
 
     def __init__(self, model: torch.nn.Module, temperature: float):
         super().__init__()
@@ -40,5 +41,9 @@ class ScaledLogits(torch.nn.Module):
         logits = self.model(x, edge_index)
         if self.temperature == 0:  # log of the one-hot vote
             vote = torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1])
-            return torch.zeros_like(logits).masked_fill_(vote == 0, float("-inf"))
+            log_vote = torch.zeros_like(logits).masked_fill_(vote == 0, float("-inf"))
+            # an output without finite largest logit has no argmax: it stays NaN (never a
+            # vote for class 0, where argmax puts NaN)
+            finite = torch.isfinite(logits.amax(-1, keepdim=True))
+            return torch.where(finite, log_vote, torch.full_like(log_vote, float("nan")))
         return logits / self.temperature

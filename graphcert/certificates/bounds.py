@@ -11,6 +11,8 @@ per node the candidate class's scores in [0, 1] are kept as
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from scipy import stats as _st
 
@@ -26,6 +28,7 @@ __all__ = [
     "clopper_pearson_lower",
     "clopper_pearson_upper",
     "bonferroni_alphas",
+    "check_bonferroni_alpha",
     "bonferroni_lower_bounds",
     "holm_lower_bounds",
     "scores_to_histogram",
@@ -80,11 +83,23 @@ def clopper_pearson_upper(successes, n, alpha) -> np.ndarray:
     return np.where(k == n, 1.0, hi)
 
 
-def bonferroni_alphas(n_outputs: int, alpha: float) -> np.ndarray:
-    """Per-output significance levels ``alpha / n_outputs`` (Bonferroni, docs/theory.md §3/§4)."""
+def check_bonferroni_alpha(alpha: float, n_outputs: int) -> float:
+    """``alpha / n_outputs`` (Bonferroni, docs/theory.md §3/§4), or a ValueError naming alpha
+    if that level is not a normal float64 (it underflows, and the bounds lose their meaning)."""
     alpha = check_real(alpha, "alpha", "(0, 1)")
     n_outputs = check_positive_int(n_outputs, "n_outputs")
-    return np.full(n_outputs, alpha / n_outputs)
+    per_output = alpha / n_outputs
+    if per_output < sys.float_info.min:
+        raise ValueError(f"alpha == {alpha!r} shared by {n_outputs} outputs gives "
+                         f"{per_output!r} per output, below the smallest normal float "
+                         f"({sys.float_info.min:.3g}): raise alpha")
+    return per_output
+
+
+def bonferroni_alphas(n_outputs: int, alpha: float) -> np.ndarray:
+    """Per-output significance levels ``alpha / n_outputs`` (Bonferroni, docs/theory.md §3/§4)."""
+    return np.full(check_positive_int(n_outputs, "n_outputs"),
+                   check_bonferroni_alpha(alpha, n_outputs))
 
 
 def bonferroni_lower_bounds(votes, n, alpha: float, threshold: float = 0.5):

@@ -23,7 +23,7 @@ from filelock import FileLock
 from torch_geometric.data import Data
 from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 
-from graphcert.data.files import DatasetError, data_dir
+from graphcert.data.files import DatasetError, data_dir, writable_data_dir
 
 __all__ = ["dataset_folder", "load_ogb_graph", "supported_datasets", "write_ogb_layout"]
 
@@ -73,7 +73,7 @@ def load_ogb_graph(name: str, root: str | os.PathLike | None = None, *,
     """
     meta = _meta(name)
     folder = dataset_folder(name, root)
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    writable_data_dir(folder.parent)  # the lock file is written there
     # ogb downloads, unpacks and processes a dataset in place, with no guard against another
     # process doing the same (runs of a sweep on Ray workers all load it at once): one would
     # read the other's half-written processed file. A lock file beside the folder serializes

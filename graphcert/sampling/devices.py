@@ -57,11 +57,13 @@ class DeviceCounts(ChunkCounts):
         self.tensors = {name: torch.zeros(getattr(self, name).shape, dtype=torch.int64,
                                           device=device) for name in self._FIELDS}
         self.local = torch.arange(n_local, device=device)
+        self.bad = torch.zeros((), dtype=torch.int64, device=device)  # read once, at the end
 
     def add(self, logits: Tensor, chosen: Tensor | None) -> None:
         """Add a batch (B, n_k, Y) of logits; `chosen` (n_k,) candidates in the main phase."""
         batch, n_local, n_classes = logits.shape
         t = self.tensors
+        self.bad += (~torch.isfinite(logits.amax(-1))).any(-1).sum()
         t["votes"] += torch.bincount((self.local * n_classes + logits.argmax(-1)).reshape(-1),
                                      minlength=n_local * n_classes).view(n_local, n_classes)
         scores = quantized_scores(logits)
@@ -80,6 +82,7 @@ class DeviceCounts(ChunkCounts):
                chunk: int, nodes: np.ndarray, chosen: np.ndarray | None) -> ChunkStats:
         for name, tensor in self.tensors.items():
             getattr(self, name)[...] = tensor.cpu().numpy()
+        self.non_finite = int(self.bad)
         return super().result(config, noise, phase, output_cluster, chunk, nodes, chosen)
 
 

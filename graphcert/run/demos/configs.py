@@ -46,7 +46,7 @@ class SegmentConfig(Schema):
     eps_max: float = option(1.0, interval="[0, inf)", help="largest l2 radius")
     eps_step: float = option(0.05, interval="(0, inf)",
                              help="l2 radius grid step")
-    seed: int = option(0, interval="[0, inf)", help="seed of data, training and sampling")
+    seed: int = option(0, interval="[0, 4294967295]", help="seed of data, training and sampling")
 
     def check(self) -> None:
         _even_size(self.size)
@@ -79,7 +79,7 @@ class AttributeConfig(Schema):
     n_pre: int = option(20, interval="[1, inf)", help="pre-samples per image")
     n_samples: int = option(100, interval="[1, inf)", help="Monte Carlo samples per image")
     epochs: int = option(4, interval="[1, inf)", help="training epochs")
-    seed: int = option(0, interval="[0, inf)", help="seed of data, training and sampling")
+    seed: int = option(0, interval="[0, 4294967295]", help="seed of data, training and sampling")
 
     def check(self) -> None:
         from graphcert.tasks.image.attribution import (
@@ -111,7 +111,7 @@ class MultimodalConfig(Schema):
     example_r: tuple[int, ...] = option((8, 2), interval="[0, inf)", help="budget (r1, r2) of the "
                                         "example masks")
     region_level: float = option(0.5, interval="[0, 1]", help="certified accuracy of the region")
-    seed: int = option(0, interval="[0, inf)", help="seed of data, training and sampling")
+    seed: int = option(0, interval="[0, 4294967295]", help="seed of data, training and sampling")
 
     def check(self) -> None:
         if len(self.k) != 2 or len(self.example_r) != 2:

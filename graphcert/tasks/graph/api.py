@@ -32,12 +32,14 @@ import numpy as np
 import torch
 
 from gnn_models.temperature import ScaledLogits
+from graphcert.certificates.bounds import check_bonferroni_alpha
 from graphcert.noise.binary import LocalizedNoise, localized_sparse_noise
 from graphcert.noise.gaussian import GraphGaussian
 from graphcert.noise.kary import KaryNoise
 from graphcert.sampling.batching import batch_for_memory
 from graphcert.sampling.devices import resolve_device
 from graphcert.sampling.engine import smooth
+from graphcert.sampling.model_checks import check_model_tensors
 from graphcert.sampling.monte_carlo import MonteCarloConfig
 from graphcert.tasks.graph.families import (
     certificate_from_statistics,
@@ -72,6 +74,7 @@ def localized_noise(data, n_clusters: int = 5, theta_plus: float | tuple = 0.01,
         `LocalizedNoise` with ``labels`` (N,) and ``theta_plus`` / ``theta_minus`` (C, C),
         row = output cluster, column = input cluster.
     """
+    check_int(seed, "seed", "[0, 4294967295]")  # METIS takes 32-bit seeds
     return localized_sparse_noise(data.edge_index, data.num_nodes, n_clusters, theta_plus,
                                   theta_minus, seed)
 
@@ -154,6 +157,8 @@ def certify(model: torch.nn.Module, data, noise, targets=None, *, n_pre: int = 1
     targets = _targets(targets, data.num_nodes)
     x = _features(data, noise)
     local_budget = _check_local_budget(local_budget, family, noise)
+    check_bonferroni_alpha(alpha, len(targets))
+    check_model_tensors(model, f"model {type(model).__qualname__}")
     batch_size = DEFAULT_BATCH[device.type] if batch_size is None else batch_size
     if isinstance(noise, GraphGaussian):  # dense copies: batches within a memory budget
         batch_size = batch_for_memory(batch_size, data.num_nodes, x.shape[1])
@@ -208,6 +213,9 @@ def _targets(targets, num_nodes: int) -> np.ndarray:
     if isinstance(targets, torch.Tensor):
         targets = targets.detach().cpu().numpy()
     targets = np.asarray(targets)
+    if targets.dtype == np.uint8:
+        raise ValueError("targets has dtype uint8, which is read as node ids; a mask must be "
+                         "boolean (targets.bool()), ids integers (targets.long())")
     if targets.dtype == bool:
         if targets.shape != (num_nodes,):
             raise ValueError(f"a boolean targets mask must have shape ({num_nodes},), got "

@@ -121,7 +121,14 @@ class Certificate(AnswersAttacks):
     def correct(self, y) -> np.ndarray:
         """Targets whose smoothed prediction is their label `y[target]` (never abstaining);
         `y` holds the labels of all nodes."""
-        return self.prediction == np.asarray(y)[self.targets]
+        if hasattr(y, "detach"):  # a torch tensor, on any device
+            y = y.detach().cpu().numpy()
+        labels = np.asarray(y)
+        n_nodes = len(self.surface.cap_plus)
+        if labels.shape != (n_nodes,) or labels.dtype.kind not in "iu":
+            raise ValueError(f"y must hold the integer labels of all {n_nodes} nodes, shape "
+                             f"({n_nodes},), got {labels.dtype} of shape {labels.shape}")
+        return self.prediction == labels[self.targets]
 
     def certifier(self, y=None, *, relax: bool = False,
                   milp_bins: int | None = None) -> CollectiveCertifier:

@@ -13,9 +13,9 @@ contract says (`graphcert.sampling.batching`: sparse attributes only if it decla
 from __future__ import annotations
 
 import copy
+import io
 import os
 import random
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +32,7 @@ from graphcert.noise.binary import flip_bits
 from graphcert.noise.kary import KaryNoise, categorical_n_values
 from graphcert.noise.structure import StructureNoise
 from graphcert.sampling.batching import model_device
+from graphcert.utils.io import write_bytes
 from graphcert.utils.validation import check_probability
 
 
@@ -173,13 +174,9 @@ def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike, **meta) -> 
     """Save the state dict plus plain metadata (str/int/float/list) atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    os.close(handle)
-    try:
-        torch.save({"state_dict": model.state_dict(), "meta": meta}, tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    buffer = io.BytesIO()  # in memory first: torch reports a full disk in its own words
+    torch.save({"state_dict": model.state_dict(), "meta": meta}, buffer)
+    write_bytes(path, buffer.getvalue())
 
 
 def load_checkpoint(path: str | os.PathLike, model: torch.nn.Module | None = None
