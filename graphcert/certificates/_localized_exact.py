@@ -18,6 +18,7 @@ proven margin (a relative ``~1e-10``): see :func:`_Cells.worst_case` and docs/th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -101,14 +102,19 @@ def _bit_logs(tp: float, tm: float) -> tuple[tuple[float, float], tuple[float, f
     return (np.log(tp), np.log1p(-tp)), (np.log(tm), np.log1p(-tm))
 
 
+@lru_cache(maxsize=2**16)
 def _cluster_cells(tp: float, tm: float, n_add: int, n_del: int) -> np.ndarray:
-    """Log pmf of q under x for one cluster, q = 0..n_add + n_del."""
-    (a1, a0), (d1, d0) = _bit_logs(tp, tm)
-    log_pmf = np.zeros(1)
-    for _ in range(n_add):
-        log_pmf = log_add_bernoulli(log_pmf, a1, a0)
-    for _ in range(n_del):
-        log_pmf = log_add_bernoulli(log_pmf, d1, d0)
+    """Log pmf of q under x for one cluster, q = 0..n_add + n_del: one Bernoulli
+    convolution per bit, from the cached pmf with one bit fewer (read-only array)."""
+    if n_add + n_del == 0:
+        log_pmf = np.zeros(1)
+    else:
+        (a1, a0), (d1, d0) = _bit_logs(tp, tm)
+        if n_del:
+            log_pmf = log_add_bernoulli(_cluster_cells(tp, tm, n_add, n_del - 1), d1, d0)
+        else:
+            log_pmf = log_add_bernoulli(_cluster_cells(tp, tm, n_add - 1, 0), a1, a0)
+    log_pmf.flags.writeable = False
     return log_pmf
 
 

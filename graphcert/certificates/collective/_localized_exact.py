@@ -23,10 +23,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from graphcert.certificates._localized_exact import merged_clusters
 from graphcert.certificates._localized_regions import (
     BlackwellOrder,
     ClusterCapacities,
     RowThresholds,
+    _threshold,
 )
 from graphcert.utils.validation import check_nonnegative_integers, check_probabilities
 
@@ -43,6 +45,23 @@ class LocalizedExactResult:
     nodes: int
     additions: np.ndarray
     deletions: np.ndarray
+
+
+def _monotone_steps(value, top: int) -> np.ndarray:
+    """``[value(0), ..., value(top)]`` of a non-increasing integer function, evaluated only
+    where it may change: a stretch with equal values at both ends is constant."""
+    out = np.empty(top + 1, dtype=np.int64)
+    out[0], out[top] = value(0), value(top)
+    stack = [(0, top)]
+    while stack:
+        lo, hi = stack.pop()
+        if out[lo] == out[hi]:
+            out[lo:hi + 1] = out[lo]
+        elif hi - lo > 1:
+            mid = (lo + hi) // 2
+            out[mid] = value(mid)
+            stack += [(lo, mid), (mid, hi)]
+    return out
 
 
 class LocalizedExactCollective:
@@ -128,6 +147,80 @@ class LocalizedExactCollective:
             total += self._certified(i, row(worst_a, worst_d))
         return total
 
+    def _split_bound(self, a: np.ndarray, d: np.ndarray, fixed: int, rest_plus: int,
+                     rest_minus: int) -> int:
+        """A bound that shares the remaining deletions R between the groups (the remaining
+        additions if no deletions remain).
+
+        For group g the other kind's remaining bits go where they hurt g most (its own
+        worst completion, as in `_bound`). Of the shared kind, let b be g's most informative
+        free cluster (with capacity) and s the next one. Upgrading every free bit outside b
+        to s's noise (a Blackwell upgrade: the count can only drop) and counting R - t such
+        bits when t go to b bounds g's count below by M_g(t), which depends on the
+        completion only through t, its count in b. So the count is at least
+        ``sum_h F_h(y_h)``, ``F_h(t)`` the sum of M_g(t) over the groups whose b is h,
+        minimized over ``sum_h y_h <= R`` by a min-plus recursion over the clusters h.
+        0 where an order is not total (then `_bound` decides)."""
+        if rest_plus + rest_minus == 0 or not all(r.order.total for r in self.rows):
+            return 0
+        plus = rest_minus == 0  # the shared kind
+        budget = rest_plus if plus else rest_minus
+        caps = self.capacities.cap_plus if plus else self.capacities.cap_minus
+        free = np.arange(a.size) >= fixed
+        open_ = free & (caps > 0)
+        tables: dict[int, np.ndarray] = {}
+        constant = 0
+        for i, row in enumerate(self.rows):
+            fixed_part = [(tp, tm, int(ak), int(dk)) for tp, tm, ak, dk, f in zip(
+                row.theta_plus, row.theta_minus, a, d, free, strict=True) if not f]
+            if not plus:  # the additions: g's own most damaging completion
+                fill = BlackwellOrder.fill(row.order.plus, self.capacities.cap_plus,
+                                           rest_plus, np.zeros_like(a), free)
+                fixed_part += [(row.theta_plus[k], row.theta_minus[k], int(fill[k]), 0)
+                               for k in np.flatnonzero(fill)]
+            order = [k for k in (row.order.plus if plus else row.order.minus) if open_[k]]
+            if not order:
+                constant += self._certified(i, _threshold(merged_clusters(*zip(
+                    *fixed_part, strict=True))) if fixed_part else 0.5)
+                continue
+            best, second = order[0], order[1] if len(order) > 1 else order[0]
+
+            def count(t: int, i=i, row=row, best=best, second=second, part=fixed_part) -> int:
+                extra = [(row.theta_plus[best], row.theta_minus[best], t),
+                         (row.theta_plus[second], row.theta_minus[second], budget - t)]
+                virtual = part + [(tp, tm, n, 0) if plus else (tp, tm, 0, n)
+                                  for tp, tm, n in extra]
+                return self._certified(i, _threshold(merged_clusters(*zip(*virtual,
+                                                                          strict=True))))
+
+            top = int(min(budget, caps[best]))
+            table = tables.setdefault(best, np.zeros(budget + 1, dtype=np.int64))
+            table[:top + 1] += _monotone_steps(count, top)
+            table[top + 1:] = np.iinfo(np.int64).max // 4  # more than b can take
+        big = np.iinfo(np.int64).max // 4
+        spent = np.full(budget + 1, big)  # least sum of F so far, by budget used
+        spent[0] = 0
+        for table in tables.values():
+            new = np.full_like(spent, big)
+            for t, value in enumerate(table):
+                new[t:] = np.minimum(new[t:], spent[:spent.size - t] + value)
+            spent = new
+        return constant + int(spent.min())
+
+    def _completions(self, a, d, k, rest_plus, rest_minus) -> list:
+        """Each group's most damaging completion of the first k clusters' counts, where it
+        is admissible (no local budget binds): each one's count bounds the optimum above."""
+        caps = self.capacities
+        if caps.binds:
+            return []
+        free = np.arange(a.size) >= k
+        distinct = {(tuple(BlackwellOrder.fill(row.order.plus, caps.cap_plus, rest_plus, a,
+                                               free)),
+                     tuple(BlackwellOrder.fill(row.order.minus, caps.cap_minus, rest_minus, d,
+                                               free)))
+                    for row in self.rows if row.order.total}
+        return [(np.array(plus), np.array(minus)) for plus, minus in sorted(distinct)]
+
     def _children(self, a, d, k, rest_plus, rest_minus):
         """Counts of cluster k given the earlier ones: all admissible ones, only the maximal
         ones for the last cluster."""
@@ -156,16 +249,29 @@ class LocalizedExactCollective:
             return LocalizedExactResult(0, True, 0, zero, zero)
         best = self._seed(eps_p, eps_m, start)
         best_count = self.count(*best)
-        heap = [(self._bound(zero, zero, 0, eps_p, eps_m), 0, 0, zero, zero)]
+        # entries: (bound, -depth, tie, a, d, bound evaluated?); children enter with their
+        # parent's bound (a valid bound for them too) and get their own when first popped
+        heap = [(self._bound(zero, zero, 0, eps_p, eps_m), 0, 0, zero, zero, True)]
         tie = itertools.count(1)
         nodes = 0
         while heap and heap[0][0] < best_count:
             if nodes >= self.max_nodes:
                 return LocalizedExactResult(min(best_count, heap[0][0]), False, nodes, *best)
-            _, depth, _, a, d = heapq.heappop(heap)
-            nodes += 1
+            bound, depth, _, a, d, evaluated = heapq.heappop(heap)
             k = -depth
             rest_p, rest_m = eps_p - int(a.sum()), eps_m - int(d.sum())
+            if not evaluated:
+                bound = self._bound(a, d, k, rest_p, rest_m)
+                if bound < best_count:
+                    bound = max(bound, self._split_bound(a, d, k, rest_p, rest_m))
+                if bound < best_count:
+                    heapq.heappush(heap, (bound, depth, next(tie), a, d, True))
+                continue
+            nodes += 1
+            for completion in self._completions(a, d, k, rest_p, rest_m):
+                value = self.count(*completion)
+                if value < best_count:
+                    best_count, best = value, completion
             for ak, dk in self._children(a, d, k, rest_p, rest_m):
                 child_a, child_d = a.copy(), d.copy()
                 child_a[k], child_d[k] = ak, dk
@@ -174,9 +280,7 @@ class LocalizedExactCollective:
                     if value < best_count:
                         best_count, best = value, (child_a, child_d)
                     continue
-                bound = self._bound(child_a, child_d, k + 1, rest_p - ak, rest_m - dk)
-                if bound < best_count:
-                    heapq.heappush(heap, (bound, -(k + 1), next(tie), child_a, child_d))
+                heapq.heappush(heap, (bound, -(k + 1), next(tie), child_a, child_d, False))
         self._best = best
         return LocalizedExactResult(best_count, True, nodes, *best)
 
@@ -210,7 +314,7 @@ class LocalizedExactCollective:
         out, start = [], None
         for eps_p, eps_m in zip(plus.tolist(), minus.tolist(), strict=True):
             if out and out[-1].count == 0 and out[-1].exact:
-                out.append(out[-1])
+                out.append(LocalizedExactResult(0, True, 0, *start))
                 continue
             result = self.certify(eps_p, eps_m, start)
             start = (result.additions, result.deletions)
