@@ -25,12 +25,14 @@ from graphcert.run.methods.gaussian import Gaussian
 from graphcert.run.methods.isotropic import Isotropic
 from graphcert.run.methods.kary import Kary, KaryLocalized
 from graphcert.run.methods.localized import Localized
+from graphcert.run.methods.localized_exact import LocalizedExact
 from graphcert.run.methods.sparse_smooth import SparseSmooth
 
 __all__ = ["METHODS", "CertificationInputs", "SmoothingMethod"]
 
 METHODS: dict[str, SmoothingMethod] = {method.name: method for method in (
     Localized(),
+    LocalizedExact(),
     Isotropic(),
     SparseSmooth(),
     Gaussian(),
