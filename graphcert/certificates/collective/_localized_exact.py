@@ -107,13 +107,24 @@ class LocalizedExactCollective:
         self._best: tuple[np.ndarray, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ counting
+    def _count(self, index: int, clusters: tuple) -> int:
+        """Targets of group `index` certified under a perturbation given as
+        `merged_clusters`. Thresholds only grow with the counts, so if one cluster's part
+        alone (few cells, cached) already reaches the group's largest p_lower, none is, and
+        the joint cells are never built."""
+        ps = self.p_sorted[index]
+        if not ps.size or any(_threshold((part,)) >= ps[-1] for part in clusters):
+            return 0
+        return self._certified(index, _threshold(clusters) if clusters else 0.5)
+
     def _certified(self, index: int, threshold: float) -> int:
         ps = self.p_sorted[index]
         return int(ps.size - np.searchsorted(ps, threshold, side="right"))
 
     def count(self, additions: np.ndarray, deletions: np.ndarray) -> int:
         """Targets still certified under one allocation."""
-        return sum(self._certified(i, row(additions, deletions))
+        return sum(self._count(i, merged_clusters(row.theta_plus, row.theta_minus, additions,
+                                                  deletions))
                    for i, row in enumerate(self.rows))
 
     def naive(self, budget_plus: int, budget_minus: int) -> int:
@@ -144,7 +155,8 @@ class LocalizedExactCollective:
                 continue
             worst_a = BlackwellOrder.fill(row.order.plus, caps.cap_plus, rest_plus, a, free)
             worst_d = BlackwellOrder.fill(row.order.minus, caps.cap_minus, rest_minus, d, free)
-            total += self._certified(i, row(worst_a, worst_d))
+            total += self._count(i, merged_clusters(row.theta_plus, row.theta_minus, worst_a,
+                                                    worst_d))
         return total
 
     def _split_bound(self, a: np.ndarray, d: np.ndarray, fixed: int, rest_plus: int,
@@ -180,8 +192,8 @@ class LocalizedExactCollective:
                                for k in np.flatnonzero(fill)]
             order = [k for k in (row.order.plus if plus else row.order.minus) if open_[k]]
             if not order:
-                constant += self._certified(i, _threshold(merged_clusters(*zip(
-                    *fixed_part, strict=True))) if fixed_part else 0.5)
+                constant += self._count(i, merged_clusters(*zip(*fixed_part, strict=True))
+                                        if fixed_part else ())
                 continue
             best, second = order[0], order[1] if len(order) > 1 else order[0]
 
@@ -190,8 +202,7 @@ class LocalizedExactCollective:
                          (row.theta_plus[second], row.theta_minus[second], budget - t)]
                 virtual = part + [(tp, tm, n, 0) if plus else (tp, tm, 0, n)
                                   for tp, tm, n in extra]
-                return self._certified(i, _threshold(merged_clusters(*zip(*virtual,
-                                                                          strict=True))))
+                return self._count(i, merged_clusters(*zip(*virtual, strict=True)))
 
             top = int(min(budget, caps[best]))
             table = tables.setdefault(best, np.zeros(budget + 1, dtype=np.int64))
