@@ -85,3 +85,21 @@ def test_cluster_capacities_merge_local_budgets():
     cap_plus, cap_minus, local = cluster_capacities(surface, np.array([0, 0, 1, 1]), 2)
     assert cap_plus.tolist() == [3, 2] and cap_minus.tolist() == [4, 2]
     assert local.tolist() == [4, 4]
+
+
+def test_stopped_searches_report_sound_monotone_lower_bounds():
+    rng = np.random.default_rng(1)
+    stats, winner = _stats(rng, n_nodes=40)
+    targets = np.arange(40)
+    tp, tm = np.full((2, 2), 0.01), np.array([[0.5, 0.9], [0.9, 0.5]])
+    surface = AttackSurface.from_attributes((rng.random((40, 10)) < 0.3).astype(float))
+    args = ("localized_exact", stats, winner, targets, tp, tm, surface)
+    exact = localized_exact_result(*args, alpha=0.05, max_deletions=12, max_additions=1)
+    stopped = localized_exact_result(*args, alpha=0.05, max_deletions=12, max_additions=1,
+                                     max_nodes=1, joint_max_nodes=1)
+    assert exact.extra["collective_exact"] and not stopped.extra["collective_exact"]
+    for attack in ("deletions", "additions"):
+        bound, truth = stopped.curves[attack], exact.curves[attack]
+        assert np.all(np.diff(bound.collective) <= 0)
+        assert np.all(np.array(bound.naive) <= bound.collective)
+        assert np.all(np.array(bound.collective) <= truth.collective)

@@ -45,7 +45,7 @@ def localized_exact_result(method: str, stats: SmoothingStats, y: np.ndarray,
                            targets: np.ndarray, theta_plus: np.ndarray,
                            theta_minus: np.ndarray, surface: AttackSurface, *, alpha: float,
                            max_deletions: int = 100, max_additions: int = 20,
-                           max_nodes: int = 200_000, joint_max_nodes: int = 50
+                           max_nodes: int = 20_000, joint_max_nodes: int = 50
                            ) -> MethodResult:
     """Certified-accuracy curves (deletions, additions) and the joint grid, naive and
     collective, of the exact localized certificate.
@@ -84,9 +84,9 @@ def localized_exact_result(method: str, stats: SmoothingStats, y: np.ndarray,
     additions = accurate.sweep(np.arange(max_additions + 1), 0)
     n = targets.size
     result.curves["deletions"] = Curve(list(range(max_deletions + 1)), naive[0].tolist(),
-                                       [r.count for r in deletions], ratio[0].tolist(), n)
+                                       _counts(deletions, naive[0]), ratio[0].tolist(), n)
     result.curves["additions"] = Curve(list(range(max_additions + 1)), naive[:, 0].tolist(),
-                                       [r.count for r in additions], ratio[:, 0].tolist(), n)
+                                       _counts(additions, naive[:, 0]), ratio[:, 0].tolist(), n)
     searches = deletions + additions
     joint, rows = np.zeros_like(naive), []
     joint[0] = result.curves["deletions"].collective
@@ -97,9 +97,7 @@ def localized_exact_result(method: str, stats: SmoothingStats, y: np.ndarray,
         row = grid.sweep(budget_plus, np.arange(max_deletions + 1))
         rows += row
         joint[budget_plus] = [r.count for r in row]
-    # a stopped search gives a lower bound; the count at a budget is also at least the
-    # naive count and any bound at a larger budget (counts fall with the budget)
-    joint = np.maximum(joint, naive)
+    joint = np.maximum(joint, naive)  # as in `_counts`, along both axes
     joint = np.flip(np.maximum.accumulate(np.maximum.accumulate(np.flip(joint), 0), 1))
     result.extra["joint"] = joint_grid(range(max_additions + 1), range(max_deletions + 1),
                                        naive.tolist(), joint.tolist(), n)
@@ -107,3 +105,11 @@ def localized_exact_result(method: str, stats: SmoothingStats, y: np.ndarray,
     result.extra["joint_exact"] = all(r.exact for r in rows)
     result.extra["search_nodes"] = int(sum(r.nodes for r in searches + rows))
     return result
+
+
+def _counts(results: list, naive: np.ndarray) -> list[int]:
+    """Collective counts along a sweep. A stopped search gives a lower bound; the count at a
+    budget is also at least the naive count and any bound at a larger budget (counts fall
+    with the budget), so take the largest of these (exact counts are unchanged)."""
+    counts = np.maximum([r.count for r in results], naive)
+    return np.maximum.accumulate(counts[::-1])[::-1].astype(int).tolist()
