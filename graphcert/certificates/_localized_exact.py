@@ -30,6 +30,8 @@ __all__ = ["localized_exact_certified", "localized_exact_threshold",
 
 #: unit roundoff of float64
 _U = 2.0**-53
+#: the most cells one perturbation may have (prod_k (a_k + d_k + 1)); each takes ~50 bytes
+MAX_CELLS = 2**25
 #: rounding errors per elementary operation, in units of _U (glibc's exp, log, log1p are
 #: within 1-2 ulp; 16 leaves room for the few operations that form each value)
 _OPS = 16.0
@@ -154,6 +156,11 @@ def exact_cells(clusters: tuple[tuple[float, float, int, int], ...]) -> _Cells:
     magnitude <= ``m_ratio`` (below), so its error is <= ``_OPS u ops m_ratio``. E_c covers
     both and the rounding of the shifts themselves.
     """
+    n_cells = int(np.prod([a + d + 1 for _, _, a, d in clusters], dtype=np.float64))
+    if n_cells > MAX_CELLS:
+        raise ValueError(f"the perturbation {[(a, d) for _, _, a, d in clusters]} (additions, "
+                         f"deletions per distinct noise) has {n_cells} cells, more than "
+                         f"MAX_CELLS={MAX_CELLS}: use smaller budgets or fewer clusters")
     log_px, log_ratio, ops, m_ratio = np.zeros(1), np.zeros(1), 4.0, 1.0
     for tp, tm, a, d in clusters:
         log_px = np.add.outer(log_px, _cluster_cells(tp, tm, a, d)).ravel()

@@ -142,6 +142,8 @@ def test_shapes_and_no_change():
     (dict(deletions=[1, 2]), "deletions has shape"),
     (dict(p_lower=1.2), "p_lower"),
     (dict(theta_plus=[[0.01]]), "theta_plus must be one-dimensional"),
+    (dict(theta_plus=[0.01, 0.02, 0.03, 0.04], theta_minus=[0.3, 0.4, 0.5, 0.6],
+          additions=[0] * 4, deletions=[100] * 4), "MAX_CELLS"),
 ])
 def test_bad_input_names_the_argument(kwargs, match):
     args = dict(p_lower=0.8, theta_plus=[0.01], theta_minus=[0.3], additions=[1],
