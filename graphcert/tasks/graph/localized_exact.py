@@ -45,7 +45,7 @@ def localized_exact_result(method: str, stats: SmoothingStats, y: np.ndarray,
                            targets: np.ndarray, theta_plus: np.ndarray,
                            theta_minus: np.ndarray, surface: AttackSurface, *, alpha: float,
                            max_deletions: int = 100, max_additions: int = 20,
-                           max_nodes: int = 20_000, joint_max_nodes: int = 50
+                           max_nodes: int = 300, joint_max_nodes: int = 50
                            ) -> MethodResult:
     """Certified-accuracy curves (deletions, additions) and the joint grid, naive and
     collective, of the exact localized certificate.
