@@ -4,8 +4,9 @@ For every theta_min in 0.10, 0.15, ..., 0.95 two runs, each resumable in its own
 (`graphcert.run.sweep.run_one`):
 
 * ``localized_theta<t>_seed<s>``: localized smoothing (5 METIS clusters, theta_plus 0.01,
-  theta_minus from theta_min to 0.95 by affinity rank), variance-constrained base
-  certificates, naive and collective certificates;
+  theta_minus from theta_min to 0.95 by affinity rank), naive and collective certificates,
+  from variance-constrained base certificates (``localized``) and, on the same samples, from
+  the exact localized certificate with Holm-corrected vote bounds (``localized_exact``);
 * ``baselines_theta<t>_seed<s>``: isotropic S(x, 0.01, theta_min) with SparseSmooth (exact,
   Holm) and variance-constrained smoothing (Fig. 7b), with n_clusters times the localized
   run's samples per distribution, so both sides draw the same TOTAL number of noisy graphs
@@ -49,7 +50,8 @@ THETA_PLUS, THETA_MAX, N_CLUSTERS, ALPHA = 0.01, 0.95, 5, 0.01
 # per cluster (reference config: n_samples_eval, n_samples_pre_eval)
 N_SAMPLES, N_PRE = 100_000, 1000
 SPREAD_THETAS, SPREAD_SEEDS = (0.3, 0.5, 0.7), (0, 1, 2)
-KINDS = {"localized": ["localized"], "baselines": ["isotropic", "sparse_smooth"]}
+KINDS = {"localized": ["localized", "localized_exact"],
+         "baselines": ["isotropic", "sparse_smooth"]}
 DATASETS = ("citeseer", "cora_ml")
 SUMMARY_FIELDS = [
     "dataset", "theta_min", "seed", "method", "run", "n_distributions", "n_samples", "n_pre",

@@ -18,12 +18,17 @@ from graphcert.certificates.metrics import pareto_front
 from graphcert.utils.io import write_figure, write_text
 
 ATTACKS = ("deletions", "additions")
-NAMES = {"localized": "localized", "sparse_smooth": "SparseSmooth",
-         "isotropic": "isotropic VC"}
+NAMES = {"localized": "localized", "localized_exact": "localized exact",
+         "sparse_smooth": "SparseSmooth", "isotropic": "isotropic VC"}
+#: the localized methods (one sampling pass): variance-constrained and exact certificates
+LOCALIZED = ("localized", "localized_exact")
 # (label, method, certificate kind, claimed?, style)
 SERIES = (
     ("localized, collective", "localized", "collective", False, dict(color="C0", marker="o")),
     ("localized, naive", "localized", "naive", False, dict(color="C0", marker="x")),
+    ("localized exact, collective", "localized_exact", "collective", False,
+     dict(color="C3", marker="D")),
+    ("localized exact, naive", "localized_exact", "naive", False, dict(color="C3", marker="1")),
     ("SparseSmooth", "sparse_smooth", "naive", False, dict(color="C1", marker="*")),
     ("isotropic VC", "isotropic", "naive", False, dict(color="C2", marker="+")),
     ("localized, collective: reference formula (not sound)", "localized", "collective", True,
@@ -63,36 +68,42 @@ def _markdown(header: list[str], body: list[list[str]]) -> str:
 
 def sound_table(rows: list[dict]) -> str:
     """Seed 0: accuracy and ACR of every method per theta_min (sound certificates)."""
-    loc, ss, iso = (_by(rows, m) for m in ("localized", "sparse_smooth", "isotropic"))
+    loc, ss, iso, exact = (_by(rows, m) for m in ("localized", "sparse_smooth", "isotropic",
+                                                   "localized_exact"))
     header = ["theta_min", "localized acc", "ACR del naive / collective",
               "ACR add naive / collective", "SparseSmooth acc", "ACR del", "ACR add",
-              "isotropic VC acc", "ACR del", "ACR add"]
+              "isotropic VC acc", "ACR del", "ACR add", "localized exact acc",
+              "ACR del naive / collective", "ACR add naive / collective"]
     body = []
-    for theta in sorted(set(loc) | set(ss) | set(iso), key=float):
-        cells = [theta]
-        if theta in loc:
-            r = loc[theta]
-            cells += [_cell(_accuracy(r, False), 3)] + [
-                f"{_cell(metric(r, a, 'naive'))} / {_cell(metric(r, a, 'collective'))}"
-                for a in ATTACKS]
-        else:
-            cells += ["-"] * 3
+    for theta in sorted(set(loc) | set(ss) | set(iso) | set(exact), key=float):
+        cells = [theta] + _both_kinds(loc.get(theta))
         for group in (ss, iso):
             r = group.get(theta)
             cells += ["-"] * 3 if r is None else [_cell(_accuracy(r, False), 3)] + [
                 _cell(metric(r, a, "naive")) for a in ATTACKS]
-        body.append(cells)
+        body.append(cells + (_both_kinds(exact[theta]) if theta in exact else []))
     return _markdown(header, body)
 
 
-def pareto_table(rows: list[dict], attack: str) -> str:
-    """Seed 0: each localized (collective) point against the best ACR a baseline reaches at
-    an accuracy at least as high (any theta), the Pareto reading of the paper's Fig. 5."""
-    header = ["theta_min", "localized acc", "ACR", "SparseSmooth: best ACR at >= acc (theta)",
-              "localized / SparseSmooth", "isotropic VC: best ACR at >= acc (theta)"]
+def _both_kinds(row: dict | None) -> list[str]:
+    """Accuracy and "naive / collective" ACR per attack of a localized row."""
+    if row is None:
+        return ["-"] * 3
+    return [_cell(_accuracy(row, False), 3)] + [
+        f"{_cell(metric(row, a, 'naive'))} / {_cell(metric(row, a, 'collective'))}"
+        for a in ATTACKS]
+
+
+def pareto_table(rows: list[dict], attack: str, method: str = "localized") -> str:
+    """Seed 0: each point of a localized `method` (collective) against the best ACR a
+    baseline reaches at an accuracy at least as high (any theta), the Pareto reading of the
+    paper's Fig. 5."""
+    header = ["theta_min", f"{NAMES[method]} acc", "ACR",
+              "SparseSmooth: best ACR at >= acc (theta)", f"{NAMES[method]} / SparseSmooth",
+              "isotropic VC: best ACR at >= acc (theta)"]
     baselines = [_by(rows, m) for m in ("sparse_smooth", "isotropic")]
     body = []
-    for theta, r in sorted(_by(rows, "localized").items(), key=lambda kv: float(kv[0])):
+    for theta, r in sorted(_by(rows, method).items(), key=lambda kv: float(kv[0])):
         accuracy, acr = _accuracy(r, False), metric(r, attack, "collective")
         best = [best_at_accuracy(group, attack, accuracy) for group in baselines]
         ratio = "-" if best[0] is None or best[0][0] == 0 else f"{acr / best[0][0]:.2f}"
@@ -134,8 +145,8 @@ def spread_table(rows: list[dict]) -> str:
     """Mean ± standard deviation (min-max) over seeds, for thetas run with several seeds."""
     header = ["theta_min", "method", "seeds", "accuracy", "ACR del", "ACR add"]
     body = []
-    for method in ("localized", "sparse_smooth", "isotropic"):
-        kind = "collective" if method == "localized" else "naive"
+    for method in ("localized", "localized_exact", "sparse_smooth", "isotropic"):
+        kind = "collective" if method in LOCALIZED else "naive"
         thetas = sorted({r["theta_min"] for r in rows if r["method"] == method}, key=float)
         for theta in thetas:
             mine = [r for r in rows if r["method"] == method and r["theta_min"] == theta]
@@ -209,6 +220,10 @@ def write_report(rows: list[dict], out_dir: Path, dataset: str,
     text = "\n\n".join([f"## {title}", "### Sound certificates (seed 0)", sound_table(rows),
                         "### Pareto reading: deletions", pareto_table(rows, "deletions"),
                         "### Pareto reading: additions", pareto_table(rows, "additions"),
+                        "### Pareto reading: deletions, exact localized certificate",
+                        pareto_table(rows, "deletions", "localized_exact"),
+                        "### Pareto reading: additions, exact localized certificate",
+                        pareto_table(rows, "additions", "localized_exact"),
                         "### Sound vs the reference formula (NOT a certificate)",
                         claims_table(rows), "### Spread over seeds", spread_table(rows),
                         "### Wall time", timing_table(rows)]) + "\n"

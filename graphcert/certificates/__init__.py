@@ -9,6 +9,9 @@ Base (per-output) certificates, one module per family:
   (docs/theory.md §4, §8): :func:`sparse_smooth_worst_mass`, :func:`sparse_smooth_certified`,
   :func:`sparse_smooth_region`, :func:`sparse_smooth_joint_region`,
   :func:`sparse_smooth_thresholds`;
+* the exact certificate for cluster-wise (localized) sparsity-aware noise, one Neyman-Pearson
+  fill over the per-cluster cells (docs/theory.md §11): :func:`localized_exact_worst_case`,
+  :func:`localized_exact_certified`, :func:`localized_exact_threshold`;
 * the exact Hamming certificate for K-ary categorical noise (docs/theory.md §9, Lee et al.
   2019) and its variance-constrained weight: :func:`kary_hamming_certified`,
   :func:`kary_hamming_radius`, :func:`kary_hamming_region`, :func:`kary_hamming_thresholds`,
@@ -59,6 +62,11 @@ from graphcert.certificates._kary import (
                                                    kary_hamming_worst_mass,
                                                    kary_weights,
 )
+from graphcert.certificates._localized_exact import (
+                                                   localized_exact_certified,
+                                                   localized_exact_threshold,
+                                                   localized_exact_worst_case,
+)
 from graphcert.certificates._sparse_smooth import (
                                                    sparse_smooth_certified,
                                                    sparse_smooth_joint_region,
@@ -94,6 +102,9 @@ __all__ = [
     "kary_hamming_thresholds",
     "kary_hamming_worst_mass",
     "kary_weights",
+    "localized_exact_certified",
+    "localized_exact_threshold",
+    "localized_exact_worst_case",
     "localized_weight_matrices",
     "mmcert_certified",
     "pair_weight_matrices",

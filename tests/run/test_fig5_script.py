@@ -43,7 +43,8 @@ def test_point_configs_equal_totals_by_default():
     loc, base = runs["localized_theta0.30_seed2"], runs["baselines_theta0.30_seed2"]
     assert (loc.n_samples, loc.n_pre, base.n_samples, base.n_pre) == (100_000, 1000,
                                                                       500_000, 5000)
-    assert loc.methods == ["localized"] and base.methods == ["isotropic", "sparse_smooth"]
+    assert loc.methods == ["localized", "localized_exact"]
+    assert base.methods == ["isotropic", "sparse_smooth"]
     for config in (loc, base):
         assert (config.theta_plus, config.theta_minus_low, config.theta_minus_high) == \
             (0.01, 0.3, 0.95)
@@ -222,12 +223,14 @@ def test_single_bit_reference_formula_claims_beyond_the_tight_certificate():
 def _summary_rows():
     rows = []
     for seed, shift in ((0, 0.0), (1, 0.02), (2, -0.02)):
-        for method, acr in (("localized", 3.0), ("sparse_smooth", 2.0), ("isotropic", 1.5)):
+        for method, acr in (("localized", 3.0), ("sparse_smooth", 2.0), ("isotropic", 1.5),
+                            ("localized_exact", 4.0)):
+            local = method.startswith("localized")
             rows.append({
-                "run": f"{'localized' if method == 'localized' else 'baselines'}"
+                "run": f"{'localized' if local else 'baselines'}"
                        f"_theta0.50_seed{seed}", "theta_min": "0.50", "seed": str(seed),
-                "method": method, "n_samples": "1000" if method == "localized" else "5000",
-                "n_pre": "10", "n_distributions": "5" if method == "localized" else "1",
+                "method": method, "n_samples": "1000" if local else "5000",
+                "n_pre": "10", "n_distributions": "5" if local else "1",
                 "accuracy": str(0.6 + shift), "claimed_accuracy": "0.7",
                 "acr_deletions_naive": str(acr - 1), "acr_additions_naive": "0.2",
                 "acr_deletions_collective": str(acr) if method != "sparse_smooth" else "",
@@ -237,7 +240,7 @@ def _summary_rows():
                 "claimed_acr_additions_collective": "0.6" if method == "localized" else "",
                 "claimed_above_sound": "0.9" if method != "sparse_smooth" else "",
                 "run_wall_s": "12.0", "sampling_s": "10.0",
-                "statistics": f"stats_{'localized' if method == 'localized' else 'isotropic'}"
+                "statistics": f"stats_{'localized' if local else 'isotropic'}"
                               "_T0.npz"})
     return rows
 
@@ -246,12 +249,15 @@ def test_report_tables_and_plots(tmp_path):
     rows = _summary_rows()
     text = fig5_report.write_report(rows, tmp_path, "citeseer", str(tmp_path / "docs"))
     assert "| 0.50 | 0.600 | 2.00 / 3.00 | 0.20 / 0.30 | 0.600 | 1.00 | 0.20 | 0.600 | 0.50 " \
-           "| 0.20 |" in text
+           "| 0.20 | 0.600 | 3.00 / 4.00 | 0.20 / 0.30 |" in text
+    assert "| 0.50 | 0.600 | 4.00 | 1.00 (0.50) | 4.00 | 0.50 (0.50) |" in text  # exact, del
+    assert "| 0.50 | localized exact | 3 | 0.600 ± 0.020 (0.580-0.620) | 4.000 ± 0.000" in text
     assert "| 0.50 | 0.600 | 3.00 | 1.00 (0.50) | 3.00 | 0.50 (0.50) |" in text  # deletions
     assert "| 0.50 | localized | 0.600 / 0.700 | 3.00 / 5.00 | 0.30 / 0.60 | 90% |" in text
     assert "| 0.50 | isotropic VC | 0.600 / 0.700 | 0.50 / 4.00 | 0.20 / 0.50 | 90% |" in text
     assert "| 0.50 | localized | 3 | 0.600 ± 0.020 (0.580-0.620) |" in text
-    assert "| localized_theta0.50_seed0 | 12 | localized | 5050 | 10.0 | 505 |" in text
+    assert "| localized_theta0.50_seed0 | 12 | localized + localized exact | 5050 | 10.0 | 505 |" \
+        in text  # one sampling pass serves both
     assert "| baselines_theta0.50_seed0 | 12 | SparseSmooth + isotropic VC | 5010 | 10.0 | 501 |" \
         in text  # one sampling pass serves both
     for attack in ("deletions", "additions"):

@@ -6,7 +6,8 @@ output ``n`` iff ``W_plus[k(n)] . b_plus + W_minus[k(n)] . b_minus >= eta_n``.  
 the minimum over all admissible allocations of the number of targeted outputs left unbroken,
 computed exactly (by enumerating the adversary's allocations when they are few, else as a
 MILP solved by HiGHS) or bounded from below by the LP relaxation.  Continuous (l2) units:
-``CollectiveCertifierL2``.
+``CollectiveCertifierL2``. Exact localized regions (docs/theory.md §11), per-cluster
+allocations, branch and bound: ``LocalizedExactCollective``.
 
 Exact simplifications used throughout (each covered by brute-force tests):
 
@@ -39,6 +40,10 @@ from graphcert.certificates.collective._l2 import (
                                                        l2_certified_counts,
                                                        naive_certificate_l2,
 )
+from graphcert.certificates.collective._localized_exact import (
+                                                       LocalizedExactCollective,
+                                                       LocalizedExactResult,
+)
 from graphcert.certificates.collective._outputs import quantize_eta
 from graphcert.certificates.collective._program import silence_solver_banner
 from graphcert.certificates.collective._units import max_adversarial_weight
@@ -46,6 +51,8 @@ from graphcert.certificates.collective._units import max_adversarial_weight
 __all__ = [
     "CollectiveCertifier",
     "CollectiveCertifierL2",
+    "LocalizedExactCollective",
+    "LocalizedExactResult",
     "PairUnits",
     "collective_certificate",
     "collective_certificate_l2",

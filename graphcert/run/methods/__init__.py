@@ -29,6 +29,7 @@ from graphcert.run.methods.gaussian import Gaussian
 from graphcert.run.methods.isotropic import Isotropic
 from graphcert.run.methods.kary import Kary, KaryLocalized
 from graphcert.run.methods.localized import Localized
+from graphcert.run.methods.localized_exact import LocalizedExact
 from graphcert.run.methods.sparse_smooth import SparseSmooth
 from graphcert.run.methods.voting import Voting
 
@@ -36,6 +37,7 @@ __all__ = ["METHODS", "CertificationInputs", "DeterministicMethod", "SmoothingMe
 
 METHODS: dict[str, SmoothingMethod | DeterministicMethod] = {method.name: method for method in (
     Localized(),
+    LocalizedExact(),
     Isotropic(),
     SparseSmooth(),
     Gaussian(),
