@@ -197,7 +197,7 @@ class SamplingPlan:
 def sampling_plans(config: RunConfig, data, mc: MonteCarloConfig) -> list[SamplingPlan]:
     """The requested methods (in registry order) grouped by noise and score temperature; each
     plan's Monte Carlo settings serve all its methods: the score histogram is kept only if one
-    of them reads it (docs/theory.md §4; otherwise one bin instead of N x n_bins counts), and the
+    of them reads it (docs/theory.md §3.2; otherwise one bin instead of N x n_bins counts), and the
     batch is the smallest any of them allows."""
     plans: dict[tuple, SamplingPlan] = {}
     for method in (METHODS[name] for name in METHODS if name in config.methods

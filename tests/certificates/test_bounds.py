@@ -314,9 +314,9 @@ def test_bernstein_formula_from_raw_samples():
     assert mu == pytest.approx(want_mu, rel=1e-10) and zeta == pytest.approx(want_zeta, rel=1e-10)
 
 
-def test_spec_reference_figures_beta_20_2():
-    """docs/theory.md §3: 2000 samples of Beta(20, 2); alpha = 0.01 reproduces every quoted
-    figure."""
+def test_theory_example_beta_20_2():
+    """docs/theory.md §3.3's example: 2000 samples of Beta(20, 2) at alpha = 0.01 give its
+    figures."""
     x = np.random.default_rng(0).beta(20, 2, 2000)
     mu_b, zeta_b = bernstein_bounds(x.sum(), (x**2).sum(), x.size, 0.01)
     mu_d, zeta_d = dkw_bounds(scores_to_histogram(x[None], 1000), 0.01, x.mean())

@@ -23,7 +23,7 @@ from graphcert.utils.validation import (
 
 
 class CollectiveCertifierL2(LazyProgram):
-    """Collective certificate for continuous units (docs/theory.md §5, last sentences).
+    """Collective certificate for continuous units (docs/theory.md §5.6).
 
     The adversary picks real ``b[u] >= 0`` with ``sum b <= budget`` (budget = eps^2) and breaks
     output n iff ``w[k(n)] . b >= eta_n``.  Exact as a MILP (binary indicators, continuous b)

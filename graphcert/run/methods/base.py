@@ -63,7 +63,7 @@ class SmoothingMethod(ABC):
 
     def needs_histogram(self, config) -> bool:
         """Whether the certificate reads the score histogram (config.n_bins bins,
-        docs/theory.md §4); without it the statistics keep one bin instead of N x n_bins counts."""
+        docs/theory.md §3.2); without it the statistics keep one bin, not N x n_bins counts."""
         return False
 
     def batch_size(self, config, data) -> int:

@@ -31,7 +31,8 @@ class VarianceConstrained(SmoothingMethod):
         return config.score_temperature
 
     def needs_histogram(self, config) -> bool:
-        return config.bounds == "dkw"  # only the DKW bounds read the histogram (docs/theory.md §4)
+        # only the DKW bounds read the histogram (docs/theory.md §3.2)
+        return config.bounds == "dkw"
 
     def evaluate(self, config, stats, noise, inputs: CertificationInputs):
         from graphcert.tasks.graph.binary import variance_constrained_result

@@ -109,7 +109,7 @@ class ScoreSettings:
 
     @property
     def histogram(self) -> bool:
-        return self.bounds == "dkw"  # only the DKW bounds read it (docs/theory.md §4)
+        return self.bounds == "dkw"  # only the DKW bounds read it (docs/theory.md §3.2)
 
 
 def score_settings(certificate: str, bounds: str | None = None,

@@ -1,4 +1,5 @@
-"""Center smoothing baseline for segmentation (Kumar & Goldstein 2022; LRS §7.1, docs/theory.md §6).
+"""Center smoothing baseline for segmentation (docs/theory.md §7.2; Kumar & Goldstein 2022;
+LRS §7.1).
 
 The smoothed output is an (approximate) center of the label maps predicted under isotropic
 Gaussian noise, with the Hamming distance (number of differing pixels) as output metric.
