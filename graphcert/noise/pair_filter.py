@@ -177,8 +177,9 @@ class FilteredStructureNoise:
     appear with ``p_plus`` (per output cluster and cluster pair, as in `StructureNoise`),
     ``always`` pairs are present in every copy, dropped pairs never appear.
 
-    ``x`` is the clean (N, D) feature matrix the filter reads; the noise protocol of
-    `graphcert.sampling` (`labels`, `prepare`, `sample`, `describe`) as `StructureNoise`.
+    ``x`` is what the filter reads (the clean features or their embedding); `sample` tiles
+    the features it is given. The noise protocol of `graphcert.sampling` (`labels`,
+    `prepare`, `sample`, `describe`) as `StructureNoise`.
     """
 
     structure: StructureNoise

@@ -69,23 +69,37 @@ class _Wrapper(torch.nn.Module):
 
 class SimilarityFilter(_Wrapper):
     """`model` on the graph whose dissimilar edges are dropped (`PairFilter`), docs/theory.md
-    §13. With ``always`` set, pairs at or above it are added to every copy; that needs
-    `num_nodes` (the pairs are found inside each copy of the union)."""
+    §13. The similarity reads the node features, or their `embedding` (a fixed module, e.g.
+    `graphcert.tasks.graph.edge_embedding.EdgeEmbedding`, cosine only). With ``always``
+    set, pairs at or above it are added to every copy; that needs `num_nodes` (the pairs are
+    found inside each copy of the union)."""
 
     def __init__(self, model: torch.nn.Module, pair_filter: PairFilter,
-                 num_nodes: int | None = None):
+                 num_nodes: int | None = None, embedding: torch.nn.Module | None = None):
         super().__init__(model)
         if pair_filter.always is not None and num_nodes is None:
             raise ValueError("a filter with 'always' pairs needs num_nodes")
+        if embedding is not None and pair_filter.measure != "cosine":
+            raise ValueError(f"a filter on an embedding needs measure 'cosine', got "
+                             f"{pair_filter.measure!r}")
         self.pair_filter = pair_filter
         self.num_nodes = None if num_nodes is None else check_positive_int(num_nodes,
                                                                              "num_nodes")
+        self.embedding = embedding
         self._always: dict[str, np.ndarray] = {}
+
+    def read(self, x: Tensor) -> Tensor:
+        """What the similarity compares: `x`, or its embedding (no gradient: the filter's
+        decisions are hard)."""
+        if self.embedding is None:
+            return x
+        with torch.no_grad():
+            return self.embedding(x)
 
     def filtered_edges(self, x: Tensor, edge_index: Tensor) -> Tensor:
         """The edges of the union that the filter keeps, plus the ``always`` pairs of every
         copy: (2, E') in both directions."""
-        features = feature_matrix(x, self.pair_filter.measure)
+        features = feature_matrix(self.read(x), self.pair_filter.measure)
         u, v = edge_index.detach().cpu().numpy().astype(np.int64)
         keep = pair_similarity(features, u, v, self.pair_filter.measure) \
             >= self.pair_filter.threshold
@@ -110,7 +124,7 @@ class SimilarityFilter(_Wrapper):
         """(inner model, law of the filtered copies): smoothing the inner model under the
         returned noise gives the statistics of this filter under `structure`, drawing only
         the kept pairs (docs/theory.md §13; tests/noise/test_pair_filter.py)."""
-        return self.model, FilteredStructureNoise(structure, self.pair_filter, x)
+        return self.model, FilteredStructureNoise(structure, self.pair_filter, self.read(x))
 
     def _always_pairs(self, features: sp.csr_matrix) -> np.ndarray:
         digest = hashlib.sha256(features.indptr.tobytes() + features.indices.tobytes()
@@ -193,11 +207,12 @@ class AbstainBelow(torch.nn.Module):
 
 
 def similarity_filter(model: torch.nn.Module, threshold: float, measure: str = "jaccard", *,
-                      always: float | None = None, num_nodes: int | None = None
-                      ) -> SimilarityFilter:
+                      always: float | None = None, num_nodes: int | None = None,
+                      embedding: torch.nn.Module | None = None) -> SimilarityFilter:
     """`model` behind a feature-similarity edge filter: Jaccard (binary features) or cosine
-    similarity at least `threshold` in (0, 1]; `always`: add the pairs at or above it."""
-    return SimilarityFilter(model, PairFilter(threshold, measure, always), num_nodes)
+    similarity at least `threshold` in (0, 1], of the features or of their `embedding`;
+    `always`: add the pairs at or above it (needs `num_nodes`)."""
+    return SimilarityFilter(model, PairFilter(threshold, measure, always), num_nodes, embedding)
 
 
 def top_k_neighbours(model: torch.nn.Module, k: int, measure: str = "jaccard"
