@@ -82,11 +82,17 @@ class SimilarityFilter(_Wrapper):
         if embedding is not None and pair_filter.measure != "cosine":
             raise ValueError(f"a filter on an embedding needs measure 'cosine', got "
                              f"{pair_filter.measure!r}")
-        self.pair_filter = pair_filter
+        # plain settings, so that the model's fingerprint holds them
+        self.threshold, self.measure = pair_filter.threshold, pair_filter.measure
+        self.always = pair_filter.always
         self.num_nodes = None if num_nodes is None else check_positive_int(num_nodes,
                                                                              "num_nodes")
         self.embedding = embedding
         self._always: dict[str, np.ndarray] = {}
+
+    @property
+    def pair_filter(self) -> PairFilter:
+        return PairFilter(self.threshold, self.measure, self.always)
 
     def read(self, x: Tensor) -> Tensor:
         """What the similarity compares: `x`, or its embedding (no gradient: the filter's

@@ -135,3 +135,22 @@ def test_filter_threshold_out_of_range_is_an_error():
 def test_abstain_rows_are_all_minus_infinity():
     row = torch.full((1, 4), ABSTAIN)
     assert abstaining_rows(row).item() and not abstaining_rows(torch.zeros(1, 4)).item()
+
+
+def test_filter_and_abstention_settings_are_part_of_the_fingerprint():
+    from graphcert.sampling.fingerprint import scores_fingerprint
+    x, edges = random_graph()
+
+    def fingerprint(model):
+        torch.manual_seed(0)
+        return scores_fingerprint(model, x, edges)
+
+    inner = APPNPNet(20, 3, 8, k=3)
+    prints = [fingerprint(inner), fingerprint(similarity_filter(inner, 0.2)),
+              fingerprint(similarity_filter(inner, 0.3)),
+              fingerprint(similarity_filter(inner, 0.3, "cosine")),
+              fingerprint(similarity_filter(inner, 0.3, always=0.6, num_nodes=30)),
+              fingerprint(abstain_below(inner, 0.5)), fingerprint(abstain_below(inner, 0.6)),
+              fingerprint(top_k_neighbours(inner, 2)), fingerprint(top_k_neighbours(inner, 3))]
+    assert len(set(prints)) == len(prints)
+    assert fingerprint(abstain_below(inner, 0.5)) == prints[5]
