@@ -30,7 +30,7 @@ from gnn_models import get_model
 from graphcert.data.datasets import load_graph
 from graphcert.noise.structure import StructureNoise
 from graphcert.sampling.chunks import run_chunk
-from graphcert.sampling.statistics import MonteCarloConfig
+from graphcert.sampling.monte_carlo import MonteCarloConfig
 from graphcert.sampling.streams import PRE
 from graphcert.tasks.graph.denoise import similarity_filter
 from graphcert.tasks.graph.edge_embedding import fit_edge_embedding

@@ -31,10 +31,10 @@ from gnn_models import get_model
 from graphcert.data.datasets import graph_split, load_graph
 from graphcert.noise.structure import StructureNoise
 from graphcert.sampling.engine import smooth
-from graphcert.sampling.statistics import MonteCarloConfig
+from graphcert.sampling.monte_carlo import MonteCarloConfig
+from graphcert.tasks.graph.binary import sparse_smooth_result
 from graphcert.tasks.graph.denoise import abstain_below, similarity_filter
 from graphcert.tasks.graph.edge_embedding import EdgeEmbedding, fit_edge_embedding
-from graphcert.tasks.graph.evaluation import sparse_smooth_result
 from graphcert.tasks.graph.training import train_model
 
 VARIANTS = ("filter", "filter+abstain", "plain")

@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 
 from graphcert.noise.base import NoisyGraphs
-from graphcert.noise.binary import bernoulli_positions
+from graphcert.noise.bernoulli import bernoulli_positions
 from graphcert.noise.structure import StructureNoise, tile_features
 from graphcert.utils.pairs import pair_column
 from graphcert.utils.validation import check_choice, check_positive_int, check_real

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from graphcert.sampling.abstention import abstaining_rows
 from graphcert.sampling.monte_carlo import MonteCarloConfig
 from graphcert.sampling.streams import MAIN, PRE
 from graphcert.sampling.votes import class_counts
@@ -253,10 +254,13 @@ class SmoothingStats:
             if self.labels.size and not np.array_equal(getattr(self, name),
                                                        per_cluster[self.labels]):
                 raise ValueError(f"{name} disagrees with the chunks listed in done")
-        sums = {"pre_votes": self.n_pre, "votes": self.n, "hist": self.n}
-        for name, total in sums.items():
-            if np.any(getattr(self, name) < 0) or not np.array_equal(
-                    getattr(self, name).sum(axis=1), total):
+        # votes count every sample at most once (abstentions count for no class, docs/theory.md
+        # §10); the histogram of the candidate's scores counts every sample once
+        sums = {"pre_votes": (self.n_pre, True), "votes": (self.n, True), "hist": (self.n, False)}
+        for name, (total, at_most) in sums.items():
+            counted = getattr(self, name).sum(axis=1)
+            if np.any(getattr(self, name) < 0) or np.any(counted > total) or \
+                    not (at_most or np.array_equal(counted, total)):
                 raise ValueError(f"{name} does not count every sample exactly once")
         for name in ("candidate_score", "candidate_vote"):
             values = getattr(self, name)
@@ -286,8 +290,14 @@ class ChunkCounts:
         """Add a batch (B, n_k, Y) of logits; `chosen` (n_k,) candidates in the main phase."""
         batch, n_local, n_classes = logits.shape
         local = np.arange(n_local)
-        self.votes += class_counts(logits.argmax(-1), n_classes)
-        scores = _quantized_scores(logits)
+        abstain = abstaining_rows(logits)
+        if abstain.any():  # no class, score 0 for every class (docs/theory.md §10)
+            self.votes += class_counts(np.where(abstain, -1, logits.argmax(-1)), n_classes)
+            scores = _quantized_scores(np.where(abstain[..., None], 0.0, logits))
+            scores[abstain] = 0
+        else:
+            self.votes += class_counts(logits.argmax(-1), n_classes)
+            scores = _quantized_scores(logits)
         self.n += batch
         if chosen is None:
             self.score_sum_q += scores.sum(0)
