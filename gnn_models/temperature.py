@@ -41,5 +41,7 @@ class ScaledLogits(torch.nn.Module):
         logits = self.model(x, edge_index)
         if self.temperature == 0:
             hard = torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1])
-            return hard.to(logits.dtype) * HARD_LOGIT
+            # an output whose logits are all -inf abstains (no class): it stays so
+            abstains = torch.isneginf(logits).all(-1, keepdim=True)
+            return torch.where(abstains, logits, hard.to(logits.dtype) * HARD_LOGIT)
         return logits / self.temperature

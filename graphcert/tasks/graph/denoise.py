@@ -40,7 +40,7 @@ from graphcert.sampling.abstention import ABSTAIN
 from graphcert.utils.validation import check_choice, check_positive_int, check_real
 
 __all__ = ["AbstainBelow", "SimilarityFilter", "TopKNeighbours", "abstain_below",
-           "similarity_filter", "top_k_neighbours"]
+           "direct_path", "similarity_filter", "top_k_neighbours"]
 
 
 class _Wrapper(torch.nn.Module):
@@ -231,3 +231,17 @@ def abstain_below(model: torch.nn.Module, confidence: float) -> AbstainBelow:
     """`model` whose copies abstain where their top softmax probability is below
     `confidence` in (1/C, 1) (`AbstainBelow`; 1/C is checked on the first output)."""
     return AbstainBelow(model, confidence)
+
+
+def direct_path(model: torch.nn.Module, noise, x: Tensor) -> tuple[torch.nn.Module, object]:
+    """(model, noise) to smooth: for a `SimilarityFilter` (under `AbstainBelow` or not) and
+    structure noise alone, its inner model and the law of the filtered copies
+    (`SimilarityFilter.direct`: the same statistics, docs/theory.md §13); else unchanged."""
+    abstain = model if isinstance(model, AbstainBelow) else None
+    inner = model.model if abstain is not None else model
+    if not (isinstance(inner, SimilarityFilter) and isinstance(noise, StructureNoise)):
+        return model, noise
+    inner, filtered = inner.direct(noise, x)
+    if abstain is not None:
+        inner = AbstainBelow(inner, abstain.confidence).eval()
+    return inner, filtered
