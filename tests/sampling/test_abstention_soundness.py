@@ -25,9 +25,10 @@ from graphcert.certificates.bounds import holm_lower_bounds
 from graphcert.noise.pair_filter import FilteredStructureNoise, PairFilter, feature_matrix
 from graphcert.noise.structure import StructureNoise
 from graphcert.sampling.abstention import class_votes
+from graphcert.sampling.devices import DeviceCounts
 from graphcert.sampling.engine import smooth
 from graphcert.sampling.monte_carlo import MonteCarloConfig
-from graphcert.sampling.statistics import CheckpointError, SmoothingStats
+from graphcert.sampling.statistics import CheckpointError, ChunkCounts, SmoothingStats
 from graphcert.tasks.graph.denoise import abstain_below
 
 N_NODES, P_PLUS, P_MINUS, ALPHA = 4, 0.3, 0.4, 0.05
@@ -173,3 +174,22 @@ def test_statistics_with_abstentions_save_and_load(tmp_path):
     broken.save(tmp_path / "broken.npz")
     with pytest.raises(CheckpointError, match="votes does not count every sample"):
         SmoothingStats.load(tmp_path / "broken.npz")
+
+
+def test_device_counts_treat_abstentions_as_the_cpu_counts_do():
+    """`DeviceCounts` (accelerator path, run here on CPU tensors) counts abstaining rows as
+    `ChunkCounts` does: no vote, zero scores, every sample in the histogram."""
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(6, 5, 3))
+    logits[rng.random((6, 5)) < 0.4] = -np.inf
+    chosen = np.array([0, 1, 2, 0, 1])
+    for phase_chosen in (None, chosen):
+        cpu = ChunkCounts(5, 3, 10)
+        cpu.add(logits, phase_chosen)
+        device = DeviceCounts(5, 3, 10, torch.device("cpu"))
+        device.add(torch.from_numpy(logits),
+                   None if phase_chosen is None else torch.from_numpy(phase_chosen))
+        for name in DeviceCounts._FIELDS:
+            np.testing.assert_array_equal(device.tensors[name].numpy(), getattr(cpu, name))
+    assert cpu.votes.sum() == np.isfinite(logits[..., 0]).sum()
+    assert cpu.hist.sum() == logits.shape[0] * logits.shape[1]
