@@ -13,7 +13,8 @@ a learned `EdgeEmbedding` (keep pairs at >= 0.5, add those at >= 0.7), as in
   APPNP runs on them (the same law, tests/noise/test_pair_filter.py).
 
 End to end is one Monte Carlo chunk as `graphcert certify` runs it (`run_chunk`, the next batch
-drawn in a background thread). The slow path gets `--slow-graphs` graphs. Run from the
+drawn in a background thread). The slow path gets `--slow-graphs` graphs in batches of
+`--slow-batch-size` (a batch of 32 unfiltered copies holds 25 million pairs). Run from the
 repository root:
 
     python -m benchmarks.filtered_structure --dataset cora_ml
@@ -46,8 +47,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--always", type=float, default=0.7)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--n-graphs", type=int, default=1024, help="graphs per direct figure")
-    parser.add_argument("--slow-graphs", type=int, default=64,
+    parser.add_argument("--slow-graphs", type=int, default=16,
                         help="graphs per figure of the noise-then-filter path")
+    parser.add_argument("--slow-batch-size", type=int, default=4,
+                        help="batch of the noise-then-filter path (millions of pairs per copy)")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
@@ -73,26 +76,27 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     setup = time.perf_counter() - clock
     rng = np.random.default_rng(args.seed)
     structure.sample(data.x, 0, 1, rng)  # warm-up: pair blocks are indexed on first use
-    paths = {"noise, then filter": (model, structure, args.slow_graphs),
-             "direct": (inner, direct, args.n_graphs)}
+    paths = {"noise, then filter": (model, structure, args.slow_graphs, args.slow_batch_size),
+             "direct": (inner, direct, args.n_graphs, args.batch_size)}
     rates = {}
     print(f"{args.dataset}: {data.num_nodes} nodes, {data.edge_index.shape[1] // 2} edges; "
           f"p_plus {args.p_plus}, p_minus {args.p_minus}; filter kept pairs "
-          f"{direct.kept_pairs} (found in {setup:.1f} s); batches of {args.batch_size}")
-    for name, (smoothed, noise, graphs) in paths.items():
-        batches = max(1, graphs // args.batch_size)
-        total = batches * args.batch_size
+          f"{direct.kept_pairs} (found in {setup:.1f} s)")
+    for name, (smoothed, noise, graphs, batch_size) in paths.items():
+        batches = max(1, graphs // batch_size)
+        total = batches * batch_size
         prepared = noise.prepare(data.x)
         chunk = MonteCarloConfig(n_samples=1, n_pre=total, chunk_size=total,
-                                 batch_size=args.batch_size, n_bins=1, seed=args.seed)
-        sampling = timed(lambda n=noise, p=prepared, b=batches: [
-            n.sample(p, 0, args.batch_size, rng) for _ in range(b)])
+                                 batch_size=batch_size, n_bins=1, seed=args.seed)
+        sampling = timed(lambda n=noise, p=prepared, b=batches, s=batch_size: [
+            n.sample(p, 0, s, rng) for _ in range(b)])
         end_to_end = timed(lambda m=smoothed, n=noise, c=chunk: run_chunk(
             m, data.x, None, n, c, 0, 0, PRE))
         for kind, (wall, cpu) in (("sampling", sampling), ("end to end", end_to_end)):
             rates[f"{kind}, {name}"] = total / wall
             print(f"  {kind:10s} {name:20s} {total / wall:8.1f} graphs/s   "
-                  f"({total / cpu:8.1f} per CPU second, {total} graphs)")
+                  f"({total / cpu:8.1f} per CPU second, {total} graphs, batches of "
+                  f"{batch_size})", flush=True)
     return rates
 
 

@@ -42,6 +42,7 @@ __all__ = ["MEASURES", "FilteredStructureNoise", "PairFilter", "check_threshold"
 MEASURES = ("jaccard", "cosine")
 _THRESHOLD_RANGE = {"jaccard": "(0, 1]", "cosine": "(0, 1]"}
 _ROWS_PER_CHUNK = 1024  # rows of the similarity product per step of `similar_pairs`
+_PAIRS_PER_BLOCK = 1 << 18  # pairs per step of `pair_similarity`
 _SLACK = 1e-9  # candidates of `similar_pairs` within this of the threshold are re-decided
 
 
@@ -78,7 +79,10 @@ def pair_similarity(features: sp.csr_matrix, u, v, measure: str) -> np.ndarray:
     ``<x_u, x_v> / (|x_u| |x_v|)``. Rows without features have similarity 0.
     """
     u, v = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
-    dots = np.asarray(features[u].multiply(features[v]).sum(axis=1)).ravel()
+    dots = np.concatenate([  # blocks of pairs bound the memory of the gathered rows
+        np.asarray(features[u[s:s + _PAIRS_PER_BLOCK]].multiply(
+            features[v[s:s + _PAIRS_PER_BLOCK]]).sum(axis=1)).ravel()
+        for s in range(0, u.size, _PAIRS_PER_BLOCK)] or [np.zeros(0)])
     if measure == "jaccard":
         sizes = np.diff(features.indptr).astype(np.float64)
         union = sizes[u] + sizes[v] - dots
