@@ -154,3 +154,10 @@ def test_filter_and_abstention_settings_are_part_of_the_fingerprint():
               fingerprint(top_k_neighbours(inner, 2)), fingerprint(top_k_neighbours(inner, 3))]
     assert len(set(prints)) == len(prints)
     assert fingerprint(abstain_below(inner, 0.5)) == prints[5]
+
+
+def test_public_names():
+    import graphcert
+    assert graphcert.abstain_below is abstain_below
+    assert graphcert.denoise.similarity_filter is similarity_filter
+    from graphcert.denoise import fit_edge_embedding, top_k_neighbours  # noqa: F401
