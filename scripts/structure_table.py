@@ -57,6 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         metavar=("N_PRE", "N_SAMPLES"))
     parser.add_argument("--alpha", type=float, default=0.01)
     parser.add_argument("--out", type=Path, default=Path("runs/structure_table"))
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the finished rows as the table of docs/structure.md")
     return parser.parse_args(argv)
 
 
@@ -65,8 +67,15 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
     rows = args.out / "rows.jsonl"
-    done = {(r["dataset"], r["model"], r["variant"]) for r in map(json.loads, rows.open())} \
-        if rows.exists() else set()
+    finished = [json.loads(line) for line in rows.open()] if rows.exists() else []
+    if args.markdown:
+        order = ("plain", "filter", "filter+abstain")
+        finished.sort(key=lambda r: (args.datasets.index(r["dataset"]) if r["dataset"] in
+                                     args.datasets else len(args.datasets), r["model"],
+                                     order.index(r["variant"])))
+        print("\n".join(markdown_row(row) for row in finished))
+        return
+    done = {(r["dataset"], r["model"], r["variant"]) for r in finished}
     for dataset in args.datasets:
         data = load_graph(dataset)
         idx_train, idx_val, targets = graph_split(data)
@@ -119,6 +128,16 @@ def run_row(args, data, structure, idx_train, idx_val, targets, name: str,
             "graphs_per_s": (n_pre + n_samples) / timings["smoothing_s"],
             **{k: round(v, 1) for k, v in timings.items()},
             "wall_s": round(time.perf_counter() - started, 1)}
+
+
+def markdown_row(row: dict) -> str:
+    """One line of the docs/structure.md table."""
+    samples = "" if row["n_samples"] == 10000 else \
+        f" ({row['n_pre']:,} + {row['n_samples']:,} samples)"
+    cells = [row["dataset"], row["model"], row["variant"] + samples,
+             f"{row['clean_accuracy']:.3f}", *(f"{v:.3f}" for v in row["added"].values()),
+             *(f"{v:.3f}" for v in row["deleted"].values()), f"{row['wall_s'] / 60:.1f} min"]
+    return "| " + " | ".join(cells) + " |"
 
 
 def edge_embedding(args, data, timings: dict) -> EdgeEmbedding:
