@@ -11,7 +11,9 @@ class), SparseSmooth's certificate with Holm's correction over the targets, alph
   at >= 0.5, add the pairs at >= 0.7 to every copy), trained and smoothed with the direct
   sampler of the filtered law (docs/theory.md §13);
 * ``filter+abstain``: the same classifier, copies abstaining below ``--confidence``
-  (docs/theory.md §10).
+  (docs/theory.md §10);
+* ``jaccard``: the model behind a raw Jaccard filter on the bag-of-words features (keep pairs
+  at >= ``--jaccard-threshold``), to show what the learned similarity adds.
 
 Resumable: every finished row is appended to ``<out>/rows.jsonl`` and skipped when the
 script runs again; trained weights are kept in ``<out>``. Run from the repository root:
@@ -37,7 +39,7 @@ from graphcert.tasks.graph.denoise import abstain_below, similarity_filter
 from graphcert.tasks.graph.edge_embedding import EdgeEmbedding, fit_edge_embedding
 from graphcert.tasks.graph.training import train_model
 
-VARIANTS = ("filter", "filter+abstain", "plain")
+VARIANTS = ("filter", "filter+abstain", "plain", "jaccard")
 ADDED, DELETED = (1, 5, 10, 20, 40), (1, 5, 10, 20)
 
 
@@ -51,6 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--always", type=float, default=0.7)
     parser.add_argument("--confidence", type=float, default=0.5)
+    parser.add_argument("--jaccard-threshold", type=float, default=0.1)
     parser.add_argument("--n-samples", type=int, default=10000)
     parser.add_argument("--n-pre", type=int, default=1000)
     parser.add_argument("--plain-samples", type=int, nargs=2, default=[32, 320],
@@ -69,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = args.out / "rows.jsonl"
     finished = [json.loads(line) for line in rows.open()] if rows.exists() else []
     if args.markdown:
-        order = ("plain", "filter", "filter+abstain")
+        order = ("plain", "jaccard", "filter", "filter+abstain")
         finished.sort(key=lambda r: (args.datasets.index(r["dataset"]) if r["dataset"] in
                                      args.datasets else len(args.datasets), r["model"],
                                      order.index(r["variant"])))
@@ -97,11 +100,11 @@ def run_row(args, data, structure, idx_train, idx_val, targets, name: str,
     started = time.perf_counter()
     timings = {}
     if variant == "plain":
-        model = trained(args, data, structure, idx_train, idx_val, name, None, timings)
+        model = trained(args, data, structure, idx_train, idx_val, name, "plain", timings)
         noise, n_pre, n_samples = structure, *args.plain_samples
     else:
-        embedding = edge_embedding(args, data, timings)
-        model = trained(args, data, structure, idx_train, idx_val, name, embedding, timings)
+        kind = "jaccard" if variant == "jaccard" else "filter"
+        model = trained(args, data, structure, idx_train, idx_val, name, kind, timings)
         model, noise = model.direct(structure, data.x)
         n_pre, n_samples = args.n_pre, args.n_samples
         if variant == "filter+abstain":
@@ -153,23 +156,27 @@ def edge_embedding(args, data, timings: dict) -> EdgeEmbedding:
     return embedding
 
 
-def trained(args, data, structure, idx_train, idx_val, name: str,
-            embedding: EdgeEmbedding | None, timings: dict) -> torch.nn.Module:
-    """The model (behind the filter when `embedding` is given), trained under the noise it is
-    certified with, or loaded from `args.out`."""
+def trained(args, data, structure, idx_train, idx_val, name: str, kind: str,
+            timings: dict) -> torch.nn.Module:
+    """The model (`kind`: "plain", behind the learned "filter" or the raw "jaccard" one),
+    trained under the noise it is certified with, or loaded from `args.out`."""
+    embedding = edge_embedding(args, data, timings) if kind == "filter" else None
     torch.manual_seed(0)
     model = get_model(name, data.x.shape[1], data.num_classes)
     noise = structure
-    if embedding is not None:
+    if kind == "filter":
         model = similarity_filter(model, args.threshold, "cosine", always=args.always,
                                   num_nodes=data.num_nodes, embedding=embedding)
+    elif kind == "jaccard":
+        model = similarity_filter(model, args.jaccard_threshold, "jaccard")
+    if kind != "plain":
         noise = model.direct(structure, data.x)[1]
-    path = args.out / f"{data.name}_{name}_{'filter' if embedding is not None else 'plain'}.pt"
+    path = args.out / f"{data.name}_{name}_{kind}.pt"
     if path.exists():
         model.load_state_dict(torch.load(path, weights_only=True))
         return model
     clock = time.perf_counter()
-    epochs = (1000, 50) if embedding is not None else (200, 20)
+    epochs = (200, 20) if kind == "plain" else (1000, 50)
     result = train_model(model, data, idx_train, idx_val, structure=noise, max_epochs=epochs[0],
                          patience=epochs[1])
     timings["training_s"] = time.perf_counter() - clock
