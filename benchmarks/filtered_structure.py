@@ -48,7 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--n-graphs", type=int, default=1024, help="graphs per direct figure")
     parser.add_argument("--slow-graphs", type=int, default=16,
-                        help="graphs per figure of the noise-then-filter path")
+                        help="graphs per figure of the noise-then-filter path (0: skip it)")
     parser.add_argument("--slow-batch-size", type=int, default=4,
                         help="batch of the noise-then-filter path (millions of pairs per copy)")
     parser.add_argument("--seed", type=int, default=0)
@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
           f"p_plus {args.p_plus}, p_minus {args.p_minus}; filter kept pairs "
           f"{direct.kept_pairs} (found in {setup:.1f} s)")
     for name, (smoothed, noise, graphs, batch_size) in paths.items():
+        if graphs == 0:
+            continue
         batches = max(1, graphs // batch_size)
         total = batches * batch_size
         prepared = noise.prepare(data.x)
