@@ -93,11 +93,11 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
 def training_noise(config: RunConfig, data, model: torch.nn.Module | None = None) -> dict:
     """The noise of `train_model` at the methods' minimal noise level (the papers train
     there): K-ary noise keeping values with probability ``keep`` on categorical attributes
-    (SPEC §9), bit flips with theta_plus / theta_minus_low on other binary attributes (SPEC
-    §2), Gaussian noise with sigma_min on continuous ones, unless only edges are threatened;
-    with a structure threat model, noisy graphs with p_plus / p_minus (SPEC §8), drawn
-    filtered where `model` filters edges pair by pair (the same law, docs/theory.md §13);
-    none with train_noise off."""
+    (docs/theory.md §9), bit flips with theta_plus / theta_minus_low on other binary
+    attributes (docs/theory.md §2), Gaussian noise with sigma_min on continuous ones, unless
+    only edges are threatened; with a structure threat model, noisy graphs with p_plus /
+    p_minus (docs/theory.md §8), drawn filtered where `model` filters edges pair by pair
+    (the same law, docs/theory.md §13); none with train_noise off."""
     if not config.train_noise:
         return {}
     if config.threat_model == "structure":

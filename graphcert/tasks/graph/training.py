@@ -93,9 +93,9 @@ def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: f
     isotropic K-ary noise keeping each categorical value with probability `keep` (SPEC §9;
     `data.n_values` gives the alphabets of the one-hot `data.x`, as `KaryNoise` reads them)
     on the attributes, and a noisy graph drawn from `structure` (its first output cluster's
-    distribution; SPEC §8; a `FilteredStructureNoise` draws the graphs a pair-local filter
-    leaves, docs/theory.md §13) every epoch; validation uses the clean graph. `progress` shows a
-    bar over the epochs with the losses and the best epoch so far."""
+    distribution; docs/theory.md §8; a `FilteredStructureNoise` draws the graphs a
+    pair-local filter leaves, docs/theory.md §13) every epoch; validation uses the clean
+    graph. `progress` shows a bar over the epochs with the losses and the best epoch so far."""
     if (theta_plus is None) != (theta_minus is None):
         raise ValueError("give both theta_plus and theta_minus for noisy training, or neither")
     if sigma is not None and (theta_plus is not None or not sigma > 0):
