@@ -1,4 +1,5 @@
-"""Benchmark: deletion sweep of the collective certificate on a CiteSeer-sized problem (SPEC §5).
+"""Benchmark: deletion sweep of the collective certificate on a CiteSeer-sized problem
+(docs/theory.md §5).
 
 Sweeps deletions 0, 1, ... until the certified count reaches 0 and times
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from functools import partial
 
 import cvxpy as cp
 import numpy as np
@@ -32,7 +34,8 @@ from graphcert.certificates.collective import CollectiveCertifier, quantize_eta
 
 
 def rank_schedule(affinity: np.ndarray, low: float, high: float) -> np.ndarray:
-    """theta[i, j] = low + (high - low) * rank of j by affinity to i / (C - 1) (SPEC §2)."""
+    """theta[i, j] = low + (high - low) * rank of j by affinity to i / (C - 1)
+    (docs/theory.md §2)."""
     n = affinity.shape[0]
     if n == 1:
         return np.full((1, 1), low)
@@ -47,8 +50,8 @@ def synthetic_instance(seed: int = 0, n_nodes: int = 2110, n_targets: int = 1870
                        abstain_rate: float = 0.2) -> dict:
     """CiteSeer-like clusters, attribute counts, smoothing schedule and radii.
 
-    Radii are ``ln(1 + (mu - 1/2)^2 / zeta)`` (SPEC §3) with mu ~ U(1/2, 1) and zeta a random
-    fraction of the largest possible variance mu (1 - mu); ``abstain_rate`` of them abstain.
+    Radii are ``ln(1 + (mu - 1/2)^2 / zeta)`` (docs/theory.md §3) with mu ~ U(1/2, 1) and zeta a
+    random fraction of the largest possible variance mu (1 - mu); ``abstain_rate`` of them abstain.
     """
     rng = np.random.default_rng(seed)
     clusters = rng.permutation(np.arange(n_nodes) % n_clusters)
@@ -102,6 +105,25 @@ def plain_count(eta, group, w_plus, w_minus, cap_plus, cap_minus, unit_column, e
     return math.ceil(problem.solver_stats.extra_stats.mip_dual_bound - 1e-6)
 
 
+def sweep_counts(common: tuple, kw: dict, budgets, **opts) -> np.ndarray:
+    """Collective counts along the deletion `budgets`, one certifier for all of them."""
+    cert = CollectiveCertifier(*common, **kw, **opts)
+    if opts:  # MILP or LP: one DPP problem, re-solved with new budget parameters
+        assert cert.problem.is_dpp()
+    return cert.sweep(0, budgets)
+
+
+def rebuilt_counts(common: tuple, kw: dict, budgets, **opts) -> np.ndarray:
+    """Collective counts along the deletion `budgets`, a new certifier for each."""
+    return np.array([CollectiveCertifier(*common, **kw, **opts).certify(0, d) for d in budgets])
+
+
+def plain_counts(eta, groups, w_plus, w_minus, caps, cols, budgets, local_budgets) -> np.ndarray:
+    """The papers' plain MILP formulation (`plain_count`) along the deletion `budgets`."""
+    return np.array([plain_count(eta, groups, w_plus, w_minus, *caps, cols, 0, d, local_budgets)
+                     for d in budgets])
+
+
 def timed(fn):
     start = time.perf_counter()
     out = fn()
@@ -143,24 +165,15 @@ def main() -> None:
         kw = dict(kw, targets=targets, milp_bins=args.milp_bins)
         print(f"\n== {name}")
 
-        def sweep(budgets, **opts):
-            cert = CollectiveCertifier(*common, **kw, **opts)
-            if opts:  # MILP or LP: one DPP problem, re-solved with new budget parameters
-                assert cert.problem.is_dpp()
-            return cert.sweep(0, budgets)
-
-        def rebuilt(budgets, **opts):
-            return np.array([CollectiveCertifier(*common, **kw, **opts).certify(0, d)
-                             for d in budgets])
-
-        counts, t_default = timed(lambda: sweep(deletions))
+        sweep, rebuilt = partial(sweep_counts, common, kw), partial(rebuilt_counts, common, kw)
+        counts, t_default = timed(partial(sweep, deletions))
         stop = int(np.argmax(counts == 0)) if (counts == 0).any() else counts.size - 1
         budgets = deletions[: stop + 1]
         counts = counts[: stop + 1]
-        milp, t_milp = timed(lambda: sweep(budgets, max_enumeration=0))
-        milp_rebuilt, t_milp_rebuilt = timed(lambda: rebuilt(budgets, max_enumeration=0))
-        lp, t_lp = timed(lambda: sweep(budgets, relax=True))
-        lp_rebuilt, t_lp_rebuilt = timed(lambda: rebuilt(budgets, relax=True))
+        milp, t_milp = timed(partial(sweep, budgets, max_enumeration=0))
+        milp_rebuilt, t_milp_rebuilt = timed(partial(rebuilt, budgets, max_enumeration=0))
+        lp, t_lp = timed(partial(sweep, budgets, relax=True))
+        lp_rebuilt, t_lp_rebuilt = timed(partial(rebuilt, budgets, relax=True))
         for values in (milp, milp_rebuilt):
             np.testing.assert_array_equal(values, counts)
         np.testing.assert_array_equal(lp, lp_rebuilt)
@@ -177,13 +190,12 @@ def main() -> None:
         plain_eta = inst["eta"][targets]
         if args.milp_bins is not None:  # the same quantised radii the certifier uses
             plain_eta = quantized(plain_eta, clusters[targets], args.milp_bins)
-        plain, t_plain = timed(lambda: np.array([
-            plain_count(plain_eta, clusters[targets], w_plus, w_minus, *caps, cols, 0, d,
-                        None if local is None else np.full(cols.size, local))
-            for d in budgets[:n_plain]]))
+        local_budgets = None if local is None else np.full(cols.size, local)
+        plain, t_plain = timed(partial(plain_counts, plain_eta, clusters[targets], w_plus,
+                                       w_minus, caps, cols, budgets[:n_plain], local_budgets))
         np.testing.assert_array_equal(plain, counts[:n_plain])
-        _, t_milp_head = timed(lambda: sweep(budgets[:n_plain], max_enumeration=0))
-        _, t_default_head = timed(lambda: sweep(budgets[:n_plain]))
+        _, t_milp_head = timed(partial(sweep, budgets[:n_plain], max_enumeration=0))
+        _, t_default_head = timed(partial(sweep, budgets[:n_plain]))
 
         print(f"  deletions 0..{stop} (count reaches 0), counts equal across all exact ways")
         print(f"  {'default sweep (enumeration when small)':44s} {t_default:8.2f} s")

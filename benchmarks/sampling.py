@@ -1,4 +1,5 @@
-"""Throughput of localized smoothing (SPEC §2): noisy samples per second, on a CPU or a GPU.
+"""Throughput of localized smoothing (docs/theory.md §2): noisy samples per second, on a CPU
+or a GPU.
 
 CPU (the default): APPNP (untrained: speed does not depend on the weights) on CiteSeer, METIS
 clusters, theta_plus 0.01, theta_minus 0.5 to 0.95 by affinity rank. Clean forwards and
@@ -145,7 +146,7 @@ def cpu_overhead(model, data, noise, batch: int, samples: int, args) -> dict:
     total = {key: sum(times) for key, times in wall.items()}
     rate = {key: done / seconds for key, seconds in total.items()}
     overhead = (total["chunk"] - total["clean"]) / total["clean"]
-    per_round_overhead = [(c - k) / k for c, k in zip(wall["chunk"], wall["clean"])]
+    per_round_overhead = [(c - k) / k for c, k in zip(wall["chunk"], wall["clean"], strict=True)]
     work = (cpu["noise"] + cpu["forward"] - cpu["clean"]) / cpu["clean"]
     ms = lambda seconds: 1e3 * seconds / (args.rounds * per_round)  # noqa: E731
     print(f"{args.dataset}: N={n_nodes} D={n_features}, {args.clusters} clusters, theta_plus="
@@ -194,12 +195,13 @@ def graph_nnz(graph) -> int:
 def device_throughput(model, x, edge_index, noise, batch: int, samples: int,
                       device: torch.device, name: str) -> dict:
     """Samples/s of whole chunks and of their parts (noise alone, forward alone)."""
+    x = noise.prepare(x)
     chunk_seconds(model, x, edge_index, noise, batch, batch, device=device)  # warm-up
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     engine = samples / chunk_seconds(model, x, edge_index, noise, batch, samples, device=device)
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
-    prepared = noise.prepare(x).to(device)
+    prepared = x.to(device)
     generator = torch_generator(chunk_generator(0, "main", 0, 0), device)
     batches = max(2, samples // batch // 4)
     synchronize(device)

@@ -1,4 +1,5 @@
-"""Scaling benchmark: localized smoothing on synthetic planted-partition graphs (SPEC §2-§5).
+"""Scaling benchmark: localized smoothing on synthetic planted-partition graphs
+(docs/theory.md §2-§5).
 
 For each graph size and executor it measures the
 noisy samples per second of `montecarlo.smooth`, the peak resident memory of the process
@@ -163,8 +164,8 @@ def table(rows: list[dict]) -> str:
               f"{r['samples_per_s']:.1f}", f"{r['sampling_s']:.1f}", f"{r['peak_mb']:.0f}",
               f"{r['sweep_s']:.1f}", f"{r['accuracy']:.3f}", f"{r['certified_at_10']:.3f}"]
              for r in rows]
-    widths = [max(len(x) for x in col) for col in zip(header, *lines)]
-    fmt = lambda r: "  ".join(v.rjust(w) for v, w in zip(r, widths))  # noqa: E731
+    widths = [max(len(x) for x in col) for col in zip(header, *lines, strict=True)]
+    fmt = lambda r: "  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True))  # noqa: E731
     out = [fmt(header), fmt(["-" * w for w in widths])] + [fmt(r) for r in lines]
     for executor in sorted({r["executor"] for r in rows}):
         mine = [r for r in rows if r["executor"] == executor]

@@ -1,5 +1,5 @@
-"""Throughput of structure noise (SPEC §8) next to attribute noise (SPEC §2): noisy graphs per
-second, sampling only and end to end with the model.
+"""Throughput of structure noise (docs/theory.md §8) next to attribute noise (docs/theory.md §2):
+noisy graphs per second, sampling only and end to end with the model.
 
 Four noises on a bundled graph, each drawing batches of noisy copies for one output cluster:
 attribute noise (SparseSmooth's attribute setting), isotropic and localized structure noise
@@ -36,7 +36,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="cora_ml")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--n-graphs", type=int, default=1024, help="noisy graphs per noise and round")
+    parser.add_argument("--n-graphs", type=int, default=1024,
+                        help="noisy graphs per noise and round")
     parser.add_argument("--clusters", type=int, default=5)
     parser.add_argument("--theta-plus", type=float, default=0.01)
     parser.add_argument("--theta-minus", type=float, default=0.6)
@@ -79,8 +80,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     rng = np.random.default_rng(args.seed)
     runs = {"sampling": lambda name: [timed[name].sample(prepared[name], 0, args.batch_size, rng)
                                       for _ in range(batches)],
-            "end to end": lambda name: run_chunk(model, data.x, adjacency, timed[name], chunk,
-                                                 0, 0, PRE)}
+            "end to end": lambda name: run_chunk(model, prepared[name], adjacency, timed[name],
+                                                 chunk, 0, 0, PRE)}
     wall = {(kind, name): 0.0 for kind in runs for name in timed}
     cpu = dict(wall)
     for name, noise in timed.items():  # warm-up: pair blocks are indexed on first use

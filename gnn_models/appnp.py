@@ -88,7 +88,7 @@ def ppr_propagate_differentiable(h: Tensor, adjacency: Tensor, k: int, alpha: fl
 
     torch's backward of a sparse CSR product transposes the matrix, a sort of all its entries,
     on every one of the K steps; here the transpose is built once per call and reused
-    (at ogbn-arxiv's size this halves the backward pass: 3.1 s -> 1.5 s).
+    (docs/benchmarks.md has the timings).
     """
     if k == 0:
         return h

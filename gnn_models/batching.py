@@ -22,9 +22,9 @@ def normalized_adjacency(edge_index: Tensor, num_nodes: int) -> Tensor:
 
     Models accept its result in place of `edge_index`; computing it once and reusing it saves
     its cost on every forward pass (Monte Carlo runs thousands of them). On the CPU the
-    pattern comes from a counting sort by target (`gnn_models._csr`: 7 instead of 36 ms for a
-    union of 32 noisy Cora-ML graphs), the same tensor bit for bit; repeated edges, which
-    ``gcn_norm`` sums, take torch_geometric's way.
+    pattern comes from a counting sort by target (`gnn_models._csr`; timings in
+    docs/benchmarks.md), the same tensor bit for bit; repeated edges, which ``gcn_norm`` sums,
+    take torch_geometric's way.
     """
     if edge_index.device.type == "cpu" and edge_index.dtype == torch.int64 \
             and edge_index.dim() == 2 and edge_index.shape[0] == 2:
@@ -47,7 +47,7 @@ def normalized_adjacency(edge_index: Tensor, num_nodes: int) -> Tensor:
 def model_input(x: Tensor) -> Tensor:
     """(N, D) `x` in the layout the first layer multiplies fastest: sparse CSR when at most 10%
     of the entries are nonzero (bag-of-words attributes), else dense (continuous features,
-    whose CSR product is about 3.5 times slower than the dense one)."""
+    whose CSR product is slower than the dense one; docs/benchmarks.md)."""
     if x.layout != torch.strided:
         return x
     if torch.count_nonzero(x) > 0.1 * x.numel():
@@ -82,7 +82,7 @@ class BatchedCSR:
 
     The models accept it wherever a (B, N, D) input is allowed. It is what the Monte Carlo
     sampler produces: no COO -> CSR conversion, no value array, and the first layer becomes
-    an embedding-bag sum (about three times faster than a CSR product, identical result).
+    an embedding-bag sum (faster than a CSR product, identical result; docs/benchmarks.md).
     """
 
     crow: Tensor
@@ -149,8 +149,8 @@ class BatchedCSR:
 def linear_input(x: Tensor | BatchedCSR, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T (+ bias) for dense or sparse `x` of shape (N, D) or (B, N, D).
 
-    Sparse inputs (COO, or CSR for 2-D) are multiplied in CSR form, which is about ten times
-    faster than COO on CPU. A `BatchedCSR` (binary) is an embedding-bag sum of the rows of
+    Sparse inputs (COO, or CSR for 2-D) are multiplied in CSR form, which is faster than COO
+    on CPU (docs/benchmarks.md). A `BatchedCSR` (binary) is an embedding-bag sum of the rows of
     weight.T picked by each row's columns, in column order: the CSR product's arithmetic.
     """
     if isinstance(x, BatchedCSR):

@@ -1,6 +1,8 @@
 """GCN (Kipf & Welling 2017) of configurable depth from torch_geometric's GCNConv."""
 from __future__ import annotations
 
+import itertools
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -24,7 +26,7 @@ class GCN(torch.nn.Module):
             raise ValueError(f"n_layers must be >= 1, got {n_layers}")
         sizes = [in_features] + [hidden] * (n_layers - 1) + [num_classes]
         self.convs = torch.nn.ModuleList(
-            GCNConv(a, b, normalize=False) for a, b in zip(sizes[:-1], sizes[1:]))
+            GCNConv(a, b, normalize=False) for a, b in itertools.pairwise(sizes))
         self.dropout = dropout
 
     @staticmethod

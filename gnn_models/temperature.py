@@ -1,21 +1,21 @@
 """Temperature scaling of a model's logits, to choose the base classifier's score function.
 
-The variance-constrained certificate (SPEC §3) holds for any base classifier g mapping to
+The variance-constrained certificate (docs/theory.md §3) holds for any base classifier g mapping to
 the probability simplex, so smoothing softmax(logits / T) instead of softmax(logits) is as
 sound as the original; it only changes which smoothed classifier is certified. T < 1 makes
 the scores sharper (more confident nodes pass mu > 1/2); T = 0 smooths one-hot predictions,
-i.e. the vote frequencies.
+i.e. the vote frequencies: the wrapper then returns the logarithm of the one-hot vote (0 for
+the predicted class, -inf elsewhere), whose softmax is exactly the one-hot vector.
 """
 from __future__ import annotations
 
 import torch
 from torch import Tensor
 
-HARD_LOGIT = 1e4  # softmax of one-hot * 1e4 is exactly one-hot in float32
-
 
 class ScaledLogits(torch.nn.Module):
-    """Wrap `model` so that its logits are divided by `temperature` (0: one-hot argmax)."""
+    """Wrap `model` so that its logits are divided by `temperature` (0: one-hot argmax; NaN
+    where the model's largest logit is not finite)."""
 
     def __init__(self, model: torch.nn.Module, temperature: float):
         super().__init__()
@@ -39,9 +39,14 @@ class ScaledLogits(torch.nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         logits = self.model(x, edge_index)
-        if self.temperature == 0:
-            hard = torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1])
-            # an output whose logits are all -inf abstains (no class): it stays so
+        if self.temperature == 0:  # log of the one-hot vote
+            vote = torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1])
+            log_vote = torch.zeros_like(logits).masked_fill_(vote == 0, float("-inf"))
+            # an output without finite largest logit has no argmax: it stays NaN (never a
+            # vote for class 0, where argmax puts NaN); one whose logits are all -inf
+            # abstains (no class) and stays so
+            finite = torch.isfinite(logits.amax(-1, keepdim=True))
             abstains = torch.isneginf(logits).all(-1, keepdim=True)
-            return torch.where(abstains, logits, hard.to(logits.dtype) * HARD_LOGIT)
+            return torch.where(finite, log_vote, torch.where(
+                abstains, logits, torch.full_like(log_vote, float("nan"))))
         return logits / self.temperature

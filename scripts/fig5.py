@@ -46,7 +46,8 @@ from graphcert.utils.io import atomic_write, write_bytes, write_json
 
 PAPER_THETA_MINS = tuple(round(0.10 + 0.05 * i, 2) for i in range(18))
 THETA_PLUS, THETA_MAX, N_CLUSTERS, ALPHA = 0.01, 0.95, 5, 0.01
-N_SAMPLES, N_PRE = 100_000, 1000  # per cluster (reference config: n_samples_eval, n_samples_pre_eval)
+# per cluster (reference config: n_samples_eval, n_samples_pre_eval)
+N_SAMPLES, N_PRE = 100_000, 1000
 SPREAD_THETAS, SPREAD_SEEDS = (0.3, 0.5, 0.7), (0, 1, 2)
 KINDS = {"localized": ["localized"], "baselines": ["isotropic", "sparse_smooth"]}
 DATASETS = ("citeseer", "cora_ml")
@@ -299,7 +300,7 @@ def main(argv=None) -> None:
     out_dir = Path(args.out or f"runs/fig5/{args.dataset}").resolve()
     runs = planned_runs(args)
     if args.dry_run:
-        for theta, seed, name, config in runs:
+        for _, _, name, config in runs:
             total = config.n_samples * (N_CLUSTERS if name.startswith("localized") else 1)
             print(f"{name:<30} {','.join(config.methods):<24} {config.n_samples:>8} per "
                   f"distribution, {total:>8} in all")

@@ -61,7 +61,7 @@ def _budgets(attack: str, config: RunConfig) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _naive_counts(certifier: CollectiveCertifier, plus, minus) -> list[int]:
-    return [certifier.naive(p, m) for p, m in zip(plus, minus)]
+    return [certifier.naive(p, m) for p, m in zip(plus, minus, strict=True)]
 
 
 def _summary(curves: dict[str, Curve], accuracy: float, **extra) -> dict:

@@ -6,10 +6,10 @@ sound ones graphcert computes from the SAME samples (issue 15).
 
 The reference is github.com/jan-schuchardt/localized-smoothing at commit d6d1535 (the graph
 code is unchanged since 16f8ab2). Its variance-constrained base certificate (LRS Thm 5.1,
-SPEC §3) differs from the sound one in four ways, each reproduced here:
+docs/theory.md §3) differs from the sound one in four ways, each reproduced here:
 
 1. zeta is squared. `localized_smoothing/graph/certification.py`, lines 165 and 191:
-   ``r_max = np.log(1 + (1 / variance)**2 * (mean - 1 / 2)**2)``; SPEC §3 has zeta to the
+   ``r_max = np.log(1 + (1 / variance)**2 * (mean - 1 / 2)**2)``; docs/theory.md §3 has zeta to the
    first power.
 2. The variance "bound" is not an upper bound. `localized_smoothing/graph/smooth.py`,
    `conf_interval_variance` (lines 350-377): the DKW weights are set only where the
@@ -148,8 +148,9 @@ def single_bit_radii(p: float, theta_plus: float, theta_minus: float, max_additi
     """Largest certified (additions, deletions) of a one-hot base classifier whose class
     probability p is known exactly, under isotropic noise S(x, theta_plus, theta_minus).
 
-    * ``neyman_pearson``: the exact, tight certificate (SPEC §4; SparseSmooth);
-    * ``variance_constrained``: SPEC §3 with mu = p and zeta = p (1 - p), the variance of 0/1
+    * ``neyman_pearson``: the exact, tight certificate (docs/theory.md §4; SparseSmooth);
+    * ``variance_constrained``: docs/theory.md §3 with mu = p and zeta = p (1 - p), the variance of
+    0/1
       scores (sound, so never above the tight one);
     * ``reference_formula``: the same with zeta squared (NOT a certificate).
 

@@ -180,7 +180,7 @@ def plot_pareto(rows: list[dict], attack: str, path: Path, title: str) -> None:
         points = [(a, m) for a, m in points if a is not None and m is not None]
         if not points:
             continue
-        acc, acr = map(np.asarray, zip(*points))
+        acc, acr = map(np.asarray, zip(*points, strict=True))
         front = pareto_front(acc, acr)
         faint = np.setdiff1d(np.arange(acc.size), front)
         color = style["color"]

@@ -1,6 +1,6 @@
-"""Lee et al.'s ImageNet l0 certificates in milliseconds (SPEC §9): certified Hamming radii for
-K = 256 at their noise levels, and the thresholds rho_r^{-1}(0.5) their reviewers asked them to
-publish (the paper's region computation over all D = 150,528 coordinates took four days).
+"""Lee et al.'s ImageNet l0 certificates in milliseconds (docs/theory.md §9): certified Hamming
+radii for K = 256 at their noise levels, and the thresholds rho_r^{-1}(0.5) their reviewers asked
+them to publish (the paper's region computation over all D = 150,528 coordinates took four days).
 
 Lee et al. keep a pixel with probability alpha and otherwise draw one of the other 255 values;
 graphcert's ``keep`` draws from all 256 values, so ``keep = 1 - 256 (1 - alpha) / 255``. Their
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def main() -> None:
     radii = {}
     for alpha in args.alpha:
         keep = keep_from_alpha(alpha)
-        radius, seconds = best_time(lambda: kary_hamming_radius(p, keep, N_VALUES), args.repeats)
+        radius, seconds = best_time(partial(kary_hamming_radius, p, keep, N_VALUES), args.repeats)
         radii[alpha] = int(radius.max())
         print(f"| {alpha:g} | {keep:.6f} | " + " | ".join(str(r) for r in radius)
               + f" | {1e3 * seconds:.2f} ms |")
@@ -64,7 +65,7 @@ def main() -> None:
     tables = {}
     for alpha in args.alpha:
         tables[alpha], seconds = best_time(
-            lambda: kary_hamming_thresholds(keep_from_alpha(alpha), N_VALUES, top), args.repeats)
+            partial(kary_hamming_thresholds, keep_from_alpha(alpha), N_VALUES, top), args.repeats)
     for r in range(top + 1):
         print(f"| {r} | " + " | ".join(f"{tables[a][r]:.15f}" for a in args.alpha) + " |")
 

@@ -23,7 +23,7 @@ LAYERS = {
     "graphcert.noise": 2,
     "graphcert.sampling": 3,
     "graphcert.certificates": 4, "graphcert.stats": 4, "graphcert.collective": 4,
-    "graphcert.tasks": 5,
+    "graphcert.tasks": 5, "graphcert.voting": 5,
     "graphcert.run": 6,
     "graphcert.cli": 7,
     "graphcert": 8,

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("GRAPHCERT_DATA_MIRROR", ROOT.parent / "shared" / "datasets")).resolve()
+SHARED = Path(os.environ.get("GRAPHCERT_DATA_MIRROR",
+                             ROOT.parent / "shared" / "datasets")).resolve()
 # (resolved: the README exports it relative to the checkout, the test runs elsewhere)
 
 

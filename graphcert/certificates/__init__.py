@@ -2,20 +2,28 @@
 
 Base (per-output) certificates, one module per family:
 
-* variance-constrained certificate for sparsity-aware noise (SPEC §3, LRS Thm 5.1):
+* variance-constrained certificate for sparsity-aware noise (docs/theory.md §3, LRS Thm 5.1):
   :func:`sparsity_aware_weights`, :func:`localized_weight_matrices`,
-  :func:`pair_weight_matrices` (edges, SPEC §8), :func:`variance_constrained_radius`;
+  :func:`pair_weight_matrices` (edges, docs/theory.md §8), :func:`variance_constrained_radius`;
 * the exact SparseSmooth certificate for binary data, attributes alone or jointly with edges
-  (SPEC §4, §8): :func:`sparse_smooth_worst_mass`, :func:`sparse_smooth_certified`,
+  (docs/theory.md §4, §8): :func:`sparse_smooth_worst_mass`, :func:`sparse_smooth_certified`,
   :func:`sparse_smooth_region`, :func:`sparse_smooth_joint_region`,
   :func:`sparse_smooth_thresholds`;
-* the exact Hamming certificate for K-ary categorical noise (SPEC §9, Lee et al. 2019) and its
-  variance-constrained weight: :func:`kary_hamming_certified`, :func:`kary_hamming_radius`,
-  :func:`kary_hamming_region`, :func:`kary_hamming_thresholds`, :func:`kary_hamming_worst_mass`,
-  :func:`kary_weights` (:data:`KARY_UNBOUNDED_RADIUS`: every radius certified);
-* vote-based radii for continuous smoothing (SPEC §4): :func:`gaussian_l2_radius`,
+* the exact Hamming certificate for K-ary categorical noise (docs/theory.md §9, Lee et al.
+  2019) and its variance-constrained weight: :func:`kary_hamming_certified`,
+  :func:`kary_hamming_radius`, :func:`kary_hamming_region`, :func:`kary_hamming_thresholds`,
+  :func:`kary_hamming_worst_mass`, :func:`kary_weights` (:data:`KARY_UNBOUNDED_RADIUS`: every
+  radius certified);
+* vote-based radii for continuous smoothing (docs/theory.md §4): :func:`gaussian_l2_radius`,
   :func:`gaussian_radius`, :func:`uniform_l1_radius`;
-* MMCert for ablated multimodal inputs (SPEC §7): :func:`ablation_delta`,
+* hierarchical smoothing against adversarial nodes (docs/theory.md §14):
+  :func:`hierarchical_worst_case`, :func:`hierarchical_certified`,
+  :func:`hierarchical_node_radius`, :func:`hierarchical_gaussian_worst_case`,
+  :func:`hierarchical_gaussian_certified`;
+* injected nodes under node-aware bi-smoothing (docs/theory.md §15):
+  :func:`injection_probabilities`, :func:`injection_worst_case`,
+  :func:`injection_certified`, :func:`injection_node_radius`;
+* MMCert for ablated multimodal inputs (docs/theory.md §7): :func:`ablation_delta`,
   :func:`mmcert_certified`.
 
 The layer's other modules: `bounds` (confidence bounds, public as `graphcert.certificates.bounds`),
@@ -28,6 +36,19 @@ from graphcert.certificates._continuous import (
                                                    gaussian_l2_radius,
                                                    gaussian_radius,
                                                    uniform_l1_radius,
+)
+from graphcert.certificates._hierarchical import (
+                                                   hierarchical_certified,
+                                                   hierarchical_gaussian_certified,
+                                                   hierarchical_gaussian_worst_case,
+                                                   hierarchical_node_radius,
+                                                   hierarchical_worst_case,
+)
+from graphcert.certificates._injection import (
+                                                   injection_certified,
+                                                   injection_node_radius,
+                                                   injection_probabilities,
+                                                   injection_worst_case,
 )
 from graphcert.certificates._kary import (
                                                    KARY_UNBOUNDED_RADIUS,
@@ -58,6 +79,15 @@ __all__ = [
     "ablation_delta",
     "gaussian_l2_radius",
     "gaussian_radius",
+    "hierarchical_certified",
+    "hierarchical_gaussian_certified",
+    "hierarchical_gaussian_worst_case",
+    "hierarchical_node_radius",
+    "hierarchical_worst_case",
+    "injection_certified",
+    "injection_node_radius",
+    "injection_probabilities",
+    "injection_worst_case",
     "kary_hamming_certified",
     "kary_hamming_radius",
     "kary_hamming_region",

@@ -1,4 +1,5 @@
-"""MMCert: certified multimodal predictions by independent sub-sampling (SPEC §7, paper 002).
+"""MMCert: certified multimodal predictions by independent sub-sampling (docs/theory.md §7,
+Wang et al. 2024).
 
 Modality i has n_i elements (pixels: all channels of a pixel form one element); an ablated input
 keeps k_i of them, drawn uniformly without replacement and independently per modality, and
@@ -29,21 +30,21 @@ __all__ = ["ablation_delta", "mmcert_certified"]
 
 
 def _kept_unmodified(n: tuple[int, ...], k: tuple[int, ...], r: tuple[int, ...]) -> int:
-    return math.prod(math.comb(ni - ri, ki) for ni, ki, ri in zip(n, k, r))
+    return math.prod(math.comb(ni - ri, ki) for ni, ki, ri in zip(n, k, r, strict=True))
 
 
 def ablation_delta(n: Sequence[int], k: Sequence[int], r: Sequence[int]) -> Fraction:
     """Exact probability that an ablated input keeps at least one of the modified elements."""
     n, k = ablation_sizes(n, k)
     r = ablation_budgets(r, n)
-    total = math.prod(math.comb(ni, ki) for ni, ki in zip(n, k))
+    total = math.prod(math.comb(ni, ki) for ni, ki in zip(n, k, strict=True))
     return 1 - Fraction(_kept_unmodified(n, k, r), total)
 
 
 def mmcert_certified(p_a_lower, p_b_upper, n: Sequence[int], k: Sequence[int],
                      budgets: Sequence[Sequence[int]]) -> np.ndarray:
     """(outputs, budgets) bool: certified against every attack modifying at most ``r_i``
-    elements of modality i, for each ``r`` in ``budgets`` (SPEC §7, MMCert Theorem 1).
+    elements of modality i, for each ``r`` in ``budgets`` (docs/theory.md §7, MMCert Theorem 1).
 
     With ``T = prod C(n_i, k_i)`` and ``M(r) = prod C(n_i - r_i, k_i)``:
     ``floor(p_A T) - (T - M) > ceil(p_B T) + (T - M)``, compared as exact integers.
@@ -53,12 +54,12 @@ def mmcert_certified(p_a_lower, p_b_upper, n: Sequence[int], k: Sequence[int],
     p_b = check_probabilities(p_b_upper, "p_b_upper").ravel()
     if p_a.shape != p_b.shape:
         raise ValueError(f"p_a_lower {p_a.shape} and p_b_upper {p_b.shape} differ in size")
-    total = math.prod(math.comb(ni, ki) for ni, ki in zip(n, k))
+    total = math.prod(math.comb(ni, ki) for ni, ki in zip(n, k, strict=True))
     budgets = [ablation_budgets(r, n) for r in budgets]
     twice_loss = np.empty(len(budgets), dtype=object)
     twice_loss[:] = [2 * (total - _kept_unmodified(n, k, r)) for r in budgets]
     gap = np.empty(p_a.size, dtype=object)
-    for i, (a, b) in enumerate(zip(p_a.tolist(), p_b.tolist())):
+    for i, (a, b) in enumerate(zip(p_a.tolist(), p_b.tolist(), strict=True)):
         fa, fb = Fraction(a), Fraction(b)
         floor_a = fa.numerator * total // fa.denominator
         ceil_b = -(-fb.numerator * total // fb.denominator)

@@ -19,9 +19,8 @@ class BaseCertificate:
         eta = np.asarray(self.eta, dtype=np.float64)
         group = np.asarray(self.group, dtype=np.int64)
         if not predicted.shape == eta.shape == group.shape or eta.ndim != 1:
-            raise ValueError(
-                f"predicted {predicted.shape}, eta {eta.shape}, group {group.shape} must be equal 1-D shapes"
-            )
+            raise ValueError(f"predicted {predicted.shape}, eta {eta.shape}, group {group.shape} "
+                             "must be equal 1-D shapes")
         if np.isnan(eta).any():
             raise ValueError("eta contains NaN (use -inf to abstain)")
         object.__setattr__(self, "predicted", predicted)

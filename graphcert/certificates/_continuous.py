@@ -1,5 +1,5 @@
-"""Vote-based radii for continuous smoothing (SPEC §4): Gaussian l2 (ANCER form), isotropic
-Gaussian and anisotropic uniform l1. ``-inf`` means abstain."""
+"""Vote-based radii for continuous smoothing (docs/theory.md §4): Gaussian l2 (ANCER form),
+isotropic Gaussian and anisotropic uniform l1. ``-inf`` means abstain."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +9,8 @@ from graphcert.utils.validation import check_probabilities
 
 
 def gaussian_l2_radius(p_lower) -> np.ndarray:
-    """Anisotropic Gaussian certificate ``eta = Phi^{-1}(p_lower)^2`` (SPEC §4, ANCER form).
+    """Anisotropic Gaussian certificate ``eta = Phi^{-1}(p_lower)^2`` (docs/theory.md §4, ANCER
+    form).
 
     Certified if ``sum_d (x'_d - x_d)^2 / sigma_d^2 < eta``; ``-inf`` (abstain) if p <= 1/2.
     """
@@ -18,7 +19,8 @@ def gaussian_l2_radius(p_lower) -> np.ndarray:
 
 
 def gaussian_radius(p_lower, sigma) -> np.ndarray:
-    """Isotropic Gaussian l2 radius ``sigma * Phi^{-1}(p_lower)``; ``-inf`` if p <= 1/2 (SPEC §4)."""
+    """Isotropic Gaussian l2 radius ``sigma * Phi^{-1}(p_lower)``; ``-inf`` if p <= 1/2
+    (docs/theory.md §4)."""
     p = check_probabilities(p_lower, "p_lower")
     s = np.asarray(sigma, dtype=np.float64)
     if np.isnan(s).any() or np.any(s <= 0.0):
@@ -27,7 +29,8 @@ def gaussian_radius(p_lower, sigma) -> np.ndarray:
 
 
 def uniform_l1_radius(p_lower) -> np.ndarray:
-    """Anisotropic uniform l1 certificate ``eta = 2 p_lower - 1``; ``-inf`` if p <= 1/2 (SPEC §4).
+    """Anisotropic uniform l1 certificate ``eta = 2 p_lower - 1``; ``-inf`` if p <= 1/2
+    (docs/theory.md §4).
 
     Certified if ``sum_d |x'_d - x_d| / lambda_d < eta``.
     """

@@ -1,5 +1,5 @@
 """K-ary categorical noise: Lee et al.'s exact Hamming certificate and the variance-constrained
-weight (SPEC §9, §3; Lee et al. 2019).
+weight (docs/theory.md §9, §3; Lee et al. 2019).
 
 Noise: every coordinate of x in {0, ..., K-1}^D is kept with probability ``a = keep`` and
 otherwise replaced by a value drawn uniformly from all K values (possibly itself), so
@@ -147,8 +147,8 @@ def _groups(keep: np.ndarray, n_values: np.ndarray) -> Iterator[tuple[float, int
 # ----------------------------------------------------------------------------- public
 def kary_hamming_worst_mass(p_lower, keep, n_values, radius) -> np.ndarray:
     """Smallest ``Pr_x'[g = y]`` over classifiers with ``Pr_x[g = y] = p_lower``, x' at Hamming
-    distance ``radius`` from x, under K-ary noise (SPEC §9). Exact Neyman-Pearson fill of the
-    2r + 1 likelihood-ratio regions in log space; costs O(r^2) per distinct (keep, K, r).
+    distance ``radius`` from x, under K-ary noise (docs/theory.md §9). Exact Neyman-Pearson fill of
+    the 2r + 1 likelihood-ratio regions in log space; costs O(r^2) per distinct (keep, K, r).
     ``p_lower = 1`` with ``keep < 1`` gives exactly 1 (x's noise has full support). All
     arguments broadcast.
     """
@@ -169,8 +169,8 @@ def kary_hamming_worst_mass(p_lower, keep, n_values, radius) -> np.ndarray:
 
 
 def kary_hamming_certified(p_lower, keep, n_values, radius) -> np.ndarray:
-    """Exact certificate for K-ary noise (SPEC §9): True iff every x' within Hamming distance
-    ``radius`` of x keeps the prediction, i.e. the worst-case mass exceeds 1/2.
+    """Exact certificate for K-ary noise (docs/theory.md §9): True iff every x' within Hamming
+    distance ``radius`` of x keeps the prediction, i.e. the worst-case mass exceeds 1/2.
 
     ``p_lower``: lower confidence bound on ``Pr[g(z) = y]``; ``keep`` in [0, 1]; ``n_values``
     (K >= 2) the alphabet size; ``radius`` >= 0. All arguments broadcast (e.g. nodes x radii).
@@ -191,7 +191,7 @@ def kary_hamming_certified(p_lower, keep, n_values, radius) -> np.ndarray:
 
 
 def kary_hamming_radius(p_lower, keep, n_values, *, max_radius: int | None = None) -> np.ndarray:
-    """Largest certified Hamming radius for K-ary noise (SPEC §9), int64; -1 where
+    """Largest certified Hamming radius for K-ary noise (docs/theory.md §9), int64; -1 where
     ``p_lower <= 1/2`` (abstain). ``p_lower``, ``keep`` and ``n_values`` broadcast.
 
     Every radius is certified where ``keep = 0`` (the noise ignores x) or ``p_lower = 1`` with
@@ -221,8 +221,8 @@ def kary_hamming_radius(p_lower, keep, n_values, *, max_radius: int | None = Non
 
 
 def kary_hamming_region(p_lower, keep: float, n_values: int, max_radius: int) -> np.ndarray:
-    """Certified region, bool (n_nodes, max_radius + 1) (SPEC §9): ``region[n, r]`` is True iff
-    every radius <= r is certified for node n; the thresholds are shared by all nodes."""
+    """Certified region, bool (n_nodes, max_radius + 1) (docs/theory.md §9): ``region[n, r]`` is
+    True iff every radius <= r is certified for node n; the thresholds are shared by all nodes."""
     p = check_probabilities(p_lower, "p_lower")
     if p.ndim != 1:
         raise ValueError(f"p_lower must be one-dimensional (n_nodes,), got shape {p.shape}")
@@ -242,7 +242,7 @@ def kary_hamming_region(p_lower, keep: float, n_values: int, max_radius: int) ->
 
 def kary_hamming_thresholds(keep: float, n_values: int, max_radius: int) -> np.ndarray:
     """Thresholds ``p*(r)``, r = 0..max_radius, (max_radius + 1,): certified at radius r iff
-    ``p_lower > p*(r)``; 1.0 where nothing is certified (SPEC §9). This is Lee et al.'s
+    ``p_lower > p*(r)``; 1.0 where nothing is certified (docs/theory.md §9). This is Lee et al.'s
     ``rho_r^{-1}(0.5)``, the table the reviewers of their paper asked them to publish."""
     keep = check_probabilities(keep, "keep")
     n_values = check_integers(n_values, "n_values", "[2, inf)")
@@ -257,7 +257,7 @@ def kary_hamming_thresholds(keep: float, n_values: int, max_radius: int) -> np.n
 
 def kary_weights(keep, n_values) -> np.ndarray:
     """Per-changed-coordinate weight of the variance-constrained certificate for K-ary noise
-    (SPEC §3, §9), elementwise in ``keep`` (a) and ``n_values`` (K), natural log:
+    (docs/theory.md §3, §9), elementwise in ``keep`` (a) and ``n_values`` (K), natural log:
 
         w = ln sum_z pi_x'(z)^2 / pi_x(z) = ln(1 + a^2 / (a + b) + a^2 / b),   b = (1 - a) / K
 
@@ -266,8 +266,8 @@ def kary_weights(keep, n_values) -> np.ndarray:
     laws differ only at z = x_d (by -a, where pi_x = a + b) and z = x'_d (by +a, where
     pi_x = b). A node is certified iff the sum of its changed coordinates' weights < eta.
     ``a = 0`` gives 0 (the noise ignores x); ``a = 1`` gives inf (nothing beyond radius 0).
-    K = 2 is the Bernoulli weight of SPEC §3 with theta = (1 - a) / 2. The weight grows with
-    K: with several alphabet sizes the largest K bounds every coordinate's weight.
+    K = 2 is the Bernoulli weight of docs/theory.md §3 with theta = (1 - a) / 2. The weight grows
+    with K: with several alphabet sizes the largest K bounds every coordinate's weight.
     """
     a, k = np.broadcast_arrays(check_probabilities(keep, "keep"),
                                check_integers(n_values, "n_values", "[2, inf)"))

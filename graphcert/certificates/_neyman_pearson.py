@@ -1,4 +1,4 @@
-"""Neyman-Pearson worst case over likelihood-ratio regions (SPEC §4, §8, §9).
+"""Neyman-Pearson worst case over likelihood-ratio regions (docs/theory.md §4, §8, §9).
 
 A region ("cell") is a set of noise outcomes with one likelihood ratio ``Pr_x' / Pr_x``. Given
 the regions' log masses under x and x' sorted by increasing ratio, the smallest ``Pr_x'[g = y]``

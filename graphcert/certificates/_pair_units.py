@@ -1,4 +1,4 @@
-"""Node pairs as units of the collective certificate (SPEC §5, §8).
+"""Node pairs as units of the collective certificate (docs/theory.md §5, §8).
 
 The structure bits are the unordered node pairs. Pairs of one cluster pair {a, b} share their
 weights for every output group, so they merge into one unit per cluster pair column
@@ -59,7 +59,7 @@ class PairLocalBudget:
 
 @dataclass(frozen=True)
 class PairUnits:
-    """Node pairs as units of the collective certificate (SPEC §8).
+    """Node pairs as units of the collective certificate (docs/theory.md §8).
 
     ``w_plus`` / ``w_minus`` (n_groups, P): weight per added / deleted edge, row = output group,
     column = cluster pair (`graphcert.certificates.pair_weight_matrices`); ``cap_plus`` /
@@ -121,7 +121,8 @@ class PairUnits:
         return self.w_plus.shape[0]
 
     def clip_budgets(self, eps_plus: float, eps_minus: float) -> tuple[float, float]:
-        return min(eps_plus, float(self.cap_plus.sum())), min(eps_minus, float(self.cap_minus.sum()))
+        return (min(eps_plus, float(self.cap_plus.sum())),
+                min(eps_minus, float(self.cap_minus.sum())))
 
     def program(self, w_plus: np.ndarray, w_minus: np.ndarray, eps_plus, eps_minus
                 ) -> tuple[list, list, list]:
@@ -169,9 +170,12 @@ class PairUnits:
         budgets: HiGHS' dual bound of the integer program (sound whatever the incumbent)."""
         blocks, rows, box = self.program(w_plus, w_minus, eps_plus, eps_minus)
         sizes = [w.shape[1] for w, _, _ in blocks]
-        matrix = sp.vstack([sp.hstack([sp.csr_matrix((np.shape(rhs)[0] if np.ndim(rhs) else 1,
-                                                      size)) if m is None else m
-                                       for m, size in zip(mats, sizes)]) for mats, rhs in rows])
+        def zeros(rhs, size: int):
+            return sp.csr_matrix((np.shape(rhs)[0] if np.ndim(rhs) else 1, size))
+
+        matrix = sp.vstack([sp.hstack([zeros(rhs, size) if m is None else m
+                                       for m, size in zip(mats, sizes, strict=True)])
+                            for mats, rhs in rows])
         rhs = np.concatenate([np.atleast_1d(np.asarray(rhs, dtype=float)) for _, rhs in rows])
         upper = np.concatenate(box)
         out = np.empty(w_plus.shape[0])

@@ -1,5 +1,5 @@
-"""Exact isotropic certificate for binary data: SparseSmooth (SPEC §4, §8; Bojchevski et al.
-2020, Lee et al. 2019), for attributes alone or jointly with the graph structure.
+"""Exact isotropic certificate for binary data: SparseSmooth (docs/theory.md §4, §8; Bojchevski et
+al. 2020, Lee et al. 2019), for attributes alone or jointly with the graph structure.
 
 Only the changed bits matter. Per family (attributes X, node pairs A) the cells are merged by
 likelihood ratio into q = (#added bits that are 1 in z) + (#deleted bits that are 0 in z);
@@ -28,7 +28,7 @@ def _bernoulli_logs(tp: float, tm: float) -> tuple[tuple[float, float], ...]:
     """(log P[success], log P[failure]) per changed bit, under x and x', added / deleted.
 
     A cell is q = (#added bits that are 1 in z) + (#deleted bits that are 0 in z); the
-    likelihood ratio of the (i, j) cells of SPEC §4 depends on (i, j) only through q.
+    likelihood ratio of the (i, j) cells of docs/theory.md §4 depends on (i, j) only through q.
     """
     with np.errstate(divide="ignore"):
         lg = np.log([tp, 1.0 - tp, tm, 1.0 - tm])
@@ -105,7 +105,7 @@ def _joint(attributes: Cells, pairs: Cells) -> Cells:
 
 def _ordered_cells(tp: float, tm: float, r_add: int, r_del: int, tp_adj: float,
                    tm_adj: float, s_add: int, s_del: int) -> Cells:
-    """Cells of one joint budget in fill order; one family alone is exactly SPEC §4."""
+    """Cells of one joint budget in fill order; one family alone is exactly docs/theory.md §4."""
     attributes = _fill_order(_family(tp, tm, r_add, r_del), tp, tm)
     if s_add + s_del == 0:
         return attributes
@@ -149,7 +149,8 @@ def _per_setting(p_lower, theta_plus, theta_minus, r_add, r_del, theta_plus_adj,
 def sparse_smooth_worst_mass(p_lower, theta_plus, theta_minus, r_add, r_del, *,
                              theta_plus_adj=None, theta_minus_adj=None, s_add=0,
                              s_del=0) -> np.ndarray:
-    """Smallest ``Pr_x'[g = y]`` over classifiers with ``Pr_x[g = y] = p_lower`` (SPEC §4, §8).
+    """Smallest ``Pr_x'[g = y]`` over classifiers with ``Pr_x[g = y] = p_lower``
+    (docs/theory.md §4, §8).
 
     x' differs from x by ``r_add`` additions and ``r_del`` deletions of attribute bits under
     S(x, theta_plus, theta_minus) and by ``s_add`` added and ``s_del`` deleted edges under
@@ -167,7 +168,7 @@ def sparse_smooth_worst_mass(p_lower, theta_plus, theta_minus, r_add, r_del, *,
 def sparse_smooth_certified(p_lower, theta_plus, theta_minus, r_add, r_del, *,
                             theta_plus_adj=None, theta_minus_adj=None, s_add=0,
                             s_del=0) -> np.ndarray:
-    """Exact SparseSmooth certificate: worst-case mass strictly above 1/2 (SPEC §4, §8).
+    """Exact SparseSmooth certificate: worst-case mass strictly above 1/2 (docs/theory.md §4, §8).
 
     Evaluated as ``p_lower > p*`` with p* the x-mass at which the fill reaches 1/2, the same
     test the region functions use. Arguments as in :func:`sparse_smooth_worst_mass`; all
@@ -183,7 +184,8 @@ def sparse_smooth_thresholds(theta_plus: float, theta_minus: float, max_add: int
                              theta_minus_adj: float | None = None, max_add_adj: int = 0,
                              max_del_adj: int = 0) -> np.ndarray:
     """Thresholds p*, shape (max_add + 1, max_del + 1, max_add_adj + 1, max_del_adj + 1):
-    ``p_lower > p*[a, d, sa, sd]`` certifies every budget up to (a, d, sa, sd) (SPEC §4, §8).
+    ``p_lower > p*[a, d, sa, sd]`` certifies every budget up to (a, d, sa, sd)
+    (docs/theory.md §4, §8).
 
     p* is made non-decreasing along every axis (budgets mean "at most"), so one comparison per
     node gives its whole certified region. The cells of each family are built once,
@@ -216,11 +218,11 @@ def sparse_smooth_thresholds(theta_plus: float, theta_minus: float, max_add: int
 
 def sparse_smooth_region(p_lower, theta_plus: float, theta_minus: float, max_add: int,
                          max_del: int) -> np.ndarray:
-    """Certified region, bool (n_nodes, max_add + 1, max_del + 1) (SPEC §4).
+    """Certified region, bool (n_nodes, max_add + 1, max_del + 1) (docs/theory.md §4).
 
     ``region[n, a, d]`` is True iff every budget ``(a', d') <= (a, d)`` is certified for node n
     (budgets mean "at most"); ``(0, 0)`` is certified iff ``p_lower > 1/2``. For edges alone
-    pass the structure noise's probabilities (SPEC §8: r = 0 is §4 with the pair thetas).
+    pass the structure noise's probabilities (docs/theory.md §8: r = 0 is §4 with the pair thetas).
     """
     p = _node_probabilities(p_lower)
     return p[:, None, None] > sparse_smooth_thresholds(theta_plus, theta_minus, max_add,
@@ -231,7 +233,7 @@ def sparse_smooth_joint_region(p_lower, theta_plus: float, theta_minus: float,
                                theta_plus_adj: float, theta_minus_adj: float, max_add: int,
                                max_del: int, max_add_adj: int, max_del_adj: int) -> np.ndarray:
     """Joint certified region, bool (n_nodes, max_add + 1, max_del + 1, max_add_adj + 1,
-    max_del_adj + 1) over attribute and edge budgets (SPEC §8), downward closed as
+    max_del_adj + 1) over attribute and edge budgets (docs/theory.md §8), downward closed as
     :func:`sparse_smooth_region`. Keep the maxima of the axes you do not need at 0: the work
     grows with the product of the four."""
     p = _node_probabilities(p_lower)

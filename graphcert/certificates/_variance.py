@@ -1,10 +1,11 @@
-"""Variance-constrained base certificate for sparsity-aware noise (SPEC §3; LRS Thm 5.1).
+"""Variance-constrained base certificate for sparsity-aware noise (docs/theory.md §3; LRS Thm 5.1).
 
 :func:`sparsity_aware_weights` gives the per-bit weights, :func:`localized_weight_matrices`
 their (output group x input cluster) matrices, :func:`pair_weight_matrices` the per-pair weights
-of structure noise (output group x cluster pair, SPEC §8), :func:`variance_constrained_radius`
-the radius eta; attributes and pairs are one product distribution, so a joint perturbation is
-certified iff the attribute weights plus the pair weights stay below eta. Radii follow one convention: ``eta = -inf`` means abstain.
+of structure noise (output group x cluster pair, docs/theory.md §8),
+:func:`variance_constrained_radius` the radius eta; attributes and pairs are one product
+distribution, so a joint perturbation is certified iff the attribute weights plus the pair weights
+stay below eta. Radii follow one convention: ``eta = -inf`` means abstain.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def _chi_term(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def sparsity_aware_weights(theta_plus, theta_minus) -> tuple[np.ndarray, np.ndarray]:
-    """Per-bit weights ``(gamma_plus, gamma_minus)`` of sparsity-aware noise (SPEC §3).
+    """Per-bit weights ``(gamma_plus, gamma_minus)`` of sparsity-aware noise (docs/theory.md §3).
 
     ``gamma_plus = ln(theta_minus^2 / (1 - theta_plus) + (1 - theta_minus)^2 / theta_plus)``
     (adding a bit), ``gamma_minus = ln((1 - theta_plus)^2 / theta_minus + theta_plus^2 /
@@ -30,14 +31,16 @@ def sparsity_aware_weights(theta_plus, theta_minus) -> tuple[np.ndarray, np.ndar
     where x has none: never certifiable) and 0 when both vanish. The true value is >= 0, so
     rounding below 0 is clipped.
     """
-    tp, tm = np.broadcast_arrays(check_probabilities(theta_plus, "theta_plus"), check_probabilities(theta_minus, "theta_minus"))
+    tp, tm = np.broadcast_arrays(check_probabilities(theta_plus, "theta_plus"),
+                                 check_probabilities(theta_minus, "theta_minus"))
     rho_plus = _chi_term(tm, 1.0 - tp) + _chi_term(1.0 - tm, tp)
     rho_minus = _chi_term(1.0 - tp, tm) + _chi_term(tp, 1.0 - tm)
     return np.maximum(np.log(rho_plus), 0.0), np.maximum(np.log(rho_minus), 0.0)
 
 
 def localized_weight_matrices(theta_plus, theta_minus) -> tuple[np.ndarray, np.ndarray]:
-    """Per-bit weights ``(W_plus, W_minus)`` of shape (C, C) for localized smoothing (SPEC §2, §5).
+    """Per-bit weights ``(W_plus, W_minus)`` of shape (C, C) for localized smoothing
+    (docs/theory.md §2, §5).
 
     ``theta_*[i, j]`` is the flip probability that the distribution smoothing the outputs of
     cluster i (row = output group) applies to the attributes of nodes in cluster j (column =
@@ -47,12 +50,14 @@ def localized_weight_matrices(theta_plus, theta_minus) -> tuple[np.ndarray, np.n
     """
     w_plus, w_minus = sparsity_aware_weights(theta_plus, theta_minus)
     if w_plus.ndim != 2 or w_plus.shape[0] != w_plus.shape[1]:
-        raise ValueError(f"theta matrices must broadcast to a square (C, C) shape, got {w_plus.shape}")
+        raise ValueError("theta matrices must broadcast to a square (C, C) shape, got "
+                         f"{w_plus.shape}")
     return w_plus, w_minus
 
 
 def pair_weight_matrices(p_plus, p_minus) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pair weights ``(W_plus, W_minus)`` of shape (K, P) for structure noise (SPEC §8).
+    """Per-pair weights ``(W_plus, W_minus)`` of shape (K, P) for structure noise
+    (docs/theory.md §8).
 
     ``p_*[k, c]`` is the add / delete probability that the distribution of output group k
     applies to the node pairs of cluster pair column c (`graphcert.utils.pairs`); the
@@ -69,7 +74,8 @@ def pair_weight_matrices(p_plus, p_minus) -> tuple[np.ndarray, np.ndarray]:
 
 
 def variance_constrained_radius(mu_lower, zeta_upper) -> np.ndarray:
-    """Radius ``eta = ln(1 + (mu - 1/2)^2 / zeta)`` if ``mu > 1/2`` else ``-inf`` (SPEC §3).
+    """Radius ``eta = ln(1 + (mu - 1/2)^2 / zeta)`` if ``mu > 1/2`` else ``-inf``
+    (docs/theory.md §3).
 
     ``zeta`` enters to the first power. ``zeta = 0`` with ``mu > 1/2`` gives ``+inf``.
     ``mu_lower`` may be below 0 (a vacuous lower bound) but not above 1; ``zeta_upper >= 0``.

@@ -1,8 +1,8 @@
-"""Confidence bounds for smoothed classifiers (SPEC §3 Monte Carlo, §4 vote bounds).
+"""Confidence bounds for smoothed classifiers (docs/theory.md §3 Monte Carlo, §4 vote bounds).
 
 Everything is numpy in / numpy out and vectorized over outputs (nodes).
 
-Streaming score representation (contract with the Monte Carlo engine, SPEC §3):
+Streaming score representation (contract with the Monte Carlo engine, docs/theory.md §3):
 per node the candidate class's scores in [0, 1] are kept as
   * ``hist``: integer array (n_nodes, M); bin k covers [k/M, (k+1)/M), a score of
     exactly 1.0 goes into bin M-1 (see :func:`scores_to_histogram`);
@@ -10,6 +10,8 @@ per node the candidate class's scores in [0, 1] are kept as
   * ``n``: number of samples (may differ per node).
 """
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 from scipy import stats as _st
@@ -26,6 +28,7 @@ __all__ = [
     "clopper_pearson_lower",
     "clopper_pearson_upper",
     "bonferroni_alphas",
+    "check_bonferroni_alpha",
     "bonferroni_lower_bounds",
     "holm_lower_bounds",
     "scores_to_histogram",
@@ -58,7 +61,8 @@ def _check_counts(successes, n) -> tuple[np.ndarray, np.ndarray]:
 
 # ----------------------------------------------------------------------------- §4 binomial bounds
 def clopper_pearson_lower(successes, n, alpha) -> np.ndarray:
-    """One-sided (1 - alpha) Clopper-Pearson lower bound on a binomial proportion (SPEC §4).
+    """One-sided (1 - alpha) Clopper-Pearson lower bound on a binomial proportion
+    (docs/theory.md §4).
 
     Equals ``Beta(alpha; k, n - k + 1)`` quantile; 0 when ``k = 0``. ``alpha`` may be an
     array broadcasting with ``successes`` (per-output levels).
@@ -71,7 +75,7 @@ def clopper_pearson_lower(successes, n, alpha) -> np.ndarray:
 
 
 def clopper_pearson_upper(successes, n, alpha) -> np.ndarray:
-    """One-sided (1 - alpha) Clopper-Pearson upper bound (SPEC §4); 1 when ``k = n``."""
+    """One-sided (1 - alpha) Clopper-Pearson upper bound (docs/theory.md §4); 1 when ``k = n``."""
     alpha = check_real(alpha, "alpha", "(0, 1)")
     k, n = _check_counts(successes, n)
     with np.errstate(invalid="ignore"):
@@ -79,15 +83,27 @@ def clopper_pearson_upper(successes, n, alpha) -> np.ndarray:
     return np.where(k == n, 1.0, hi)
 
 
-def bonferroni_alphas(n_outputs: int, alpha: float) -> np.ndarray:
-    """Per-output significance levels ``alpha / n_outputs`` (Bonferroni, SPEC §3/§4)."""
+def check_bonferroni_alpha(alpha: float, n_outputs: int) -> float:
+    """``alpha / n_outputs`` (Bonferroni, docs/theory.md §3/§4), or a ValueError naming alpha
+    if that level is not a normal float64 (it underflows, and the bounds lose their meaning)."""
     alpha = check_real(alpha, "alpha", "(0, 1)")
     n_outputs = check_positive_int(n_outputs, "n_outputs")
-    return np.full(n_outputs, alpha / n_outputs)
+    per_output = alpha / n_outputs
+    if per_output < sys.float_info.min:
+        raise ValueError(f"alpha == {alpha!r} shared by {n_outputs} outputs gives "
+                         f"{per_output!r} per output, below the smallest normal float "
+                         f"({sys.float_info.min:.3g}): raise alpha")
+    return per_output
+
+
+def bonferroni_alphas(n_outputs: int, alpha: float) -> np.ndarray:
+    """Per-output significance levels ``alpha / n_outputs`` (Bonferroni, docs/theory.md §3/§4)."""
+    return np.full(check_positive_int(n_outputs, "n_outputs"),
+                   check_bonferroni_alpha(alpha, n_outputs))
 
 
 def bonferroni_lower_bounds(votes, n, alpha: float, threshold: float = 0.5):
-    """Simultaneous Clopper-Pearson lower bounds at level ``alpha / m`` (SPEC §4).
+    """Simultaneous Clopper-Pearson lower bounds at level ``alpha / m`` (docs/theory.md §4).
 
     Returns ``(p_lower, passed)`` with ``passed = p_lower > threshold``. All m bounds
     hold together with probability >= 1 - alpha.
@@ -100,7 +116,7 @@ def bonferroni_lower_bounds(votes, n, alpha: float, threshold: float = 0.5):
 
 
 def holm_lower_bounds(votes, n, alpha: float, threshold: float = 0.5):
-    """Holm step-down test of ``p > threshold`` for m outputs (SPEC §4).
+    """Holm step-down test of ``p > threshold`` for m outputs (docs/theory.md §4).
 
     Outputs are ordered by their one-sided binomial p-value ``P[Bin(n, threshold) >= votes]``
     (for a common ``n`` this is vote count descending); the k-th (1-based) is tested at
@@ -131,7 +147,8 @@ def holm_lower_bounds(votes, n, alpha: float, threshold: float = 0.5):
 
 # ----------------------------------------------------------------------------- §3 histograms
 def scores_to_histogram(scores, n_bins: int) -> np.ndarray:
-    """Bin scores of shape (n_nodes, n_samples) into (n_nodes, n_bins) counts (SPEC §3 contract).
+    """Bin scores of shape (n_nodes, n_samples) into (n_nodes, n_bins) counts (docs/theory.md §3
+    contract).
 
     Bin k covers [k/M, (k+1)/M); a score of exactly 1.0 goes into bin M - 1.
     """
@@ -158,7 +175,7 @@ def _check_hist(hist) -> np.ndarray:
 
 
 def dkw_bounds(hist, alpha: float, nu=None) -> tuple[np.ndarray, np.ndarray]:
-    """DKW-band bounds ``(mu_lower, zeta_upper)`` from binned scores (SPEC §3, LRS §G.2).
+    """DKW-band bounds ``(mu_lower, zeta_upper)`` from binned scores (docs/theory.md §3, LRS §G.2).
 
     With ``u = sqrt(ln(2/alpha) / (2N))``, ``F_hi = min(F + u, 1)``, ``F_lo = max(F - u, 0)``:
     ``mu_lower = int_0^1 (1 - F_hi)`` and
@@ -204,7 +221,8 @@ def dkw_bounds(hist, alpha: float, nu=None) -> tuple[np.ndarray, np.ndarray]:
 
 # ----------------------------------------------------------------------------- §3 Bernstein
 def bernstein_bounds(score_sum, score_sq_sum, n, alpha: float, split: float = 0.5):
-    """Empirical-Bernstein bounds ``(mu_lower, zeta_upper)`` (SPEC §3, Maurer & Pontil 2009).
+    """Empirical-Bernstein bounds ``(mu_lower, zeta_upper)`` (docs/theory.md §3, Maurer & Pontil
+    2009).
 
     ``mu_lower = m - sqrt(2 V ln(2/d1) / N) - 7 ln(2/d1) / (3 (N - 1))`` and
     ``zeta_upper = (sqrt(V) + sqrt(2 ln(1/d2) / (N - 1)))^2`` with ``d1 = split * alpha``,
@@ -220,7 +238,8 @@ def bernstein_bounds(score_sum, score_sq_sum, n, alpha: float, split: float = 0.
     try:
         s, q, n = np.broadcast_arrays(s, q, n)
     except ValueError as exc:
-        raise ValueError(f"score_sum {s.shape}, score_sq_sum {q.shape}, n {n.shape} differ") from exc
+        raise ValueError(f"score_sum {s.shape}, score_sq_sum {q.shape}, n {n.shape} "
+                         "differ") from exc
     if np.isnan(s).any() or np.isnan(q).any() or np.isnan(n).any():
         raise ValueError("NaN in score_sum, score_sq_sum or n")
     if np.any(n < 2):
@@ -232,7 +251,8 @@ def bernstein_bounds(score_sum, score_sq_sum, n, alpha: float, split: float = 0.
     # unbiased variance from the sums; the tiny pad covers cancellation in q - s^2/n, so that
     # rounding can never shrink the variance below the truth (sqrt amplifies such errors)
     v = (np.maximum(q - s * m, 0.0) + 4.0 * np.finfo(np.float64).eps * q) / (n - 1.0)
-    mu_lower = m - np.sqrt(2.0 * v * np.log(2.0 / d1) / n) - 7.0 * np.log(2.0 / d1) / (3.0 * (n - 1.0))
+    mu_lower = m - np.sqrt(2.0 * v * np.log(2.0 / d1) / n) - 7.0 * np.log(2.0 / d1) / (3.0
+                                                                                       * (n - 1.0))
     sigma_upper = np.sqrt(v) + np.sqrt(2.0 * np.log(1.0 / d2) / (n - 1.0))
     return mu_lower, sigma_upper**2
 
@@ -243,8 +263,8 @@ def binary_score_bounds(score_sum, score_sq_sum, n, alpha: float):
     With g in {0, 1} the variance is mu (1 - mu). Take mu_lower = the Clopper-Pearson lower
     bound on mu (level alpha). Where mu_lower > 1/2, mu >= mu_lower implies
     mu (1 - mu) <= mu_lower (1 - mu_lower), so zeta_upper = mu_lower (1 - mu_lower) bounds the
-    variance (nu = mu in SPEC §3) with the same probability; elsewhere zeta_upper = 1/4 (the
-    largest Bernoulli variance). One binomial bound serves both, which is much tighter than
+    variance (nu = mu in docs/theory.md §3) with the same probability; elsewhere zeta_upper = 1/4
+    (the largest Bernoulli variance). One binomial bound serves both, which is much tighter than
     DKW or empirical Bernstein for votes. Raises ValueError unless every score is 0 or 1
     (score_sq_sum == score_sum and both whole numbers).
     """
@@ -274,7 +294,7 @@ def mu_zeta_bounds(
     split: float = 0.5,
 ):
     """Dispatch to :func:`dkw_bounds`, :func:`bernstein_bounds` or, for 0/1 scores,
-    :func:`binary_score_bounds` (``"binary"``) (SPEC §3).
+    :func:`binary_score_bounds` (``"binary"``) (docs/theory.md §3).
 
     For ``"dkw"`` the default ``nu`` is the exact empirical mean ``score_sum / n`` when both are
     given (else the histogram midpoint mean). Never pick a method after looking at results.
@@ -283,7 +303,8 @@ def mu_zeta_bounds(
         if hist is None:
             raise ValueError("method 'dkw' needs hist")
         if nu is None and score_sum is not None and n is not None:
-            nu = np.clip(np.asarray(score_sum, dtype=np.float64) / np.asarray(n, dtype=np.float64), 0.0, 1.0)
+            nu = np.clip(np.asarray(score_sum, dtype=np.float64) / np.asarray(n, dtype=np.float64),
+                         0.0, 1.0)
         return dkw_bounds(hist, alpha, nu)
     if method == "bernstein":
         if score_sum is None or score_sq_sum is None or n is None:
@@ -303,6 +324,7 @@ CORRECTIONS = {"bonferroni": bonferroni_lower_bounds, "holm": holm_lower_bounds}
 def corrected_lower_bounds(votes, n, alpha: float, threshold: float = 0.5,
                            correction: str = "holm"):
     """``(p_lower, passed)`` of the tests ``p > threshold`` under a multiple-testing
-    `correction` over all outputs: ``"holm"`` or ``"bonferroni"`` (`CORRECTIONS`, SPEC §4)."""
+    `correction` over all outputs: ``"holm"`` or ``"bonferroni"`` (`CORRECTIONS`,
+    docs/theory.md §4)."""
     check_choice(correction, "correction", CORRECTIONS)
     return CORRECTIONS[correction](votes, n, alpha, threshold)

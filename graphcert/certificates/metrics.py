@@ -1,4 +1,4 @@
-"""Evaluation metrics for robustness certificates (SPEC §6; LRS §7, §C.1).
+"""Evaluation metrics for robustness certificates (docs/theory.md §6; LRS §7, §C.1).
 
 Certified accuracy ``xi(eps)`` is the fraction of evaluated outputs that are correct AND
 certified at budget ``eps`` (abstentions count as wrong; the curves of a run are
@@ -19,7 +19,7 @@ __all__ = ["average_certified_radius", "center_smoothing_certified_accuracy", "p
 
 
 def average_certified_radius(budgets, cert_acc) -> float:
-    """ACR = h * sum_{k >= 1} xi(k h) over the grid 0, h, 2h, ... (SPEC §6).
+    """ACR = h * sum_{k >= 1} xi(k h) over the grid 0, h, 2h, ... (docs/theory.md §6).
 
     For integer budgets (h = 1) this is ``sum_{e >= 1} xi(e)``. The grid must start at 0, be
     evenly spaced and extend until the curve reaches 0, else the sum would be truncated.
@@ -39,7 +39,7 @@ def average_certified_radius(budgets, cert_acc) -> float:
 
 
 def center_smoothing_certified_accuracy(n_correct, n_robust, n_outputs):
-    """``max(0, n_correct - (n_outputs - n_robust)) / n_outputs`` (SPEC §6).
+    """``max(0, n_correct - (n_outputs - n_robust)) / n_outputs`` (docs/theory.md §6).
 
     Center smoothing only bounds how many outputs (``n_robust``) stay unchanged; in the worst
     case the changed ones are all among the correct ones.

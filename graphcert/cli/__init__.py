@@ -22,29 +22,37 @@ from graphcert.cli.options import (
 )
 from graphcert.run.config import RunConfig
 from graphcert.run.schema import add_flags, flag_values
+from graphcert.utils.validation import shown
 
 __all__ = ["build_parser", "main"]
 
 
 def _run_dir(common: CommonOptions, config: RunConfig) -> Path:
     """--out, or runs/DATASET-MODEL (with -THREAT_MODEL unless attributes: its models are
-    trained on other noise)."""
+    trained on other noise). The configuration checked the dataset name and the model's
+    class name, so the default stays inside runs/."""
+    if common.out is not None:
+        return common.out
     model = config.model.rpartition(":")[2]  # a user's class: its name
     threat = "" if config.threat_model == "attributes" else f"-{config.threat_model}"
-    return common.out or Path("runs") / f"{config.dataset}-{model}{threat}"
+    name = f"{config.dataset}-{model}{threat}"
+    if Path(name).name != name or name.startswith("."):
+        raise ValueError(f"run directory name {name!r} would leave runs/; give --out")
+    return Path("runs") / name
 
 
 def cmd_train(args: argparse.Namespace, common: CommonOptions) -> int:
     config = read_config(RunConfig, args, common)
     from graphcert.data.datasets import graph_split, load_graph
     from graphcert.run.pipeline import prepare_model
-    from graphcert.run.rundir import prepare_run_dir
+    from graphcert.run.rundir import locked, prepare_run_dir
     from graphcert.tasks.graph.training import accuracy
     run_dir = prepare_run_dir(_run_dir(common, config))
-    data = load_graph(config.dataset)
-    idx_train, idx_val, idx_test = graph_split(data, config.n_per_class, config.split_seed)
-    model = prepare_model(config, data, idx_train, idx_val, run_dir,
-                          progress=not common.quiet)
+    with locked(run_dir):
+        data = load_graph(config.dataset)
+        idx_train, idx_val, idx_test = graph_split(data, config.n_per_class, config.split_seed)
+        model = prepare_model(config, data, idx_train, idx_val, run_dir,
+                              progress=not common.quiet)
     print(f"{config.dataset} / {config.model}: validation accuracy "
           f"{accuracy(model, data, idx_val):.3f}, test accuracy "
           f"{accuracy(model, data, idx_test):.3f} (model in {run_dir / 'model.pt'})")
@@ -56,10 +64,12 @@ def cmd_certify(args: argparse.Namespace, common: CommonOptions) -> int:
     executor_options = ExecutorOptions.from_dict(flag_values(args, ExecutorOptions))
     from graphcert.run.pipeline import run_certification
     from graphcert.run.reporting import results_table, write_reports
-    run_dir = _run_dir(common, config)
-    with executor_options.make() as executor:
-        results = run_certification(config, run_dir, progress=not common.quiet, executor=executor)
-    written = write_reports(results, run_dir)
+    from graphcert.run.rundir import locked, prepare_run_dir
+    run_dir = prepare_run_dir(_run_dir(common, config))
+    with locked(run_dir), executor_options.make() as executor:
+        results = run_certification(config, run_dir, progress=not common.quiet,
+                                    executor=executor)
+        written = write_reports(results, run_dir)
     print()
     print(results_table(results))
     print(f"\nresults: {run_dir / 'results.json'}, " + ", ".join(str(p) for p in written))
@@ -73,9 +83,10 @@ def cmd_report(args: argparse.Namespace, common: CommonOptions) -> int:
     run_dir = args.run_dir or common.out
     if run_dir is None:  # the run directory certify uses for these settings
         run_dir = _run_dir(common, read_config(RunConfig, args, common))
-    table, written = report(run_dir)
+    table, written = report(run_dir, warn=lambda m: print(f"warning: {m}", file=sys.stderr))
     print(table)
-    print("\nwritten: " + ", ".join(str(p) for p in written))
+    if written:
+        print("\nwritten: " + ", ".join(str(p) for p in written))
     return 0
 
 
@@ -134,6 +145,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:  # DatasetError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # disk full, file too large, read-only file system, ...
+        where = f"{shown(str(error.filename))}: " if error.filename else ""
+        print(f"error: {where}{error.strerror or error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted, rerun to resume", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """`graphcert segment`, `graphcert attribute` and `graphcert multimodal`: the image demos
-(SPEC §7).
+(docs/theory.md §7).
 
 Registered by `graphcert.cli.build_parser` through :func:`register`; flags come from the demo
 configuration schemas (`graphcert.run.demos.configs`), plus the common flags.
@@ -28,9 +28,9 @@ def _print_table(rows: list[dict]) -> None:
     keys = list(rows[0])
     cells = [[_fmt(r[k]) for k in keys] for r in rows]
     widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
-    print("  ".join(k.ljust(w) for k, w in zip(keys, widths)))
+    print("  ".join(k.ljust(w) for k, w in zip(keys, widths, strict=True)))
     for c in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(c, widths)))
+        print("  ".join(v.ljust(w) for v, w in zip(c, widths, strict=True)))
 
 
 def _out(common: CommonOptions, name: str) -> Path:

@@ -3,6 +3,7 @@ its flags, ``--config`` YAML file and ``--seed`` (typed schemas, `graphcert.run.
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ class CommonOptions(Schema):
 
     config: Path | None = option(None, help="YAML file of the command's settings (flags win)")
     out: Path | None = option(None, help="output directory")
-    seed: int | None = option(None, interval="[0, inf)",
+    seed: int | None = option(None, interval="[0, 4294967295]",
                               help="seed of every random step (split, training, "
                               "sampling); specific seed settings win")
     threads: int = option(1, interval="[1, inf)",
@@ -28,9 +29,17 @@ class CommonOptions(Schema):
     quiet: bool = option(False, help="no progress bars")
 
     def check(self) -> None:
-        if self.out is not None and self.out.exists() and not self.out.is_dir():
+        cores = os.cpu_count() or 1
+        if self.threads > cores:
+            raise ValueError(f"threads == {self.threads}, this machine has {cores} CPU cores: "
+                             f"need threads <= {cores} (more threads than cores slow torch "
+                             "down severely)")
+        if self.out is not None:
+            from graphcert.run.rundir import check_path_length
+            check_path_length(self.out, "out")
+        if self.out is not None and os.path.exists(self.out) and not os.path.isdir(self.out):
             raise ValueError(f"out == '{self.out}' is an existing file, expected a directory")
-        if self.config is not None and self.config.is_dir():
+        if self.config is not None and os.path.isdir(self.config):
             raise ValueError(f"config == '{self.config}' is a directory, expected a YAML file")
 
 

@@ -1,4 +1,4 @@
-"""Graph clustering utilities for localized smoothing (SPEC §2).
+"""Graph clustering utilities for localized smoothing (docs/theory.md §2).
 
 All functions take numpy arrays or torch tensors and return numpy arrays; they work on any
 graph, not only the bundled datasets. Node ids, cluster labels and ranks must be integers: a
@@ -99,7 +99,8 @@ def affinity_ranks(affinity) -> np.ndarray:
 
 
 def rank_schedule(ranks, low: float, high: float) -> np.ndarray:
-    """value[i, j] = low + (high - low) * ranks[i, j] / (C - 1); C = 1 gives `low` (SPEC §2).
+    """value[i, j] = low + (high - low) * ranks[i, j] / (C - 1); C = 1 gives `low`
+    (docs/theory.md §2).
 
     Any real endpoints (e.g. Gaussian sigmas); `noise_schedule` is the probability version.
     """
@@ -115,7 +116,8 @@ def rank_schedule(ranks, low: float, high: float) -> np.ndarray:
 
 def noise_schedule(ranks, low: float, high: float) -> np.ndarray:
     """Flip probabilities theta[i, j] by affinity rank, from `low` (own cluster) up to `high`
-    (least connected cluster), SPEC §2; `low` > `high` would reverse it and is an error."""
+    (least connected cluster), docs/theory.md §2; `low` > `high` would reverse it and is an
+    error."""
     low, high = check_probability(low, "low"), check_probability(high, "high")
     if low > high:
         raise ValueError(f"low == {low} > high == {high}: the schedule must grow with the "

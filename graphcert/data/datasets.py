@@ -1,4 +1,4 @@
-"""Graph datasets: locate, fetch, verify and standardize (SPEC §1).
+"""Graph datasets: locate, fetch, verify and standardize (docs/theory.md §1).
 
 `load_graph` serves the registered SparseGraph files (Cora-ML, CiteSeer); `load_npz_graph`
 reads any file in the same layout; `split` draws the papers' stratified split.
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import urllib.request
@@ -19,12 +20,14 @@ import torch
 from scipy.sparse.csgraph import connected_components
 from torch_geometric.data import Data
 
-from graphcert.data.files import DatasetError, data_dir, sha256sum
+from graphcert.data.files import DatasetError, data_dir, sha256sum, writable_data_dir
 from graphcert.data.planted import SYNTHETIC_GRAPHS
-from graphcert.utils.validation import check_positive_int
+from graphcert.utils.io import file_mode
+from graphcert.utils.validation import check_positive_int, shown
 
-__all__ = ["DatasetError", "data_dir", "fetch", "graph_split", "load_graph", "load_npz_graph",
-           "read_sparse_graph", "registry", "sha256sum", "split", "standardize"]
+__all__ = ["DatasetError", "check_dataset_name", "data_dir", "fetch", "graph_split",
+           "load_graph", "load_npz_graph", "read_sparse_graph", "registry", "sha256sum",
+           "split", "standardize"]
 
 REGISTRY_PATH = Path(__file__).with_name("registry.json")  # package data
 _CSR_PARTS = ("data", "indices", "indptr", "shape")
@@ -33,6 +36,22 @@ _CSR_PARTS = ("data", "indices", "indptr", "shape")
 def registry() -> dict[str, dict]:
     """The registered datasets (file, sha256, url, expected standardized counts)."""
     return json.loads(REGISTRY_PATH.read_text())
+
+
+#: What a dataset name may look like: it becomes part of the run directory's name.
+DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def check_dataset_name(name: str, key: str = "name") -> str:
+    """`name` if it names a registered file, a generated graph or an OGB node dataset
+    (``ogbn-*``); checked before any path is made from it."""
+    if not isinstance(name, str) or not DATASET_NAME.match(name) or not (
+            name in registry() or name in SYNTHETIC_GRAPHS or name.startswith("ogbn-")):
+        raise DatasetError(f"{key} == {shown(name)} is not a dataset; known datasets: "
+                           f"{sorted(registry())} (files), {sorted(SYNTHETIC_GRAPHS)} "
+                           "(generated) and OGB node datasets ('ogbn-arxiv', 'ogbn-products', "
+                           "...)")
+    return name
 
 
 def fetch(name: str, root: str | os.PathLike | None = None) -> Path:
@@ -46,7 +65,7 @@ def fetch(name: str, root: str | os.PathLike | None = None) -> Path:
     directory = data_dir(root)
     target = directory / entry["file"]
     if not target.exists():
-        directory.mkdir(parents=True, exist_ok=True)
+        writable_data_dir(directory)
         _fetch_into(entry, target)
     actual = sha256sum(target)
     if actual != entry["sha256"]:
@@ -70,6 +89,7 @@ def _fetch_into(entry: dict, target: Path) -> None:
     mirror = os.environ.get("GRAPHCERT_DATA_MIRROR")
     handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part",
                                         dir=target.parent)
+    os.fchmod(handle, file_mode(target))  # the umask's mode, not mkstemp's 0600
     os.close(handle)
     tmp = Path(tmp_name)
     try:
@@ -103,7 +123,7 @@ def _fetch_into(entry: dict, target: Path) -> None:
 
 
 def load_graph(name: str, root: str | os.PathLike | None = None) -> Data:
-    """Load a registered dataset, standardized (SPEC §1), as a torch_geometric `Data`.
+    """Load a registered dataset, standardized (docs/theory.md §1), as a torch_geometric `Data`.
 
     Returns `x` (float 0/1, N x D), `edge_index` (both directions, coalesced, no self loops),
     `y` (long), with `num_classes` and `name` set. ``ogbn-*`` names are OGB datasets with
@@ -111,6 +131,7 @@ def load_graph(name: str, root: str | os.PathLike | None = None) -> Data:
     ``planted_categorical`` is generated (`graphcert.data.planted`: categorical attributes,
     one-hot, with ``n_values``).
     """
+    check_dataset_name(name)
     if name in SYNTHETIC_GRAPHS:
         return SYNTHETIC_GRAPHS[name]()
     if name.startswith("ogbn-"):

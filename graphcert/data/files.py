@@ -5,7 +5,7 @@ import hashlib
 import os
 from pathlib import Path
 
-__all__ = ["DatasetError", "data_dir", "sha256sum"]
+__all__ = ["DatasetError", "data_dir", "sha256sum", "writable_data_dir"]
 
 _CHECKOUT_DATA_DIR = Path(__file__).resolve().parents[2] / "datasets"
 
@@ -26,6 +26,23 @@ def data_dir(root: str | os.PathLike | None = None) -> Path:
         return _CHECKOUT_DATA_DIR
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(cache) / "graphcert" / "datasets"
+
+
+def writable_data_dir(directory: Path) -> Path:
+    """`directory` created if missing, or a `DatasetError` naming it (and $GRAPHCERT_DATA when
+    it comes from there) if it is a file or cannot be written."""
+    from_env = os.environ.get("GRAPHCERT_DATA") and Path(os.environ["GRAPHCERT_DATA"]) == directory
+    where = f"GRAPHCERT_DATA={directory}" if from_env else f"data directory {directory}"
+    if directory.exists() and not directory.is_dir():
+        raise DatasetError(f"{where} is a regular file, expected a directory for the data files")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DatasetError(f"{where} cannot be created: {error.strerror}") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise DatasetError(f"{where} is not writable: a missing data file cannot be stored "
+                           "there; point GRAPHCERT_DATA to a writable directory")
+    return directory
 
 
 def sha256sum(path: Path) -> str:

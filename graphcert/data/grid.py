@@ -1,4 +1,4 @@
-"""Grid partitions of images: the pixel counterpart of METIS clusters (SPEC §7, LRS §7.1).
+"""Grid partitions of images: the pixel counterpart of METIS clusters (docs/theory.md §7, LRS §7.1).
 
 Pixels are the nodes (outputs), a ``rows x cols`` partition of the image into cells plays the
 role of the clusters, and the Chebyshev distance between cells replaces graph affinity.
@@ -54,7 +54,8 @@ class GridPartition:
 
     @property
     def labels(self) -> np.ndarray:
-        """(H * W,) cell of every pixel in row-major order: the outputs' groups (SPEC §5)."""
+        """(H * W,) cell of every pixel in row-major order: the outputs' groups
+        (docs/theory.md §5)."""
         return self.cell_map().ravel()
 
     def cell_slices(self, cell: int) -> tuple[slice, slice]:

@@ -23,7 +23,7 @@ from filelock import FileLock
 from torch_geometric.data import Data
 from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 
-from graphcert.data.files import DatasetError, data_dir
+from graphcert.data.files import DatasetError, data_dir, writable_data_dir
 
 __all__ = ["dataset_folder", "load_ogb_graph", "supported_datasets", "write_ogb_layout"]
 
@@ -63,7 +63,7 @@ def dataset_folder(name: str, root: str | os.PathLike | None = None) -> Path:
 
 def load_ogb_graph(name: str, root: str | os.PathLike | None = None, *,
                    download: bool = True) -> Data:
-    """Load an ``ogbn-*`` dataset from the data directory (SPEC §1 conventions).
+    """Load an ``ogbn-*`` dataset from the data directory (docs/theory.md §1 conventions).
 
     The folder is `dataset_folder(name, root)`. If it is missing it is copied from
     ``$GRAPHCERT_DATA_MIRROR/<folder>`` when that exists, else (``download=True``) ogb downloads
@@ -73,7 +73,7 @@ def load_ogb_graph(name: str, root: str | os.PathLike | None = None, *,
     """
     meta = _meta(name)
     folder = dataset_folder(name, root)
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    writable_data_dir(folder.parent)  # the lock file is written there
     # ogb downloads, unpacks and processes a dataset in place, with no guard against another
     # process doing the same (runs of a sweep on Ray workers all load it at once): one would
     # read the other's half-written processed file. A lock file beside the folder serializes
@@ -156,7 +156,7 @@ def _standardize(raw: Data, split_idx: dict, name: str, num_classes: int) -> Dat
     data = Data(x=raw.x.float(), edge_index=edge_index, y=y.long(), num_classes=num_classes,
                 name=name)
     data.split_idx = {key: torch.as_tensor(split_idx[key]).long() for key in SPLITS}
-    for key, mask in zip(SPLITS, ("train_mask", "val_mask", "test_mask")):
+    for key, mask in zip(SPLITS, ("train_mask", "val_mask", "test_mask"), strict=True):
         flags = torch.zeros(n, dtype=torch.bool)
         flags[data.split_idx[key]] = True
         data[mask] = flags

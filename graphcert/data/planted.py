@@ -1,4 +1,4 @@
-"""A synthetic graph with categorical node attributes (SPEC §9): a planted partition whose
+"""A synthetic graph with categorical node attributes (docs/theory.md §9): a planted partition whose
 classes prefer certain attribute values.
 
 Nodes fall into ``n_classes`` equal classes. Two nodes are linked with probability ``p_in``

@@ -1,4 +1,5 @@
-"""Compiled inner loops of the binary sampler (SPEC §2), one pass each where numpy needs several.
+"""Compiled inner loops of the binary sampler (docs/theory.md §2), one pass each where numpy
+needs several.
 
 Compiled by numba on first use (about a second; cached on disk afterwards) and run without
 the GIL, so the threads that finish copies (`graphcert.noise.sparse_sampler.PendingCopies`) work in

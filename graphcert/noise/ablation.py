@@ -1,5 +1,5 @@
-"""Ablation noise for multimodal inputs (SPEC §7, paper 002): keep k_i of the n_i elements of
-each modality, uniformly without replacement and independently per modality."""
+"""Ablation noise for multimodal inputs (docs/theory.md §7, Wang et al. 2024): keep k_i of
+the n_i elements of each modality, uniformly without replacement and independently per modality."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -17,13 +17,13 @@ def _whole_numbers(values: Sequence[int], name: str) -> tuple[int, ...]:
 
 
 def ablation_sizes(n: Sequence[int], k: Sequence[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Elements ``n_i`` and kept elements ``k_i`` per modality, checked (SPEC §7)."""
+    """Elements ``n_i`` and kept elements ``k_i`` per modality, checked (docs/theory.md §7)."""
     n, k = _whole_numbers(n, "n"), _whole_numbers(k, "k")
     if len(n) != len(k) or not n:
         raise ValueError(f"n {n} and k {k} need one entry per modality")
     if any(v < 1 for v in n):
         raise ValueError(f"every modality needs n_i >= 1 elements, got {n}")
-    if any(not 0 <= ki <= ni for ni, ki in zip(n, k)) or sum(k) < 1:
+    if any(not 0 <= ki <= ni for ni, ki in zip(n, k, strict=True)) or sum(k) < 1:
         raise ValueError(f"need 0 <= k_i <= n_i and some k_i > 0, got n {n}, k {k}")
     return n, k
 
@@ -31,7 +31,7 @@ def ablation_sizes(n: Sequence[int], k: Sequence[int]) -> tuple[tuple[int, ...],
 def ablation_budgets(r: Sequence[int], n: tuple[int, ...]) -> tuple[int, ...]:
     """Modified elements ``r_i`` per modality, ``0 <= r_i <= n_i``."""
     r = _whole_numbers(r, "r")
-    if len(r) != len(n) or any(not 0 <= ri <= ni for ri, ni in zip(r, n)):
+    if len(r) != len(n) or any(not 0 <= ri <= ni for ri, ni in zip(r, n, strict=True)):
         raise ValueError(f"need 0 <= r_i <= n_i per modality, got r {r} for n {n}")
     return r
 
@@ -46,7 +46,8 @@ class AblationSampler:
 
     def masks(self, batch_size: int, generator: np.random.Generator) -> list[np.ndarray]:
         """One (B, n_i) bool mask per modality (True = element kept)."""
-        groups = [(sum(self.n), sum(self.k))] if self.pooled else list(zip(self.n, self.k))
+        groups = ([(sum(self.n), sum(self.k))] if self.pooled
+                  else list(zip(self.n, self.k, strict=True)))
         parts = []
         for size, keep in groups:
             keys = generator.random((batch_size, size))

@@ -1,10 +1,10 @@
-"""The noise protocol: what every graph noise offers the sampling engine (SPEC §2, §8).
+"""The noise protocol: what every graph noise offers the sampling engine (docs/theory.md §2, §8).
 
 `SmoothingNoise` is the contract (prepare, sample, describe, the output cluster of every
 node). A graph noise draws B noisy copies for one output cluster at a time. Attribute noise returns
 the copies' attributes stacked along the node axis, one (B * N, D) tensor, and the copies
-share the clean graph. Noise that changes the structure (SPEC §8) returns `NoisyGraphs`: the
-stacked attributes and the disjoint union of the B noisy graphs, as torch_geometric batches
+share the clean graph. Noise that changes the structure (docs/theory.md §8) returns `NoisyGraphs`:
+the stacked attributes and the disjoint union of the B noisy graphs, as torch_geometric batches
 graphs (copy b's nodes are b * N .. b * N + N - 1).
 """
 from __future__ import annotations

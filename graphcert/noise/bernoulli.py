@@ -1,4 +1,4 @@
-"""Bernoulli position sets: the primitive every sparse graph noise draws from (SPEC §2).
+"""Bernoulli position sets: the primitive every sparse graph noise draws from (docs/theory.md §2).
 
 `bernoulli_positions` returns the sorted positions of a Bernoulli(p) process over [0, length)
 from geometric gaps, so work and memory scale with the positions drawn, never with `length`.
@@ -74,6 +74,15 @@ def bernoulli_positions(length: int, p: float, rng: np.random.Generator,
     rounding. Gaps are drawn past the end and the overshoot is cut; the cut does not bias
     the kept positions because each gap is independent of the ones after it. Work and memory
     are proportional to the number of positions returned, not to `length`.
+
+    Args:
+        length: number of trials.
+        p: success probability of each trial.
+        rng: numpy generator (SFC64 draws through a compiled loop, the same numbers).
+        dtype: integer dtype of the result.
+
+    Returns:
+        (S,) sorted positions of the successes.
     """
     check_probability(p, "p")
     if length < 0:

@@ -1,4 +1,4 @@
-"""Sparsity-aware localized noise for binary node attributes (SPEC §2).
+"""Sparsity-aware localized noise for binary node attributes (docs/theory.md §2).
 
 For an output cluster k, the 0-bits of nodes in input cluster j turn into 1 with probability
 ``theta_plus[k, j]`` and their 1-bits turn into 0 with probability ``theta_minus[k, j]``, all
@@ -42,10 +42,14 @@ __all__ = ["LocalizedNoise", "flip_bits", "localized_sparse_noise"]
 
 @dataclass(frozen=True)
 class LocalizedNoise:
-    """Localized sparsity-aware smoothing distributions, one per output cluster (SPEC §2).
+    """Localized sparsity-aware smoothing distributions, one per output cluster
+    (docs/theory.md §2).
 
-    ``theta_plus[k, j]`` / ``theta_minus[k, j]``: flip probabilities for attributes of input
-    cluster j when smoothing the outputs of cluster k (row = output, column = input).
+    Args:
+        labels: (N,) cluster of every node, in [0, C).
+        theta_plus: (C, C) probability that a 0-bit of input cluster j turns 1 when smoothing
+            the outputs of cluster k (row k = output, column j = input).
+        theta_minus: (C, C) probability that a 1-bit turns 0, indexed as `theta_plus`.
     """
 
     labels: np.ndarray
@@ -66,7 +70,7 @@ class LocalizedNoise:
 
     @classmethod
     def isotropic(cls, n_nodes: int, theta_plus: float, theta_minus: float) -> "LocalizedNoise":
-        """One cluster, the same probabilities everywhere (the baselines, SPEC §2)."""
+        """One cluster, the same probabilities everywhere (the baselines, docs/theory.md §2)."""
         return cls(np.zeros(n_nodes, dtype=np.int64), np.full((1, 1), theta_plus, dtype=float),
                    np.full((1, 1), theta_minus, dtype=float))
 
@@ -86,8 +90,18 @@ class LocalizedNoise:
 
     def sample(self, x: Tensor | BinaryGraph | DeviceBinaryGraph, output_cluster: int,
                batch_size: int, generator: np.random.Generator | torch.Generator) -> Tensor:
-        """`batch_size` noisy copies of `x` from the distribution of `output_cluster`, stacked
-        as one (B * N, D) sparse CSR tensor; with a ``torch.Generator`` drawn on its device."""
+        """`batch_size` noisy copies of `x` from the distribution of `output_cluster`.
+
+        Args:
+            x: binary attributes (N, D), dense or sparse, or their `prepare`d form.
+            output_cluster: k in [0, C).
+            batch_size: number of copies B.
+            generator: numpy generator (drawn on the CPU) or ``torch.Generator`` (drawn on
+                its device).
+
+        Returns:
+            The copies stacked along the nodes: one (B * N, D) sparse CSR tensor of ones.
+        """
         output_cluster = self._check_output_cluster(output_cluster)
         plus, minus = self.theta_plus[output_cluster], self.theta_minus[output_cluster]
         if not isinstance(generator, torch.Generator):
@@ -118,9 +132,19 @@ def localized_sparse_noise(edge_index, num_nodes: int, n_clusters: int,
                            theta_plus: float | tuple[float, float],
                            theta_minus: float | tuple[float, float],
                            seed: int = 0) -> LocalizedNoise:
-    """METIS clusters and flip probabilities by affinity rank (SPEC §2): each of
-    `theta_plus` / `theta_minus` is one probability for every cluster pair, or (low, high):
-    low on a cluster's own attributes up to high on its least connected cluster's."""
+    """METIS clusters and flip probabilities by affinity rank (docs/theory.md §2).
+
+    Args:
+        edge_index: (2, E) edges of the graph.
+        num_nodes: number of nodes N.
+        n_clusters: number of METIS clusters C.
+        theta_plus, theta_minus: each one probability for every cluster pair, or (low, high):
+            low on a cluster's own attributes up to high on its least connected cluster's.
+        seed: METIS seed.
+
+    Returns:
+        `LocalizedNoise` with labels (N,) and (C, C) probabilities.
+    """
     labels = metis_partition(edge_index, num_nodes, n_clusters, seed=seed)
     ranks = affinity_ranks(cluster_affinity(edge_index, labels, n_clusters))
     schedule = {}

@@ -1,4 +1,4 @@
-"""Grid-graph view of images for localized smoothing (SPEC §7, LRS §7.1, App. C.2).
+"""Grid-graph view of images for localized smoothing (docs/theory.md §7, LRS §7.1, App. C.2).
 
 Pixels are the nodes (outputs), a ``rows x cols`` partition of the image into cells plays the
 role of the METIS clusters and the Chebyshev distance between cells replaces graph affinity.
@@ -7,7 +7,7 @@ Outputs of cell k are smoothed with Gaussian noise whose standard deviation on c
     sigma[k, u] = sigma_min + (sigma_max - sigma_min) * max(|i_k - i_u|, |j_k - j_u|) / D
 
 with D the largest such distance in the grid (D = 0 for a 1 x 1 grid: isotropic smoothing).
-For the collective certificate (SPEC §5, continuous l2 data) the units are the cells: the
+For the collective certificate (docs/theory.md §5, continuous l2 data) the units are the cells: the
 adversary spends ``b[u] = sum of squared changes in cell u`` with ``sum_u b[u] <= eps^2`` and
 output n (group = its cell k) is broken iff ``sum_u b[u] / sigma[k, u]^2 >= eta_n``, so the
 weight matrix is ``w = 1 / sigma^2`` and ``out_group`` is the cell of every pixel.
@@ -31,7 +31,8 @@ __all__ = ["ClusterGaussian", "GraphGaussian", "GridGaussian", "localized_gaussi
 
 
 def sigma_schedule(rows: int, cols: int, sigma_min: float, sigma_max: float) -> np.ndarray:
-    """(C, C) noise levels ``sigma[k, u]`` (row = output cell k, column = input cell u), SPEC §7.
+    """(C, C) noise levels ``sigma[k, u]`` (row = output cell k, column = input cell u),
+    docs/theory.md §7.
 
     Linear in the Chebyshev distance, normalized by the largest distance D of the grid
     (not by C - 1 as the graph rank schedule); D = 0 gives ``sigma_min`` everywhere.
@@ -45,7 +46,7 @@ def sigma_schedule(rows: int, cols: int, sigma_min: float, sigma_max: float) -> 
 
 
 class ClusterGaussian:
-    """Gaussian noise on sites (pixels, nodes) grouped into clusters (SPEC §4, §5, §7).
+    """Gaussian noise on sites (pixels, nodes) grouped into clusters (docs/theory.md §4, §5, §7).
 
     Outputs of cluster k see i.i.d. N(0, sigma[k, u]^2) noise on every value of the sites of
     cluster u; ``labels`` is the cluster of every site, which is also the output group.
@@ -79,7 +80,7 @@ class ClusterGaussian:
 
 
 class GridGaussian(ClusterGaussian):
-    """Localized Gaussian smoothing of images on a grid (SPEC §7); a `SmoothingNoise`.
+    """Localized Gaussian smoothing of images on a grid (docs/theory.md §7); a `SmoothingNoise`.
 
     ``sample(x, k, B, rng)`` returns B noisy copies of x (a (channels, H, W) tensor) for the
     outputs of cell k: pixels of cell u get i.i.d. N(0, sigma[k, u]^2) noise on every channel.
@@ -169,7 +170,20 @@ class GraphGaussian(ClusterGaussian):
 
 def localized_gaussian_noise(edge_index, num_nodes: int, n_clusters: int, sigma_min: float,
                              sigma_max: float, seed: int = 0) -> GraphGaussian:
-    """METIS clusters and the sigma schedule by affinity rank (SPEC §2); C = 1 is isotropic."""
+    """METIS clusters and the sigma schedule by affinity rank (docs/theory.md §2); C = 1 is
+    isotropic.
+
+    Args:
+        edge_index: (2, E) edges of the graph.
+        num_nodes: number of nodes N.
+        n_clusters: number of METIS clusters C.
+        sigma_min, sigma_max: noise level on a cluster's own features up to the level on its
+            least connected cluster's.
+        seed: METIS seed.
+
+    Returns:
+        `GraphGaussian` with labels (N,) and sigma (C, C), row = output cluster.
+    """
     sigma_min, sigma_max = _check_sigma_range(sigma_min, sigma_max)
     labels = metis_partition(edge_index, num_nodes, n_clusters, seed=seed)
     ranks = affinity_ranks(cluster_affinity(edge_index, labels, n_clusters))

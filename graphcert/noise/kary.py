@@ -1,4 +1,5 @@
-"""K-ary categorical noise for node attributes (SPEC §9), localized by cluster like SPEC §2.
+"""K-ary categorical noise for node attributes (docs/theory.md §9), localized by cluster like
+docs/theory.md §2.
 
 Attributes are an integer matrix x of shape (N, F); feature f takes the values 0, ..., K_f - 1
 (``n_values``: one K for every feature, or one per feature). For the outputs of cluster k,
@@ -138,7 +139,7 @@ def _is_encoded(x) -> bool:
 
 
 class KaryNoise:
-    """Localized K-ary noise, one distribution per output cluster (SPEC §9, §2); a
+    """Localized K-ary noise, one distribution per output cluster (docs/theory.md §9, §2); a
     `graphcert.noise.base.SmoothingNoise`.
 
     ``keep[k, j]``: probability that a coordinate of a node in cluster j is kept when
@@ -221,9 +222,22 @@ class KaryNoise:
 
 def localized_kary_noise(edge_index, num_nodes: int, n_clusters: int, keep: float,
                          keep_far: float, n_values, seed: int = 0) -> KaryNoise:
-    """METIS clusters and keep probabilities by affinity rank (SPEC §2, §9): ``keep`` on a
-    cluster's own attributes down to ``keep_far`` on its least connected cluster's
-    (``keep_far <= keep``: less connected clusters get more noise); C = 1 is isotropic."""
+    """METIS clusters and keep probabilities by affinity rank (docs/theory.md §2, §9); C = 1 is
+    isotropic.
+
+    Args:
+        edge_index: (2, E) edges of the graph.
+        num_nodes: number of nodes N.
+        n_clusters: number of METIS clusters C.
+        keep: probability that a value stays on a cluster's own attributes.
+        keep_far: the same on its least connected cluster's (``keep_far <= keep``: less
+            connected clusters get more noise).
+        n_values: values K_f per attribute (one int, or F ints).
+        seed: METIS seed.
+
+    Returns:
+        `KaryNoise` with labels (N,) and keep probabilities (C, C), row = output cluster.
+    """
     keep, keep_far = check_probability(keep, "keep"), check_probability(keep_far, "keep_far")
     if keep_far > keep:
         raise ValueError(f"keep_far == {keep_far} > keep == {keep}: the own cluster gets the "

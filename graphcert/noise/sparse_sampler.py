@@ -1,4 +1,5 @@
-"""The sampler of sparsity-aware attribute noise: noisy copies of binary attributes (SPEC §2).
+"""The sampler of sparsity-aware attribute noise: noisy copies of binary attributes
+(docs/theory.md §2).
 
 For one output cluster, the 0-bits of nodes in input cluster j turn into 1 with probability
 ``theta_plus_row[j]`` and their 1-bits turn into 0 with probability ``theta_minus_row[j]``, all
@@ -45,7 +46,7 @@ __all__ = ["SAMPLER_THREADS", "BinaryGraph", "PendingCopies", "prepare_binary",
 
 @dataclass(frozen=True)
 class BinaryGraph:
-    """Clean binary attributes prepared for sampling (SPEC §2).
+    """Clean binary attributes prepared for sampling (docs/theory.md §2).
 
     ``ones[j]`` holds the sorted flat keys ``node * n_features + feature`` of the 1-bits of the
     nodes in input cluster j (int32 when N * D < 2^31, else int64); ``labels`` maps nodes to
@@ -77,7 +78,16 @@ class BinaryGraph:
 
 
 def prepare_binary(x: Tensor, labels, n_clusters: int) -> BinaryGraph:
-    """Index the 1-bits of binary `x` (N, D; dense or sparse) by the input cluster of their node."""
+    """Index the 1-bits of binary `x` by the input cluster of their node.
+
+    Args:
+        x: binary attributes (N, D), dense, COO or CSR.
+        labels: (N,) input cluster of every node, in [0, n_clusters).
+        n_clusters: number of clusters C.
+
+    Returns:
+        `BinaryGraph` with the sorted flat keys ``node * D + feature`` of each cluster's 1-bits.
+    """
     if not isinstance(x, Tensor) or x.dim() != 2:
         raise ValueError("x must be a 2-D (N, D) torch tensor (dense, COO or CSR)")
     n_nodes, n_features = x.shape
@@ -103,7 +113,7 @@ def prepare_binary(x: Tensor, labels, n_clusters: int) -> BinaryGraph:
 def sample_prepared(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_size: int,
                     generator: np.random.Generator) -> Tensor:
     """`batch_size` independent noisy copies of `graph` as a (B * N, D) sparse CSR tensor of
-    ones (SPEC §2).
+    ones (docs/theory.md §2).
 
     ``theta_*_row[j]`` are the flip probabilities for the attributes of input cluster j.
 
@@ -127,7 +137,7 @@ def sample_prepared(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_s
 def start_sample(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_size: int,
                  generator: np.random.Generator) -> "PendingCopies":
     """Draw the random numbers of `sample_prepared`'s batch now; its copies are finished by
-    whichever threads call `PendingCopies.work` (the same samples, SPEC §2)."""
+    whichever threads call `PendingCopies.work` (the same samples, docs/theory.md §2)."""
     plan = _Plan.build(graph, _check_row("theta_plus_row", theta_plus_row, graph.n_clusters),
                        _check_row("theta_minus_row", theta_minus_row, graph.n_clusters))
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -197,7 +207,7 @@ _POOL: ThreadPoolExecutor | None = None
 # numpy releases the GIL, so the copies of a batch can be finished in parallel. The thread that
 # draws a batch finishes copies, and so does the thread that waits for it (the model's, while
 # prefetching); `SAMPLER_THREADS - 1` pool threads join them. On two cores that is no pool
-# thread: the two threads already fill both cores (benchmarks/sampling.py).
+# thread: the two threads already fill both cores (measured by benchmarks/sampling.py).
 SAMPLER_THREADS = max(1, min(2, (os.cpu_count() or 1) - 1))
 
 
@@ -226,7 +236,7 @@ class PendingCopies:
         self._copies: list[tuple[np.ndarray, np.ndarray] | None] = [None] * self._size
         if self._selections is None:
             self._copies = [_sample_copy(graph, plan, rng, u, r)
-                            for u, r in zip(unions, removals)]
+                            for u, r in zip(unions, removals, strict=True)]
             self._claims = itertools.count(self._size)
             self._all_done.set()
             return
@@ -317,7 +327,8 @@ def _to_batched_csr(copies: list[tuple[np.ndarray, np.ndarray]], graph: BinaryGr
     offsets = np.cumsum([0] + [cols.size for cols, _ in copies])
     largest = max(offsets[-1], len(copies) * graph.n_nodes, graph.n_features)
     dtype = np.int32 if largest < 2**31 else np.int64
-    crow = np.concatenate([crow[:-1] + offset for (_, crow), offset in zip(copies, offsets)]
+    crow = np.concatenate([crow[:-1] + offset
+                           for (_, crow), offset in zip(copies, offsets[:-1], strict=True)]
                           + [offsets[-1:]]).astype(dtype)
     col = np.concatenate([cols for cols, _ in copies]).astype(dtype, copy=False)
     return stacked_csr(torch.from_numpy(crow), torch.from_numpy(col),

@@ -1,4 +1,5 @@
-"""Sparsity-aware localized noise drawn by torch on any device, for accelerators (SPEC §2).
+"""Sparsity-aware localized noise drawn by torch on any device, for accelerators
+(docs/theory.md §2).
 
 The same distribution as `graphcert.noise.sparse_sampler` (every 0-bit of input cluster j turns 1
 with probability ``theta_plus[j]``, every 1-bit turns 0 with probability ``theta_minus[j]``,

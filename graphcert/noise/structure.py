@@ -1,4 +1,4 @@
-"""Sparsity-aware noise on the graph structure, isotropic and localized (SPEC §8).
+"""Sparsity-aware noise on the graph structure, isotropic and localized (docs/theory.md §8).
 
 The structure bits are the unordered node pairs {i, j}, i < j, one bit per pair; self-loops are
 not part of the input and never noised. For output cluster k an absent pair of input clusters
@@ -13,7 +13,7 @@ uniformly among the absent pairs, rejecting existing edges and repeats; each edg
 probability ``1 - p_minus``. Work is proportional to the size of the output.
 
 :class:`ProductNoise` draws attribute noise (`graphcert.noise.binary.LocalizedNoise`) and
-structure noise independently from one generator: the product distribution of SPEC §8.
+structure noise independently from one generator: the product distribution of docs/theory.md §8.
 Both return `graphcert.noise.base.NoisyGraphs`: the B copies' attributes stacked (B * N, D)
 and the disjoint union of their graphs.
 """
@@ -53,12 +53,13 @@ _DENSE_SHARE = 0.5  # blocks with p_plus above it or fewer absent pairs are list
 
 
 def pair_schedule(ranks, low: float, high: float) -> np.ndarray:
-    """(C, P) pair probabilities for localized structure noise (SPEC §8).
+    """(C, P) pair probabilities for localized structure noise (docs/theory.md §8).
 
     Outputs of cluster k see pair {a, b} at rank ``r = min(ranks[k, a], ranks[k, b])`` (an edge
     matters to k through its nearer endpoint): ``low + (high - low) r / (C - 1)``.
     """
-    per_cluster = noise_schedule(ranks, low, high)  # affine in the rank: the nearer endpoint's value
+    # affine in the rank: the nearer endpoint's value
+    per_cluster = noise_schedule(ranks, low, high)
     ranks = np.asarray(ranks)
     a, b = cluster_pairs(ranks.shape[0])
     nearer = np.where(ranks[:, a] <= ranks[:, b], a, b)
@@ -81,7 +82,8 @@ def tile_features(x: Tensor, batch_size: int) -> Tensor:
 
 @dataclass(frozen=True)
 class StructureNoise:
-    """Localized sparsity-aware structure noise, one distribution per output cluster (SPEC §8).
+    """Localized sparsity-aware structure noise, one distribution per output cluster
+    (docs/theory.md §8).
 
     ``edge_index`` (2, E) is the clean graph (either direction, duplicates and self-loops are
     dropped), ``labels`` (N,) the cluster of every node, ``p_plus`` / ``p_minus`` (C, P) the
@@ -218,7 +220,7 @@ class StructureNoise:
 def localized_structure_noise(edge_index, labels, n_clusters: int,
                               p_plus: float | tuple[float, float],
                               p_minus: float | tuple[float, float]) -> StructureNoise:
-    """Pair probabilities by affinity rank of the given clusters (SPEC §8).
+    """Pair probabilities by affinity rank of the given clusters (docs/theory.md §8).
 
     Args:
         edge_index: (2, E) edges of the clean graph, in any direction.
@@ -243,7 +245,7 @@ def localized_structure_noise(edge_index, labels, n_clusters: int,
 
 @dataclass(frozen=True)
 class ProductNoise:
-    """Attribute noise and structure noise drawn independently: their product (SPEC §8).
+    """Attribute noise and structure noise drawn independently: their product (docs/theory.md §8).
 
     Both must use the same node clusters (output cluster k smooths attributes and structure
     with its own rows of both). `sample` draws the attributes, then the structure, from the
@@ -282,7 +284,7 @@ class ProductNoise:
 # ----------------------------------------------------------------------------- internals
 @dataclass(frozen=True)
 class _PairBlocks:
-    """The unordered pairs of a graph indexed block by block (SPEC §8).
+    """The unordered pairs of a graph indexed block by block (docs/theory.md §8).
 
     Block β = cluster pair (a, b), a <= b, owns the keys ``offsets[β] .. offsets[β + 1] - 1``.
     Its local index l is ``i * n_b + j`` (a < b; i, j positions inside clusters a, b) or the
@@ -317,7 +319,8 @@ class _PairBlocks:
         i, j = np.where(swap, j, i), np.where(swap, i, j)
         block = pair_column(labels[i], labels[j], n_clusters)
         pi, pj = position[i], position[j]
-        local = np.where(labels[i] == labels[j], pj * (pj - 1) // 2 + pi, pi * sizes[labels[j]] + pj)
+        local = np.where(labels[i] == labels[j], pj * (pj - 1) // 2 + pi,
+                         pi * sizes[labels[j]] + pj)
         keys = offsets[block] + local
         order = np.argsort(keys)
         return cls(members, starts, a, b, total, offsets, keys[order], block[order],

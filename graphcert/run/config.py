@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from graphcert.certificates.bounds import BOUNDS
 from graphcert.run.methods import METHODS
@@ -19,6 +20,7 @@ from graphcert.utils.validation import check_choice
 __all__ = ["TARGETS", "THREAT_MODELS", "RunConfig"]
 
 TARGETS = ("val", "test")
+SEEDS = "[0, 4294967295]"  # 32-bit seeds: METIS (pymetis) and numpy's legacy seeding take no more
 DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 _MODEL_ARGUMENTS = ("in_features", "num_classes")  # given by the data, not by model_params
 _TRAINING_FIELDS = ("dataset", "model", "model_params", "split_seed", "n_per_class",
@@ -62,20 +64,20 @@ class RunConfig(Schema):
                                 help="smoothing methods to certify")
     threat_model: str = option("attributes", choices=THREAT_MODELS,
                                help="what the adversary changes: attribute bits, edges "
-                               "(structure: insertions and deletions) or both (SPEC §8; "
+                               "(structure: insertions and deletions) or both (docs/theory.md §8; "
                                "binary methods)")
     targets: str = option("val", choices=TARGETS, help="certify validation or test nodes")
-    split_seed: int = option(0, interval="[0, inf)", help="seed of the train/validation split")
+    split_seed: int = option(0, interval=SEEDS, help="seed of the train/validation split")
     n_per_class: int = option(20, interval="[1, inf)",
                               help="training (and validation) nodes per class")
     # training (the papers: Adam 1e-3 / 1e-3, trained at the minimal noise level)
-    train_seed: int = option(0, interval="[0, inf)", help="seed of the training")
+    train_seed: int = option(0, interval=SEEDS, help="seed of the training")
     lr: float = option(1e-3, interval="(0, inf)", help="Adam learning rate")
     weight_decay: float = option(1e-3, interval="[0, inf)", help="Adam weight decay")
     max_epochs: int = option(3000, interval="[1, inf)", help="training epochs at most")
     patience: int = option(50, interval="[0, inf)", help="early-stopping patience (epochs)")
     train_noise: bool = option(True, help="train at the minimal noise level (else clean)")
-    # smoothing distributions (SPEC §2)
+    # smoothing distributions (docs/theory.md §2)
     n_clusters: int = option(5, interval="[1, inf)", help="METIS clusters of localized smoothing")
     theta_plus: float = option(0.01, interval="[0, 1]", help="probability of adding a bit")
     theta_minus_low: float = option(0.6, interval="[0, 1]",
@@ -83,7 +85,8 @@ class RunConfig(Schema):
                                     "cluster (and the isotropic baselines)")
     theta_minus_high: float = option(0.95, interval="[0, 1]", help="deletion probability for the "
                                      "least connected cluster")
-    # structure noise (threat models structure and both, SPEC §8): SparseSmooth's graph setting
+    # structure noise (threat models structure and both, docs/theory.md §8): SparseSmooth's graph
+    # setting
     p_plus: float = option(0.001, interval="[0, 1]",
                            help="structure noise: probability of adding an absent edge")
     p_minus: float = option(0.4, interval="[0, 1]",
@@ -92,8 +95,8 @@ class RunConfig(Schema):
     p_minus_high: float = option(0.9, interval="[0, 1]",
                                  help="structure noise: probability of deleting an edge "
                                  "between the least connected clusters")
-    # localized Gaussian smoothing of continuous features ("gaussian", SPEC §2, §4): sigma by
-    # affinity rank, certified accuracy on l2 radii 0, l2_step, ... (radii quantized into
+    # localized Gaussian smoothing of continuous features ("gaussian", docs/theory.md §2, §4): sigma
+    # by affinity rank, certified accuracy on l2 radii 0, l2_step, ... (radii quantized into
     # milp_bins per cluster, default 64, for the collective LP/MILP)
     sigma_min: float = option(0.25, interval="(0, inf)",
                               help="gaussian method: noise level on the own cluster")
@@ -102,8 +105,8 @@ class RunConfig(Schema):
                               "cluster")
     l2_step: float = option(0.05, interval="(0, inf)",
                             help="gaussian method: l2 radius grid step")
-    # K-ary noise on categorical attributes ("kary", "kary_localized", SPEC §9): keep a value
-    # with probability keep (isotropic; own cluster when localized) down to keep_far (least
+    # K-ary noise on categorical attributes ("kary", "kary_localized", docs/theory.md §9): keep a
+    # value with probability keep (isotropic; own cluster when localized) down to keep_far (least
     # connected cluster), else redraw it uniformly; certified accuracy on Hamming budgets
     # 0..max_hamming (changed attribute values)
     keep: float = option(0.5, interval="[0, 1]",
@@ -115,7 +118,7 @@ class RunConfig(Schema):
     max_hamming: int = option(20, interval="[1, inf)",
                               help="kary methods: largest Hamming budget (changed attribute "
                               "values) certified")
-    # Monte Carlo (SPEC §3, §4)
+    # Monte Carlo (docs/theory.md §3, §4)
     n_pre: int = option(200, interval="[1, inf)", help="pre-samples that fix each candidate class")
     n_samples: int = option(2000, interval="[1, inf)", help="Monte Carlo samples per distribution")
     alpha: float = option(0.01, interval="(0, 1)",
@@ -131,14 +134,19 @@ class RunConfig(Schema):
     chunk_size: int = option(500, interval="[1, inf)", help="samples per checkpointed chunk")
     n_bins: int = option(1000, interval="[1, inf)",
                          help="score histogram bins, kept only for bounds: dkw")
-    mc_seed: int = option(0, interval="[0, inf)", help="seed of the Monte Carlo sampling")
-    # collective certificate (SPEC §5)
-    max_deletions: int = option(100, interval="[0, inf)", help="largest deletion budget certified")
-    max_additions: int = option(20, interval="[0, inf)", help="largest addition budget certified")
-    max_edge_deletions: int = option(50, interval="[0, inf)",
+    mc_seed: int = option(0, interval=SEEDS, help="seed of the Monte Carlo sampling")
+    # collective certificate (docs/theory.md §5)
+    max_deletions: int = option(100, interval="[1, inf)", help="largest deletion budget certified")
+    max_additions: int = option(20, interval="[1, inf)", help="largest addition budget certified")
+    max_edge_deletions: int = option(50, interval="[1, inf)",
                                      help="largest edge deletion budget certified")
-    max_edge_additions: int = option(10, interval="[0, inf)",
+    max_edge_additions: int = option(10, interval="[1, inf)",
                                      help="largest edge addition budget certified")
+    # voting over hash-divided subgraphs (voting_edge, voting_node; docs/voting.md)
+    n_groups: int = option(30, interval="[2, inf)",
+                           help="voting methods: subgraphs the graph is hashed into (T)")
+    hash_seed: int = option(0, interval=SEEDS,
+                            help="voting methods: key of the hash division")
     local_budget: int | None = option(None, interval="[0, inf)",
                                       help="changed bits allowed per node "
                                       "(variance-constrained methods)")
@@ -197,6 +205,13 @@ class RunConfig(Schema):
             raise ValueError(f"device == {self.device!r}, must be 'cpu', 'cuda', 'cuda:N' or "
                              "'auto'")
         check_model_params(self.model, self.model_params)
+        from graphcert.data.datasets import check_dataset_name
+        check_dataset_name(self.dataset, "dataset")
+        if self.weights is not None:
+            check_weights_file(self.weights)
+        from graphcert.sampling.monte_carlo import MonteCarloConfig
+        MonteCarloConfig(self.n_samples, self.n_pre, self.chunk_size, self.batch_size,
+                         self.n_bins, self.mc_seed)  # the chunk count, before any work
 
     def fields_read(self, method: str) -> frozenset[str]:
         """The fields `method` reads under this threat model."""
@@ -223,6 +238,19 @@ class RunConfig(Schema):
         if self.denoise != "none":
             fields += _DENOISE_FIELDS
         return {k: getattr(self, k) for k in fields}
+
+
+def check_weights_file(weights: str) -> None:
+    """`weights` names a non-empty file (its contents are read with the model,
+    `graphcert.run.pipeline.read_weights`)."""
+    path = Path(weights)
+    if not path.exists():
+        raise ValueError(f"weights == {weights!r}: file not found")
+    if not path.is_file():
+        raise ValueError(f"weights == {weights!r} is a directory, expected a state dict file "
+                         "(torch.save(model.state_dict(), path))")
+    if path.stat().st_size == 0:
+        raise ValueError(f"weights == {weights!r} is an empty file, expected a state dict")
 
 
 def check_model_params(model: str, params: dict) -> None:

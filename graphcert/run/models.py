@@ -37,13 +37,26 @@ def model_class(spec: str) -> type[torch.nn.Module]:
         path = Path(where).resolve()
         if not path.is_file():
             raise ValueError(f"model {spec!r}: file {path} not found")
-        module_name = f"graphcert_user_model_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
+        # one module per path and content: a file edited since it was imported is imported
+        # again (its classes are other classes, with other code fingerprints)
+        module_name = "graphcert_user_model_" + "_".join(
+            hashlib.sha256(key).hexdigest()[:12] for key in (str(path).encode(),
+                                                             path.read_bytes()))
         module = sys.modules.get(module_name)
         if module is None:
             loader = importlib.util.spec_from_file_location(module_name, path)
             module = importlib.util.module_from_spec(loader)
             sys.modules[module_name] = module  # classes defined there can be pickled
-            loader.loader.exec_module(module)
+            try:
+                loader.loader.exec_module(module)
+            except SyntaxError as error:
+                del sys.modules[module_name]
+                raise ValueError(f"model {spec!r}: {path} line {error.lineno}: "
+                                 f"{error.msg}") from None
+            except Exception as error:  # the user's code failed at import
+                del sys.modules[module_name]
+                raise ValueError(f"model {spec!r}: importing {path} failed: "
+                                 f"{type(error).__name__}: {error}") from None
     else:
         try:
             module = importlib.import_module(where)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import pickle
 import platform
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,17 +22,30 @@ from typing import Any, Callable
 import torch
 
 from gnn_models import ScaledLogits
+from graphcert.certificates.bounds import check_bonferroni_alpha
 from graphcert.data.datasets import graph_split, load_graph
 from graphcert.noise.kary import categorical_n_values
 from graphcert.run.config import RunConfig
 from graphcert.run.denoise import abstaining, check_abstention, denoised
-from graphcert.run.methods import METHODS, CertificationInputs, SmoothingMethod
+from graphcert.run.methods import (
+    METHODS,
+    CertificationInputs,
+    DeterministicMethod,
+    SmoothingMethod,
+)
 from graphcert.run.methods.threats import training_structure
 from graphcert.run.models import build_model
-from graphcert.run.rundir import MODEL_FILE, file_fingerprint, prepare_run_dir
+from graphcert.run.rundir import (
+    MODEL_FILE,
+    file_fingerprint,
+    locked,
+    prepare_run_dir,
+    write_results,
+)
 from graphcert.sampling.devices import resolve_device
 from graphcert.sampling.engine import smooth
 from graphcert.sampling.fingerprint import scores_fingerprint
+from graphcert.sampling.model_checks import check_model_tensors
 from graphcert.sampling.monte_carlo import MonteCarloConfig
 from graphcert.tasks.graph.denoise import direct_path
 from graphcert.tasks.graph.surface import AttackSurface
@@ -40,7 +55,6 @@ from graphcert.tasks.graph.training import (
     save_checkpoint,
     train_model,
 )
-from graphcert.utils.io import write_json
 
 
 def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
@@ -51,13 +65,14 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
     check_abstention(config, data.num_classes)
     torch.manual_seed(config.train_seed)
     model = build_model(config.model, data.x.shape[1], data.num_classes, **config.model_params)
+    check_model_tensors(model, f"model {config.model!r}")
     if config.weights is not None:
         try:
-            model.load_state_dict(torch.load(config.weights, map_location="cpu",
-                                             weights_only=True))
+            model.load_state_dict(read_weights(config.weights))
         except RuntimeError as error:  # missing keys, other shapes
             raise ValueError(f"weights {config.weights} do not fit model {config.model}: "
                              f"{error}") from error
+        check_model_tensors(model, f"model {config.model!r} with weights {config.weights}")
         log(f"loaded the weights of {config.model} from {config.weights}")
         return abstaining(config, denoised(config, data, model).eval())
     path = run_dir / MODEL_FILE
@@ -88,6 +103,33 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
         f"(best epoch {result.best_epoch}, validation accuracy {result.val_accuracy:.3f})")
     save_checkpoint(model, path, training_key=key)
     return abstaining(config, model.eval())
+
+
+def read_weights(path: str) -> dict:
+    """The state dict in file `path`, loaded without running code from it
+    (``weights_only=True``), or a one-line ValueError naming the file."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ValueError(f"weights {path}: file not found") from None
+    except IsADirectoryError:
+        raise ValueError(f"weights {path} is a directory, expected a state dict file") from None
+    except pickle.UnpicklingError as error:  # weights_only refused a class or function
+        found = re.search(r"unsupported GLOBAL (\S+)|Unsupported global: GLOBAL (\S+)",
+                          str(error))
+        what = f" ({next(g for g in found.groups() if g)})" if found else ""
+        raise ValueError(f"weights {path} holds objects other than tensors{what}, which are "
+                         "not loaded: a state dict holds tensors only") from None
+    except Exception as error:  # not a torch file, truncated, empty: torch raises many kinds
+        raise ValueError(f"weights {path} is not a file torch.save wrote "
+                         f"({type(error).__name__}); expected torch.save(model.state_dict(), "
+                         "path)") from None
+    if not isinstance(state, dict) or not all(isinstance(k, str) and
+                                              isinstance(v, torch.Tensor)
+                                              for k, v in state.items()):
+        raise ValueError(f"weights {path} holds a {type(state).__name__}, expected a state "
+                         "dict (names to tensors: torch.save(model.state_dict(), path))")
+    return state
 
 
 def training_noise(config: RunConfig, data, model: torch.nn.Module | None = None) -> dict:
@@ -163,10 +205,11 @@ class SamplingPlan:
 def sampling_plans(config: RunConfig, data, mc: MonteCarloConfig) -> list[SamplingPlan]:
     """The requested methods (in registry order) grouped by noise and score temperature; each
     plan's Monte Carlo settings serve all its methods: the score histogram is kept only if one
-    of them reads it (SPEC §4; otherwise one bin instead of N x n_bins counts), and the batch
-    is the smallest any of them allows."""
+    of them reads it (docs/theory.md §4; otherwise one bin instead of N x n_bins counts), and the
+    batch is the smallest any of them allows."""
     plans: dict[tuple, SamplingPlan] = {}
-    for method in (METHODS[name] for name in METHODS if name in config.methods):
+    for method in (METHODS[name] for name in METHODS if name in config.methods
+                   and isinstance(METHODS[name], SmoothingMethod)):
         noise = method.noise(config, data)
         temperature = method.temperature(config)
         temperature = None if temperature == 1 else temperature  # softmax(logits / 1)
@@ -185,7 +228,7 @@ def sampling_plans(config: RunConfig, data, mc: MonteCarloConfig) -> list[Sampli
 
 
 def has_binary_features(data) -> bool:
-    """True if every attribute is 0 or 1 (the binary threat model, SPEC §1)."""
+    """True if every attribute is 0 or 1 (the binary threat model, docs/theory.md §1)."""
     return bool(torch.all((data.x == 0) | (data.x == 1)))
 
 
@@ -196,6 +239,13 @@ def run_certification(config: RunConfig, run_dir: str | os.PathLike, *,
 
     ``executor`` (`graphcert.sampling.executors`) runs the Monte Carlo chunks (default: locally)."""
     run_dir = prepare_run_dir(run_dir)
+    with locked(run_dir):
+        return _run_certification(config, run_dir, progress, log, executor)
+
+
+def _run_certification(config: RunConfig, run_dir: Path, progress: bool,
+                       log: Callable[[str], None], executor) -> dict:
+    """`run_certification` in a prepared and locked run directory."""
     timings = {}
     started = time.perf_counter()
     data = load_graph(config.dataset)
@@ -206,6 +256,7 @@ def run_certification(config: RunConfig, run_dir: str | os.PathLike, *,
                          "binary attributes: use --methods gaussian (localized Gaussian, l2)")
     idx_train, idx_val, idx_test = graph_split(data, config.n_per_class, config.split_seed)
     targets = idx_val if config.targets == "val" else idx_test
+    check_bonferroni_alpha(config.alpha, len(targets))
     mc = MonteCarloConfig(n_samples=config.n_samples, n_pre=config.n_pre,
                           chunk_size=config.chunk_size, batch_size=config.batch_size,
                           n_bins=config.n_bins, seed=config.mc_seed)
@@ -256,8 +307,17 @@ def run_certification(config: RunConfig, run_dir: str | os.PathLike, *,
                                 "statistics": plan.checkpoint,
                                 **method.describe_samples(plan.noise)}
             results["methods"][method.name] = entry
+    for method in (METHODS[name] for name in METHODS if name in config.methods
+                   and isinstance(METHODS[name], DeterministicMethod)):
+        clock = time.perf_counter()
+        result, settings = method.run(config, data, idx_train, idx_val, inputs, run_dir, log)
+        timings[f"{method.name}_certificates"] = time.perf_counter() - clock
+        entry = result.to_dict()
+        entry["ignored_settings"] = config.ignored_fields(method.name)
+        entry["samples"] = settings
+        results["methods"][method.name] = entry
     results["methods"] = {name: results["methods"][name] for name in METHODS
                           if name in results["methods"]}
     timings["total"] = time.perf_counter() - started
-    write_json(run_dir / "results.json", results)
+    write_results(results, run_dir)
     return results

@@ -1,4 +1,4 @@
-"""Results table, CSV and plots of a certification run (SPEC §6 metrics).
+"""Results table, CSV and plots of a certification run (docs/theory.md §6 metrics).
 
 Every file is rendered in memory first and then replaced atomically (`graphcert.utils.io`),
 so a report that fails leaves the existing files byte-identical. `read_results` checks a
@@ -8,21 +8,29 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+import math
 import numbers
+import os
 from pathlib import Path
+from typing import Callable
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from graphcert.run.methods import METHODS
-from graphcert.run.rundir import check_model_file
-from graphcert.utils.io import partial_writes, write_bytes, write_figure, write_text
+from graphcert.run.rundir import RESULTS_FILE, check_model_file, results_not_ours
+from graphcert.utils.io import partial_writes, write_bytes, write_figure
+from graphcert.utils.validation import shown
 
 ATTACK_LABELS = {"deletions": "adversarial deletions (bits)",
                  "additions": "adversarial additions (bits)",
                  "edge_deletions": "adversarial edge deletions",
                  "edge_additions": "adversarial edge insertions", "l2": "l2 radius eps",
                  "hamming": "changed attribute values (Hamming)"}
+#: attacks whose budgets are counts (all but the l2 radius)
+INTEGER_ATTACKS = ("deletions", "additions", "edge_deletions", "edge_additions", "hamming")
 
 
 _TOP = {"config": ("dataset", "model", "targets", "alpha"), "dataset": ("n_targets",),
@@ -49,7 +57,9 @@ def read_results(path: str | Path) -> dict:
 
 
 def check_results(results, source: str = "results") -> None:
-    """ValueError naming `source` and the first key the reports need but do not find."""
+    """ValueError naming `source` and the first key the reports need but do not find, or
+    whose value has the wrong type or lies outside its range (accuracies and rates in [0, 1],
+    counts in [0, n_targets], budgets increasing, no NaN or infinity)."""
     def need(mapping, keys, where):
         if not isinstance(mapping, dict):
             raise ValueError(f"{source} is incomplete: {where or 'the file'} is not a mapping")
@@ -58,39 +68,67 @@ def check_results(results, source: str = "results") -> None:
                 raise ValueError(f"{source} is incomplete: {where or 'the top level'} has no "
                                  f"key {key!r}")
 
-    def number(value, where, allow_none=False):
-        if not (isinstance(value, numbers.Real) and not isinstance(value, bool)
-                or allow_none and value is None):
-            raise ValueError(f"{source} is malformed: {where} == {value!r}, expected a number")
+    def number(value, where, low=0.0, high=math.inf, allow_none=False):
+        if allow_none and value is None:
+            return
+        if not (isinstance(value, numbers.Real) and not isinstance(value, bool)):
+            raise ValueError(f"{source} is malformed: {where} == {shown(value)}, expected a "
+                             "number")
+        if not (math.isfinite(value) and low <= value <= high):
+            raise ValueError(f"{source} is malformed: {where} == {value!r}, expected a "
+                             f"finite number in [{low:g}, {high:g}]")
+
+    def count(value, where):
+        if not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+            raise ValueError(f"{source} is malformed: {where} == {shown(value)}, expected a "
+                             "positive integer")
 
     need(results, _TOP, "")
     for key, keys in _TOP.items():
         need(results[key], keys, key)
+    for key in ("dataset", "model", "targets"):
+        if not isinstance(results["config"][key], str):
+            raise ValueError(f"{source} is malformed: config.{key} == "
+                             f"{shown(results['config'][key])}, expected a string")
+    number(results["config"]["alpha"], "config.alpha", high=1.0)
+    count(results["dataset"]["n_targets"], "dataset.n_targets")
     for key in ("targets", "test"):
-        number(results["clean_accuracy"][key], f"clean_accuracy.{key}")
+        number(results["clean_accuracy"][key], f"clean_accuracy.{key}", high=1.0)
     for method, entry in results["methods"].items():
         where = f"methods.{method}"
         need(entry, _ENTRY, where)
         for key in ("accuracy", "abstain_rate"):
-            number(entry[key], f"{where}.{key}")
+            number(entry[key], f"{where}.{key}", high=1.0)
         need(entry["curves"], (), f"{where}.curves")
         if not entry["curves"]:
             raise ValueError(f"{source} is incomplete: {where}.curves is empty")
         for attack, curve in entry["curves"].items():
-            at = f"{where}.curves.{attack}"
-            need(curve, _CURVE, at)
-            number(curve["acr_naive"], f"{at}.acr_naive")
-            number(curve["acr_collective"], f"{at}.acr_collective", allow_none=True)
-            if not (isinstance(curve["n_targets"], int) and curve["n_targets"] > 0):
-                raise ValueError(f"{source} is malformed: {at}.n_targets == "
-                                 f"{curve['n_targets']!r}, expected a positive integer")
-            lists = [curve["budgets"], curve["naive"], curve["naive_ratio"]] + \
-                ([] if curve["collective"] is None else [curve["collective"]])
-            if not all(isinstance(v, list) and len(v) == len(curve["budgets"]) > 1
-                       and all(isinstance(x, numbers.Real) for x in v) for v in lists):
-                raise ValueError(f"{source} is malformed: {at} needs budgets, naive, "
-                                 "naive_ratio (and collective) as lists of numbers of one "
-                                 "length >= 2")
+            _check_curve(curve, f"{where}.curves.{attack}", source, need, number, count)
+
+
+def _check_curve(curve, at: str, source: str, need, number, count) -> None:
+    """One certified-accuracy curve: budgets increasing from >= 0, every count in
+    [0, n_targets], ACRs finite and >= 0."""
+    need(curve, _CURVE, at)
+    number(curve["acr_naive"], f"{at}.acr_naive")
+    number(curve["acr_collective"], f"{at}.acr_collective", allow_none=True)
+    count(curve["n_targets"], f"{at}.n_targets")
+    lists = {"budgets": curve["budgets"], "naive": curve["naive"],
+             "naive_ratio": curve["naive_ratio"]}
+    if curve["collective"] is not None:
+        lists["collective"] = curve["collective"]
+    if not all(isinstance(v, list) and len(v) == len(curve["budgets"]) > 1
+               for v in lists.values()):
+        raise ValueError(f"{source} is malformed: {at} needs budgets, naive, naive_ratio "
+                         "(and collective) as lists of numbers of one length >= 2")
+    for name, values in lists.items():
+        high = math.inf if name == "budgets" else curve["n_targets"]
+        for i, value in enumerate(values):
+            number(value, f"{at}.{name}[{i}]", high=high)
+    budgets = curve["budgets"]
+    if any(b >= c for b, c in itertools.pairwise(budgets)):
+        raise ValueError(f"{source} is malformed: {at}.budgets must increase, got "
+                         f"{shown(budgets)}")
 
 
 def _label(method: str) -> str:
@@ -112,7 +150,8 @@ _FAMILY_COLUMNS = (("deletions", "additions", "", "--max-deletions / --max-addit
 
 def results_table(results: dict, probe_budgets: tuple[int, ...] = (1, 5, 10, 20)) -> str:
     """Plain-text table: accuracy, abstentions, ACR and certified accuracy at a few budgets,
-    one block per attack family (attribute bits; edges, SPEC §8; l2 radii; Hamming budgets)."""
+    one block per attack family (attribute bits; edges, docs/theory.md §8; l2 radii; Hamming
+    budgets)."""
     config = results["config"]
     title = (f"{config['dataset']} / {config['model']}: {results['dataset']['n_targets']} "
              f"{config['targets']} targets, clean accuracy "
@@ -167,7 +206,7 @@ def _budget_rows(method: str, entry: dict, deletions: str, additions: str,
 def _aligned(header: list[str], rows: list[list[str]]) -> str:
     """Header, rule and rows in left-aligned columns."""
     widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
-    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths))  # noqa: E731
+    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True))  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
@@ -191,7 +230,7 @@ def _notes(results: dict, cut_off: dict[str, list[list[str]]]) -> list[str]:
     for method, entry in results["methods"].items():
         ignored = entry.get("ignored_settings") or {}
         if ignored:
-            settings = ", ".join(f"{key} = {value}" for key, value in ignored.items())
+            settings = ", ".join(f"{key} = {shown(value)}" for key, value in ignored.items())
             notes.append(f"note: {method} ignores {settings} (not part of its certificate)")
     return notes
 
@@ -254,8 +293,10 @@ def certified_accuracy_figure(results: dict) -> Figure:
                if any(a in entry["curves"] for entry in results["methods"].values())]
     figure = Figure(figsize=(5.5 * len(attacks), 4))
     axes = figure.subplots(1, len(attacks), squeeze=False)[0]
-    for ax, attack in zip(axes, attacks):
+    for ax, attack in zip(axes, attacks, strict=True):
         last, step = 0.0, 1.0
+        if attack in INTEGER_ATTACKS:  # budgets count bits, edges or values: integer ticks
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         for i, (method, entry) in enumerate(results["methods"].items()):
             if attack not in entry["curves"]:
                 continue
@@ -268,7 +309,8 @@ def certified_accuracy_figure(results: dict) -> Figure:
                 # a budget certifies up to the next grid point: draw steps, not slopes
                 ax.step(curve["budgets"], accuracy, style, where="post", color=f"C{i}",
                         label=f"{_label(method)}, {kind}")
-                last = max([last] + [b for b, a in zip(curve["budgets"], accuracy) if a > 0])
+                reached = [b for b, a in zip(curve["budgets"], accuracy, strict=True) if a > 0]
+                last = max([last, *reached])
         ax.set_xlim(0, last + 2 * step)
         ax.set_xlabel(ATTACK_LABELS[attack])
         ax.set_ylabel("certified accuracy")
@@ -302,30 +344,52 @@ def plot_pareto(points: list[dict], path: Path, attack: str = "deletions") -> No
     write_figure(path, figure, dpi=120)
 
 
-def report(run_dir: Path) -> tuple[str, list[Path]]:
+def report(run_dir: Path, warn: Callable[[str], None] = print) -> tuple[str, list[Path]]:
     """`graphcert report`: the table of `run_dir`'s results.json, and its CSV and plot
     redrawn. Nothing is written unless the results are complete, belong to the model file
-    in `run_dir` and render; errors name the file."""
-    path = run_dir / "results.json"
+    in `run_dir` and render; errors name the file. A results.json that graphcert did not
+    write as it is (`graphcert.run.rundir.results_not_ours`) is named through `warn`; so is a
+    directory the CSV and plot cannot be written into (the table is still returned, with no
+    written paths)."""
+    path = run_dir / RESULTS_FILE
     results = read_results(path)
     check_model_file(results, run_dir)
+    foreign = results_not_ours(path)
+    if foreign is not None:
+        warn(f"{foreign}; its values are shown as they are")
     try:
         table = results_table(results)
-        return table, write_reports(results, run_dir)
+        rendered = render_reports(results)
     except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError) as error:
         raise ValueError(f"{path} is malformed ({type(error).__name__}: {error}); rerun "
                          f"`graphcert certify --out {run_dir}` to rebuild it") from None
+    if not os.access(run_dir, os.W_OK | os.X_OK):
+        warn(f"{run_dir} is not writable: results.csv and certified_accuracy.png not "
+             "redrawn")
+        return table, []
+    return table, save_reports(rendered, run_dir)
+
+
+def render_reports(results: dict) -> dict[str, bytes]:
+    """The CSV and the plot of `results`, rendered in memory (file name -> bytes)."""
+    png = io.BytesIO()
+    certified_accuracy_figure(results).savefig(png, format="png", dpi=120)
+    return {"results.csv": csv_text(results).encode("utf-8"),
+            "certified_accuracy.png": png.getvalue()}
+
+
+def save_reports(rendered: dict[str, bytes], run_dir: Path) -> list[Path]:
+    """Replace the files of `render_reports` in `run_dir` (temporary files a killed report
+    left are removed first); returns their paths."""
+    paths = [run_dir / name for name in rendered]
+    for leftover in (p for path in paths for p in partial_writes(path)):
+        leftover.unlink()
+    for path, data in zip(paths, rendered.values(), strict=True):
+        write_bytes(path, data)
+    return paths
 
 
 def write_reports(results: dict, run_dir: Path) -> list[Path]:
     """CSV and plot next to results.json, both rendered before either file is replaced;
     returns the written paths."""
-    csv_path, png_path = run_dir / "results.csv", run_dir / "certified_accuracy.png"
-    table = csv_text(results)
-    png = io.BytesIO()
-    certified_accuracy_figure(results).savefig(png, format="png", dpi=120)
-    for leftover in partial_writes(csv_path) + partial_writes(png_path):  # a killed report's
-        leftover.unlink()
-    write_text(csv_path, table)
-    write_bytes(png_path, png.getvalue())
-    return [csv_path, png_path]
+    return save_reports(render_reports(results), run_dir)

@@ -14,9 +14,13 @@ The same rules hold for every source:
 * integers accept whole numbers, also written as floats (``n_samples: 1e5``); 2.5 is an error;
 * ``null`` (flag value ``none``) is accepted only where the default is None (``X | None``);
   NaN is never a valid number;
-* numbers in YAML files follow YAML 1.2: ``alpha: 1e-3`` is the float 0.001, where PyYAML
-  alone (YAML 1.1) reads the string "1e-3". A quoted ``"1e-3"`` stays a string and is
-  rejected in a numeric field, like any other string;
+* numbers, booleans and null in YAML files follow the YAML 1.2 core schema: ``alpha: 1e-3``
+  is the float 0.001 and ``n_pre: 020`` the integer 20, where PyYAML alone (YAML 1.1) reads
+  the string "1e-3" and the octal 16; YAML 1.1 forms such as ``yes``, ``on``, ``0b11`` or
+  ``3:20`` are strings, which numeric and boolean fields refuse. A quoted ``"1e-3"`` stays a
+  string and is rejected in a numeric field, like any other string;
+* YAML files may not repeat a key or use aliases (``*name``); error messages cut values
+  to 200 characters;
 * flags parse their text as numbers the same way (``--n-samples 1e5``).
 
 Errors are `ValueError`s that name the key, the value and what was expected, and the file
@@ -27,6 +31,7 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
+import os
 import re
 import types
 import typing
@@ -43,6 +48,7 @@ from graphcert.utils.validation import (
     check_real,
     check_str,
     describe_interval,
+    shown,
 )
 
 __all__ = ["Schema", "add_flags", "flag_values", "option", "read_yaml"]
@@ -64,7 +70,8 @@ class Option:
 
 
 def option(default: Any = dataclasses.MISSING, *, help: str, **constraint) -> Any:
-    """A schema field: default, help and constraint (`Option`'s interval, choices, keys). Mutable defaults (lists, dicts) are copied for every instance."""
+    """A schema field: default, help and constraint (`Option`'s interval, choices, keys).
+    Mutable defaults (lists, dicts) are copied for every instance."""
     metadata = {"schema": Option(help, **constraint)}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: copy.deepcopy(default),
@@ -116,7 +123,7 @@ class FieldSpec:
         if self.container is not None:
             if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
                 raise ValueError(f"{name} must be a list of {_WORDS[self.kind][2:]}s, got "
-                                 f"{type(value).__name__} {value!r}")
+                                 f"{type(value).__name__} {shown(value)}")
             if not value:
                 raise ValueError(f"{name} must hold at least one value, got an empty list")
             items = [self._check_scalar(v, f"{name}[{i}]") for i, v in enumerate(value)]
@@ -131,7 +138,7 @@ class FieldSpec:
         if self.kind is Path:
             if not isinstance(value, (str, Path)):
                 raise ValueError(f"{name} must be a path, got {type(value).__name__} "
-                                 f"{value!r}")
+                                 f"{shown(value)}")
             return Path(value)
         value = _checked(self.kind, value, name, self.option.interval)
         if self.choices is not None:
@@ -141,7 +148,7 @@ class FieldSpec:
     def _check_dict(self, value: Any, name: str) -> dict:
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
             raise ValueError(f"{name} must be a mapping of names to values, got "
-                             f"{type(value).__name__} {value!r}")
+                             f"{type(value).__name__} {shown(value)}")
         checked = dict(value)
         for key, (kind, _) in (self.option.keys or {}).items():
             if key in checked:
@@ -158,7 +165,7 @@ def _checked(kind: type, value: Any, name: str, interval: str | None = None) -> 
         return check_str(value, name)
     if isinstance(value, (list, tuple, dict, set, str, bytes)) or value is None:
         raise ValueError(f"{name} must be {_WORDS[kind]}, got {type(value).__name__} "
-                         f"{value!r}")
+                         f"{shown(value)}")
     check = check_int if kind is int else check_real
     return check(value, name, interval or "[-inf, inf]")
 
@@ -268,21 +275,74 @@ def _plain(value: Any) -> Any:
 
 # --------------------------------------------------------------------------------- YAML
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that reads YAML 1.2 numbers: 1e-3, 1E5 and 2.5e3 are floats."""
+    """SafeLoader with the YAML 1.2 core schema for plain scalars, no aliases and no
+    duplicate keys.
+
+    Only the core schema's forms resolve to null, booleans, integers and floats (``true`` /
+    ``false``; ``020`` is twenty, ``0o20`` sixteen, ``0x10`` sixteen; ``1e-3`` a float); the
+    YAML 1.1 forms PyYAML reads otherwise (``yes``, ``on``, ``0b11``, ``3:20``, dates) stay
+    strings, which a numeric or boolean field refuses, naming the key. Aliases (``*name``) are
+    refused: a few hundred bytes of nested aliases expand to gigabytes.
+    """
+
+    yaml_implicit_resolvers: dict = {}
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.YAMLError(f"aliases (*name) are not supported, write the value out "
+                                 f"(line {mark.line + 1}, column {mark.column + 1})")
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (str, int, float, bool)) or key is None:
+                if key in seen:
+                    raise yaml.YAMLError(
+                        f"duplicate key {shown(key)} (line {seen[key] + 1} and line "
+                        f"{key_node.start_mark.line + 1})")
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
 
 
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
-    list("-+0123456789."))
+def _core_int(loader: yaml.SafeLoader, node) -> int:
+    text = loader.construct_scalar(node)
+    if text[:2] in ("0o", "0x"):
+        return int(text, 8 if text[1] == "o" else 16)
+    return int(text, 10)
+
+
+def _core_float(loader: yaml.SafeLoader, node) -> float:
+    text = loader.construct_scalar(node).lower()
+    if text.lstrip("+-") in (".inf", ".nan"):
+        return float(text.replace(".", ""))
+    return float(text)
+
+
+_CORE = {  # YAML 1.2.2, 10.3.2 (core schema): tag, regular expression, first characters
+    "tag:yaml.org,2002:null": (r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    "tag:yaml.org,2002:bool": (r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+    "tag:yaml.org,2002:int": (r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$",
+                              list("-+0123456789")),
+    "tag:yaml.org,2002:float": (r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                                r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+                                list("-+0123456789.")),
+}
+for _tag, (_pattern, _first) in _CORE.items():
+    _Loader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
+_Loader.add_constructor("tag:yaml.org,2002:int", _core_int)
+_Loader.add_constructor("tag:yaml.org,2002:float", _core_float)
 
 
 def read_yaml(path: str | Path) -> dict:
-    """The mapping in YAML file `path` (YAML 1.2 numbers); errors name the file."""
+    """The mapping in YAML file `path` (YAML 1.2 core schema, no aliases, no duplicate keys);
+    errors name the file."""
     path = Path(path)
-    if path.is_dir():
+    if os.path.isdir(path):
         raise ValueError(f"{path} is a directory, expected a YAML file")
-    if not path.exists():
+    if not os.path.exists(path):
         raise ValueError(f"{path} not found, expected a YAML file")
     try:
         values = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
@@ -293,6 +353,8 @@ def read_yaml(path: str | Path) -> dict:
         raise ValueError(f"{path} is not valid YAML: {problem}{where}") from None
     except UnicodeDecodeError:
         raise ValueError(f"{path} is not a text (UTF-8) file, expected YAML") from None
+    except OSError as error:
+        raise ValueError(f"{path} cannot be read: {error.strerror}") from None
     if values is None:
         return {}
     if not isinstance(values, dict):
@@ -317,9 +379,9 @@ def add_flags(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] 
                                     default=argparse.SUPPRESS, help=f"{text} ({name}.{key})")
             continue
         default = _plain(defaults[name])
-        shown = ",".join(map(str, default)) if isinstance(default, list) else \
+        default_text = ",".join(map(str, default)) if isinstance(default, list) else \
             "none" if default is None else default
-        text = f"{spec.option.help} ({spec.expected()}; default {shown})".replace("%", "%%")
+        text = f"{spec.option.help} ({spec.expected()}; default {default_text})".replace("%", "%%")
         if spec.kind is bool and spec.container is None:
             parser.add_argument(_flag(name), dest=name, action=argparse.BooleanOptionalAction,
                                 default=argparse.SUPPRESS, help=text)

@@ -13,7 +13,7 @@ from typing import Callable
 from graphcert.run.config import RunConfig
 from graphcert.run.pipeline import run_certification
 from graphcert.run.reporting import plot_pareto, read_results
-from graphcert.run.rundir import model_file_matches, prepare_run_dir
+from graphcert.run.rundir import model_file_matches, prepare_run_dir, results_not_ours
 from graphcert.utils.io import write_text
 
 ATTACKS = ("deletions", "additions", "l2")
@@ -78,6 +78,8 @@ def run_one(item: tuple[str, RunConfig], out_dir: Path, progress: bool = False,
         else:
             if results["config"] != config.to_dict():
                 log(f"run {name}: {done} holds another configuration; running it again")
+            elif results_not_ours(done) is not None:
+                log(f"run {name}: {results_not_ours(done)}; running it again")
             elif not model_file_matches(results, out_dir / name):
                 log(f"run {name}: {done} was computed with another model file; running it "
                     "again")
@@ -99,9 +101,10 @@ def expand_grid(base: dict, grid: dict[str, list],
             raise ValueError(f"{source}: grid values of {key!r} must be a non-empty list")
     runs = {}
     for values in itertools.product(*(grid[key] for key in keys)):
-        name = (",".join(f"{k}={v}" for k, v in zip(keys, values)) or "base").replace("/", "_")
+        name = ",".join(f"{k}={v}" for k, v in zip(keys, values, strict=True)) or "base"
+        name = name.replace("/", "_")
         try:
-            runs[name] = RunConfig.from_dict({**base, **dict(zip(keys, values))})
+            runs[name] = RunConfig.from_dict({**base, **dict(zip(keys, values, strict=True))})
         except ValueError as error:
             raise ValueError(f"{source}: run {name}: {error}") from None
     return runs

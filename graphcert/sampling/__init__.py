@@ -1,4 +1,4 @@
-"""Layer 3, sampling: the chunked, seeded, resumable Monte Carlo engine (SPEC §3, §4).
+"""Layer 3, sampling: the chunked, seeded, resumable Monte Carlo engine (docs/theory.md §3, §4).
 
 `streams` (named random streams, one generator per chunk), `monte_carlo` (sample counts,
 chunks and seed), `statistics` (chunk and merged statistics, checkpoint files), `chunks` (one

@@ -1,4 +1,5 @@
-"""One chunk of Monte Carlo samples: draw noisy batches, run the model, count (SPEC §3, §4).
+"""One chunk of Monte Carlo samples: draw noisy batches, run the model, count
+(docs/theory.md §3, §4).
 
 `run_chunk` is what every executor runs; its statistics cover the nodes of the chunk's output
 cluster only and are added up by `graphcert.sampling.engine.smooth`. The chunk runs where the
@@ -28,7 +29,7 @@ __all__ = ["noisy_batches", "on_accelerator", "run_chunk"]
 # Threads that draw prefetched batches. With two, the next batch is drawn while the thread that
 # drew the current one still finishes its copies; draws never overlap (each is started only
 # once the one before it is drawn). On up to three cores the extra thread competes with the
-# model's (docs/benchmarks.md: on two cores it made certification slower).
+# model's (docs/benchmarks.md).
 DRAWING_THREADS = 2 if (os.cpu_count() or 1) >= 4 else 1
 
 
@@ -38,8 +39,21 @@ def run_chunk(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise
               on_batch: Callable[[int], None] | None = None) -> ChunkStats:
     """Statistics of one chunk, for any executor; add them with `SmoothingStats.add_chunk`.
 
-    ``candidates`` (N,) are the score candidates (required for ``phase=MAIN``). With
-    ``prefetch`` the next batch is sampled in a background thread while the model runs.
+    Args:
+        model: the base classifier in eval mode, ``forward(x, edge_index)`` -> (N, Y) logits
+            (batched as `graphcert.sampling.batching` says).
+        x: the clean input as `noise.prepare` returns it (prepared once per run by
+            `graphcert.sampling.engine.smooth`; on an accelerator it must be prepared).
+        edge_index: (2, E) clean graph (or what the model takes as its graph).
+        noise: the smoothing distribution (`graphcert.noise.base.SmoothingNoise`).
+        config: sample counts, batch size, histogram bins and seed.
+        output_cluster, chunk, phase: which chunk of which distribution (`streams.PHASES`).
+        candidates: (N,) the score candidates, required for ``phase=MAIN``.
+        prefetch: draw the next batch in a background thread while the model runs.
+        on_batch: called with each batch's size (progress).
+
+    Returns:
+        The chunk's statistics over the n_k nodes of `output_cluster`.
     """
     if getattr(model, "training", False):
         raise ValueError("model must be in eval mode (call model.eval())")
@@ -58,7 +72,6 @@ def run_chunk(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise
     sizes = batch_sizes(length, config.batch_size)
     forward = BatchedModel(model, edge_index, len(labels))
     on_device = on_accelerator(forward.device)
-    x = noise.prepare(x)
     rng = chunk_generator(config.seed, PHASES[phase], output_cluster, chunk)
     if on_device and getattr(noise, "torch_sampling", False):
         x, rng = x.to(forward.device), torch_generator(rng, forward.device)
@@ -67,7 +80,8 @@ def run_chunk(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise
         chosen_here = None if chosen is None else torch.from_numpy(chosen).to(forward.device)
     counts = None
     with torch.no_grad():
-        for size, z in zip(sizes, noisy_batches(noise, x, output_cluster, sizes, rng, prefetch)):
+        batches = noisy_batches(noise, x, output_cluster, sizes, rng, prefetch)
+        for size, z in zip(sizes, batches, strict=True):
             logits = forward(z, size)
             if counts is None:
                 counts = DeviceCounts(len(nodes), logits.shape[-1], config.n_bins,

@@ -1,5 +1,5 @@
 """Where Monte Carlo sampling runs: device names, per-chunk torch generators, and the chunk
-statistics counted on an accelerator (SPEC §3 Monte Carlo).
+statistics counted on an accelerator (docs/theory.md §3 Monte Carlo).
 
 On the CPU the noise is drawn with numpy (`graphcert.sampling.streams`) and counted by
 `ChunkCounts`. On an accelerator the noise is drawn there by a torch generator seeded from
@@ -58,11 +58,14 @@ class DeviceCounts(ChunkCounts):
         self.tensors = {name: torch.zeros(getattr(self, name).shape, dtype=torch.int64,
                                           device=device) for name in self._FIELDS}
         self.local = torch.arange(n_local, device=device)
+        self.bad = torch.zeros((), dtype=torch.int64, device=device)  # read once, at the end
 
     def add(self, logits: Tensor, chosen: Tensor | None) -> None:
         """Add a batch (B, n_k, Y) of logits; `chosen` (n_k,) candidates in the main phase."""
         batch, n_local, n_classes = logits.shape
         t = self.tensors
+        top = logits.amax(-1)  # NaN or +inf: no valid output; all -inf: an abstention
+        self.bad += (torch.isnan(top) | torch.isposinf(top)).any(-1).sum()
         keys = self.local * n_classes + logits.argmax(-1)
         abstain = abstaining_rows(logits)
         if abstain.any():  # no class, score 0 for every class (docs/theory.md §10)
@@ -88,6 +91,7 @@ class DeviceCounts(ChunkCounts):
                chunk: int, nodes: np.ndarray, chosen: np.ndarray | None) -> ChunkStats:
         for name, tensor in self.tensors.items():
             getattr(self, name)[...] = tensor.cpu().numpy()
+        self.non_finite = int(self.bad)
         return super().result(config, noise, phase, output_cluster, chunk, nodes, chosen)
 
 

@@ -3,11 +3,11 @@
 Both executors offer the same two operations:
 
 * ``run_chunks(...)`` runs chunks ``(cluster, chunk)`` of one phase of `engine.smooth`
-  (SPEC §3) and yields their statistics in the order of the request. Every chunk draws from its
-  own generator (`streams.chunk_generator`), so the merged statistics are identical whatever
-  executes them; `smooth` adds them up and checkpoints after each yielded chunk. A chunk
-  result (`statistics.ChunkStats`) covers only its cluster's nodes, so what a task ships back
-  is O(cluster size), not O(N).
+  (docs/theory.md §3) and yields their statistics in the order of the request. Every chunk
+  draws from its own generator (`streams.chunk_generator`), so the merged statistics are
+  identical whatever executes them; `smooth` adds them up and checkpoints after each yielded
+  chunk. A chunk result (`statistics.ChunkStats`) covers only its cluster's nodes, so what a
+  task ships back is O(cluster size), not O(N).
 * ``map(fn, items)`` applies ``fn`` to every item and yields the results in order (sweeps).
 
 `LocalExecutor` never imports ray. `RayExecutor` imports it when constructed, ships the model
@@ -125,7 +125,7 @@ class RayExecutor:
         candidates = None if candidates is None else self._ray.put(np.asarray(candidates))
         submit = lambda job: self._chunk_task.remote(  # noqa: E731
             *shared, config, job[0], job[1], phase, candidates, prefetch, self.threads)
-        for (cluster, chunk), part in zip(jobs, self._ordered(submit, jobs)):
+        for (_, chunk), part in zip(jobs, self._ordered(submit, jobs), strict=True):
             if on_batch is not None:
                 on_batch(config.chunk_length(phase, chunk))
             yield part

@@ -1,5 +1,5 @@
 """How many Monte Carlo samples each output cluster draws, in which chunks, from which seed
-(SPEC §3)."""
+(docs/theory.md §3)."""
 from __future__ import annotations
 
 import math
@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from graphcert.sampling.streams import MAIN, PRE
 from graphcert.utils.validation import check_int, check_positive_int
 
-__all__ = ["MonteCarloConfig"]
+__all__ = ["MAX_CHUNKS", "MonteCarloConfig"]
+
+#: Chunks per output cluster and phase at most: each is a job of the executor, listed upfront.
+MAX_CHUNKS = 1_000_000
 
 
 @dataclass(frozen=True)
 class MonteCarloConfig:
-    """Sample counts per output cluster and how they are chunked and seeded (SPEC §3)."""
+    """Sample counts per output cluster and how they are chunked and seeded (docs/theory.md §3)."""
 
     n_samples: int
     n_pre: int
@@ -26,6 +29,12 @@ class MonteCarloConfig:
         for name in ("n_samples", "n_pre", "chunk_size", "batch_size", "n_bins"):
             check_positive_int(getattr(self, name), name)
         check_int(self.seed, "seed", "[0, inf)")
+        for name in ("n_pre", "n_samples"):
+            chunks = math.ceil(getattr(self, name) / self.chunk_size)
+            if chunks > MAX_CHUNKS:
+                raise ValueError(f"{name} == {getattr(self, name)} with chunk_size == "
+                                 f"{self.chunk_size} makes {chunks} chunks per distribution, "
+                                 f"at most {MAX_CHUNKS}: lower {name} or raise chunk_size")
 
     def n_chunks(self, phase: int) -> int:
         return math.ceil(self.phase_samples(phase) / self.chunk_size)

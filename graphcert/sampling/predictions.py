@@ -1,4 +1,4 @@
-"""The sampling engine for predictors of classes or maps (images; SPEC §4, §7).
+"""The sampling engine for predictors of classes or maps (images; docs/theory.md §4, §7).
 
 Graph models go through `engine.smooth`, which keeps score statistics per chunk. Image tasks
 (votes, center smoothing, certified attributions, MMCert) need only what a predictor returns

@@ -1,5 +1,5 @@
 """Monte Carlo statistics: what a chunk of samples yields, and their exact, resumable sum
-(SPEC §3 Monte Carlo, §4).
+(docs/theory.md §3 Monte Carlo, §4).
 
 Scores are rounded down to multiples of 2^-16 before they are counted. All statistics are
 then integers, so merging is exact and associative (bit-identical whatever the merge order),
@@ -8,6 +8,7 @@ E[g'_y] > 1/2 implies E[g_y] > 1/2.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import zipfile
@@ -16,6 +17,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from graphcert.sampling.abstention import abstaining_rows
+from graphcert.sampling.finite import NonFiniteLogits, non_finite_copies
 from graphcert.sampling.monte_carlo import MonteCarloConfig
 from graphcert.sampling.streams import MAIN, PRE
 from graphcert.sampling.votes import class_counts
@@ -24,7 +26,7 @@ from graphcert.utils.io import atomic_write
 __all__ = ["SCORE_BITS", "CheckpointError", "ChunkCounts", "ChunkStats", "SmoothingStats"]
 
 SCORE_BITS = 16
-_FORMAT = 2  # 2: records the fingerprint of the scores (format 1 did not)
+_FORMAT = 3  # 2: the fingerprint of the scores; 3: a digest of the counts in the metadata
 _META = ("config", "noise", "fingerprint")  # stored as JSON; the other fields are arrays
 
 
@@ -63,7 +65,7 @@ class ChunkStats:
 
 @dataclass(eq=False)
 class SmoothingStats:
-    """Per-node Monte Carlo statistics (numpy), mergeable and resumable (SPEC §3, §4).
+    """Per-node Monte Carlo statistics (numpy), mergeable and resumable (docs/theory.md §3, §4).
 
     Pre-sample: ``pre_votes`` (N, Y) argmax counts, ``pre_score_sum_q`` (N, Y) summed scores
     in units of 2^-16, ``n_pre``. Candidates (-1 until the node's pre-sample is complete):
@@ -191,7 +193,8 @@ class SmoothingStats:
         return None
 
     def with_candidates(self) -> "SmoothingStats":
-        """Fix the candidates of every node whose cluster finished its pre-sample (SPEC §3)."""
+        """Fix the candidates of every node whose cluster finished its pre-sample
+        (docs/theory.md §3)."""
         complete = self.samples_done(PRE) == self.config.n_pre
         ready = complete[self.labels] if complete.size else np.zeros(0, dtype=bool)
         fixed = {"candidate_score": np.argmax(self.pre_score_sum_q, axis=1),
@@ -207,28 +210,36 @@ class SmoothingStats:
     def save(self, path: str | os.PathLike) -> None:
         """Atomic .npz write (`graphcert.utils.io.atomic_write`); metadata as a JSON string
         array, no pickles."""
-        meta = json.dumps({"format": _FORMAT, "config": asdict(self.config), "noise": self.noise,
-                           "fingerprint": self.fingerprint})
+        meta = {"format": _FORMAT, "config": asdict(self.config), "noise": self.noise,
+                "fingerprint": self.fingerprint}
         arrays = {k: v for k, v in self._fields().items() if k not in _META}
+        meta["digest"] = _digest(meta, arrays)
         with atomic_write(path) as handle:
-            np.savez(handle, meta=np.array([meta]), **arrays)
+            np.savez(handle, meta=np.array([json.dumps(meta)]), **arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SmoothingStats":
         """Statistics saved by `save`; `CheckpointError` names the file and the defect if it
-        is unreadable (truncated, not an .npz), of another format or inconsistent."""
+        is unreadable (truncated, not an .npz), of another format, inconsistent, or edited
+        (its counts or settings do not match the digest `save` put in its metadata)."""
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"][0]))
                 found = meta.get("format") if isinstance(meta, dict) else None
                 if found != _FORMAT:
-                    old = " (format 1 has no fingerprint of the model)" if found == 1 else ""
+                    old = {1: " (format 1 has no fingerprint of the model)",
+                           2: " (format 2 has no digest of its counts)"}.get(found, "") \
+                        if type(found) is int else ""
                     raise CheckpointError(f"{path}: statistics format {found!r}, expected "
                                           f"{_FORMAT}{old}")
                 arrays = {f.name: data[f.name] for f in fields(cls) if f.name not in _META}
             stats = cls(MonteCarloConfig(**meta["config"]), meta["noise"],
                         fingerprint=meta["fingerprint"], **arrays)
             stats._check_consistent()
+            if meta.get("digest") != _digest({k: v for k, v in meta.items() if k != "digest"},
+                                             arrays):
+                raise CheckpointError(f"{path}: its counts or settings differ from the digest "
+                                      "saved with them (the file was edited)")
         except (CheckpointError, FileNotFoundError, PermissionError, IsADirectoryError):
             raise
         except (OSError, EOFError, KeyError, IndexError, TypeError, ValueError,
@@ -285,11 +296,17 @@ class ChunkCounts:
         self.candidate_sum_q = np.zeros(n_local, dtype=np.int64)
         self.candidate_sq_sum_q = np.zeros(n_local, dtype=np.int64)
         self.n = 0
+        self.non_finite = 0  # copies with an output without finite largest logit
 
     def add(self, logits: np.ndarray, chosen: np.ndarray | None) -> None:
         """Add a batch (B, n_k, Y) of logits; `chosen` (n_k,) candidates in the main phase."""
         batch, n_local, n_classes = logits.shape
         local = np.arange(n_local)
+        self.n += batch
+        bad = non_finite_copies(logits)
+        if bad:  # the chunk is refused (`result`): nothing to count
+            self.non_finite += bad
+            return
         abstain = abstaining_rows(logits)
         if abstain.any():  # no class, score 0 for every class (docs/theory.md §10)
             self.votes += class_counts(np.where(abstain, -1, logits.argmax(-1)), n_classes)
@@ -298,7 +315,6 @@ class ChunkCounts:
         else:
             self.votes += class_counts(logits.argmax(-1), n_classes)
             scores = _quantized_scores(logits)
-        self.n += batch
         if chosen is None:
             self.score_sum_q += scores.sum(0)
             return
@@ -311,6 +327,10 @@ class ChunkCounts:
 
     def result(self, config: MonteCarloConfig, noise: dict, phase: int, output_cluster: int,
                chunk: int, nodes: np.ndarray, chosen: np.ndarray | None) -> ChunkStats:
+        """The chunk's statistics; `NonFiniteLogits` if a copy had non-finite logits (its
+        votes and scores are meaningless, so the chunk is never merged)."""
+        if self.non_finite:
+            raise NonFiniteLogits(self.non_finite, self.n)
         common = dict(config=config, noise=noise, phase=phase, output_cluster=output_cluster,
                       chunk=chunk, nodes=nodes, n=self.n, votes=self.votes)
         if phase == PRE:
@@ -328,6 +348,17 @@ def _quantized_scores(logits: np.ndarray) -> np.ndarray:
     np.exp(z, out=z)
     z /= z.sum(-1, keepdims=True)
     return np.floor(z * 2**SCORE_BITS).astype(np.int64)
+
+
+def _digest(meta: dict, arrays: dict[str, np.ndarray]) -> str:
+    """``"sha256:<hex>"`` of a statistics file's metadata and arrays (name, dtype, shape,
+    bytes): `SmoothingStats.load` refuses a file whose content no longer matches it."""
+    digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode())
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name} {array.dtype.str} {array.shape}".encode())
+        digest.update(memoryview(array.reshape(-1).view(np.uint8)))
+    return "sha256:" + digest.hexdigest()
 
 
 def _short(fingerprint: str | None) -> str:

@@ -1,4 +1,5 @@
-"""Seeded random streams: every chunk of every named stream has its own generator (SPEC §3).
+"""Seeded random streams: every chunk of every named stream has its own generator
+(docs/theory.md §3).
 
 A stream is one named use of randomness: the engine's pre-sample ``"pre"`` (fixes the
 candidates) and main sample ``"main"`` (the statistics the certificates use), or the four

@@ -1,4 +1,4 @@
-"""Votes: how often each class is predicted, per output (SPEC §4).
+"""Votes: how often each class is predicted, per output (docs/theory.md §4).
 
 `class_counts` counts a batch of predicted classes; `VoteCounts` adds them up for predictors
 that return classes rather than scores (per-pixel segmentation, MMCert).
@@ -20,7 +20,7 @@ def class_counts(predicted: np.ndarray, n_classes: int) -> np.ndarray:
 
 class VoteCounts:
     """How often each class is predicted for each output (the vote-only statistics of
-    predictors that return classes, e.g. per-pixel segmentation, SPEC §4)."""
+    predictors that return classes, e.g. per-pixel segmentation, docs/theory.md §4)."""
 
     def __init__(self, n_outputs: int, n_classes: int):
         self.n_classes = n_classes

@@ -1,7 +1,8 @@
 """Files that are never left half-written or silently overwritten.
 
 * `atomic_write`: a temporary file next to the target, flushed to disk, then renamed over it;
-  if anything fails (or the process is killed) the target keeps its old bytes.
+  if anything fails (or the process is killed) the target keeps its old bytes. The new file
+  gets the mode of the file it replaces, or that of a new file under the process's umask.
 * `write_bytes`, `write_text`, `write_json`, `write_figure`: content built in memory first,
   then written with `atomic_write`, so a failing command leaves existing files byte-identical.
 * `set_aside`: a file that must not be reused (stale, unreadable) is renamed, never deleted,
@@ -14,29 +15,60 @@ import glob
 import io
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import IO, Any, Iterator
 
-__all__ = ["atomic_write", "partial_writes", "set_aside", "write_bytes", "write_figure",
-           "write_json", "write_text"]
+__all__ = ["atomic_write", "file_mode", "partial_writes", "set_aside", "write_bytes",
+           "write_figure", "write_json", "write_text"]
 
 
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Write `path` atomically: yields a temporary file in the same folder, which replaces
-    `path` (fsync, then `os.replace`) when the block ends without an error."""
+    `path` (fsync, then `os.replace`) when the block ends without an error. An `OSError`
+    without file name (a full disk) is raised again naming `path`."""
     path = Path(path)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
+        os.fchmod(handle, file_mode(path))
         with os.fdopen(handle, mode) as out:
             yield out
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
+    except OSError as error:  # disk full, file too large: name the file being written
+        Path(tmp).unlink(missing_ok=True)
+        if error.filename is not None:
+            raise
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from error
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def file_mode(path: str | os.PathLike) -> int:
+    """Permission bits for a new version of `path`: those of the existing file, else
+    0o666 without the process's umask (what ``open(path, "w")`` would give)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask (read without changing it where /proc tells it)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -1,5 +1,5 @@
 """Unordered cluster pairs {a, b}, a <= b: the column convention of structure noise and of
-the collective certificate's pair units (SPEC §8). numpy only, for every layer."""
+the collective certificate's pair units (docs/theory.md §8). numpy only, for every layer."""
 from __future__ import annotations
 
 import numpy as np
@@ -25,7 +25,7 @@ def pair_column(a, b, n_clusters: int) -> np.ndarray:
 def pair_counts(edges: np.ndarray, labels: np.ndarray, n_clusters: int
                 ) -> tuple[np.ndarray, np.ndarray]:
     """(absent pairs, edges) per cluster pair column, for unique undirected `edges` (2, E)
-    without self-loops: the capacities for additions and deletions (SPEC §8)."""
+    without self-loops: the capacities for additions and deletions (docs/theory.md §8)."""
     labels = np.asarray(labels, dtype=np.int64)
     sizes = np.bincount(labels, minlength=n_clusters)
     a, b = cluster_pairs(n_clusters)

@@ -22,9 +22,20 @@ __all__ = ["check_bool", "check_bool_array", "check_budget", "check_capacities",
            "check_index_vector", "check_int", "check_integers", "check_local_budgets",
            "check_nonnegative_integers", "check_positive_int", "check_probabilities",
            "check_probability", "check_real", "check_str", "check_target_mask",
-           "check_weight_matrix", "describe_interval"]
+           "check_weight_matrix", "describe_interval", "shown"]
+
+#: Longest rendering of a value in an error message (longer ones are cut, with their length).
+SHOWN_CHARS = 200
 
 _INTERVAL = re.compile(r"^\s*([\[(])\s*([^,\s]+)\s*,\s*([^,\s]+)\s*([\])])\s*$")
+
+
+def shown(value: Any) -> str:
+    """``repr(value)`` for error messages, cut to `SHOWN_CHARS` characters."""
+    text = repr(value)
+    if len(text) <= SHOWN_CHARS:
+        return text
+    return f"{text[:SHOWN_CHARS]}... ({len(text)} characters)"
 
 
 def _bounds(interval: str) -> tuple[float, float, bool, bool]:
@@ -72,7 +83,7 @@ def _numeric(x: Any, name: str) -> np.ndarray:
 
 
 def _type_of(x: Any, a: np.ndarray) -> str:
-    return f"{type(x).__name__} {x!r}" if a.ndim == 0 else f"dtype {a.dtype}"
+    return f"{type(x).__name__} {shown(x)}" if a.ndim == 0 else f"dtype {a.dtype}"
 
 
 def check_real(x, name: str, interval: str = "[-inf, inf]"):
@@ -113,9 +124,9 @@ def check_probabilities(x, name: str) -> np.ndarray:
 def check_int(x, name: str, interval: str = "[-inf, inf]") -> int:
     """A whole number (an int, or a float without fraction) in `interval`, as int."""
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
-        raise ValueError(f"{name} must be a whole number, got {type(x).__name__} {x!r}")
+        raise ValueError(f"{name} must be a whole number, got {type(x).__name__} {shown(x)}")
     if not math.isfinite(x) or x != int(x):
-        raise ValueError(f"{name} == {x!r}, must be a whole number")
+        raise ValueError(f"{name} == {shown(x)}, must be a whole number")
     if _outside(np.float64(x), interval):
         raise ValueError(f"{name} == {int(x)}, must be {_requirement(interval)}")
     return int(x)
@@ -185,7 +196,7 @@ def check_finite(x, name: str) -> np.ndarray:
 def check_choice(x, name: str, choices: Sequence):
     """`x` if it is one of `choices`."""
     if x not in tuple(choices):
-        raise ValueError(f"{name} must be one of {tuple(choices)}, got {x!r}")
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {shown(x)}")
     return x
 
 
@@ -193,14 +204,14 @@ def check_bool(x, name: str) -> bool:
     """A boolean (Python or numpy): never a number or a string such as "no"."""
     if not isinstance(x, (bool, np.bool_)):
         raise ValueError(f"{name} must be a boolean (true or false), got "
-                         f"{type(x).__name__} {x!r}")
+                         f"{type(x).__name__} {shown(x)}")
     return bool(x)
 
 
 def check_str(x, name: str) -> str:
     """A string."""
     if not isinstance(x, str):
-        raise ValueError(f"{name} must be a string, got {type(x).__name__} {x!r}")
+        raise ValueError(f"{name} must be a string, got {type(x).__name__} {shown(x)}")
     return x
 
 

@@ -1,4 +1,4 @@
-"""Tests of graphcert.certificates.bounds against independent computations (SPEC §3, §4).
+"""Tests of graphcert.certificates.bounds against independent computations (docs/theory.md §3, §4).
 
 Clopper-Pearson is checked through the binomial tail identity, Holm against a textbook
 step-down on binomial p-values, the binned DKW bounds against an unbinned reference written
@@ -111,7 +111,8 @@ def test_holm_levels_and_step_down_stop():
     p_lower, passed = holm_lower_bounds(votes, n, alpha)
     # ranks: 100 votes first (alpha / 3), then the two ties at alpha / 2 and alpha
     np.testing.assert_allclose(st.binom.sf(99, n, p_lower[1]), alpha / 3, rtol=1e-7)
-    assert sorted(st.binom.sf(v - 1, n, p_lower[[0, 2]]) / alpha) == pytest.approx([0.5, 1.0], rel=1e-7)
+    levels = sorted(st.binom.sf(v - 1, n, p_lower[[0, 2]]) / alpha)
+    assert levels == pytest.approx([0.5, 1.0], rel=1e-7)
     assert passed.tolist() == [False, True, False]  # the one at level alpha would pass alone
     assert (p_lower[[0, 2]] > 0.5).sum() == 1
 
@@ -158,12 +159,14 @@ def test_histogram_binning_contract():
     hist = scores_to_histogram(s, 37)
     assert hist.shape == (5, 37) and hist.dtype.kind == "i"
     np.testing.assert_array_equal(hist.sum(axis=1), 300)
-    for row, h in zip(s, hist):  # bin k holds exactly the scores in [k/M, (k+1)/M)
-        np.testing.assert_array_equal(h, [np.sum((row >= k / 37) & (row < (k + 1) / 37)) for k in range(37)])
+    for row, h in zip(s, hist, strict=True):  # bin k holds exactly the scores in [k/M, (k+1)/M)
+        expected = [np.sum((row >= k / 37) & (row < (k + 1) / 37)) for k in range(37)]
+        np.testing.assert_array_equal(h, expected)
 
 
 def test_histogram_validation():
-    for bad in (np.array([[0.2, 1.1]]), np.array([[np.nan]]), np.array([[-0.1]]), np.array([0.2, 0.3])):
+    for bad in (np.array([[0.2, 1.1]]), np.array([[np.nan]]), np.array([[-0.1]]),
+                np.array([0.2, 0.3])):
         with pytest.raises(ValueError):
             scores_to_histogram(bad, 10)
     with pytest.raises(ValueError):
@@ -172,7 +175,7 @@ def test_histogram_validation():
 
 # ----------------------------------------------------------------------------- §3 DKW
 def _dkw_unbinned(samples: np.ndarray, alpha: float, nu: float) -> tuple[float, float]:
-    """SPEC §3 integrals from the exact sorted samples: F = k/N on [x_(k), x_(k+1))."""
+    """docs/theory.md §3 integrals from the exact sorted samples: F = k/N on [x_(k), x_(k+1))."""
     x = np.sort(samples)
     n = x.size
     u = math.sqrt(math.log(2 / alpha) / (2 * n))
@@ -181,12 +184,14 @@ def _dkw_unbinned(samples: np.ndarray, alpha: float, nu: float) -> tuple[float, 
     f_hi, f_lo = np.minimum(f + u, 1), np.maximum(f - u, 0)
     a, b = t[:-1], t[1:]
     mu = np.sum((b - a) * (1 - f_hi))
-    below = np.clip(nu - a, 0, None) ** 2 - np.clip(nu - b, 0, None) ** 2  # int 2(nu - s) over [a, b] ∩ [0, nu]
-    above = np.clip(b - nu, 0, None) ** 2 - np.clip(a - nu, 0, None) ** 2  # int 2(s - nu) over [a, b] ∩ [nu, 1]
+    # the integrals of 2(nu - s) over [a, b] ∩ [0, nu] and of 2(s - nu) over [a, b] ∩ [nu, 1]
+    below = np.clip(nu - a, 0, None) ** 2 - np.clip(nu - b, 0, None) ** 2
+    above = np.clip(b - nu, 0, None) ** 2 - np.clip(a - nu, 0, None) ** 2
     return float(mu), float(np.sum(below * f_hi + above * (1 - f_lo)))
 
 
-def _dkw_quadrature(samples: np.ndarray, alpha: float, nu: float, grid: int = 400_000) -> tuple[float, float]:
+def _dkw_quadrature(samples: np.ndarray, alpha: float, nu: float,
+                    grid: int = 400_000) -> tuple[float, float]:
     s = (np.arange(grid) + 0.5) / grid
     f = np.searchsorted(np.sort(samples), s, side="right") / samples.size
     u = math.sqrt(math.log(2 / alpha) / (2 * samples.size))
@@ -199,13 +204,15 @@ def test_unbinned_reference_matches_quadrature():
     rng = np.random.default_rng(3)
     x = rng.beta(2, 5, 200)
     for nu in (0.0, 0.37, float(x.mean()), 1.0):
-        np.testing.assert_allclose(_dkw_unbinned(x, 0.05, nu), _dkw_quadrature(x, 0.05, nu), atol=2e-5)
+        np.testing.assert_allclose(_dkw_unbinned(x, 0.05, nu), _dkw_quadrature(x, 0.05, nu),
+                                   atol=2e-5)
 
 
 @pytest.mark.parametrize("n_bins", [1, 10, 37, 256, 1000])
 def test_binned_dkw_is_never_tighter_than_unbinned(n_bins):
     rng = np.random.default_rng(n_bins)
-    samples = np.concatenate([rng.beta(20, 2, (3, 500)), rng.uniform(size=(3, 500)), rng.beta(0.3, 0.3, (3, 500))])
+    samples = np.concatenate([rng.beta(20, 2, (3, 500)), rng.uniform(size=(3, 500)),
+                              rng.beta(0.3, 0.3, (3, 500))])
     samples[0, :5] = 1.0
     hist = scores_to_histogram(samples, n_bins)
     for nu in (samples.mean(axis=1), 0.0, 0.42, 1.0):
@@ -224,7 +231,8 @@ def test_binned_dkw_is_exact_for_scores_on_left_edges():
     mu_b, zeta_b = dkw_bounds(hist, 0.1, 1.0)  # nu = 1: only the [0, nu] part is used
     for i, row in enumerate(samples):
         mu_u, zeta_u = _dkw_unbinned(row, 0.1, 1.0)
-        assert mu_b[i] == pytest.approx(mu_u, abs=1e-12) and zeta_b[i] == pytest.approx(zeta_u, abs=1e-12)
+        assert mu_b[i] == pytest.approx(mu_u, abs=1e-12)
+        assert zeta_b[i] == pytest.approx(zeta_u, abs=1e-12)
 
 
 def test_dkw_converges_to_unbinned_with_many_bins():
@@ -299,19 +307,22 @@ def test_bernstein_formula_from_raw_samples():
     n, alpha, split = x.size, 0.02, 0.3
     d1, d2 = split * alpha, (1 - split) * alpha
     v = np.var(x, ddof=1)
-    want_mu = x.mean() - math.sqrt(2 * v * math.log(2 / d1) / n) - 7 * math.log(2 / d1) / (3 * (n - 1))
+    want_mu = (x.mean() - math.sqrt(2 * v * math.log(2 / d1) / n)
+               - 7 * math.log(2 / d1) / (3 * (n - 1)))
     want_zeta = (math.sqrt(v) + math.sqrt(2 * math.log(1 / d2) / (n - 1))) ** 2
     mu, zeta = bernstein_bounds(x.sum(), (x**2).sum(), n, alpha, split)
     assert mu == pytest.approx(want_mu, rel=1e-10) and zeta == pytest.approx(want_zeta, rel=1e-10)
 
 
 def test_spec_reference_figures_beta_20_2():
-    """SPEC §3: 2000 samples of Beta(20, 2); alpha = 0.01 reproduces every quoted figure."""
+    """docs/theory.md §3: 2000 samples of Beta(20, 2); alpha = 0.01 reproduces every quoted
+    figure."""
     x = np.random.default_rng(0).beta(20, 2, 2000)
     mu_b, zeta_b = bernstein_bounds(x.sum(), (x**2).sum(), x.size, 0.01)
     mu_d, zeta_d = dkw_bounds(scores_to_histogram(x[None], 1000), 0.01, x.mean())
     assert mu_b == pytest.approx(0.896, abs=0.005) and zeta_b == pytest.approx(0.018, abs=0.002)
-    assert mu_d[0] == pytest.approx(0.872, abs=0.005) and zeta_d[0] == pytest.approx(0.034, abs=0.002)
+    assert mu_d[0] == pytest.approx(0.872, abs=0.005)
+    assert zeta_d[0] == pytest.approx(0.034, abs=0.002)
     assert variance_constrained_radius(mu_b, zeta_b) == pytest.approx(2.29, abs=0.06)
     assert variance_constrained_radius(mu_d, zeta_d)[0] == pytest.approx(1.62, abs=0.06)
 
@@ -334,8 +345,8 @@ def test_bernstein_constant_scores_are_stable():
 
 
 def test_bernstein_validation():
-    for args in [(1.0, 0.5, 1, 0.1), (np.nan, 0.5, 10, 0.1), (5.0, 6.0, 10, 0.1), (11.0, 5.0, 10, 0.1),
-                 (-1.0, 0.5, 10, 0.1), (5.0, 3.0, 10, 0.0)]:
+    for args in [(1.0, 0.5, 1, 0.1), (np.nan, 0.5, 10, 0.1), (5.0, 6.0, 10, 0.1),
+                 (11.0, 5.0, 10, 0.1), (-1.0, 0.5, 10, 0.1), (5.0, 3.0, 10, 0.0)]:
         with pytest.raises(ValueError):
             bernstein_bounds(*args)
     with pytest.raises(ValueError):

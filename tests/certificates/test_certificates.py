@@ -1,4 +1,4 @@
-"""Tests of graphcert.certificates against independent computations (SPEC §3, §4).
+"""Tests of graphcert.certificates against independent computations (docs/theory.md §3, §4).
 
 SparseSmooth is checked four ways: brute-force enumeration of z with exact fractions, a linear
 program over all z, an mpmath high-precision cell enumeration (radii up to 100), and a
@@ -48,8 +48,10 @@ def test_weights_match_per_bit_enumeration():
     tp, tm = rng.uniform(0.01, 0.99, 50), rng.uniform(0.01, 0.99, 50)
     gamma_plus, gamma_minus = sparsity_aware_weights(tp, tm)
     for k in range(50):
-        assert gamma_plus[k] == pytest.approx(_bit_chi_square(tp[k], tm[k], 0, 1), rel=1e-12, abs=1e-14)
-        assert gamma_minus[k] == pytest.approx(_bit_chi_square(tp[k], tm[k], 1, 0), rel=1e-12, abs=1e-14)
+        assert gamma_plus[k] == pytest.approx(_bit_chi_square(tp[k], tm[k], 0, 1), rel=1e-12,
+                                              abs=1e-14)
+        assert gamma_minus[k] == pytest.approx(_bit_chi_square(tp[k], tm[k], 1, 0), rel=1e-12,
+                                               abs=1e-14)
 
 
 def test_weights_bernoulli_special_case():
@@ -95,8 +97,10 @@ def test_localized_weight_matrices():
     w_plus, w_minus = localized_weight_matrices(0.01, theta_minus)
     assert w_plus.shape == w_minus.shape == (4, 4)
     for i, j in itertools.product(range(4), range(4)):
-        assert w_plus[i, j] == pytest.approx(_bit_chi_square(0.01, theta_minus[i, j], 0, 1), rel=1e-12)
-        assert w_minus[i, j] == pytest.approx(_bit_chi_square(0.01, theta_minus[i, j], 1, 0), rel=1e-12)
+        assert w_plus[i, j] == pytest.approx(_bit_chi_square(0.01, theta_minus[i, j], 0, 1),
+                                             rel=1e-12)
+        assert w_minus[i, j] == pytest.approx(_bit_chi_square(0.01, theta_minus[i, j], 1, 0),
+                                              rel=1e-12)
     labels = np.array([0, 3, 3, 1, 2])
     assert w_plus[:, labels].shape == (4, 5)  # per-node units: unit_group = labels
     with pytest.raises(ValueError):
@@ -110,7 +114,7 @@ def test_variance_constrained_radius_spec_example():
 
 
 def test_variance_constrained_radius_matches_chi_square_condition():
-    """eta is the largest ln(rho) with mu - sqrt(zeta (rho - 1)) >= 1/2 (SPEC §3)."""
+    """eta is the largest ln(rho) with mu - sqrt(zeta (rho - 1)) >= 1/2 (docs/theory.md §3)."""
     rng = np.random.default_rng(2)
     mu, zeta = rng.uniform(0.5001, 1, 200), rng.uniform(1e-4, 0.25, 200)
     rho = np.exp(variance_constrained_radius(mu, zeta))
@@ -118,7 +122,8 @@ def test_variance_constrained_radius_matches_chi_square_condition():
 
 
 def test_variance_constrained_radius_edges_and_validation():
-    eta = variance_constrained_radius([0.5, 0.3, -0.2, 0.8, 0.8, 1.0], [0.01, 0.01, 0.01, 0.0, np.inf, 0.0])
+    eta = variance_constrained_radius([0.5, 0.3, -0.2, 0.8, 0.8, 1.0],
+                                      [0.01, 0.01, 0.01, 0.0, np.inf, 0.0])
     assert eta[:3].tolist() == [-np.inf] * 3
     assert eta[3] == np.inf and eta[4] == 0.0 and eta[5] == np.inf
     assert variance_constrained_radius(np.full((2, 3), 0.7), 0.1).shape == (2, 3)
@@ -129,7 +134,7 @@ def test_variance_constrained_radius_edges_and_validation():
         variance_constrained_radius(np.ones(3) * 0.7, np.ones(2) * 0.1)
 
 
-# ----------------------------------------------------------------------------- §4 SparseSmooth: brute force
+# ------------------------------------------------- §4 SparseSmooth: brute force
 def _z_masses(tp, tm, r_add: int, r_del: int, n_same: int, one=1):
     """Exact (Pr_x(z), Pr_x'(z)) for all z over the changed bits plus n_same unchanged bits.
 
@@ -171,10 +176,13 @@ def test_worst_mass_matches_exact_fraction_enumeration():
                                    (0.0, 1.0), (1.0, 0.0), (1.0, 1.0), (0.5, 0.5), (0.7, 0.3)])
 def test_worst_mass_degenerate_thetas(tp, tm):
     for r_add, r_del, p in itertools.product(range(3), range(3), (0.0, 0.3, 0.6, 0.97, 1.0)):
-        exact = exact_np_fill(_z_masses(Fraction(tp), Fraction(tm), r_add, r_del, 1, Fraction(1)), Fraction(p))
-        assert float(sparse_smooth_worst_mass(p, tp, tm, r_add, r_del)) == pytest.approx(float(exact), abs=1e-12)
+        exact = exact_np_fill(_z_masses(Fraction(tp), Fraction(tm), r_add, r_del, 1, Fraction(1)),
+                              Fraction(p))
+        worst = float(sparse_smooth_worst_mass(p, tp, tm, r_add, r_del))
+        assert worst == pytest.approx(float(exact), abs=1e-12)
         if exact != Fraction(1, 2):
-            assert bool(sparse_smooth_certified(p, tp, tm, r_add, r_del)) == (exact > Fraction(1, 2))
+            certified = bool(sparse_smooth_certified(p, tp, tm, r_add, r_del))
+            assert certified == (exact > Fraction(1, 2))
 
 
 def test_p_one_is_not_certified_when_only_impossible_cells_reach_half():
@@ -186,7 +194,8 @@ def test_p_one_is_not_certified_when_only_impossible_cells_reach_half():
 
 
 def test_worst_mass_matches_linear_program():
-    """min sum_z phi(z) Pr_x'(z) s.t. sum_z phi(z) Pr_x(z) = p, 0 <= phi <= 1 (no Neyman-Pearson)."""
+    """min sum_z phi(z) Pr_x'(z) s.t. sum_z phi(z) Pr_x(z) = p, 0 <= phi <= 1 (no
+    Neyman-Pearson)."""
     rng = np.random.default_rng(4)
     for _ in range(15):
         tp, tm = rng.uniform(0.01, 0.99, 2)
@@ -195,7 +204,8 @@ def test_worst_mass_matches_linear_program():
         px, pxp = np.array(_z_masses(tp, tm, r_add, r_del, n_same)).T
         res = linprog(pxp, A_eq=px[None], b_eq=[p], bounds=(0, 1), method="highs")
         assert res.status == 0
-        assert float(sparse_smooth_worst_mass(p, tp, tm, r_add, r_del)) == pytest.approx(res.fun, abs=1e-8)
+        worst = float(sparse_smooth_worst_mass(p, tp, tm, r_add, r_del))
+        assert worst == pytest.approx(res.fun, abs=1e-8)
 
 
 def test_broadcasting_and_grouping():
@@ -209,9 +219,11 @@ def test_broadcasting_and_grouping():
     assert cert.shape == (3, 4) and cert.dtype == bool
 
 
-# ----------------------------------------------------------------------------- §4 SparseSmooth: high precision
-def _mp_worst_masses(probs, tp: float, tm: float, r_add: int, r_del: int, dps: int = 40) -> list[float]:
-    """All (i, j) cells of SPEC §4 in mpmath, sorted by the exact ratio, filled with each p."""
+# ---------------------------------------------- §4 SparseSmooth: high precision
+def _mp_worst_masses(probs, tp: float, tm: float, r_add: int, r_del: int,
+                     dps: int = 40) -> list[float]:
+    """All (i, j) cells of docs/theory.md §4 in mpmath, sorted by the exact ratio, filled with each
+    p."""
     with mpmath.workdps(dps):
         tp, tm = mpmath.mpf(tp), mpmath.mpf(tm)
 
@@ -222,7 +234,8 @@ def _mp_worst_masses(probs, tp: float, tm: float, r_add: int, r_del: int, dps: i
         add_xp = [binom(r_add, i, 1 - tm) for i in range(r_add + 1)]
         del_x = [binom(r_del, j, 1 - tm) for j in range(r_del + 1)]
         del_xp = [binom(r_del, j, tp) for j in range(r_del + 1)]
-        cells = [(add_x[i] * del_x[j], add_xp[i] * del_xp[j]) for i in range(r_add + 1) for j in range(r_del + 1)]
+        cells = [(add_x[i] * del_x[j], add_xp[i] * del_xp[j]) for i in range(r_add + 1)
+                 for j in range(r_del + 1)]
         cells.sort(key=lambda m: m[1] / m[0])
         return [float(exact_np_fill(cells, mpmath.mpf(p))) for p in probs]
 
@@ -251,7 +264,7 @@ def test_large_radii_agree_with_mpmath(tp, tm):
         np.testing.assert_allclose(got, want, atol=1e-9, rtol=1e-9)
 
 
-# ----------------------------------------------------------------------------- §4 SparseSmooth: reference code
+# ---------------------------------------------- §4 SparseSmooth: reference code
 def _ref_regions_binary(ra: int, rd: int, pf_plus: float, pf_minus: float, precision: int = 1000):
     """Re-implementation of ``regions_binary`` from abojchevski/sparse_smoothing (cert.py).
 
@@ -266,20 +279,23 @@ def _ref_regions_binary(ra: int, rd: int, pf_plus: float, pf_minus: float, preci
         if pf_plus == 0 or pf_minus == 0:
             base = pf_minus if pf_plus == 0 else pf_plus
             px, px_tilde = (base**rd, base**ra) if pf_plus == 0 else (base**ra, base**rd)
-            return [(1 - px, mpf(0), mpmath.inf), (px, px_tilde, px / px_tilde), (mpf(0), 1 - px_tilde, mpf(0))]
+            return [(1 - px, mpf(0), mpmath.inf), (px, px_tilde, px / px_tilde),
+                    (mpf(0), 1 - px_tilde, mpf(0))]
         max_q = ra + rd
-        T = [ra * (pf_plus / (1 - pf_plus)) ** i + rd * (pf_minus / (1 - pf_minus)) ** i for i in range(max_q + 1)]
+        T = [ra * (pf_plus / (1 - pf_plus)) ** i + rd * (pf_minus / (1 - pf_minus)) ** i
+             for i in range(max_q + 1)]
         ratio, px = [mpf(0)] * (max_q + 1), [mpf(0)] * (max_q + 1)
         px[0] = mpf(1)
         for q in range(max_q + 1):
-            ratio[q] = (pf_plus / (1 - pf_minus)) ** (q - rd) * (pf_minus / (1 - pf_plus)) ** (q - ra)
+            ratio[q] = ((pf_plus / (1 - pf_minus)) ** (q - rd)
+                        * (pf_minus / (1 - pf_plus)) ** (q - ra))
             if q == 0:
                 continue
             for i in range(1, q + 1):
                 px[q] = px[q] + (-1) ** (i + 1) * T[i] * px[q - i]
             px[q] = px[q] / q
         scale = (1 - pf_plus) ** ra * (1 - pf_minus) ** rd
-        regions = [(v * scale, v * scale / r, r) for v, r in zip(px, ratio)]
+        regions = [(v * scale, v * scale / r, r) for v, r in zip(px, ratio, strict=True)]
         return regions[::-1] if pf_plus + pf_minus > 1 else regions
 
 
@@ -288,14 +304,14 @@ def _ref_compute_rho(regions, p_emp: float) -> float:
     outside the 1000-bit context, i.e. at double (53-bit) precision."""
     with mpmath.workprec(53):
         acc_p_clean, acc_p_adver = mpmath.mpf(0), mpmath.mpf(0)
-        for i, (p_clean, p_adver, _) in enumerate(regions):
+        for p_clean, p_adver, _ in regions:
             if acc_p_clean + p_clean >= p_emp:
                 break
             if p_clean > 0:
                 acc_p_clean += p_clean
                 acc_p_adver += p_adver
         rho = acc_p_adver
-        if p_emp - acc_p_clean > 0 and i < len(regions):
+        if p_emp - acc_p_clean > 0 and len(regions) > 0:  # the reference's i < len(regions)
             rho += (p_emp - acc_p_clean) * (p_adver / p_clean)
         return float(rho)
 
@@ -310,7 +326,7 @@ def test_agrees_with_reference_implementation():
             continue  # the reference's grid hard-codes rho = 1 at (0, 0), whatever p is
         regions = _ref_regions_binary(ra, rd, tp, tm)
         mine = sparse_smooth_worst_mass(probs, tp, tm, ra, rd)
-        for p, m in zip(probs, mine):
+        for p, m in zip(probs, mine, strict=True):
             rho = _ref_compute_rho(regions, p)
             assert m == pytest.approx(rho, abs=1e-9)
             if abs(rho - 0.5) > 1e-9:
@@ -342,7 +358,8 @@ def test_region_is_downward_closed_and_matches_pairwise_certificate():
     region = sparse_smooth_region(p, 0.01, 0.6, 30, 12)
     a, d = np.meshgrid(np.arange(31), np.arange(13), indexing="ij")
     pairwise = sparse_smooth_certified(p[:, None, None], 0.01, 0.6, a[None], d[None])
-    closed = np.array([[pairwise[:, : i + 1, : j + 1].all(axis=(1, 2)) for j in range(13)] for i in range(31)])
+    closed = np.array([[pairwise[:, : i + 1, : j + 1].all(axis=(1, 2)) for j in range(13)]
+                       for i in range(31)])
     np.testing.assert_array_equal(region, np.moveaxis(closed, 2, 0))
     assert region[:, 5:, :].any() and not region.all()
 
@@ -367,26 +384,31 @@ def test_gaussian_radii_against_stdlib_normal():
     p = np.array([0.0, 0.3, 0.5, 0.5001, 0.7, 0.99, 0.999999])
     expected = [NormalDist().inv_cdf(v) if v > 0.5 else -np.inf for v in p]
     expected = np.array(expected)
-    np.testing.assert_allclose(gaussian_radius(p, 0.25), np.where(p > 0.5, 0.25 * expected, -np.inf), rtol=1e-9)
-    np.testing.assert_allclose(gaussian_l2_radius(p), np.where(p > 0.5, expected**2, -np.inf), rtol=1e-9)
+    np.testing.assert_allclose(gaussian_radius(p, 0.25),
+                               np.where(p > 0.5, 0.25 * expected, -np.inf), rtol=1e-9)
+    np.testing.assert_allclose(gaussian_l2_radius(p), np.where(p > 0.5, expected**2, -np.inf),
+                               rtol=1e-9)
     assert gaussian_l2_radius(1.0) == np.inf
 
 
 def test_gaussian_l2_certificate_is_tight_for_half_spaces():
-    """Worst case under N(x, diag sigma^2) is a half-space: Pr_x'[A] = Phi(Phi^-1(p) - ||delta / sigma||)."""
+    """Worst case under N(x, diag sigma^2) is a half-space:
+    Pr_x'[A] = Phi(Phi^-1(p) - ||delta / sigma||)."""
     rng = np.random.default_rng(6)
     p = rng.uniform(0.51, 0.999, 500)
     sigma = rng.uniform(0.1, 2, (500, 3))
     delta = rng.normal(size=(500, 3)) * sigma * rng.uniform(0, 2, (500, 1))
     dist = np.sqrt(((delta / sigma) ** 2).sum(axis=1))
-    worst = np.array([NormalDist().cdf(NormalDist().inv_cdf(v) - s) for v, s in zip(p, dist)])
+    worst = np.array([NormalDist().cdf(NormalDist().inv_cdf(v) - s)
+                      for v, s in zip(p, dist, strict=True)])
     certified = dist**2 < gaussian_l2_radius(p)
     assert certified.any() and not certified.all()
     np.testing.assert_array_equal(certified, worst > 0.5)
 
 
 def test_uniform_l1_certificate_against_exact_overlap():
-    """Non-overlap mass of two boxes 1 - prod(1 - |delta_d| / (2 lambda_d)) never exceeds p - 1/2."""
+    """Non-overlap mass of two boxes 1 - prod(1 - |delta_d| / (2 lambda_d)) never exceeds
+    p - 1/2."""
     rng = np.random.default_rng(7)
     p = rng.uniform(0.51, 1, 2000)
     lam = rng.uniform(0.1, 2, (2000, 4))

@@ -1,4 +1,5 @@
-"""Collective certificates (SPEC §5) against brute-force enumeration of all allocations."""
+"""Collective certificates (docs/theory.md §5) against brute-force enumeration of all
+allocations."""
 
 import itertools
 
@@ -58,7 +59,7 @@ def brute_collective(eta, group, wp, wm, cap_p, cap_m, eps_p, eps_m, unit_group=
 def quantize_by_loop(eta, group, milp_bins):
     """Independent quantisation: largest edge lo + j (hi - lo) / (milp_bins - 1) <= eta."""
     out = np.zeros_like(eta)
-    for i, (e, k) in enumerate(zip(eta, group)):
+    for i, (e, k) in enumerate(zip(eta, group, strict=True)):
         lo, hi = eta[group == k].min(), eta[group == k].max()
         step = (hi - lo) / (milp_bins - 1) if milp_bins > 1 else 0.0
         edges = [lo] + [j * step + lo for j in range(1, milp_bins - 1)]

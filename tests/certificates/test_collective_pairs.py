@@ -1,4 +1,4 @@
-"""Collective certificates with node pairs as units (SPEC §5, §8)."""
+"""Collective certificates with node pairs as units (docs/theory.md §5, §8)."""
 from __future__ import annotations
 
 import itertools
@@ -29,7 +29,7 @@ def _brute_force(eta, group, sides, budgets, targets=None):
     valid = targets & (eta > 0)
     with np.errstate(invalid="ignore"):  # an unused bit of weight inf costs 0
         reach = [np.array([np.where(b > 0, w * b, 0.0).sum(1) for b in _vectors(cap, eps)])
-                 for (w, cap), eps in zip(sides, budgets)]
+                 for (w, cap), eps in zip(sides, budgets, strict=True)]
     best = valid.sum()
     for parts in itertools.product(*reach):
         z = sum(parts)
@@ -142,8 +142,8 @@ def test_per_node_budgets_exact_for_deletions_and_sound_for_additions():
 
 
 def test_infinite_radii_with_per_node_pair_budgets():
-    """SPEC §5 with pair units and per-node budgets (the per-edge program): an infinite radius
-    (mu_lower > 1/2 with zeta_upper = 0) is certified against every change of finite weight
+    """docs/theory.md §5 with pair units and per-node budgets (the per-edge program): an infinite
+    radius (mu_lower > 1/2 with zeta_upper = 0) is certified against every change of finite weight
     and broken by any pair of infinite weight (inf < inf is false); abstentions (eta <= 0)
     never count. Deletions exact, additions sound, as for finite radii."""
     rng = np.random.default_rng(7)

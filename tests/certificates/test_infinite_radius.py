@@ -1,5 +1,5 @@
 """An infinite base radius (e.g. ``variance_constrained_radius(0.9, 0)``) is certified, as in
-`BaseCertificate`, by the naive and the collective counts too (SPEC §5: certified iff the
+`BaseCertificate`, by the naive and the collective counts too (docs/theory.md §5: certified iff the
 adversary's weighted change < eta). With finite weights that is every budget; an infinite
 weight (a bit the noise never flips) still breaks it, since inf < inf is false."""
 from __future__ import annotations
@@ -29,8 +29,8 @@ CAP_PLUS, CAP_MINUS = np.array([1, 2, 1]), np.array([2, 1, 1])
 
 
 def damage(k: int, b_plus, b_minus) -> float:
-    terms = [w * b for w, b in zip(W_PLUS[k], b_plus) if b] + \
-            [w * b for w, b in zip(W_MINUS[k], b_minus) if b]
+    terms = [w * b for w, b in zip(W_PLUS[k], b_plus, strict=True) if b] + \
+            [w * b for w, b in zip(W_MINUS[k], b_minus, strict=True) if b]
     return float(sum(terms))
 
 
@@ -43,9 +43,9 @@ def allocations(eps_plus: int, eps_minus: int):
 
 
 def certified(b_plus, b_minus) -> np.ndarray:
-    """Outputs still certified under one allocation (SPEC §5), by direct evaluation."""
+    """Outputs still certified under one allocation (docs/theory.md §5), by direct evaluation."""
     return np.array([eta > 0 and damage(k, b_plus, b_minus) < eta
-                     for eta, k in zip(ETA, GROUP)])
+                     for eta, k in zip(ETA, GROUP, strict=True)])
 
 
 @pytest.mark.parametrize("eps_plus, eps_minus", list(product(range(4), range(4))))
@@ -91,8 +91,8 @@ def test_infinite_radii_in_the_l2_certificates():
 
 
 def test_infinite_radii_with_pair_units_match_brute_force():
-    """With node pairs as units (SPEC §8) too: an infinite radius is broken only by an edge
-    or bit of infinite weight, never by any sum of finite ones."""
+    """With node pairs as units (docs/theory.md §8) too: an infinite radius is broken only by an
+    edge or bit of infinite weight, never by any sum of finite ones."""
     rng = np.random.default_rng(5)
     for trial in range(25):
         eta = rng.choice([-INF, 0.5, 1.5, 3.0, INF, INF], size=8)
@@ -101,7 +101,7 @@ def test_infinite_radii_with_pair_units_match_brute_force():
                  for cols in (2, 2, 3, 3)]  # attribute +, attribute -, pair +, pair -
         budgets = [int(v) for v in rng.integers(0, 3, 4)]
         reach = []
-        for (w, cap), eps in zip(sides, budgets):
+        for (w, cap), eps in zip(sides, budgets, strict=True):
             vectors = [np.array(b) for b in product(*(range(c + 1) for c in cap))
                        if sum(b) <= eps]
             with np.errstate(invalid="ignore"):  # an unused unit of weight inf costs 0

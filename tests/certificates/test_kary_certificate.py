@@ -1,4 +1,5 @@
-"""The K-ary Hamming certificate and weight (SPEC §9, §3) against independent computations.
+"""The K-ary Hamming certificate and weight (docs/theory.md §9, §3) against independent
+computations.
 
 * brute force over all K^D noise outcomes with exact fractions (outcomes sorted by their own
   likelihood ratio, no region structure) and a linear program over all outcomes;
@@ -43,7 +44,7 @@ def _outcome_masses(keep, k: int, r: int, n_same: int) -> list[tuple]:
 
     def pr(clean, z):
         out = 1
-        for c, v in zip(clean, z):
+        for c, v in zip(clean, z, strict=True):
             out *= keep + b if v == c else b
         return out
 
@@ -75,7 +76,8 @@ def test_worst_mass_matches_exact_enumeration_of_all_outcomes():
                 got = kary_hamming_worst_mass(float(p), float(keep), k, r)
                 assert float(got) == pytest.approx(float(exact), abs=1e-12)
                 if abs(exact - Fraction(1, 2)) > Fraction(1, 10**9):
-                    assert bool(kary_hamming_certified(float(p), float(keep), k, r)) == (exact > Fraction(1, 2))
+                    certified = bool(kary_hamming_certified(float(p), float(keep), k, r))
+                    assert certified == (exact > Fraction(1, 2))
                     decided += 1
     assert decided > 300
 
@@ -135,12 +137,13 @@ def _mp_threshold(keep: float, k: int, r: int, dps: int = 50) -> float:
             total = mpmath.mpf(0)
             for u in range(max(0, -t), (r - t) // 2 + 1):  # v = u + t, w = r - u - v >= 0
                 v, w = u + t, r - 2 * u - t
-                total += (mpmath.factorial(r) / (mpmath.factorial(u) * mpmath.factorial(v) * mpmath.factorial(w))
+                total += (mpmath.factorial(r)
+                          / (mpmath.factorial(u) * mpmath.factorial(v) * mpmath.factorial(w))
                           * same**u * new**v * other**w)
             px.append(total)
         pxp = px[::-1]
         acc_x = acc_xp = mpmath.mpf(0)
-        for mx, mxp in zip(px, pxp):
+        for mx, mxp in zip(px, pxp, strict=True):
             if acc_xp + mxp > mpmath.mpf(1) / 2:
                 return float(acc_x + (mpmath.mpf(1) / 2 - acc_xp) * mx / mxp)
             acc_x, acc_xp = acc_x + mx, acc_xp + mxp
@@ -149,7 +152,8 @@ def _mp_threshold(keep: float, k: int, r: int, dps: int = 50) -> float:
 
 @pytest.mark.parametrize("keep,k,r", [(0.05, 3, 60), (0.02, 256, 80), (0.3, 5, 40), (0.01, 2, 150)])
 def test_thresholds_agree_with_mpmath_at_large_radii(keep, k, r):
-    assert kary_hamming_thresholds(keep, k, r)[r] == pytest.approx(_mp_threshold(keep, k, r), abs=1e-12)
+    assert kary_hamming_thresholds(keep, k, r)[r] == pytest.approx(_mp_threshold(keep, k, r),
+                                                                   abs=1e-12)
 
 
 # ----------------------------------------------------------------------------- K = 2
@@ -162,7 +166,8 @@ def test_binary_alphabet_equals_sparse_smooth():
             r_add = int(rng.integers(0, r + 1))
             want = sparse_smooth_worst_mass(p, theta, theta, r_add, r - r_add)
             # p = 1 (exact value 1 when keep < 1) is ill-conditioned for the fill at huge ratios
-            np.testing.assert_allclose(kary_hamming_worst_mass(p, keep, 2, r)[:-1], want[:-1], atol=1e-12)
+            np.testing.assert_allclose(kary_hamming_worst_mass(p, keep, 2, r)[:-1], want[:-1],
+                                       atol=1e-12)
             np.testing.assert_array_equal(kary_hamming_certified(p, keep, 2, r),
                                           sparse_smooth_certified(p, theta, theta, r_add, r - r_add)
                                           | ((keep < 1) & (p == 1.0)) | ((keep == 0) & (p > 0.5)))
@@ -219,7 +224,8 @@ def test_keep_one_is_no_noise():
 
 
 def test_keep_zero_ignores_the_input():
-    assert kary_hamming_certified(0.51, 0.0, 4, 10**9) and not kary_hamming_certified(0.5, 0.0, 4, 3)
+    assert kary_hamming_certified(0.51, 0.0, 4, 10**9)
+    assert not kary_hamming_certified(0.5, 0.0, 4, 3)
     assert float(kary_hamming_worst_mass(0.7, 0.0, 4, 9)) == pytest.approx(0.7, abs=1e-12)
     np.testing.assert_array_equal(kary_hamming_radius([0.51, 0.4], 0.0, 4, max_radius=77), [77, -1])
     np.testing.assert_array_equal(kary_hamming_thresholds(0.0, 4, 3), [0.5] * 4)
@@ -243,7 +249,7 @@ def test_vectorized_radius_with_unbounded_nodes():
     keep = np.array([0.5, 0.5, 0.5, 0.2, 0.2, 0.0, 1.0])
     radius = kary_hamming_radius(p, keep, 3)
     assert radius.dtype == np.int64
-    alone = [int(kary_hamming_radius(pi, ki, 3)) for pi, ki in zip(p, keep)]
+    alone = [int(kary_hamming_radius(pi, ki, 3)) for pi, ki in zip(p, keep, strict=True)]
     np.testing.assert_array_equal(radius, alone)
     np.testing.assert_array_equal(radius == KARY_UNBOUNDED_RADIUS,
                                   [False, False, True, False, False, True, False])
@@ -287,7 +293,8 @@ def test_radius_one_closed_form_including_huge_alphabets(k):
 
 def test_large_radii_stop_at_the_first_failure():
     assert not kary_hamming_certified(0.9, 0.5, 3, 10**12)
-    assert kary_hamming_region(np.array([0.9]), 0.5, 3, 10**5).sum() == kary_hamming_radius(0.9, 0.5, 3) + 1
+    region = kary_hamming_region(np.array([0.9]), 0.5, 3, 10**5)
+    assert region.sum() == kary_hamming_radius(0.9, 0.5, 3) + 1
 
 
 def test_broadcasting():
@@ -344,7 +351,7 @@ def test_weight_matches_enumeration():
 
 def test_weight_special_cases():
     np.testing.assert_allclose(kary_weights(np.linspace(0, 0.99, 23), 2),
-                               sparsity_aware_weights(*(2 * [(1 - np.linspace(0, 0.99, 23)) / 2]))[0],
+                               sparsity_aware_weights(*2 * [(1 - np.linspace(0, 0.99, 23)) / 2])[0],
                                rtol=1e-12, atol=1e-15)
     assert kary_weights(0.0, 7) == 0.0 and kary_weights(1.0, 7) == np.inf
     w = kary_weights(0.3, np.array([2, 3, 10, 256, 10**9]))
@@ -355,9 +362,10 @@ def test_weight_special_cases():
 
 
 def test_weight_gives_the_chi_square_condition():
-    """Certified iff r * w < eta  <=>  mu - sqrt(zeta (rho^r - 1)) > 1/2 (SPEC §3)."""
+    """Certified iff r * w < eta  <=>  mu - sqrt(zeta (rho^r - 1)) > 1/2 (docs/theory.md §3)."""
     mu, zeta, keep, k = 0.9, 0.02, 0.6, 5
     eta = float(variance_constrained_radius(mu, zeta))
     rho = float(_coordinate_chi_square(Fraction(3, 5), k))
     for r in range(8):
-        assert (r * float(kary_weights(keep, k)) < eta) == (mu - math.sqrt(zeta * (rho**r - 1)) > 0.5)
+        chi_square_condition = mu - math.sqrt(zeta * (rho**r - 1)) > 0.5
+        assert (r * float(kary_weights(keep, k)) < eta) == chi_square_condition

@@ -1,4 +1,4 @@
-"""Metrics (SPEC §6) against hand computations and independent formulas."""
+"""Metrics (docs/theory.md §6) against hand computations and independent formulas."""
 
 import numpy as np
 import pytest
@@ -28,7 +28,7 @@ def test_acr_integer_identity_and_mean_radius():
         budgets = np.arange(radii.max() + 2)
         xi = certified_share(radii, budgets, correct)
         acr = average_certified_radius(budgets, xi)
-        # SPEC §6: sum_n eps_n (xi(eps_n) - xi(eps_{n+1})) with eps_1 = 0
+        # docs/theory.md §6: sum_n eps_n (xi(eps_n) - xi(eps_{n+1})) with eps_1 = 0
         identity = sum(e * (xi[i] - xi[i + 1]) for i, e in enumerate(budgets[:-1]))
         assert acr == pytest.approx(identity)
         assert acr == pytest.approx(np.mean(np.where(correct, np.maximum(radii, 0), 0)))

@@ -1,4 +1,4 @@
-"""Exhaustive soundness checks of the variance-constrained certificate (SPEC §3).
+"""Exhaustive soundness checks of the variance-constrained certificate (docs/theory.md §3).
 
 Tiny binary inputs x in {0,1}^d (d = 4..8), per-bit sparsity-aware noise with random
 theta_plus / theta_minus in (0.05, 0.95), and a random base classifier g given as a table of
@@ -45,7 +45,8 @@ def _exact(inst: dict, nu_mode: str, rng: np.random.Generator) -> dict:
     mu = expect[rows, pred]
     nu = mu if nu_mode == "mean" else rng.uniform(0, 1, size=mu.shape)
     zeta = expect_sq[rows, pred] - 2 * nu * mu + nu**2  # E[(g - nu)^2]
-    return dict(pred=pred, mu=mu, zeta=zeta, mu_shift=expect[:, pred].T, argmax=expect.argmax(axis=1))
+    return dict(pred=pred, mu=mu, zeta=zeta, mu_shift=expect[:, pred].T,
+                argmax=expect.argmax(axis=1))
 
 
 def _total_weight(inst: dict, gamma_plus: np.ndarray, gamma_minus: np.ndarray) -> np.ndarray:
@@ -107,7 +108,8 @@ def test_harness_catches_known_wrong_formulas(instances, mutant):
         gamma_plus, gamma_minus = sparsity_aware_weights(inst["tp"], inst["tm"])
         if mutant == "zeta_squared":
             with np.errstate(divide="ignore"):
-                eta = np.where(ex["mu"] > 0.5, np.log1p((ex["mu"] - 0.5) ** 2 / ex["zeta"] ** 2), -np.inf)
+                eta = np.where(ex["mu"] > 0.5, np.log1p((ex["mu"] - 0.5) ** 2 / ex["zeta"] ** 2),
+                               -np.inf)
         else:
             eta = variance_constrained_radius(ex["mu"], ex["zeta"])
             gamma_plus, gamma_minus = gamma_minus, gamma_plus

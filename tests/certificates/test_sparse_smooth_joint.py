@@ -1,4 +1,4 @@
-"""SparseSmooth jointly over attributes and graph structure (SPEC §8)."""
+"""SparseSmooth jointly over attributes and graph structure (docs/theory.md §8)."""
 from __future__ import annotations
 
 import itertools
@@ -30,7 +30,7 @@ def _outcomes(families, one=Fraction(1)):
     out = []
     for z in itertools.product((0, 1), repeat=len(bits)):
         px = pxp = one
-        for (on_x, on_xp), zb in zip(bits, z):
+        for (on_x, on_xp), zb in zip(bits, z, strict=True):
             px *= on_x if zb else one - on_x
             pxp *= on_xp if zb else one - on_xp
         out.append((px, pxp))
@@ -38,7 +38,7 @@ def _outcomes(families, one=Fraction(1)):
 
 
 def _mp_unmerged(probs, tp, tm, ra, rd, tpa, tma, sa, sd, dps=40):
-    """Every (i, j, k, l) cell of SPEC §8 in mpmath, sorted by its exact ratio, filled."""
+    """Every (i, j, k, l) cell of docs/theory.md §8 in mpmath, sorted by its exact ratio, filled."""
     with mpmath.workdps(dps):
         tp, tm, tpa, tma = (mpmath.mpf(v) for v in (tp, tm, tpa, tma))
 
@@ -46,10 +46,11 @@ def _mp_unmerged(probs, tp, tm, ra, rd, tpa, tma, sa, sd, dps=40):
             return mpmath.binomial(n, k) * q**k * (1 - q) ** (n - k)
 
         cells = []
-        for i, j, k, l in itertools.product(range(ra + 1), range(rd + 1), range(sa + 1),
+        for i, j, k, m in itertools.product(range(ra + 1), range(rd + 1), range(sa + 1),
                                             range(sd + 1)):
-            px = binom(ra, i, tp) * binom(rd, j, 1 - tm) * binom(sa, k, tpa) * binom(sd, l, 1 - tma)
-            pxp = binom(ra, i, 1 - tm) * binom(rd, j, tp) * binom(sa, k, 1 - tma) * binom(sd, l, tpa)
+            px = binom(ra, i, tp) * binom(rd, j, 1 - tm) * binom(sa, k, tpa) * binom(sd, m, 1 - tma)
+            pxp = (binom(ra, i, 1 - tm) * binom(rd, j, tp) * binom(sa, k, 1 - tma)
+                   * binom(sd, m, tpa))
             cells.append((px, pxp))
         return [float(exact_np_fill(cells, mpmath.mpf(p))) for p in probs]
 
@@ -198,7 +199,8 @@ def test_thresholds_and_joint_region_match_pointwise_certificates():
     (lambda: sparse_smooth_certified(0.9, 0.01, 0.6, 1, 1, theta_plus_adj=0.1, s_add=1),
      "theta_minus_adj is None"),
     (lambda: sparse_smooth_certified(0.9, 0.01, 0.6, 1, 1, theta_plus_adj=1.5,
-                                     theta_minus_adj=0.1, s_add=1), r"theta_plus_adj == .*must be in \[0, 1\]"),
+                                     theta_minus_adj=0.1, s_add=1),
+     r"theta_plus_adj == .*must be in \[0, 1\]"),
     (lambda: sparse_smooth_certified(0.9, 0.01, 0.6, 1, 1, theta_plus_adj=0.1,
                                      theta_minus_adj=0.1, s_del=-1), "s_del must be >= 0"),
     (lambda: sparse_smooth_thresholds(0.01, 0.6, 1, 1, max_del_adj=2), "need theta_plus_adj"),

@@ -1,4 +1,4 @@
-"""Exhaustive soundness checks of the structure certificates on tiny graphs (SPEC §8).
+"""Exhaustive soundness checks of the structure certificates on tiny graphs (docs/theory.md §8).
 
 Four nodes with one binary attribute each and all six node pairs: 10 bits, 1024 inputs and
 1024 noise outcomes. A fixed random message-passing classifier is evaluated on every noisy
@@ -106,8 +106,8 @@ def test_sparse_smooth_joint_never_certifies_a_flip(instances):
             changes = _changes(clean)
             for n in range(N_NODES):
                 y = vote_prob[clean, n].argmax()
-                ok = sparse_smooth_certified(min(vote_prob[clean, n, y], 1.0), tp, tm, changes[:, 0],
-                                             changes[:, 1], theta_plus_adj=tpa,
+                ok = sparse_smooth_certified(min(vote_prob[clean, n, y], 1.0), tp, tm,
+                                             changes[:, 0], changes[:, 1], theta_plus_adj=tpa,
                                              theta_minus_adj=tma, s_add=changes[:, 2],
                                              s_del=changes[:, 3])
                 assert (vote_prob[ok, n, y] > 0.5).all()
@@ -185,10 +185,11 @@ def test_variance_naive_and_collective_never_certify_a_flip(instances, local_bud
 
 
 def test_isotropic_variance_joint_weights_never_certify_a_flip(instances):
-    """One cluster: certified iff r_a gp + r_d gm + s_a gpa + s_d gma < eta (SPEC §8)."""
+    """One cluster: certified iff r_a gp + r_d gm + s_a gpa + s_d gma < eta (docs/theory.md §8)."""
     certified = 0
     for inst in instances:
-        iso = dict(scores=inst["scores"], tp=np.full((2, 2), inst["tp"][0, 0]), tm=np.full((2, 2), inst["tm"][0, 0]),
+        iso = dict(scores=inst["scores"], tp=np.full((2, 2), inst["tp"][0, 0]),
+                   tm=np.full((2, 2), inst["tm"][0, 0]),
                    tpa=np.full((2, 3), inst["tpa"][0, 0]), tma=np.full((2, 3), inst["tma"][0, 0]))
         for clean in inst["cleans"]:
             setup = _variance_setup(iso, clean)

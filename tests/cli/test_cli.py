@@ -32,7 +32,7 @@ def test_results_json_fields(run):
     assert results["config"]["n_samples"] == 200 and results["config"]["alpha"] == 0.05
     assert results["dataset"]["n_targets"] == 120  # 20 validation nodes x 6 classes
     assert set(results["methods"]) == {"localized", "isotropic", "sparse_smooth"}
-    for method, entry in results["methods"].items():
+    for entry in results["methods"].values():
         assert 0 <= entry["accuracy"] <= 1 and 0 <= entry["abstain_rate"] <= 1
         deletions = entry["curves"]["deletions"]
         assert deletions["budgets"] == list(range(7))
@@ -117,7 +117,7 @@ def test_yaml_config_and_bad_values(tmp_path, capsys):
 
 def test_joint_grids_agree_with_the_one_dimensional_curves(run):
     results = json.loads((run / "results.json").read_text())
-    for method, entry in results["methods"].items():
+    for entry in results["methods"].values():
         joint = entry["joint"]
         assert joint["budgets_plus"] == list(range(3))
         assert joint["budgets_minus"] == list(range(7))

@@ -15,7 +15,7 @@ import graphcert.run.pipeline as pipeline
 from graphcert.cli import main
 from graphcert.run.config import RunConfig
 from graphcert.run.reporting import results_table
-from graphcert.run.rundir import file_fingerprint
+from graphcert.run.rundir import file_fingerprint, write_results
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ("train", "certify", "report", "segment", "attribute", "multimodal", "sweep")
@@ -309,12 +309,12 @@ def test_sweep_redoes_a_run_whose_results_are_corrupt(tmp_path, monkeypatch):
 
     monkeypatch.setattr(sweep, "run_certification", fake_run_certification)
     good, bad = (tmp_path / name for name in runs)
-    for run_dir, config in zip((good, bad), runs.values()):
+    for run_dir, config in zip((good, bad), runs.values(), strict=True):
         run_dir.mkdir()
         (run_dir / "model.pt").write_bytes(b"weights")
-        (run_dir / "results.json").write_text(json.dumps(
-            {**synthetic_results(), "config": config.to_dict(),
-             "fingerprints": {"model.pt": file_fingerprint(run_dir / "model.pt")}}))
+        write_results({**synthetic_results(), "config": config.to_dict(),
+                       "fingerprints": {"model.pt": file_fingerprint(run_dir / "model.pt")}},
+                      run_dir)
     (bad / "results.json").write_text('{"config": {"dataset": "cites')  # cut off mid-write
     messages = []
     points = sweep.run_sweep(runs, tmp_path, progress=False, log=messages.append)

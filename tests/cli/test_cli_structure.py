@@ -1,4 +1,4 @@
-"""End-to-end certification against edge insertions and deletions (SPEC §8) through the
+"""End-to-end certification against edge insertions and deletions (docs/theory.md §8) through the
 command line, as a new user runs it: `graphcert certify --dataset cora_ml --threat-model
 structure` (small sample counts), and the joint threat model on CiteSeer."""
 from __future__ import annotations

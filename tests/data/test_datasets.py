@@ -168,7 +168,8 @@ def test_split_sizes_disjointness_and_determinism(cora):
     union = np.concatenate([idx_train, idx_val, idx_test])
     assert len(np.unique(union)) == cora.num_nodes
     again = split(labels, n_per_class=20, seed=3)
-    assert all(np.array_equal(a, b) for a, b in zip((idx_train, idx_val, idx_test), again))
+    assert all(np.array_equal(a, b)
+               for a, b in zip((idx_train, idx_val, idx_test), again, strict=True))
     other = split(labels, n_per_class=20, seed=4)
     assert not np.array_equal(idx_train, other[0])
 

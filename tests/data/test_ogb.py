@@ -44,7 +44,7 @@ def test_miniature_round_trip(tmp_path, monkeypatch):
         assert set(map(tuple, data.edge_index.T.tolist())) == expected
         key = data.edge_index[0] * N + data.edge_index[1]
         assert torch.all(key[1:] > key[:-1])  # coalesced: sorted, no duplicates
-        for name, idx in zip(("train", "valid", "test"), graph_split(data)):
+        for name, idx in zip(("train", "valid", "test"), graph_split(data), strict=True):
             np.testing.assert_array_equal(idx, split_idx[name])
         assert torch.equal(torch.nonzero(data.val_mask).ravel(),
                            torch.from_numpy(np.sort(split_idx["valid"])))

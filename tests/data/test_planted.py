@@ -19,7 +19,7 @@ def test_layout_and_determinism():
     assert values.shape == (90, 5) and values.max() < 4
     src, dst = data.edge_index
     assert not torch.any(src == dst)
-    pairs = set(zip(src.tolist(), dst.tolist()))
+    pairs = set(zip(src.tolist(), dst.tolist(), strict=True))
     assert all((b, a) in pairs for a, b in pairs) and len(pairs) == src.numel()
     again = planted_categorical_graph(n_nodes=90, n_classes=3, n_features=5, n_values=4, seed=3)
     assert torch.equal(data.x, again.x) and torch.equal(data.edge_index, again.edge_index)

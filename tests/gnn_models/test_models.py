@@ -191,3 +191,22 @@ def test_normalized_adjacency_is_torch_geometrics_bit_for_bit(case):
     for part in ("crow_indices", "col_indices", "values"):
         a, b = getattr(ours, part)(), getattr(reference, part)()
         assert a.dtype == b.dtype and torch.equal(a, b), part
+
+
+def test_temperature_zero_scores_are_exactly_the_one_hot_votes():
+    """T = 0 returns the log of the one-hot vote: its softmax, as the counts take it (CPU and
+    device code), is exactly one-hot, and the vote is the model's argmax."""
+    from gnn_models import ScaledLogits
+    from graphcert.sampling.devices import quantized_scores
+
+    class Fixed(torch.nn.Module):
+        def forward(self, x, edge_index):
+            return x
+
+    logits = torch.tensor([[0.3, 2.0, -1.0], [5.0, 5.0 - 1e-3, 0.0], [-7.0, -9.0, -6.5]])
+    hard = ScaledLogits(Fixed(), 0.0)(logits, None)
+    votes = logits.argmax(-1)
+    assert torch.equal(hard.argmax(-1), votes)
+    one_hot = torch.nn.functional.one_hot(votes, 3).double()
+    assert torch.equal(torch.softmax(hard.double(), -1), one_hot)
+    assert torch.equal(quantized_scores(hard[None]), (one_hot * 2**16).long()[None])

@@ -1,4 +1,4 @@
-"""Tests for the sparse localized noise sampler (SPEC §2)."""
+"""Tests for the sparse localized noise sampler (docs/theory.md §2)."""
 from __future__ import annotations
 
 import numpy as np
@@ -132,7 +132,7 @@ def test_sparse_input_equals_dense_input(x):
     dense = prepare_binary(x, LABELS, 3)
     for sparse in (x.to_sparse(), x.to_sparse_csr()):
         other = prepare_binary(sparse, LABELS, 3)
-        assert all(np.array_equal(a, b) for a, b in zip(dense.ones, other.ones))
+        assert all(np.array_equal(a, b) for a, b in zip(dense.ones, other.ones, strict=True))
 
 
 def test_isotropic_uses_one_cluster(x):

@@ -40,7 +40,7 @@ def copy_after_copy(case: str) -> list:
             unions = sampler._one_bits(graph, plan.unions, size, rng)
             removals = sampler._one_bits(graph, plan.removals, size, rng)
             copies = [sampler._sample_copy(graph, plan, rng, u, r)
-                      for u, r in zip(unions, removals)]
+                      for u, r in zip(unions, removals, strict=True)]
             out.append(sampler._to_batched_csr(copies, graph))
     return [(z.crow_indices(), z.col_indices()) for z in out] + [rng.random(2)]
 
@@ -59,7 +59,7 @@ def batches(case: str, prefetch: bool | None) -> list:
 
 def assert_same(first: list, second: list) -> None:
     assert len(first) == len(second)
-    for (crow_a, col_a), (crow_b, col_b) in zip(first[:-1], second[:-1]):
+    for (crow_a, col_a), (crow_b, col_b) in zip(first[:-1], second[:-1], strict=True):
         assert torch.equal(crow_a, crow_b) and torch.equal(col_a, col_b)
     assert np.array_equal(first[-1], second[-1])  # the generator ends at one place
 

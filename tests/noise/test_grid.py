@@ -1,4 +1,5 @@
-"""Grid-graph adapter (SPEC §7): partition, sigma schedule, localized Gaussian noise, votes."""
+"""Grid-graph adapter (docs/theory.md §7): partition, sigma schedule, localized Gaussian noise,
+votes."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,5 @@
-"""K-ary categorical noise (SPEC §9, localized as SPEC §2): marginals, independence, the
-one-hot layout the models consume, seeding, and the engine end to end."""
+"""K-ary categorical noise (docs/theory.md §9, localized as docs/theory.md §2): marginals,
+independence, the one-hot layout the models consume, seeding, and the engine end to end."""
 from __future__ import annotations
 
 import numpy as np
@@ -51,7 +51,7 @@ def decode(z: torch.Tensor, graph: CategoricalGraph) -> np.ndarray:
     """One-hot CSR (B * N, sum K) -> values (B, N, F), checking one 1 per feature block."""
     dense = z.to_dense().numpy()
     out = []
-    for f, (start, k) in enumerate(zip(graph.offsets, graph.n_values)):
+    for start, k in zip(graph.offsets, graph.n_values, strict=True):
         block = dense[:, start:start + k]
         assert (block.sum(axis=1) == 1).all()
         out.append(block.argmax(axis=1))

@@ -1,5 +1,6 @@
-"""The binary sampler's compiled loops against the numpy computations they replace (SPEC §2):
-the same numbers, bit for bit, so the samples of every published run stay the same."""
+"""The binary sampler's compiled loops against the numpy computations they replace
+(docs/theory.md §2): the same numbers, bit for bit, so the samples of every published run stay the
+same."""
 from __future__ import annotations
 
 import math
@@ -19,9 +20,12 @@ def test_sfc64_uniforms_are_numpys_random(size, before):
     ours, numpys = (np.random.Generator(np.random.SFC64(np.random.SeedSequence(size)))
                     for _ in range(2))
     for rng in (ours, numpys):
-        {"nothing": lambda: None, "doubles": lambda: rng.random(5),
-         "integers": lambda: rng.integers(0, 7, 3, dtype=np.int32),
-         "bits": lambda: rng.bit_generator.random_raw(3)}[before]()
+        if before == "doubles":
+            rng.random(5)
+        elif before == "integers":
+            rng.integers(0, 7, 3, dtype=np.int32)
+        elif before == "bits":
+            rng.bit_generator.random_raw(3)
     out = np.full(size, -1.0)
     assert draw_uniforms(ours, out) is out
     np.testing.assert_array_equal(out, numpys.random(size))
@@ -74,6 +78,11 @@ def reference_csr(selection, drop, add, n_nodes: int, n_features: int):
     return keys - np.repeat(np.arange(n_nodes), np.diff(crow)) * n_features, crow
 
 
+def random_subset(rng: np.random.Generator, length: int, p: float, dtype) -> np.ndarray:
+    """Sorted positions in [0, length), each kept with probability p."""
+    return np.flatnonzero(rng.random(length) < p).astype(dtype)
+
+
 @pytest.mark.parametrize("dtype", [np.int32, np.int64])
 def test_merged_csr_rows_equal_set_operations(dtype):
     """Random sorted key sets of tiny graphs: empty runs, absent dropped keys, empty rows,
@@ -82,12 +91,9 @@ def test_merged_csr_rows_equal_set_operations(dtype):
     for case in range(2000):
         n_nodes, n_features = int(rng.integers(1, 12)), int(rng.integers(1, 9))
         length = n_nodes * n_features
-
-        def subset(p: float) -> np.ndarray:
-            return np.flatnonzero(rng.random(length) < p).astype(dtype)
-
-        selection, drop, add = subset(rng.random()), subset(0.5 * rng.random()), subset(
-            0.5 * rng.random())
+        selection = random_subset(rng, length, rng.random(), dtype)
+        drop = random_subset(rng, length, 0.5 * rng.random(), dtype)
+        add = random_subset(rng, length, 0.5 * rng.random(), dtype)
         if case % 3 == 0:
             drop = drop[:0]
         columns, crow = merged_csr_rows(selection, drop, add, n_nodes, n_features)

@@ -1,4 +1,4 @@
-"""Structure noise on node pairs, isotropic and localized (SPEC §8)."""
+"""Structure noise on node pairs, isotropic and localized (docs/theory.md §8)."""
 from __future__ import annotations
 
 import itertools
@@ -99,7 +99,7 @@ def test_added_pairs_per_block_chi_square(graph, samples, k):
     labels, edges = graph
     _, present = samples[k]
     clean = set(pair_keys(edges, labels.size))
-    for col, (a, b) in enumerate(zip(*cluster_pairs(3))):
+    for col, (a, b) in enumerate(zip(*cluster_pairs(3), strict=True)):
         pairs = block_pairs(labels, a, b)
         absent = np.array([p for p in pairs if p not in clean])
         p = P_PLUS[k, col]
@@ -124,7 +124,7 @@ def test_every_edge_kept_with_one_minus_p_minus(graph, samples, k):
     labels, edges = graph
     _, present = samples[k]
     n = labels.size
-    for col, (a, b) in enumerate(zip(*cluster_pairs(3))):
+    for col, (a, b) in enumerate(zip(*cluster_pairs(3), strict=True)):
         inside = np.isin(pair_keys(edges, n), block_pairs(labels, a, b))
         kept = present[:, pair_keys(edges[:, inside], n)].sum(0)
         keep = 1.0 - P_MINUS[k, col]
@@ -183,7 +183,7 @@ def test_prefetch_gives_the_same_batches(graph):
     x = noise.prepare(torch.eye(labels.size))
     runs = [list(noisy_batches(noise, x, 1, [4, 4, 2], np.random.default_rng(0), prefetch))
             for prefetch in (False, True)]
-    for plain, fetched in zip(*runs):
+    for plain, fetched in zip(*runs, strict=True):
         assert torch.equal(plain.edge_index, fetched.edge_index)
         assert plain.batch_size == fetched.batch_size
 
@@ -232,7 +232,7 @@ def test_pair_schedule_uses_the_nearer_endpoint():
             r = min(ranks[k, a[col]], ranks[k, b[col]])
             assert plus[k, col] == pytest.approx(0.1 + 0.4 * r / 2)
     assert pair_schedule(np.zeros((1, 1), dtype=int), 0.3, 0.9).tolist() == [[0.3]]
-    assert [pair_column(x, y, 3) for x, y in zip(a, b)] == list(range(6))
+    assert [pair_column(x, y, 3) for x, y in zip(a, b, strict=True)] == list(range(6))
     assert pair_column(2, 0, 3) == pair_column(0, 2, 3)
 
 
@@ -240,7 +240,7 @@ def test_pair_counts_count_pairs_and_edges(graph):
     labels, edges = graph
     absent, present = pair_counts(undirected_edges(edges, labels.size), labels, 3)
     keys = set(pair_keys(edges, labels.size))
-    for col, (a, b) in enumerate(zip(*cluster_pairs(3))):
+    for col, (a, b) in enumerate(zip(*cluster_pairs(3), strict=True)):
         pairs = block_pairs(labels, a, b)
         assert present[col] == sum(p in keys for p in pairs)
         assert absent[col] + present[col] == pairs.size
@@ -296,7 +296,7 @@ def test_graph_without_edges_and_single_node_clusters():
 def _lump(observed: np.ndarray, expected: np.ndarray, least: float = 5.0):
     """Merge neighbouring cells until each expects at least `least` counts."""
     obs, exp, acc_o, acc_e = [], [], 0.0, 0.0
-    for o, e in zip(observed, expected):
+    for o, e in zip(observed, expected, strict=True):
         acc_o, acc_e = acc_o + o, acc_e + e
         if acc_e >= least:
             obs.append(acc_o)

@@ -1,4 +1,4 @@
-"""The kary methods of the registry (SPEC §9): their noise, plans and config, and
+"""The kary methods of the registry (docs/theory.md §9): their noise, plans and config, and
 `graphcert certify` on the synthetic categorical graph as a new user would run it."""
 from __future__ import annotations
 

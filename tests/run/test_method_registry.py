@@ -13,7 +13,7 @@ import torch
 from gnn_models import GCN, ScaledLogits, normalized_adjacency
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.run.config import RunConfig
-from graphcert.run.methods import METHODS, SmoothingMethod
+from graphcert.run.methods import METHODS, DeterministicMethod, SmoothingMethod
 from graphcert.run.methods.isotropic import Isotropic
 from graphcert.run.pipeline import sampling_plans
 from graphcert.run.reporting import _label
@@ -35,8 +35,8 @@ def tiny_graph(n_nodes: int = 30, n_features: int = 12, seed: int = 0):
 @pytest.mark.parametrize("name", list(METHODS))
 def test_every_method_declares_itself(name):
     method = METHODS[name]
-    assert isinstance(method, SmoothingMethod) and method.name == name
-    assert method.label and method.noise_name
+    assert isinstance(method, (SmoothingMethod, DeterministicMethod)) and method.name == name
+    assert method.label and (isinstance(method, DeterministicMethod) or method.noise_name)
     assert method.features in ("binary", "continuous")
     assert method.fields and method.fields <= CONFIG_FIELDS, method.fields - CONFIG_FIELDS
 

@@ -1,4 +1,5 @@
-"""`graphcert multimodal` end to end with tiny settings (SPEC §7, paper 002)."""
+"""`graphcert multimodal` end to end with tiny settings (docs/theory.md §7, MMCert,
+Wang et al. 2024)."""
 from __future__ import annotations
 
 import json

@@ -1,5 +1,5 @@
-"""Threat models of the binary methods (`graphcert.run.methods.threats`, SPEC §8): which noise
-each method smooths with, which settings it reads and what a model is trained on."""
+"""Threat models of the binary methods (`graphcert.run.methods.threats`, docs/theory.md §8): which
+noise each method smooths with, which settings it reads and what a model is trained on."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +9,9 @@ from graphcert.noise.binary import LocalizedNoise
 from graphcert.noise.structure import ProductNoise, StructureNoise
 from graphcert.run.config import RunConfig
 from graphcert.run.methods import METHODS
-from graphcert.run.methods.threats import attribute_part, noise_samples, structure_part
+from graphcert.run.methods.threats import noise_samples
 from graphcert.run.pipeline import sampling_plans, training_noise
+from graphcert.tasks.graph.noises import attribute_part, structure_part
 from tests.run.test_method_registry import MC, tiny_graph
 
 
@@ -81,10 +82,12 @@ def test_models_are_trained_on_the_threatened_bits():
 
 def test_methods_declare_the_threat_models_they_certify():
     binary = {"localized", "isotropic", "sparse_smooth"}
+    voting = {"voting_edge", "voting_node"}  # edges only
     for name, method in METHODS.items():
-        expected = ("attributes", "structure", "both") if name in binary else ("attributes",)
+        expected = ("attributes", "structure", "both") if name in binary else \
+            ("structure",) if name in voting else ("attributes",)
         assert method.threat_models == expected, name
     with pytest.raises(ValueError, match=r"threat_model == 'structure' is not certified by "
                        r"\['gaussian'\]; methods that certify it: localized, isotropic, "
-                       r"sparse_smooth"):
+                       r"sparse_smooth, voting_edge, voting_node"):
         RunConfig(threat_model="structure", methods=["localized", "gaussian"])

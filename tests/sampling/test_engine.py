@@ -1,4 +1,4 @@
-"""Tests for the streaming Monte Carlo engine (SPEC §3 Monte Carlo, §4 votes)."""
+"""Tests for the streaming Monte Carlo engine (docs/theory.md §3 Monte Carlo, §4 votes)."""
 from __future__ import annotations
 
 from dataclasses import fields
@@ -12,6 +12,7 @@ from graphcert.certificates.bounds import scores_to_histogram
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.sampling.chunks import run_chunk
 from graphcert.sampling.engine import smooth
+from graphcert.sampling.executors import LocalExecutor
 from graphcert.sampling.fingerprint import scores_fingerprint
 from graphcert.sampling.monte_carlo import MonteCarloConfig
 from graphcert.sampling.statistics import SmoothingStats
@@ -40,30 +41,30 @@ class CountModel(torch.nn.Module):
         return torch.stack([torch.zeros_like(counts), counts - 2.5], -1)
 
 
-class FailingModel(CountModel):
-    """Raises on its `fail_at`-th call, to simulate an interruption (private counters: they
-    are not settings of the scores, so they do not enter the fingerprint)."""
+class CrashAfter(LocalExecutor):
+    """Runs chunks locally and raises after `limit` noisy batches, inside a chunk, to simulate
+    an interruption (outside the model: its state is part of the fingerprint)."""
 
-    def __init__(self, fail_at: int):
-        super().__init__()
-        self._calls, self._fail_at = 0, fail_at
+    def __init__(self, limit: int):
+        self.limit = limit
 
-    def forward(self, x, edge_index):
-        self._calls += 1
-        if self._calls == self._fail_at:
-            raise RuntimeError("simulated crash")
-        return super().forward(x, edge_index)
+    def run_chunks(self, *args, on_batch=None, **kwargs):
+        def counted(size: int) -> None:
+            self.limit -= 1
+            if self.limit == 0:
+                raise RuntimeError("simulated crash")
+            if on_batch is not None:
+                on_batch(size)
+        yield from super().run_chunks(*args, on_batch=counted, **kwargs)
 
 
 def noise() -> LocalizedNoise:
     return LocalizedNoise(LABELS, THETA_PLUS, THETA_MINUS)
 
 
-def assert_same(a: SmoothingStats, b: SmoothingStats, same_model: bool = True) -> None:
-    """Bit-identical statistics (and the same fingerprint if `same_model`)."""
+def assert_same(a: SmoothingStats, b: SmoothingStats) -> None:
+    """Bit-identical statistics, with the same fingerprint."""
     for f in fields(SmoothingStats):
-        if f.name == "fingerprint" and not same_model:
-            continue
         left, right = getattr(a, f.name), getattr(b, f.name)
         if isinstance(left, np.ndarray):
             assert left.dtype == right.dtype and np.array_equal(left, right), f.name
@@ -206,20 +207,20 @@ def test_adding_rejects_double_counting_and_mismatch():
 def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, full):
     checkpoint = tmp_path / "stats.npz"
     # 2 + 2 pre batches, 8 batches per main chunk: crash inside chunk 1 of cluster 0
-    crashing = FailingModel(fail_at=4 + 8 + 3).eval()
     with pytest.raises(RuntimeError, match="simulated crash"):
-        smooth(crashing, X, None, noise(), CONFIG, checkpoint=checkpoint, progress=False)
+        smooth(CountModel().eval(), X, None, noise(), CONFIG, checkpoint=checkpoint,
+               progress=False, executor=CrashAfter(4 + 8 + 3))
     saved = SmoothingStats.load(checkpoint)
     assert saved.samples_done(MAIN).tolist() == [1000, 0]
     assert saved.samples_done(PRE).tolist() == [200, 200]
-    resumed = smooth(FailingModel(fail_at=-1).eval(), X, None, noise(), CONFIG,
-                     checkpoint=checkpoint, progress=False)
-    assert_same(resumed, full, same_model=False)  # FailingModel, not CountModel
-    assert_same(SmoothingStats.load(checkpoint), full, same_model=False)
+    resumed = smooth(CountModel().eval(), X, None, noise(), CONFIG, checkpoint=checkpoint,
+                     progress=False)
+    assert_same(resumed, full)
+    assert_same(SmoothingStats.load(checkpoint), full)
     # other settings: the checkpoint is set aside (kept, never merged) and resampled
-    fresh = smooth(FailingModel(fail_at=-1).eval(), X, None, noise(), MonteCarloConfig(10, 5),
+    fresh = smooth(CountModel().eval(), X, None, noise(), MonteCarloConfig(10, 5),
                    checkpoint=checkpoint, progress=False)
-    assert_same(SmoothingStats.load(tmp_path / "stats.stale-1.npz"), full, same_model=False)
+    assert_same(SmoothingStats.load(tmp_path / "stats.stale-1.npz"), full)
     assert_same(SmoothingStats.load(checkpoint), fresh)
 
 

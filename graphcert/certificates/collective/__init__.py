@@ -1,4 +1,4 @@
-"""Collective robustness certificates (SPEC §5; LRS Thm 4.2, App. E, §F.3.2).
+"""Collective robustness certificates (docs/theory.md §5; LRS Thm 4.2, App. E, §F.3.2).
 
 Binary data: the adversary adds ``b_plus[u]`` and deletes ``b_minus[u]`` bits of unit ``u``
 (integers within the unit's capacities, global budgets and optional local budgets) and breaks

@@ -1,4 +1,5 @@
-"""Collective certificates for binary data: attribute bits and node pairs (SPEC §5, §8)."""
+"""Collective certificates for binary data: attribute bits and node pairs
+(docs/theory.md §5, §8)."""
 from __future__ import annotations
 
 import cvxpy as cp
@@ -32,16 +33,17 @@ from graphcert.utils.validation import (
 
 
 class CollectiveCertifier(LazyProgram):
-    """Collective certificate for bit additions/deletions (SPEC §5), built once per instance.
+    """Collective certificate for bit additions/deletions (docs/theory.md §5), built once per
+    instance.
 
     The exact optimum comes from enumerating the adversary's maximal allocations over merged
     units when there are at most ``max_enumeration`` of them, else from the MILP.  The cvxpy
     problem is built once (lazily) and is DPP with the budgets as parameters, so ``certify``
     and ``sweep`` re-solve without recompiling.  ``merge_units=False`` keeps one budget unit
     per input unit in the MILP (the native form); merging is exact either way.  ``structure``
-    adds the node pairs as units (SPEC §8) with their own two budgets (``budget_plus_adj``,
-    ``budget_minus_adj`` of ``certify``): one program, four budget constraints.  See
-    ``collective_certificate`` for the arguments.
+    adds the node pairs as units (docs/theory.md §8) with their own two budgets
+    (``budget_plus_adj``, ``budget_minus_adj`` of ``certify``): one program, four budget
+    constraints.  See ``collective_certificate`` for the arguments.
     """
 
     _empty = "no targeted output is certifiable: there is no problem to build"
@@ -134,7 +136,7 @@ class CollectiveCertifier(LazyProgram):
         return local is not None and local.binds(eps_plus_adj, eps_minus_adj)
 
     def _pair_worst(self, eps_plus_adj: float, eps_minus_adj: float) -> np.ndarray | float:
-        """Largest (or an upper bound on the) pair weight per group, SPEC §8."""
+        """Largest (or an upper bound on the) pair weight per group, docs/theory.md §8."""
         if self.structure is None or eps_plus_adj + eps_minus_adj == 0:
             return 0.0
         if self._pair_local_binds(eps_plus_adj, eps_minus_adj):
@@ -159,6 +161,16 @@ class CollectiveCertifier(LazyProgram):
             return 0
         sure = self.sure_mask(budget_plus, budget_minus, budget_plus_adj, budget_minus_adj)
         return int(self.pairs.count[sure].sum())
+
+    def naive_outputs(self, budget_plus, budget_minus, budget_plus_adj=0,
+                      budget_minus_adj=0) -> np.ndarray:
+        """Per output (of ``eta``): targeted, not abstaining and certified on its own against
+        its own worst allocation, bool (n_outputs,); `naive` counts them."""
+        index = self.pairs.of_output
+        if not self.pairs.total:
+            return np.zeros(index.size, dtype=bool)
+        sure = self.sure_mask(budget_plus, budget_minus, budget_plus_adj, budget_minus_adj)
+        return (index >= 0) & sure[np.maximum(index, 0)]
 
     def certify(self, budget_plus, budget_minus, budget_plus_adj=0, budget_minus_adj=0) -> int:
         """Guaranteed number of targeted outputs that stay certified under the budgets
@@ -198,7 +210,7 @@ def collective_certificate(eta, out_group, w_plus, w_minus, cap_plus, cap_minus,
                            merge_units: bool = True, max_enumeration: int = 10**7,
                            structure: PairUnits | None = None, budget_plus_adj=0,
                            budget_minus_adj=0) -> int:
-    """Collective certificate for additions/deletions of bits (SPEC §5).
+    """Collective certificate for additions/deletions of bits (docs/theory.md §5).
 
     Args:
         eta: (n_out,) base radii; ``<= 0`` abstains (never certified); ``+inf`` is
@@ -217,7 +229,7 @@ def collective_certificate(eta, out_group, w_plus, w_minus, cap_plus, cap_minus,
             variables.
         max_enumeration: enumerate the adversary's allocations instead of solving the MILP
             when there are at most this many (0: always the MILP).
-        structure: the node pairs as units (`PairUnits`, SPEC §8), rows = output groups.
+        structure: the node pairs as units (`PairUnits`, docs/theory.md §8), rows = output groups.
         budget_plus_adj, budget_minus_adj: edges added / deleted (need ``structure``).
 
     Returns:
@@ -236,8 +248,9 @@ def naive_certificate(eta, out_group, w_plus, w_minus, cap_plus, cap_minus, budg
                       budget_minus, *, unit_group=None, local_budget=None, targets=None,
                       milp_bins: int | None = None, structure: PairUnits | None = None,
                       budget_plus_adj=0, budget_minus_adj=0) -> int:
-    """Targeted outputs certified on their own: worst allocation per output < eta (SPEC §5),
-    exact except with binding per-node pair budgets (then an upper bound on the worst).
+    """Targeted outputs certified on their own: worst allocation per output < eta
+    (docs/theory.md §5), exact except with binding per-node pair budgets (then an upper bound on the
+    worst).
 
     Arguments as in ``collective_certificate``.
     """

@@ -49,9 +49,10 @@ class Enumerator:
         self.w_plus, self.w_minus = w_plus[:, units.column], w_minus[:, units.column]
         self.structure = structure  # (PairUnits, w_plus, w_minus) of the pair units, or None
         starts = np.searchsorted(pairs.group, np.arange(pairs.groups.size))
-        ends = np.r_[starts[1:], pairs.group.size]
-        self.etas = [pairs.eta[a:b] for a, b in zip(starts, ends)]
-        self.broken = [np.r_[0, np.cumsum(pairs.count[a:b])] for a, b in zip(starts, ends)]
+        ends = np.r_[starts[1:], pairs.group.size][:starts.size]  # none without groups
+        self.etas = [pairs.eta[a:b] for a, b in zip(starts, ends, strict=True)]
+        self.broken = [np.r_[0, np.cumsum(pairs.count[a:b])]
+                       for a, b in zip(starts, ends, strict=True)]
         self.total = pairs.total
 
     def candidates(self, eps_plus: float, eps_minus: float, eps_plus_adj: float = 0.0,
@@ -88,7 +89,7 @@ class Enumerator:
         for lo in range(0, plus.shape[0], step):
             z = z_plus[lo:lo + step, None, None, :] + z_minus[None, :, None] + z_pairs[None, None]
             broken = sum(cum[np.searchsorted(eta, z[..., k], side="right")]
-                         for k, (eta, cum) in enumerate(zip(self.etas, self.broken)))
+                         for k, (eta, cum) in enumerate(zip(self.etas, self.broken, strict=True)))
             if not exact:
                 local = plus[lo:lo + step, None, :] + minus[None] <= u.local
                 broken = np.where(local.all(axis=-1)[..., None], broken, 0)

@@ -1,4 +1,4 @@
-"""Collective certificates for continuous data under an l2 budget (SPEC §5)."""
+"""Collective certificates for continuous data under an l2 budget (docs/theory.md §5)."""
 from __future__ import annotations
 
 import math
@@ -23,7 +23,7 @@ from graphcert.utils.validation import (
 
 
 class CollectiveCertifierL2(LazyProgram):
-    """Collective certificate for continuous units (SPEC §5, last sentences).
+    """Collective certificate for continuous units (docs/theory.md §5, last sentences).
 
     The adversary picks real ``b[u] >= 0`` with ``sum b <= budget`` (budget = eps^2) and breaks
     output n iff ``w[k(n)] . b >= eta_n``.  Exact as a MILP (binary indicators, continuous b)
@@ -88,7 +88,8 @@ class CollectiveCertifierL2(LazyProgram):
 
 def collective_certificate_l2(eta, out_group, w, budget, *, targets=None, relax: bool = False,
                               milp_bins: int | None = None) -> int:
-    """Collective l2 certificate (SPEC §5): ``w`` is (n_groups, n_units), ``budget`` = eps^2."""
+    """Collective l2 certificate (docs/theory.md §5): ``w`` is (n_groups, n_units), ``budget`` =
+    eps^2."""
     certifier = CollectiveCertifierL2(eta, out_group, w, targets=targets, relax=relax,
                                       milp_bins=milp_bins)
     return certifier.certify(budget)
@@ -112,7 +113,8 @@ def naive_certificate_l2(eta, out_group, w, budget, *, targets=None,
 def l2_certified_counts(cert: BaseCertificate, target: np.ndarray, w: np.ndarray, eps, *,
                      collective: bool = True, relax: bool = True,
                      milp_bins: int | None = 64) -> np.ndarray:
-    """Outputs predicting ``target`` still certified under every l2 radius in ``eps`` (SPEC §5, §6).
+    """Outputs predicting ``target`` still certified under every l2 radius in ``eps``
+    (docs/theory.md §5, §6).
 
     ``collective=False`` counts pixels certified on their own (naive); otherwise the LP
     (``relax``) or MILP collective certificate over continuous units (grid cells, graph

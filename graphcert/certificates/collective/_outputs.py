@@ -1,5 +1,5 @@
 """The outputs of a collective certificate: (group, radius) pairs and their quantization
-(SPEC §5, App. E)."""
+(docs/theory.md §5, App. E)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,7 +10,7 @@ from graphcert.utils.validation import check_float_vector, check_target_mask
 
 
 def quantize_eta(eta, out_group, milp_bins: int) -> np.ndarray:
-    """Round positive radii DOWN to ``milp_bins`` values per group (SPEC §5, LRS §E.2).
+    """Round positive radii DOWN to ``milp_bins`` values per group (docs/theory.md §5, LRS §E.2).
 
     The values are ``milp_bins`` evenly spaced edges from the group's smallest to its largest
     radius (both kept exactly); each radius maps to the largest edge ``<= eta``. Starting at
@@ -40,6 +40,7 @@ class OutputPairs:
     eta: np.ndarray
     count: np.ndarray
     groups: np.ndarray  # original group ids that occur
+    of_output: np.ndarray | None = None  # pair of every output, -1 where it is not counted
 
     @property
     def total(self) -> int:
@@ -66,14 +67,17 @@ def output_pairs(eta: np.ndarray, out_group: np.ndarray, targets, milp_bins: int
         eta[~finite] = infinite[group[~finite]]
     groups, group_idx = np.unique(group, return_inverse=True)
     keys = np.stack([group_idx.astype(float), eta], axis=1).reshape(-1, 2)
-    uniq, count = np.unique(keys, axis=0, return_counts=True)
-    return OutputPairs(uniq[:, 0].astype(np.int64), uniq[:, 1], count, groups)
+    uniq, inverse, count = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    of_output = np.full(keep.size, -1, dtype=np.int64)
+    of_output[keep] = inverse.ravel()
+    return OutputPairs(uniq[:, 0].astype(np.int64), uniq[:, 1], count, groups, of_output)
 
 
 def beyond_finite_change(blocks: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     """Per output group, a radius above any finite weighted change: ``1 + 2 sum`` of the
     finite weights times the capacities over all ``(weights (groups, units), capacity)``
     blocks. An infinite radius replaced by it is broken exactly when an infinite weight is
-    used (inf < inf is false), as SPEC §5's "change < eta" says, and the programs stay finite."""
+    used (inf < inf is false), as docs/theory.md §5's "change < eta" says, and the programs stay
+    finite."""
     total = sum(np.where(np.isfinite(w), w, 0.0) @ cap for w, cap in blocks)
     return 1.0 + 2.0 * total

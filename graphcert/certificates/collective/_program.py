@@ -57,8 +57,10 @@ class CountingProgram:
         self.steps = sp.csr_matrix((delta, (pairs.group, np.arange(n))),
                                    shape=(pairs.groups.size, n))
         self.top = np.asarray(self.steps.sum(axis=1)).ravel()
-        z = sum(w @ b for w, b in zip(self.weights, self.b))
-        self.rows = [(mats, rhs, sum(a @ b for a, b in zip(mats, self.b) if a is not None) <= rhs)
+        z = sum(w @ b for w, b in zip(self.weights, self.b, strict=True))
+        # a row lists the matrices of the leading blocks (None: the block is not in the row)
+        self.rows = [(mats, rhs, sum(a @ b for a, b in zip(mats, self.b[:len(mats)], strict=True)
+                                     if a is not None) <= rhs)
                      for mats, rhs in rows]
         self.reach = z + self.steps @ self.t >= self.top
         cons = [row for _, _, row in self.rows] + [self.reach, self.t >= self.sure]
@@ -105,7 +107,7 @@ class CountingProgram:
             for i, a in enumerate(mats):
                 if a is not None:
                     g_b[i] = g_b[i] + a.T @ y_row
-        terms += [np.minimum(g * upper, 0.0) for g, upper in zip(g_b, box)]
+        terms += [np.minimum(g * upper, 0.0) for g, upper in zip(g_b, box, strict=True)]
         total = sum(float(term.sum()) for term in terms)
         magnitude = sum(float(np.abs(term).sum()) for term in terms)
         return total, 1e-9 * (1.0 + magnitude)
@@ -121,7 +123,7 @@ def monotone_sweep(certify, *budgets) -> np.ndarray:
             raise ValueError("sweep budgets must be non-decreasing (early stopping needs "
                              "monotone budgets); call certify() for arbitrary budgets")
     counts = np.zeros(arrays[0].size, dtype=np.int64)
-    for i, values in enumerate(zip(*arrays)):
+    for i, values in enumerate(zip(*arrays, strict=True)):
         counts[i] = certify(*values)
         if counts[i] == 0:  # monotone: every larger budget certifies nothing either
             break

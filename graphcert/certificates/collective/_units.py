@@ -126,7 +126,8 @@ def max_weights(wp: np.ndarray, wm: np.ndarray, units: Units, budget_plus: float
 
 def max_adversarial_weight(w_plus, w_minus, cap_plus, cap_minus, budget_plus, budget_minus,
                            local_budget=None) -> float:
-    """Exact max of ``w_plus . b_plus + w_minus . b_minus`` over admissible integer b (SPEC §5).
+    """Exact max of ``w_plus . b_plus + w_minus . b_minus`` over admissible integer b
+    (docs/theory.md §5).
 
     One weight per unit; ``local_budget`` (scalar or per unit) bounds ``b_plus + b_minus``.
     Returns ``inf`` if a bit of infinite weight is affordable.

@@ -1,6 +1,6 @@
 """`graphcert attribute`: certified attributions of a small CNN on scikit-learn's digits
-(SPEC §7, paper 001): certified maps per K, the overlaid map, %certified, Certified GridPG on
-2 x 2 grids of distinct digits and deletion faithfulness."""
+(docs/theory.md §7, Anani et al. 2025): certified maps per K, the overlaid map, %certified,
+Certified GridPG on 2 x 2 grids of distinct digits and deletion faithfulness."""
 from __future__ import annotations
 
 import time
@@ -70,7 +70,7 @@ def run(config: AttributeConfig, out: Path) -> dict:
             gc = certify_attribution(attribute, grid, target, config.ks, config.sigma, **kw)
             grid_scores.append([certified_gridpg(m, 2, 0) for m in gc.maps])
         curves = np.stack([deletion_curve(model, x[i], int(y[i]), c)
-                           for i, c in zip(images, certs)])
+                           for i, c in zip(images, certs, strict=True)])
         table.append({"method": name,
                       "%certified": 100 * np.mean([percent_certified(c.maps) for c in certs]),
                       "%cert-1": 100 * np.mean([np.mean(c.maps == 1) for c in certs]),
@@ -121,10 +121,10 @@ def _plot(maps: dict, image: torch.Tensor, config: AttributeConfig, out: Path) -
     cols = len(config.ks) + 2
     fig = Figure(figsize=(1.6 * cols, 1.7 * len(maps)))
     axes = fig.subplots(len(maps), cols, squeeze=False)
-    for row, (name, cert) in zip(axes, maps.items()):
+    for row, (name, cert) in zip(axes, maps.items(), strict=True):
         row[0].imshow(image[0].numpy(), cmap="gray")
         row[0].set_ylabel(name, fontsize=8)
-        for a, k, m in zip(row[1:], cert.ks, cert.maps):
+        for a, k, m in zip(row[1:-1], cert.ks, cert.maps, strict=True):
             a.imshow(np.where(m == ABSTAIN, 0, m + 1), cmap=cmap, vmin=0, vmax=2,
                      interpolation="nearest")
             a.set_title(f"K={k:g}%", fontsize=8)

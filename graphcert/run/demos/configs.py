@@ -23,7 +23,7 @@ def _even_size(size: int) -> None:
 
 @dataclass(frozen=True)
 class SegmentConfig(Schema):
-    """`graphcert segment`: a tiny U-Net on synthetic shapes (SPEC §4-§7)."""
+    """`graphcert segment`: a tiny U-Net on synthetic shapes (docs/theory.md §4-§7)."""
 
     seed_fields = ("seed",)
 
@@ -46,7 +46,7 @@ class SegmentConfig(Schema):
     eps_max: float = option(1.0, interval="[0, inf)", help="largest l2 radius")
     eps_step: float = option(0.05, interval="(0, inf)",
                              help="l2 radius grid step")
-    seed: int = option(0, interval="[0, inf)", help="seed of data, training and sampling")
+    seed: int = option(0, interval="[0, 4294967295]", help="seed of data, training and sampling")
 
     def check(self) -> None:
         _even_size(self.size)
@@ -60,7 +60,8 @@ class SegmentConfig(Schema):
 
 @dataclass(frozen=True)
 class AttributeConfig(Schema):
-    """`graphcert attribute`: certified attributions of a small CNN on digits (SPEC §7)."""
+    """`graphcert attribute`: certified attributions of a small CNN on digits
+    (docs/theory.md §7)."""
 
     seed_fields = ("seed",)
 
@@ -78,7 +79,7 @@ class AttributeConfig(Schema):
     n_pre: int = option(20, interval="[1, inf)", help="pre-samples per image")
     n_samples: int = option(100, interval="[1, inf)", help="Monte Carlo samples per image")
     epochs: int = option(4, interval="[1, inf)", help="training epochs")
-    seed: int = option(0, interval="[0, inf)", help="seed of data, training and sampling")
+    seed: int = option(0, interval="[0, 4294967295]", help="seed of data, training and sampling")
 
     def check(self) -> None:
         from graphcert.tasks.image.attribution import (
@@ -90,8 +91,8 @@ class AttributeConfig(Schema):
 
 @dataclass(frozen=True)
 class MultimodalConfig(Schema):
-    """`graphcert multimodal` (SPEC §7, paper 002); ``k`` and ``example_r`` are (RGB, depth),
-    the baseline keeps sum(k)."""
+    """`graphcert multimodal` (docs/theory.md §7, Wang et al. 2024); ``k`` and ``example_r``
+    are (RGB, depth), the baseline keeps sum(k)."""
 
     seed_fields = ("seed",)
 
@@ -110,7 +111,7 @@ class MultimodalConfig(Schema):
     example_r: tuple[int, ...] = option((8, 2), interval="[0, inf)", help="budget (r1, r2) of the "
                                         "example masks")
     region_level: float = option(0.5, interval="[0, 1]", help="certified accuracy of the region")
-    seed: int = option(0, interval="[0, inf)", help="seed of data, training and sampling")
+    seed: int = option(0, interval="[0, 4294967295]", help="seed of data, training and sampling")
 
     def check(self) -> None:
         if len(self.k) != 2 or len(self.example_r) != 2:

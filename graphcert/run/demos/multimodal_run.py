@@ -1,5 +1,5 @@
-"""`graphcert multimodal`: MMCert on synthetic road scenes with two modalities (SPEC §7,
-paper 002).
+"""`graphcert multimodal`: MMCert on synthetic road scenes with two modalities (docs/theory.md §7,
+Wang et al. 2024).
 
 A tiny U-Net segments road / not road from an RGB-like and a depth-like image, trained on
 ablated inputs. Each test scene is smoothed by majority vote over N ablated inputs, once with
@@ -41,7 +41,7 @@ TRAIN_FIELDS = ("size", "n_train", "steps", "k", "seed")
 
 
 def _samplers(config: MultimodalConfig) -> dict[str, AblationSampler]:
-    """MMCert's per-modality sampler and the pooled randomized-ablation one (SPEC §7)."""
+    """MMCert's per-modality sampler and the pooled randomized-ablation one (docs/theory.md §7)."""
     n = (config.size**2,) * 2
     return {"MMCert": AblationSampler(n, config.k),
             "RA": AblationSampler(n, config.k, pooled=True)}
@@ -158,7 +158,7 @@ def run(config: MultimodalConfig, out: Path) -> dict:
     accuracy = {m: scores[m][:len(region), 0].reshape(len(grid), len(grid)) for m in METHODS}
     results = {
         "k": list(config.k), "r": grid,
-        "summary": [dict(zip(SUMMARY, [m, *summary[m].tolist()])) for m in METHODS],
+        "summary": [dict(zip(SUMMARY, [m, *summary[m].tolist()], strict=True)) for m in METHODS],
         "certified_accuracy": {m: a.tolist() for m, a in accuracy.items()},
         "region": {m: _region(a, grid, config.region_level) for m, a in accuracy.items()},
         "table": [{"r1": a, "r2": b,
@@ -175,7 +175,7 @@ def run(config: MultimodalConfig, out: Path) -> dict:
 
 def _region(accuracy: np.ndarray, grid: list[int], level: float) -> list:
     """Per r_1 of the grid, the largest r_2 with certified accuracy >= level (None: none)."""
-    return [max((r2 for r2, a in zip(grid, row) if a >= level), default=None)
+    return [max((r2 for r2, a in zip(grid, row, strict=True) if a >= level), default=None)
             for row in accuracy]
 
 
@@ -191,7 +191,7 @@ def _plot(results: dict, config: MultimodalConfig, out: Path) -> None:
     panels = [(acc["MMCert"], f"MMCert, k = ({config.k[0]}, {config.k[1]})", "viridis", 0, 1),
               (acc["RA"], f"randomized ablation, k = {sum(config.k)} pooled", "viridis", 0, 1),
               (acc["MMCert"] - acc["RA"], "MMCert - randomized ablation", "RdBu", -1, 1)]
-    for ax, (values, title, cmap, lo, hi) in zip(axes, panels):
+    for ax, (values, title, cmap, lo, hi) in zip(axes, panels, strict=True):
         im = ax.imshow(values.T, origin="lower", extent=extent, cmap=cmap, vmin=lo, vmax=hi,
                        interpolation="nearest", aspect="auto")
         if cmap == "viridis":
@@ -221,7 +221,7 @@ def _plot_examples(examples: list, sampler: AblationSampler, config: MultimodalC
     r1, r2 = config.example_r
     fig = Figure(figsize=(15, 2.1 * len(examples) + 0.5))
     axes = fig.subplots(len(examples), 8, squeeze=False)
-    for row, (scene, road, certs) in zip(axes, examples):
+    for row, (scene, road, certs) in zip(axes, examples, strict=True):
         ablated = ablate(scene, sampler.masks(1, rng))[0].numpy()  # dropped pixels white
         panels = [(scene[0].permute(1, 2, 0).numpy(), "RGB", None, {}),
                   (scene[1][0].numpy(), "depth", "viridis", {}),
@@ -236,7 +236,7 @@ def _plot_examples(examples: list, sampler: AblationSampler, config: MultimodalC
             code = np.where(cert, np.where(smoothed == road.ravel(), 1, 2), 0)
             panels.append((code.reshape(road.shape), f"{m} certified, r = ({r1}, {r2})",
                            status, dict(vmin=0, vmax=2)))
-        for ax, (img, title, cmap, kw) in zip(row, panels):
+        for ax, (img, title, cmap, kw) in zip(row, panels, strict=True):
             ax.imshow(img, cmap=cmap, interpolation="nearest", **kw)
             ax.set_title(title, fontsize=8)
             ax.axis("off")

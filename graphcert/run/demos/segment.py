@@ -1,4 +1,4 @@
-"""`graphcert segment`: train a tiny U-Net on synthetic shapes, certify it (SPEC §4-§7).
+"""`graphcert segment`: train a tiny U-Net on synthetic shapes, certify it (docs/theory.md §4-§7).
 
 Localized smoothing on a rows x cols grid (naive and collective LP certificates) against
 SegCertify* (isotropic, tau, Holm) and center smoothing; certified accuracy over l2 radii,
@@ -37,8 +37,9 @@ __all__ = ["SegmentConfig", "run"]
 
 
 def train(config: SegmentConfig, noises: list[GridGaussian]) -> TinyUNet:
-    """Adam on cross-entropy (background down-weighted), every image perturbed by a random cell's distribution of a
-    random one of ``noises`` (training on the smoothing distributions, LRS App. C.2)."""
+    """Adam on cross-entropy (background down-weighted), every image perturbed by a random cell's
+    distribution of a random one of ``noises`` (training on the smoothing distributions,
+    LRS App. C.2)."""
     torch.manual_seed(config.seed)
     x, y = shapes_dataset(config.n_train, config.size, seed=config.seed)
     model = TinyUNet(3, len(SHAPE_CLASSES))
@@ -48,7 +49,7 @@ def train(config: SegmentConfig, noises: list[GridGaussian]) -> TinyUNet:
         idx = rng.choice(len(x), 16, replace=False)
         batch = torch.stack([
             noises[j].sample(x[i], int(rng.integers(noises[j].n_clusters)), 1, rng)[0]
-            for i, j in zip(idx, rng.integers(len(noises), size=16))])
+            for i, j in zip(idx, rng.integers(len(noises), size=16), strict=True)])
         loss = F.cross_entropy(model(batch), y[idx], weight=torch.tensor([0.3, 1.0, 1.0, 1.0]))
         opt.zero_grad()
         loss.backward()
@@ -78,7 +79,7 @@ def run(config: SegmentConfig, out: Path) -> dict:
     conf = {m: np.zeros((n_classes, n_classes + 1), np.int64) for m in ("localized", "iso")}
     examples = []
     iso_samples = config.n_samples * part.n_cells  # same total budget as localized smoothing
-    for i, (x, y) in enumerate(zip(x_test, y_test)):
+    for i, (x, y) in enumerate(zip(x_test, y_test, strict=True)):
         target = y.numpy().ravel()
         votes = smoothed_votes(predict, x, local, n_classes, config.n_pre, config.n_samples,
                                seed=config.seed + i)
@@ -95,8 +96,8 @@ def run(config: SegmentConfig, out: Path) -> dict:
         center = center_smoothing(predict, x, iso, eps, alpha=config.alpha, seed=config.seed + i)
         n_correct = 0 if center.center is None else int(np.sum(center.center == target))
         curves["center smoothing"] += [
-            center_smoothing_certified_accuracy(n_correct, int(l), n_pix) * n_pix
-            for l in center.robust]
+            center_smoothing_certified_accuracy(n_correct, int(robust), n_pix) * n_pix
+            for robust in center.robust]
         examples.append((x, y.numpy(), prediction(cert).reshape(y.shape), labels.reshape(y.shape)))
     total = n_pix * config.n_test
     results = {"eps": eps.tolist(), "curves": {}, "table": []}
@@ -130,12 +131,13 @@ def _plot(results: dict, examples: list, config: SegmentConfig, out: Path) -> No
     cmap = ListedColormap(["#222222", "#e41a1c", "#377eb8", "#4daf4a", "#bbbbbb"])
     fig = Figure(figsize=(8, 2 * len(examples)))
     axes = fig.subplots(len(examples), 4, squeeze=False)
-    for row, (x, y, loc, iso) in zip(axes, examples):
+    for row, (x, y, loc, iso) in zip(axes, examples, strict=True):
         row[0].imshow(x.permute(1, 2, 0).numpy())
-        for a, lab in zip(row[1:], (y, loc, iso)):
+        for a, lab in zip(row[1:], (y, loc, iso), strict=True):
             a.imshow(np.where(lab == ABSTAIN, 4, lab), cmap=cmap, vmin=0, vmax=4,
                      interpolation="nearest")
-        for a, t in zip(row, ("image", "truth", "localized (grey: abstain)", "SegCertify*")):
+        titles = ("image", "truth", "localized (grey: abstain)", "SegCertify*")
+        for a, t in zip(row, titles, strict=True):
             a.set_title(t, fontsize=8)
             a.axis("off")
     fig.tight_layout()

@@ -17,23 +17,30 @@ Adding a method takes one module and one registry line:
    inside the methods, so that reading the registry stays fast.
 2. Add an instance to the tuple below: ``METHODS`` maps its name to it, and
    ``graphcert certify --methods NAME`` runs it.
+
+A method without sampling (the voting certificates, ``graphcert/run/methods/voting.py``)
+subclasses `DeterministicMethod` instead and implements ``run``, which trains its own model
+if it needs one and returns its `MethodResult`.
 """
 from __future__ import annotations
 
-from graphcert.run.methods.base import CertificationInputs, SmoothingMethod
+from graphcert.run.methods.base import CertificationInputs, DeterministicMethod, SmoothingMethod
 from graphcert.run.methods.gaussian import Gaussian
 from graphcert.run.methods.isotropic import Isotropic
 from graphcert.run.methods.kary import Kary, KaryLocalized
 from graphcert.run.methods.localized import Localized
 from graphcert.run.methods.sparse_smooth import SparseSmooth
+from graphcert.run.methods.voting import Voting
 
-__all__ = ["METHODS", "CertificationInputs", "SmoothingMethod"]
+__all__ = ["METHODS", "CertificationInputs", "DeterministicMethod", "SmoothingMethod"]
 
-METHODS: dict[str, SmoothingMethod] = {method.name: method for method in (
+METHODS: dict[str, SmoothingMethod | DeterministicMethod] = {method.name: method for method in (
     Localized(),
     Isotropic(),
     SparseSmooth(),
     Gaussian(),
     Kary(),
     KaryLocalized(),
+    Voting("edge"),
+    Voting("node"),
 )}

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from graphcert.tasks.graph.results import MethodResult
     from graphcert.tasks.graph.surface import AttackSurface
 
-__all__ = ["CertificationInputs", "SmoothingMethod"]
+__all__ = ["CertificationInputs", "DeterministicMethod", "SmoothingMethod"]
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,8 @@ class SmoothingMethod(ABC):
         return None
 
     def needs_histogram(self, config) -> bool:
-        """Whether the certificate reads the score histogram (config.n_bins bins, SPEC §4);
-        without it the statistics keep one bin instead of N x n_bins counts."""
+        """Whether the certificate reads the score histogram (config.n_bins bins,
+        docs/theory.md §4); without it the statistics keep one bin instead of N x n_bins counts."""
         return False
 
     def batch_size(self, config, data) -> int:
@@ -78,3 +78,27 @@ class SmoothingMethod(ABC):
     @abstractmethod
     def describe_samples(self, noise) -> dict:
         """The noise parameters recorded under results.json's methods.<name>.samples."""
+
+
+class DeterministicMethod(ABC):
+    """A method without Monte Carlo (the voting certificates): it trains its own base
+    classifier if it needs one and certifies the targets directly.
+
+    It declares ``name``, ``label``, ``features``, ``fields`` and ``threat_models`` as a
+    `SmoothingMethod` does; the pipeline calls `run` after the sampled methods.
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    features: ClassVar[str]
+    fields: ClassVar[frozenset[str]]
+    threat_models: ClassVar[tuple[str, ...]] = ("attributes",)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    @abstractmethod
+    def run(self, config, data, idx_train, idx_val, inputs: CertificationInputs, run_dir,
+            log) -> tuple[MethodResult, dict]:
+        """(certificates and curves of the targets, what results.json records under
+        methods.<name>.samples: the settings in place of sample counts)."""

@@ -1,5 +1,5 @@
-"""Localized Gaussian smoothing of continuous features (SPEC §2, §4, §5): sigma by affinity
-rank of the METIS clusters, vote-based anisotropic certificates, naive and collective
+"""Localized Gaussian smoothing of continuous features (docs/theory.md §2, §4, §5): sigma by
+affinity rank of the METIS clusters, vote-based anisotropic certificates, naive and collective
 certified accuracy over l2 radii (`graphcert.tasks.graph.gaussian`)."""
 from __future__ import annotations
 

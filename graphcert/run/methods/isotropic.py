@@ -1,6 +1,6 @@
 """Isotropic smoothing of binary attributes with variance-constrained certificates (the
-baseline of SPEC §2: one distribution, theta_plus and theta_minus_low everywhere; with the
-structure threat models p_plus and p_minus on every node pair, SPEC §8)."""
+baseline of docs/theory.md §2: one distribution, theta_plus and theta_minus_low everywhere; with the
+structure threat models p_plus and p_minus on every node pair, docs/theory.md §8)."""
 from __future__ import annotations
 
 from graphcert.run.methods.localized import VARIANCE_FIELDS, VarianceConstrained
@@ -10,8 +10,8 @@ __all__ = ["Isotropic", "isotropic_run_noise"]
 
 
 def isotropic_run_noise(config, data):
-    """One cluster, theta_plus / theta_minus_low on every attribute (SPEC §2) and, with a
-    structure threat model, p_plus / p_minus on every node pair (SPEC §8)."""
+    """One cluster, theta_plus / theta_minus_low on every attribute (docs/theory.md §2) and, with a
+    structure threat model, p_plus / p_minus on every node pair (docs/theory.md §8)."""
     from graphcert.noise.binary import LocalizedNoise
     attributes = LocalizedNoise.isotropic(data.num_nodes, config.theta_plus,
                                           config.theta_minus_low)

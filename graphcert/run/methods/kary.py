@@ -1,10 +1,10 @@
-"""K-ary smoothing of categorical node attributes (SPEC §9), certified over Hamming budgets
-(`graphcert.tasks.graph.kary`):
+"""K-ary smoothing of categorical node attributes (docs/theory.md §9), certified over
+Hamming budgets (`graphcert.tasks.graph.kary`):
 
 * ``kary``: Lee et al.'s isotropic noise (every value kept with probability ``keep``, else
   redrawn uniformly), one-hot votes and the exact Hamming certificate;
 * ``kary_localized``: ``keep`` by affinity rank of the METIS clusters, from ``keep`` (own
-  cluster) to ``keep_far`` (least connected cluster) as in SPEC §2, variance-constrained
+  cluster) to ``keep_far`` (least connected cluster) as in docs/theory.md §2, variance-constrained
   certificates with naive and collective counts.
 
 Both need categorical attributes: ``x`` one-hot with ``data.n_values`` (F,) giving the

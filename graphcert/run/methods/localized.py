@@ -1,17 +1,15 @@
-"""Localized smoothing of binary attributes with variance-constrained certificates (SPEC §2,
-§3, §5): METIS clusters, deletion probabilities by affinity rank, naive and collective (MILP)
-certificates over deletion and addition budgets; with the structure threat models (SPEC §8)
-the node pairs are smoothed and certified too (`graphcert.run.methods.threats`)."""
+"""Localized smoothing of binary attributes with variance-constrained certificates
+(docs/theory.md §2, §3, §5): METIS clusters, deletion probabilities by affinity rank, naive and
+collective (MILP) certificates over deletion and addition budgets; with the structure threat models
+(docs/theory.md §8) the node pairs are smoothed and certified too
+(`graphcert.run.methods.threats`)."""
 from __future__ import annotations
 
 from graphcert.run.methods.base import CertificationInputs, SmoothingMethod
 from graphcert.run.methods.threats import (
     STRUCTURE_FIELDS,
     THREAT_MODELS,
-    attribute_part,
     noise_samples,
-    pair_units,
-    structure_part,
     threat_noise,
 )
 
@@ -33,10 +31,11 @@ class VarianceConstrained(SmoothingMethod):
         return config.score_temperature
 
     def needs_histogram(self, config) -> bool:
-        return config.bounds == "dkw"  # only the DKW bounds read the histogram (SPEC §4)
+        return config.bounds == "dkw"  # only the DKW bounds read the histogram (docs/theory.md §4)
 
     def evaluate(self, config, stats, noise, inputs: CertificationInputs):
         from graphcert.tasks.graph.binary import variance_constrained_result
+        from graphcert.tasks.graph.noises import attribute_part, pair_units, structure_part
         from graphcert.tasks.graph.surface import AttackSurface
         attributes, structure = attribute_part(noise), structure_part(noise)
         theta_plus, theta_minus, surface = (attributes.theta_plus, attributes.theta_minus,
@@ -56,7 +55,7 @@ class VarianceConstrained(SmoothingMethod):
 
 class Localized(VarianceConstrained):
     """One distribution per METIS cluster; theta_minus from theta_minus_low (own cluster) to
-    theta_minus_high (least connected cluster) by affinity rank (SPEC §2)."""
+    theta_minus_high (least connected cluster) by affinity rank (docs/theory.md §2)."""
 
     name = "localized"
     label = "localized smoothing (variance-constrained)"

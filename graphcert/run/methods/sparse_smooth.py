@@ -1,5 +1,5 @@
-"""SparseSmooth (Bojchevski et al. 2020; SPEC §4, §8): isotropic sparsity-aware noise on the
-attributes, the node pairs or both, Holm-corrected vote bounds and each target's exact
+"""SparseSmooth (Bojchevski et al. 2020; docs/theory.md §4, §8): isotropic sparsity-aware noise on
+the attributes, the node pairs or both, Holm-corrected vote bounds and each target's exact
 certified region.
 
 It counts votes only, so it smooths one-hot scores (temperature 0) and shares its statistics
@@ -12,9 +12,7 @@ from graphcert.run.methods.isotropic import isotropic_run_noise
 from graphcert.run.methods.threats import (
     STRUCTURE_FIELDS,
     THREAT_MODELS,
-    attribute_part,
     noise_samples,
-    structure_part,
 )
 
 __all__ = ["SparseSmooth"]
@@ -37,6 +35,7 @@ class SparseSmooth(SmoothingMethod):
 
     def evaluate(self, config, stats, noise, inputs: CertificationInputs):
         from graphcert.tasks.graph.binary import sparse_smooth_result
+        from graphcert.tasks.graph.noises import attribute_part, structure_part
         attributes, structure = attribute_part(noise) is not None, structure_part(noise)
         return sparse_smooth_result(
             stats, inputs.y, inputs.targets, config.theta_plus if attributes else None,

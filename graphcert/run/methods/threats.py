@@ -1,4 +1,4 @@
-"""Threat models of the binary methods (SPEC §1, §8): what the adversary changes and hence
+"""Threat models of the binary methods (docs/theory.md §1, §8): what the adversary changes and hence
 what is noised and certified.
 
 * ``attributes``: attribute bits (the default; the papers' main experiments);
@@ -7,15 +7,15 @@ what is noised and certified.
 
 The binary methods (localized, isotropic, SparseSmooth) build their attribute noise as
 before; `threat_noise` turns it into the noise of the configured threat model, and
-`attribute_part` / `structure_part` take a noise apart again for the certificates.
+`graphcert.tasks.graph.noises.attribute_part` / `structure_part` take a noise apart again for
+the certificates.
 """
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ATTRIBUTE_FIELDS", "STRUCTURE_FIELDS", "THREAT_MODELS", "attribute_part",
-           "fields_not_read", "noise_samples", "pair_units", "structure_part", "threat_noise",
-           "training_structure"]
+__all__ = ["ATTRIBUTE_FIELDS", "STRUCTURE_FIELDS", "THREAT_MODELS", "fields_not_read",
+           "noise_samples", "threat_noise", "training_structure"]
 
 THREAT_MODELS = ("attributes", "structure", "both")
 #: config fields that only the attribute threat models read (binary methods)
@@ -39,7 +39,7 @@ def threat_noise(config, data, attributes, localized: bool = False) -> Any:
     The structure noise adds absent pairs with ``p_plus`` and deletes edges with ``p_minus``;
     `localized` uses the clusters of `attributes` and their affinity ranks: deletions go from
     ``p_minus`` (pairs touching the own cluster) to ``p_minus_high`` (pairs between the least
-    connected clusters) by the rank of the nearer endpoint (SPEC §8)."""
+    connected clusters) by the rank of the nearer endpoint (docs/theory.md §8)."""
     if config.threat_model == "attributes":
         return attributes
     from graphcert.noise.structure import (
@@ -58,35 +58,10 @@ def threat_noise(config, data, attributes, localized: bool = False) -> Any:
         ProductNoise(attributes, structure)
 
 
-def attribute_part(noise) -> Any | None:
-    """The attribute noise inside `noise` (a `LocalizedNoise`), None if it has none."""
-    from graphcert.noise.binary import LocalizedNoise
-    from graphcert.noise.structure import ProductNoise
-    if isinstance(noise, ProductNoise):
-        return noise.attributes
-    return noise if isinstance(noise, LocalizedNoise) else None
-
-
-def structure_part(noise) -> Any | None:
-    """The structure noise inside `noise` (a `StructureNoise`), None if it has none."""
-    from graphcert.noise.structure import ProductNoise, StructureNoise
-    if isinstance(noise, ProductNoise):
-        return noise.structure
-    return noise if isinstance(noise, StructureNoise) else None
-
-
-def pair_units(structure):
-    """The node pairs as units of the collective certificate (SPEC §8): one unit per cluster
-    pair, with the weights of `structure`'s probabilities per output cluster."""
-    from graphcert.certificates import pair_weight_matrices
-    from graphcert.certificates.collective import PairUnits
-    return PairUnits.from_graph(structure.edge_index, structure.labels,
-                                *pair_weight_matrices(structure.p_plus, structure.p_minus))
-
-
 def noise_samples(noise) -> dict:
     """The flip probabilities recorded in results.json (row = output cluster): attribute
     ``theta_*`` (rows x input clusters) and pair ``p_*`` (rows x cluster pairs)."""
+    from graphcert.tasks.graph.noises import attribute_part, structure_part
     samples = {}
     attributes, structure = attribute_part(noise), structure_part(noise)
     if attributes is not None:

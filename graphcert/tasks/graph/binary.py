@@ -1,4 +1,4 @@
-"""Result builders of the command line for binary attributes and edges (SPEC §3-§6, §8).
+"""Result builders of the command line for binary attributes and edges (docs/theory.md §3-§6, §8).
 
 Two families of methods:
 * variance-constrained smoothing (localized or isotropic): per-target radii eta
@@ -6,15 +6,13 @@ Two families of methods:
   budgets;
 * SparseSmooth (isotropic, vote based, Holm correction): each target's exact certified region.
 
-Both certify attribute bits, node pairs (edges, SPEC §8) or both at once, and return a
+Both certify attribute bits, node pairs (edges, docs/theory.md §8) or both at once, and return a
 `MethodResult` (a row of results.json).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from graphcert.certificates import sparse_smooth_region
-from graphcert.certificates.bounds import holm_lower_bounds
 from graphcert.certificates.collective import CollectiveCertifier, PairUnits
 from graphcert.sampling.statistics import SmoothingStats
 from graphcert.tasks.graph.certificate import (
@@ -24,6 +22,7 @@ from graphcert.tasks.graph.certificate import (
 )
 from graphcert.tasks.graph.results import FAMILIES, Curve, MethodResult, joint_grid
 from graphcert.tasks.graph.surface import AttackSurface
+from graphcert.tasks.graph.vote_certificates import SparseSmoothCertificate
 
 __all__ = ["sparse_smooth_result", "variance_constrained_result"]
 
@@ -40,7 +39,7 @@ def variance_constrained_result(method: str, stats: SmoothingStats, y: np.ndarra
     """Variance-constrained base certificates (Bonferroni over targets) and their curves.
 
     Attribute curves and grid unless the attributes are not noised (``theta_* = None``, see
-    `Certificate.from_statistics`); edge curves and grid with ``structure`` (SPEC §8)."""
+    `Certificate.from_statistics`); edge curves and grid with ``structure`` (docs/theory.md §8)."""
     cert = Certificate.from_statistics(stats, theta_plus, theta_minus, surface, targets,
                                        alpha=alpha, bounds=bounds, structure=structure)
     predicted = cert.base.predicted
@@ -86,23 +85,23 @@ def sparse_smooth_result(stats: SmoothingStats, y: np.ndarray, targets: np.ndarr
                          ) -> MethodResult:
     """SparseSmooth (Bojchevski et al. 2020): Holm-corrected vote bounds, exact regions.
 
-    Attribute curves and grid with ``theta_*`` (SPEC §4), edge curves and grid with the
-    structure noise's ``p_*`` (SPEC §8: edges alone are §4 with the pair probabilities);
-    both when the votes come from the product of the two noises."""
-    predicted = stats.candidate_vote[targets]
-    votes = stats.votes[targets, predicted]
-    p_lower, passed = holm_lower_bounds(votes, stats.n[targets], alpha)
-    p_lower = np.where(passed, p_lower, 0.0)
-    correct = predicted == y[targets]
-    result = MethodResult("sparse_smooth", predicted, correct, ~passed)
+    Attribute curves and grid with ``theta_*`` (docs/theory.md §4), edge curves and grid with the
+    structure noise's ``p_*`` (docs/theory.md §8: edges alone are §4 with the pair probabilities);
+    both when the votes come from the product of the two noises. Counted from the
+    per-target `SparseSmoothCertificate`."""
+    cert = SparseSmoothCertificate.from_statistics(
+        stats, targets, alpha=alpha,
+        attributes=None if theta_plus is None else (theta_plus, theta_minus),
+        edges=None if p_plus is None else (p_plus, p_minus))
+    correct = cert.predicted == y[cert.targets]
+    result = MethodResult("sparse_smooth", cert.predicted, correct, ~cert.passed)
     n = len(targets)
-    families = {"attributes": (theta_plus, theta_minus, max_additions, max_deletions),
-                "edges": (p_plus, p_minus, max_edge_additions, max_edge_deletions)}
-    for family, (prob_plus, prob_minus, top_plus, top_minus) in families.items():
-        if prob_plus is None:
-            continue
+    maxima = {"attributes": (max_additions, max_deletions),
+              "edges": (max_edge_additions, max_edge_deletions)}
+    for family in cert.kinds:
         plus, minus, grid = FAMILIES[family]
-        region = sparse_smooth_region(p_lower, prob_plus, prob_minus, top_plus, top_minus)
+        top_plus, top_minus = maxima[family]
+        region = cert.region(family, top_plus, top_minus)
         for name, certified in ((minus, region[:, 0, :]), (plus, region[:, :, 0])):
             naive = (certified & correct[:, None]).sum(0).astype(int).tolist()
             ratio = certified.sum(0).astype(int).tolist()

@@ -1,5 +1,5 @@
 """The certificate of the one-call API: variance-constrained radii of target nodes and their
-naive and collective certified counts over attack budgets (SPEC §3, §5, §6).
+naive and collective certified counts over attack budgets (docs/theory.md §3, §5, §6).
 
 `Certificate` is what `graphcert.certify` returns; `certified_counts` and
 `variance_constrained_eta` are shared with the result builders of the command line
@@ -8,6 +8,7 @@ naive and collective certified counts over attack budgets (SPEC §3, §5, §6).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -19,6 +20,7 @@ from graphcert.certificates import (
 from graphcert.certificates.bounds import mu_zeta_bounds
 from graphcert.certificates.collective import CollectiveCertifier, PairUnits
 from graphcert.sampling.statistics import SmoothingStats
+from graphcert.tasks.graph.attacks import AnswersAttacks
 from graphcert.tasks.graph.results import Curve
 from graphcert.tasks.graph.surface import AttackSurface
 from graphcert.utils.validation import check_choice
@@ -41,16 +43,19 @@ def attack_budgets(length: int, **budgets) -> list[np.ndarray]:
 
 
 @dataclass(frozen=True)
-class Certificate:
-    """Variance-constrained certificates of target nodes (SPEC §3) and what their naive and
-    collective certificates need (SPEC §5): per-bit weights of every output cluster's noise,
-    the input cluster of every node and the attack surface.
+class Certificate(AnswersAttacks):
+    """Variance-constrained certificates of target nodes (docs/theory.md §3) and what their
+    naive and collective certificates need (docs/theory.md §5): per-bit weights of every output
+    cluster's noise, the input cluster of every node and the attack surface.
 
     ``prediction`` is the smoothed class of each target, -1 where it abstains; ``radius`` its
-    eta (``-inf`` where it abstains). Certified accuracy counts abstentions as wrong (SPEC §6).
-    ``structure`` (SPEC §8) holds the node pairs as units of the same program, with the
-    weights of the structure noise (attributes and edges are one product distribution, one
-    eta). ``stats`` are the Monte Carlo statistics the certificates come from.
+    eta (``-inf`` where it abstains). Certified accuracy counts abstentions as wrong
+    (docs/theory.md §6). ``structure`` (docs/theory.md §8) holds the node pairs as units of the
+    same program, with the weights of the structure noise (attributes and edges are one product
+    distribution, one eta). ``stats`` are the Monte Carlo statistics the certificates come
+    from. ``kinds``: the attacks the noise covers (`graphcert.tasks.graph.attacks`):
+    "attributes" and/or "edges", or "hamming" for K-ary noise, whose changed values are the
+    "additions" axis of the collective machinery (`graphcert.tasks.graph.kary`).
     """
 
     targets: np.ndarray
@@ -61,6 +66,10 @@ class Certificate:
     surface: AttackSurface
     stats: SmoothingStats | None = field(default=None, repr=False, compare=False)
     structure: PairUnits | None = None
+    _curves: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    kinds: tuple[str, ...] = ("attributes",)
+
+    family = "variance_constrained"
 
     @classmethod
     def from_statistics(cls, stats: SmoothingStats, theta_plus, theta_minus,
@@ -68,11 +77,23 @@ class Certificate:
                         bounds: str = "dkw", structure: PairUnits | None = None
                         ) -> "Certificate":
         """Confidence bounds on mu and zeta at level alpha / |targets| (Bonferroni), then the
-        radius eta = ln(1 + (mu_lower - 1/2)^2 / zeta_upper) (SPEC §3).
+        radius eta = ln(1 + (mu_lower - 1/2)^2 / zeta_upper) (docs/theory.md §3).
 
-        ``theta_plus = theta_minus = None``: the attributes are not noised, so they must not
-        be attackable (`AttackSurface.fixed`) and weigh nothing; ``structure`` then carries
-        the whole threat model (SPEC §8)."""
+        Args:
+            stats: Monte Carlo statistics of all N nodes.
+            theta_plus, theta_minus: (C, C) flip probabilities of the attribute noise, or
+                both None: the attributes are not noised, so they must not be attackable
+                (`AttackSurface.fixed`) and weigh nothing; ``structure`` then carries the
+                whole threat model (docs/theory.md §8).
+            surface: what the adversary can flip per node.
+            targets: (T,) node ids.
+            alpha: significance level shared by the targets.
+            bounds: one of `graphcert.certificates.bounds.BOUNDS`.
+            structure: the node pairs as units (structure noise), or None.
+
+        Returns:
+            The `Certificate` of the T targets.
+        """
         targets = np.asarray(targets, dtype=np.int64)
         eta = variance_constrained_eta(stats, targets, alpha=alpha, bounds=bounds)
         if theta_plus is None and theta_minus is None:
@@ -84,7 +105,10 @@ class Certificate:
         else:
             w_plus, w_minus = localized_weight_matrices(theta_plus, theta_minus)
         base = BaseCertificate(stats.candidate_score[targets], eta, stats.labels[targets])
-        return cls(targets, base, stats.labels, w_plus, w_minus, surface, stats, structure)
+        kinds = (() if theta_plus is None and theta_minus is None else ("attributes",)) + \
+            (() if structure is None else ("edges",))
+        return cls(targets, base, stats.labels, w_plus, w_minus, surface, stats, structure,
+                   kinds=kinds)
 
     @property
     def prediction(self) -> np.ndarray:
@@ -97,53 +121,112 @@ class Certificate:
     def correct(self, y) -> np.ndarray:
         """Targets whose smoothed prediction is their label `y[target]` (never abstaining);
         `y` holds the labels of all nodes."""
-        return self.prediction == np.asarray(y)[self.targets]
+        if hasattr(y, "detach"):  # a torch tensor, on any device
+            y = y.detach().cpu().numpy()
+        labels = np.asarray(y)
+        n_nodes = len(self.surface.cap_plus)
+        if labels.shape != (n_nodes,) or labels.dtype.kind not in "iu":
+            raise ValueError(f"y must hold the integer labels of all {n_nodes} nodes, shape "
+                             f"({n_nodes},), got {labels.dtype} of shape {labels.shape}")
+        return self.prediction == labels[self.targets]
 
     def certifier(self, y=None, *, relax: bool = False,
                   milp_bins: int | None = None) -> CollectiveCertifier:
-        """The collective certificate (SPEC §5) of the correct targets (of all targets: the
-        certified ratio, when `y` is None)."""
+        """The collective certificate (docs/theory.md §5) of the correct targets (of all
+        targets: the certified ratio, when `y` is None).
+
+        Args:
+            y: (N,) labels of all nodes, or None.
+            relax: the LP relaxation instead of the MILP (a lower bound on the count).
+            milp_bins: radii quantised down into this many values per output cluster (fewer
+                MILP variables), None for exact radii.
+
+        Returns:
+            The `CollectiveCertifier` of the chosen targets.
+        """
         chosen = np.ones(len(self.targets), dtype=bool) if y is None else self.correct(y)
         return CollectiveCertifier(
             self.radius, self.base.group, self.w_plus, self.w_minus, self.surface.cap_plus,
             self.surface.cap_minus, unit_group=self.unit_group,
-            local_budget=self.surface.local_budget, targets=chosen, relax=relax, milp_bins=milp_bins,
-            structure=self.structure)
+            local_budget=self.surface.local_budget, targets=chosen, relax=relax,
+            milp_bins=milp_bins, structure=self.structure)
 
     def curve(self, y, attack: str = "deletions", budgets=range(101), *,
-              collective: bool = True, relax: bool = False, milp_bins: int | None = None) -> Curve:
+              collective: bool = True, relax: bool = False,
+              milp_bins: int | None = None) -> Curve:
         """Naive and (with `collective`) collective certified counts of the correct targets
-        against ``budgets`` (non-decreasing) of one attack (`ATTACKS`: attribute additions
-        or deletions, edge additions or deletions, which need ``structure``); the curve's
-        `accuracy` and `acr` give certified accuracy and ACR (SPEC §6)."""
+        along one attack; the curve's `accuracy` and `acr` give certified accuracy and ACR
+        (docs/theory.md §6). Each curve is computed once per certificate: asking again with
+        the same arguments returns it.
+
+        Args:
+            y: (N,) labels of all nodes.
+            attack: one of `ATTACKS` (attribute additions or deletions; edge additions or
+                deletions, which need ``structure``).
+            budgets: non-decreasing integer budgets.
+            collective: also the collective certificate (docs/theory.md §5).
+            relax, milp_bins: as in `certifier`.
+
+        Returns:
+            The `Curve` (counts per budget, over all targets).
+        """
+        if attack == "hamming" and self.kinds == ("hamming",):
+            attack = "additions"  # K-ary: the changed values are the additions axis
         check_choice(attack, "attack", ATTACKS)
         if attack.startswith("edge_") and self.structure is None:
             raise ValueError(f"attack {attack!r} needs the node pairs as units (structure)")
         budgets = np.asarray(budgets, dtype=np.int64)
-        sequences = attack_budgets(budgets.size, **{attack: budgets})
-        certifier = self.certifier(y, relax=relax, milp_bins=milp_bins)
-        naive, coll = certified_counts(certifier, *sequences, collective=collective)
-        ratio = naive_counts(self.certifier(milp_bins=milp_bins), sequences)
-        return Curve(budgets.tolist(), naive, coll, ratio, len(self.targets))
+        key = (attack, tuple(budgets.tolist()), collective, relax, milp_bins,
+               self.correct(y).tobytes())
+        if key not in self._curves:
+            sequences = attack_budgets(budgets.size, **{attack: budgets})
+            certifier = self.certifier(y, relax=relax, milp_bins=milp_bins)
+            naive, coll = certified_counts(certifier, *sequences, collective=collective)
+            ratio = naive_counts(self.certifier(milp_bins=milp_bins), sequences)
+            self._curves[key] = Curve(budgets.tolist(), naive, coll, ratio, len(self.targets))
+        return self._curves[key]
+
+    @cached_property
+    def _naive(self) -> CollectiveCertifier:
+        """The certifier of all targets with exact radii, for `robust`."""
+        return self.certifier()
+
+    def _robust(self, kind: str, budget) -> np.ndarray:
+        """Naive certificate per target (each against its own worst allocation, docs/theory.md
+        §5): the budgets in `CollectiveCertifier` order (bits added, deleted, edges added,
+        deleted)."""
+        if kind == "hamming":
+            return self._naive.naive_outputs(budget, 0)
+        if kind == "joint":
+            return self._naive.naive_outputs(*budget)
+        additions, deletions = budget
+        if kind == "edges":
+            return self._naive.naive_outputs(0, 0, additions, deletions)
+        return self._naive.naive_outputs(additions, deletions)
 
     def certified_accuracy(self, y, attack: str = "deletions", budgets=range(101), *,
-                           collective: bool = False, relax: bool = False) -> np.ndarray:
-        """Share of targets correct and certified at each budget (naive, or collective)."""
-        curve = self.curve(y, attack, budgets, collective=collective, relax=relax)
+                           collective: bool = True, relax: bool = False,
+                           milp_bins: int | None = None) -> np.ndarray:
+        """Share of targets correct and certified at each budget (collective, or naive with
+        ``collective=False``): ``curve(...).accuracy``, (len(budgets),)."""
+        curve = self.curve(y, attack, budgets, collective=collective, relax=relax,
+                           milp_bins=milp_bins)
         return curve.accuracy("collective" if collective else "naive")
 
     def acr(self, y, attack: str = "deletions", budgets=range(101), *,
-            collective: bool = False, relax: bool = False) -> float:
-        """Average certifiable radius (SPEC §6) over integer budgets; a lower bound if the
-        curve has not reached 0 by the last budget (see `Curve.acr`)."""
-        curve = self.curve(y, attack, budgets, collective=collective, relax=relax)
+            collective: bool = True, relax: bool = False, milp_bins: int | None = None) -> float:
+        """Average certifiable radius (docs/theory.md §6) over integer budgets: a lower bound
+        if the curve has not reached 0 by the last budget (see `Curve.acr`). The same curve
+        as `certified_accuracy` with the same arguments, computed once."""
+        curve = self.curve(y, attack, budgets, collective=collective, relax=relax,
+                           milp_bins=milp_bins)
         return curve.acr("collective" if collective else "naive")
 
 
 def variance_constrained_eta(stats: SmoothingStats, targets: np.ndarray, *, alpha: float,
                              bounds: str) -> np.ndarray:
-    """Radii eta of the targets' candidate scores (SPEC §3), from bounds on mu and zeta that
-    hold for all targets together (Bonferroni, alpha / number of targets); -inf: abstain."""
+    """Radii eta of the targets' candidate scores (docs/theory.md §3), from bounds on mu and zeta
+    that hold for all targets together (Bonferroni, alpha / number of targets); -inf: abstain."""
     mu_lower, zeta_upper = mu_zeta_bounds(
         alpha=alpha / len(targets), method=bounds, hist=stats.hist[targets],
         score_sum=stats.score_sum[targets], score_sq_sum=stats.score_sq_sum[targets],
@@ -170,7 +253,7 @@ def naive_counts(certifier: CollectiveCertifier, sequences: list[np.ndarray]) ->
     ones used only with pair units), zeros after the first 0."""
     length = len(sequences[0])
     counts = []
-    for budgets in zip(*sequences):
+    for budgets in zip(*sequences, strict=True):
         counts.append(certifier.naive(*budgets))
         if counts[-1] == 0:
             counts += [0] * (length - len(counts))

@@ -1,15 +1,17 @@
-"""Localized Gaussian smoothing of graphs with continuous features (SPEC §2, §4, §5, §6).
+"""Localized Gaussian smoothing of graphs with continuous features (docs/theory.md §2, §4-§6).
 
-The graph counterpart of the grid adapter (`graphcert.noise.gaussian`, `graphcert.tasks.image.segmentation`):
-METIS clusters play the role of the cells, and the noise level for outputs of cluster k on
-the features of cluster u follows the affinity rank (SPEC §2 with sigma in place of theta):
+The graph counterpart of the grid adapter (`graphcert.noise.gaussian`,
+`graphcert.tasks.image.segmentation`): METIS clusters play the role of the cells, and the noise
+level for outputs of cluster k on the features of cluster u follows the affinity rank
+(docs/theory.md §2 with sigma in place of theta):
 
     sigma[k, u] = sigma_min + (sigma_max - sigma_min) * ranks[k, u] / (C - 1).
 
-Base certificates are vote-based anisotropic Gaussian certificates (SPEC §4):
+Base certificates are vote-based anisotropic Gaussian certificates (docs/theory.md §4):
 ``eta_n = Phi^{-1}(p_lower)^2``, certified iff ``sum_u ||delta_u||^2 / sigma[k(n), u]^2 < eta_n``
 where ``delta_u`` is the change of the features of cluster u. The collective certificate
-(SPEC §5) has one continuous unit per cluster, weights ``1 / sigma^2`` and budget ``eps^2``.
+(docs/theory.md §5) has one continuous unit per cluster, weights ``1 / sigma^2`` and budget
+``eps^2``.
 """
 from __future__ import annotations
 
@@ -26,11 +28,11 @@ __all__ = ["gaussian_certificate", "gaussian_result", "l2_budget_grid"]
 
 def gaussian_certificate(stats: SmoothingStats, targets: np.ndarray, alpha: float,
                          correction: str = "bonferroni") -> BaseCertificate:
-    """Anisotropic Gaussian base certificates of the target nodes (SPEC §4).
+    """Anisotropic Gaussian base certificates of the target nodes (docs/theory.md §4).
 
     The candidate is the pre-sample's vote argmax; ``p_lower`` is the Clopper-Pearson bound on
     its main-sample votes, corrected over the targets (Bonferroni: simultaneous bounds, as the
-    collective certificate uses the radii jointly; Holm: SPEC §4's decision procedure).
+    collective certificate uses the radii jointly; Holm: docs/theory.md §4's decision procedure).
     """
     targets = np.asarray(targets, dtype=np.int64)
     predicted = stats.candidate_vote[targets]
@@ -61,7 +63,8 @@ def gaussian_result(stats: SmoothingStats, noise: GraphGaussian, y: np.ndarray,
                     targets: np.ndarray, *, alpha: float, step: float = 0.05,
                     relax: bool = True, milp_bins: int | None = 64, collective: bool = True,
                     correction: str = "bonferroni") -> MethodResult:
-    """Naive and collective certified accuracy over l2 radii (curve ``"l2"``, SPEC §5, §6)."""
+    """Naive and collective certified accuracy over l2 radii (curve ``"l2"``,
+    docs/theory.md §5, §6)."""
     cert = gaussian_certificate(stats, targets, alpha, correction)
     w = noise.weights()
     eps = l2_budget_grid(cert, w, step)

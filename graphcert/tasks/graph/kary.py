@@ -1,5 +1,5 @@
 """K-ary categorical smoothing of node attributes: certified accuracy over Hamming budgets
-(SPEC §9, §3, §5, §6). A budget r lets the adversary change up to r attribute values
+(docs/theory.md §9, §3, §5, §6). A budget r lets the adversary change up to r attribute values
 (coordinates) anywhere in the graph.
 
 * Isotropic noise (`kary_vote_result`): Holm-corrected vote bounds and each target's exact
@@ -20,25 +20,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphcert.certificates import BaseCertificate, kary_hamming_region, kary_weights
-from graphcert.certificates.bounds import holm_lower_bounds
+from graphcert.certificates import BaseCertificate, kary_weights
 from graphcert.sampling.statistics import SmoothingStats
 from graphcert.tasks.graph.certificate import Certificate, variance_constrained_eta
 from graphcert.tasks.graph.results import Curve, MethodResult
 from graphcert.tasks.graph.surface import AttackSurface
+from graphcert.tasks.graph.vote_certificates import KaryHammingCertificate
 
-__all__ = ["kary_variance_result", "kary_vote_result"]
+__all__ = ["kary_variance_certificate", "kary_variance_result", "kary_vote_result"]
 
 
 def kary_vote_result(method: str, stats: SmoothingStats, y: np.ndarray, targets: np.ndarray,
                      keep: float, n_values, *, alpha: float, max_hamming: int) -> MethodResult:
-    """Isotropic K-ary smoothing: Holm vote bounds and exact Hamming regions (SPEC §9, §4)."""
-    predicted = stats.candidate_vote[targets]
-    p_lower, passed = holm_lower_bounds(stats.votes[targets, predicted], stats.n[targets], alpha)
-    region = kary_hamming_region(np.where(passed, p_lower, 0.0), keep, int(np.max(n_values)),
-                                 max_hamming)
-    correct = predicted == y[targets]
-    result = MethodResult(method, predicted, correct, ~passed,
+    """Isotropic K-ary smoothing: Holm vote bounds and exact Hamming regions
+    (docs/theory.md §9, §4), counted from the per-target `KaryHammingCertificate`."""
+    cert = KaryHammingCertificate.from_statistics(stats, targets, alpha=alpha, keep=keep,
+                                                  n_values=n_values)
+    region = cert.region(max_hamming)
+    correct = cert.predicted == y[cert.targets]
+    result = MethodResult(method, cert.predicted, correct, ~cert.passed,
                           extra={"radius": (region.sum(axis=1) - 1).tolist()})
     result.curves["hamming"] = Curve(list(range(max_hamming + 1)),
                                      (region & correct[:, None]).sum(0).astype(int).tolist(),
@@ -46,18 +46,17 @@ def kary_vote_result(method: str, stats: SmoothingStats, y: np.ndarray, targets:
     return result
 
 
-def kary_variance_result(method: str, stats: SmoothingStats, y: np.ndarray,
-                         targets: np.ndarray, keep: np.ndarray, n_values, *, alpha: float,
-                         bounds: str, max_hamming: int, local_budget: int | None = None,
-                         milp_bins: int | None = None, relax: bool = False) -> MethodResult:
-    """Localized K-ary smoothing: variance-constrained radii, naive and collective counts
-    over Hamming budgets 0..max_hamming (SPEC §3, §5). ``keep`` (C, C): row = output cluster,
-    column = input cluster, the clusters being ``stats.labels``; ``n_values`` (F,): one
-    alphabet size per feature (F is every node's capacity).
+def kary_variance_certificate(stats: SmoothingStats, targets: np.ndarray, keep: np.ndarray,
+                              n_values, *, alpha: float, bounds: str,
+                              local_budget: int | None = None) -> Certificate:
+    """Variance-constrained radii of the targets under localized K-ary noise
+    (docs/theory.md §3, §9). ``keep`` (C, C): row = output cluster, column = input cluster,
+    the clusters being ``stats.labels``; ``n_values`` (F,): one alphabet size per feature (F is
+    every node's capacity).
 
     The collective machinery's "additions" carry the Hamming budget: one changed value of a
     node in cluster j weighs ``kary_weights(keep, K)[k, j]`` against outputs of cluster k,
-    and every node can change all F of its values."""
+    and every node can change all F of its values; the certificate answers "hamming"."""
     n_values = np.asarray(n_values)
     if n_values.ndim != 1 or n_values.size == 0:
         raise ValueError(f"n_values must give one alphabet size per feature, got shape "
@@ -68,10 +67,21 @@ def kary_variance_result(method: str, stats: SmoothingStats, y: np.ndarray,
     weights = kary_weights(keep, int(n_values.max()))
     capacity = np.full(stats.labels.size, n_values.size)
     surface = AttackSurface(capacity, np.zeros_like(capacity), local_budget)
-    cert = Certificate(targets, base, stats.labels, weights, np.zeros_like(weights), surface,
-                       stats)
-    result = MethodResult(method, base.predicted, base.predicted == y[targets], base.abstained,
-                          extra={"eta": eta.tolist(), "bounds": bounds})
-    result.curves["hamming"] = cert.curve(y, "additions", range(max_hamming + 1), relax=relax,
+    return Certificate(targets, base, stats.labels, weights, np.zeros_like(weights), surface,
+                       stats, kinds=("hamming",))
+
+
+def kary_variance_result(method: str, stats: SmoothingStats, y: np.ndarray,
+                         targets: np.ndarray, keep: np.ndarray, n_values, *, alpha: float,
+                         bounds: str, max_hamming: int, local_budget: int | None = None,
+                         milp_bins: int | None = None, relax: bool = False) -> MethodResult:
+    """Localized K-ary smoothing: variance-constrained radii (`kary_variance_certificate`),
+    naive and collective counts over Hamming budgets 0..max_hamming (docs/theory.md §3, §5)."""
+    cert = kary_variance_certificate(stats, targets, keep, n_values, alpha=alpha,
+                                     bounds=bounds, local_budget=local_budget)
+    base = cert.base
+    result = MethodResult(method, base.predicted, base.predicted == y[cert.targets],
+                          base.abstained, extra={"eta": base.eta.tolist(), "bounds": bounds})
+    result.curves["hamming"] = cert.curve(y, "hamming", range(max_hamming + 1), relax=relax,
                                           milp_bins=milp_bins)
     return result

@@ -1,4 +1,4 @@
-"""The rows of results.json: certified-accuracy curves and smoothed predictions (SPEC §6).
+"""The rows of results.json: certified-accuracy curves and smoothed predictions (docs/theory.md §6).
 
 A `MethodResult` holds a method's smoothed predictions of the targets and its `Curve`s of
 certified counts (correct and certified, abstentions count as wrong) over integer budgets:
@@ -37,15 +37,18 @@ class Curve:
     n_targets: int
 
     def accuracy(self, kind: str = "collective") -> np.ndarray:
+        """Certified accuracy per budget, (len(budgets),): the ``"collective"`` counts (the
+        naive ones where there are none) or the ``"naive"`` ones, over all targets."""
         counts = self.naive if kind == "naive" or self.collective is None else self.collective
         return np.asarray(counts, dtype=float) / self.n_targets
 
     def reaches_zero(self, kind: str = "collective") -> bool:
+        """Whether the curve drops to 0 within the budgets (else its ACR is a lower bound)."""
         return bool(self.accuracy(kind)[-1] == 0)
 
     def acr(self, kind: str = "collective") -> float:
-        """ACR (SPEC §6); a curve cut off by the budget grid gives a lower bound (it is summed
-        as if it dropped to 0 right after the grid; see `reaches_zero`)."""
+        """ACR (docs/theory.md §6); a curve cut off by the budget grid gives a lower bound (it is
+        summed as if it dropped to 0 right after the grid; see `reaches_zero`)."""
         accuracy = self.accuracy(kind)
         budgets = self.budgets
         if accuracy[-1] != 0:

@@ -1,4 +1,4 @@
-"""What the adversary can flip: the attack surface of the attribute bits (SPEC §5)."""
+"""What the adversary can flip: the attack surface of the attribute bits (docs/theory.md §5)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,7 +10,7 @@ __all__ = ["AttackSurface"]
 
 @dataclass
 class AttackSurface:
-    """What the adversary can flip: per-node capacities (units are nodes, SPEC §5)."""
+    """What the adversary can flip: per-node capacities (units are nodes, docs/theory.md §5)."""
 
     cap_plus: np.ndarray   # zeros per node (bits that can be added)
     cap_minus: np.ndarray  # ones per node (bits that can be deleted)
@@ -23,6 +23,6 @@ class AttackSurface:
 
     @classmethod
     def fixed(cls, n_nodes: int) -> "AttackSurface":
-        """No attribute bit can be flipped (structure threat model, SPEC §8)."""
+        """No attribute bit can be flipped (structure threat model, docs/theory.md §8)."""
         zeros = np.zeros(int(n_nodes), dtype=np.int64)
         return cls(zeros, zeros.copy())

@@ -1,5 +1,5 @@
-"""Training of node classifiers with early stopping and optional smoothing noise (SPEC §2, §8,
-§9).
+"""Training of node classifiers with early stopping and optional smoothing noise
+(docs/theory.md §2, §8, §9).
 
 Models are trained full-batch with Adam. With a noise set (sparsity-aware bit flips
 `theta_plus` / `theta_minus`, Gaussian `sigma`, or K-ary `keep` on categorical attributes),
@@ -13,9 +13,9 @@ contract says (`graphcert.sampling.batching`: sparse attributes only if it decla
 from __future__ import annotations
 
 import copy
+import io
 import os
 import random
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +33,7 @@ from graphcert.noise.kary import KaryNoise, categorical_n_values
 from graphcert.noise.pair_filter import FilteredStructureNoise
 from graphcert.noise.structure import StructureNoise
 from graphcert.sampling.batching import model_device
+from graphcert.utils.io import write_bytes
 from graphcert.utils.validation import check_probability
 
 
@@ -90,7 +91,7 @@ def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: f
     """Train in place with Adam; stop when validation loss has not improved for `patience`
     epochs and restore the best weights. Noise (if given) is applied during training only:
     sparsity-aware bit flips (`theta_plus`, `theta_minus`), Gaussian noise (`sigma`) or
-    isotropic K-ary noise keeping each categorical value with probability `keep` (SPEC §9;
+    isotropic K-ary noise keeping each categorical value with probability `keep` (docs/theory.md §9;
     `data.n_values` gives the alphabets of the one-hot `data.x`, as `KaryNoise` reads them)
     on the attributes, and a noisy graph drawn from `structure` (its first output cluster's
     distribution; docs/theory.md §8; a `FilteredStructureNoise` draws the graphs a
@@ -176,13 +177,9 @@ def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike, **meta) -> 
     """Save the state dict plus plain metadata (str/int/float/list) atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    os.close(handle)
-    try:
-        torch.save({"state_dict": model.state_dict(), "meta": meta}, tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    buffer = io.BytesIO()  # in memory first: torch reports a full disk in its own words
+    torch.save({"state_dict": model.state_dict(), "meta": meta}, buffer)
+    write_bytes(path, buffer.getvalue())
 
 
 def load_checkpoint(path: str | os.PathLike, model: torch.nn.Module | None = None

@@ -1,1 +1,1 @@
-"""Images on a grid graph (SPEC §7): segmentation, certified attributions, MMCert."""
+"""Images on a grid graph (docs/theory.md §7): segmentation, certified attributions, MMCert."""

@@ -1,4 +1,5 @@
-"""Pixel-level certified attributions by randomized smoothing (SPEC §7, paper 001).
+"""Pixel-level certified attributions by randomized smoothing (docs/theory.md §7, Anani et al.
+2025).
 
 An attribution method h maps images and a target class to (B, H, W) maps; the sparsified map
 h^K marks the top K% of each map as 1 (ties broken by pixel index), the rest 0. Smoothing
@@ -47,7 +48,8 @@ def _check_k(k: float) -> Fraction:
 
 
 def sparsify(attribution: torch.Tensor, k: float) -> torch.Tensor:
-    """h^K: 1 for the ``ceil(K N / 100)`` largest values of each (H, W) map, else 0 (SPEC §7).
+    """h^K: 1 for the ``ceil(K N / 100)`` largest values of each (H, W) map, else 0
+    (docs/theory.md §7).
 
     Exactly K% ones whenever K N / 100 is whole; ties go to the lower (row-major) index.
     """
@@ -188,7 +190,7 @@ def certify_attribution(attribute: Attribution, x: torch.Tensor, target: int, ks
                         sigma: float, *, n_pre: int = 20, n_samples: int = 100,
                         tau: float = 0.75, alpha: float = 0.001, batch_size: int = 25,
                         seed: int = 0) -> CertifiedAttribution:
-    """Certify h^K of one (C, H, W) image for every K (SPEC §7): the pre-sample fixes each
+    """Certify h^K of one (C, H, W) image for every K (docs/theory.md §7): the pre-sample fixes each
     pixel's candidate (majority), the main sample's votes go through SegCertify*."""
     ks = tuple(float(_check_k(k)) for k in ks)
     noise = GridGaussian.isotropic(x.shape[-2], x.shape[-1], sigma)
@@ -207,7 +209,7 @@ def certify_attribution(attribute: Attribution, x: torch.Tensor, target: int, ks
 
 # ----------------------------------------------------------------------------- metrics
 def percent_certified(certified_map: np.ndarray) -> float:
-    """Share of pixels certified as 0 or 1 (SPEC §7)."""
+    """Share of pixels certified as 0 or 1 (docs/theory.md §7)."""
     return float(np.mean(np.asarray(certified_map) != ABSTAIN))
 
 
@@ -236,8 +238,8 @@ def certified_gridpg(certified_map: np.ndarray, m: int, cell: int) -> float:
 
 def deletion_curve(model: nn.Module, x: torch.Tensor, target: int,
                    certified: CertifiedAttribution, baseline: float = 0.0) -> np.ndarray:
-    """Deletion faithfulness (SPEC §7): the target-class probability on x, then after removing
-    (setting to ``baseline``) the pixels certified as 1 at each K, smallest K first,
+    """Deletion faithfulness (docs/theory.md §7): the target-class probability on x, then after
+    removing (setting to ``baseline``) the pixels certified as 1 at each K, smallest K first,
     cumulatively."""
     order = np.argsort(certified.ks, kind="stable")
     removed = np.zeros(x.shape[-2:], dtype=bool)

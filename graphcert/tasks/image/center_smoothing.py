@@ -1,4 +1,4 @@
-"""Center smoothing baseline for segmentation (Kumar & Goldstein 2022; LRS §7.1, SPEC §6).
+"""Center smoothing baseline for segmentation (Kumar & Goldstein 2022; LRS §7.1, docs/theory.md §6).
 
 The smoothed output is an (approximate) center of the label maps predicted under isotropic
 Gaussian noise, with the Hamming distance (number of differing pixels) as output metric.
@@ -7,7 +7,7 @@ For an input radius eps the center moves by at most ``(1 + beta) * R(eps)`` pixe
 
     q = Phi(Phi^{-1}(1/2 + Delta) + eps / sigma) + sqrt(ln(1 / alpha_2) / (2 n_cert)).
 
-It reports only a count ``l`` of robust pixels; certified accuracy then follows SPEC §6.
+It reports only a count ``l`` of robust pixels; certified accuracy then follows docs/theory.md §6.
 Parameters default to the ones LRS uses (Delta = 0.05, beta = 2, alpha_1 = alpha_2).
 """
 from __future__ import annotations

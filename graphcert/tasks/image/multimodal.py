@@ -1,5 +1,6 @@
-"""MMCert on images (SPEC §7, paper 002): ablated votes, simultaneous bounds and certified
-segmentation scores. The certificate itself is `graphcert.certificates.mmcert_certified`.
+"""MMCert on images (docs/theory.md §7, Wang et al. 2024): ablated votes, simultaneous
+bounds and certified segmentation scores. The certificate itself is
+`graphcert.certificates.mmcert_certified`.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def ablate(modalities: Sequence[torch.Tensor], masks: Sequence[np.ndarray]) -> t
     ``modalities[i]`` is (c_i, H, W); its elements are the H * W pixels in row-major order.
     """
     out = []
-    for x, mask in zip(modalities, masks):
+    for x, mask in zip(modalities, masks, strict=True):
         m = torch.from_numpy(mask).reshape(mask.shape[0], 1, *x.shape[1:]).to(x.dtype)
         out += [x[None] * m, m]
     return torch.cat(out, dim=1)
@@ -96,9 +97,9 @@ def mmcert_bounds(votes: MMVotes, alpha: float) -> tuple[np.ndarray, np.ndarray]
 
 def segmentation_scores(predicted: np.ndarray, certified: np.ndarray, target: np.ndarray,
                         n_classes: int) -> dict[str, float]:
-    """Certified pixel accuracy, F-score and IoU (paper 002, App. C, modification attacks):
-    per label c, TP = certified pixels with prediction = truth = c, TN = certified pixels with
-    prediction != c and truth != c, FP = #(prediction = c) - TP, FN = #(prediction != c) - TN;
+    """Certified pixel accuracy, F-score and IoU (Wang et al. 2024, App. C, modification
+    attacks): per label c, TP = certified pixels with prediction = truth = c, TN = certified pixels
+    with prediction != c and truth != c, FP = #(prediction = c) - TP, FN = #(prediction != c) - TN;
     F and IoU are averaged over the classes present in prediction or truth. At least one pixel
     is needed (the averages of nothing are undefined)."""
     n_classes = check_positive_int(n_classes, "n_classes")

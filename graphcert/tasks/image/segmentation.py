@@ -1,12 +1,12 @@
-"""Certified image segmentation by (localized) Gaussian smoothing (SPEC §4, §5, §6, §7).
+"""Certified image segmentation by (localized) Gaussian smoothing (docs/theory.md §4, §5, §6, §7).
 
 * :func:`anisotropic_certificate`: per-pixel base certificates ``eta = Phi^{-1}(p_lower)^2`` of
   the pixel's own cell distribution, Clopper-Pearson bounds with Holm (or Bonferroni)
-  correction over all pixels of the image (SPEC §4, LRS §G.4);
+  correction over all pixels of the image (docs/theory.md §4, LRS §G.4);
 * :func:`segcertify_star`: the isotropic SegCertify* baseline (threshold tau, Holm, radius
   ``sigma * Phi^{-1}(tau)``);
-* :func:`l2_certified_counts`: naive and collective (SPEC §5, one continuous unit per cell)
-  numbers of correct, certified pixels over l2 budgets;
+* :func:`l2_certified_counts`: naive and collective (docs/theory.md §5, one continuous unit
+  per cell) numbers of correct, certified pixels over l2 budgets;
 * :func:`confusion_matrix`, :func:`mean_iou`, :func:`pixel_accuracy`: abstentions count as wrong.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ ABSTAIN = -1
 
 def anisotropic_certificate(votes: PixelVotes, noise: GridGaussian, alpha: float,
                             correction: str = "holm") -> BaseCertificate:
-    """Per-pixel anisotropic Gaussian certificates (SPEC §4, §7).
+    """Per-pixel anisotropic Gaussian certificates (docs/theory.md §4, §7).
 
     Pixel n (cell k) is certified against every perturbation with
     ``sum_u ||delta_u||^2 / sigma[k, u]^2 < eta_n``; ``eta_n = -inf`` (abstain) unless the
@@ -47,7 +47,7 @@ def prediction(cert: BaseCertificate) -> np.ndarray:
 
 
 def segcertify_star(votes: PixelVotes, sigma: float, tau: float, alpha: float):
-    """SegCertify* (SPEC §4): ``(predicted, radius)``; a pixel's predicted class is
+    """SegCertify* (docs/theory.md §4): ``(predicted, radius)``; a pixel's predicted class is
     ``ABSTAIN`` unless the Holm test of ``p > tau`` passes, and non-abstaining pixels are
     certified for ``||delta|| < radius`` with ``radius = sigma * Phi^{-1}(tau)``."""
     sigma = check_real(sigma, "sigma", "(0, inf)")

@@ -1,4 +1,4 @@
-"""Per-pixel vote counting under localized image noise (SPEC §4, §7).
+"""Per-pixel vote counting under localized image noise (docs/theory.md §4, §7).
 
 The graph engine (`graphcert.sampling.engine`) keeps softmax-score histograms for the
 variance-constrained certificate; vote-based Gaussian certificates only need, per pixel, how
@@ -60,7 +60,8 @@ class PixelVotes:
 def smoothed_votes(predict: Predict, x, noise: GridGaussian, n_classes: int, n_pre: int,
                    n_samples: int, *, batch_size: int = 32, seed: int = 0) -> PixelVotes:
     """Pre-sample fixes each pixel's candidate (argmax, ties to the lower class), the main
-    sample counts its votes (SPEC §4: the candidate must not come from the counted samples)."""
+    sample counts its votes (docs/theory.md §4: the candidate must not come from the counted
+    samples)."""
     pre = cell_votes(predict, x, noise, n_pre, n_classes, batch_size=batch_size, seed=seed,
                      stream="pre")
     candidate = pre.argmax(axis=1)

@@ -112,7 +112,7 @@ def test_collective_is_sound_and_at_least_naive(linear):
     assert 0 < curve.acr("naive") <= curve.acr("collective")
     correct = result.correct & ~result.abstained
     rng = np.random.default_rng(0)
-    for eps, certified in zip(curve.budgets, coll):  # shared perturbations of norm eps
+    for eps, certified in zip(curve.budgets, coll, strict=True):  # shared perturbations of norm eps
         for trial in range(20):
             delta = rng.normal(size=(N, D)) * (rng.random(3) ** 3)[LABELS][:, None]
             if trial % 4 == 0:  # one output's worst direction, shared by all
@@ -143,7 +143,8 @@ def test_one_cluster_is_cohen():
     truth = cert.predicted
     np.testing.assert_array_equal(
         l2_certified_counts(cert, truth, w, eps, collective=False, milp_bins=None), [1, 1, 0])
-    np.testing.assert_array_equal(l2_certified_counts(cert, truth, w, eps, milp_bins=None), [1, 1, 0])
+    np.testing.assert_array_equal(l2_certified_counts(cert, truth, w, eps, milp_bins=None),
+                                  [1, 1, 0])
 
 
 def test_noise_levels_and_validation():

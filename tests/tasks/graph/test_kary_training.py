@@ -1,5 +1,5 @@
-"""Training under K-ary noise (SPEC §9): every epoch sees a fresh noisy copy of the categorical
-attributes with the law of `KaryNoise`, validation sees the clean ones."""
+"""Training under K-ary noise (docs/theory.md §9): every epoch sees a fresh noisy copy of the
+categorical attributes with the law of `KaryNoise`, validation sees the clean ones."""
 from __future__ import annotations
 
 import numpy as np
@@ -61,7 +61,7 @@ def test_every_epoch_sees_a_fresh_kary_copy(graph):
 def test_keep_one_trains_on_the_clean_attributes_and_seeds_reproduce(graph):
     assert all(torch.equal(x, graph.x) for x in _train(graph, epochs=3, keep=1.0).seen)
     first, again = _train(graph, seed=3, keep=0.5).seen, _train(graph, seed=3, keep=0.5).seen
-    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    assert all(torch.equal(a, b) for a, b in zip(first, again, strict=True))
     other = _train(graph, seed=4, keep=0.5).seen
     assert not torch.equal(first[0], other[0])
 

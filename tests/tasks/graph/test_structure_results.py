@@ -1,5 +1,5 @@
-"""Certified-accuracy curves against edge insertions and deletions (SPEC §8) from Monte Carlo
-statistics: variance-constrained (naive and collective, pair units) and SparseSmooth."""
+"""Certified-accuracy curves against edge insertions and deletions (docs/theory.md §8) from Monte
+Carlo statistics: variance-constrained (naive and collective, pair units) and SparseSmooth."""
 from __future__ import annotations
 
 import numpy as np

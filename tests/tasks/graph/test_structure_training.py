@@ -1,4 +1,5 @@
-"""Training on noisy graphs (SPEC §8): a fresh graph from the structure noise every epoch."""
+"""Training on noisy graphs (docs/theory.md §8): a fresh graph from the structure noise every
+epoch."""
 from __future__ import annotations
 
 import numpy as np

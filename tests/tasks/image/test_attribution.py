@@ -1,4 +1,4 @@
-"""Certified attributions (SPEC §7, paper 001)."""
+"""Certified attributions (docs/theory.md §7, Anani et al. 2025)."""
 from __future__ import annotations
 
 import numpy as np

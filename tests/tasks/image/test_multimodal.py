@@ -1,4 +1,5 @@
-"""MMCert (SPEC §7, paper 002) against exact integer computations and brute-force enumeration."""
+"""MMCert (docs/theory.md §7, Wang et al. 2024) against exact integer computations and
+brute-force enumeration."""
 from __future__ import annotations
 
 import itertools
@@ -24,7 +25,7 @@ from graphcert.tasks.image.multimodal import (
 def _subsets(n, k):
     """All joint ablations: one k_i-subset per modality."""
     return list(itertools.product(*[itertools.combinations(range(ni), ki)
-                                    for ni, ki in zip(n, k)]))
+                                    for ni, ki in zip(n, k, strict=True)]))
 
 
 @pytest.mark.parametrize("n,k,r", [((5, 4), (2, 2), (1, 2)), ((6,), (3,), (2,)),
@@ -33,17 +34,18 @@ def _subsets(n, k):
 def test_delta_is_the_probability_of_keeping_a_modified_element(n, k, r):
     subsets = _subsets(n, k)
     modified = [set(range(ri)) for ri in r]  # w.l.o.g. the first r_i elements
-    touched = sum(any(set(s) & m for s, m in zip(joint, modified)) for joint in subsets)
+    touched = sum(any(set(s) & m for s, m in zip(joint, modified, strict=True))
+                  for joint in subsets)
     assert ablation_delta(n, k, r) == Fraction(touched, len(subsets))
-    ratio = Fraction(math.prod(math.comb(a - b, c) for a, b, c in zip(n, r, k)),
-                     math.prod(math.comb(a, c) for a, c in zip(n, k)))
+    ratio = Fraction(math.prod(math.comb(a - b, c) for a, b, c in zip(n, r, k, strict=True)),
+                     math.prod(math.comb(a, c) for a, c in zip(n, k, strict=True)))
     assert ablation_delta(n, k, r) == 1 - ratio
 
 
 def _reference_certified(p_a, p_b, n, k, r):
     """Independent: round with Fractions, compare p_A - delta > p_B + delta."""
-    total = math.prod(math.comb(a, c) for a, c in zip(n, k))
-    kept = math.prod(math.comb(a - b, c) for a, b, c in zip(n, r, k))
+    total = math.prod(math.comb(a, c) for a, c in zip(n, k, strict=True))
+    kept = math.prod(math.comb(a - b, c) for a, b, c in zip(n, r, k, strict=True))
     delta = 1 - Fraction(kept, total)
     low = Fraction(math.floor(Fraction(p_a) * total), total)
     high = Fraction(math.ceil(Fraction(p_b) * total), total)
@@ -74,7 +76,7 @@ def _smoothed_probs(values, n, k, table, n_classes):
     counts = np.zeros(n_classes, dtype=np.int64)
     offsets = np.cumsum((0,) + n)[:-1]
     for joint in _subsets(n, k):
-        key = tuple((o + i, values[o + i]) for o, s in zip(offsets, joint) for i in s)
+        key = tuple((o + i, values[o + i]) for o, s in zip(offsets, joint, strict=True) for i in s)
         counts[table(key)] += 1
     return counts / counts.sum()
 
@@ -83,7 +85,7 @@ def test_certificate_is_sound_by_brute_force_over_all_attacks():
     n, k, n_classes = (5, 4), (2, 1), 3
     rng = np.random.default_rng(1)
     checked = 0
-    for trial in range(40):
+    for _ in range(40):
         salt = int(rng.integers(1 << 30))
         bias = rng.uniform(0.6, 0.97)
 

@@ -1,4 +1,4 @@
-"""Segmentation certificates (SPEC §4-§7) against independent computations."""
+"""Segmentation certificates (docs/theory.md §4-§7) against independent computations."""
 from __future__ import annotations
 
 import numpy as np
@@ -88,13 +88,14 @@ def test_collective_at_least_naive_and_sound_on_a_grid():
     target = np.zeros(32, int)
     target[:3] = 1  # three wrong pixels
     eps = np.linspace(0, 1.5, 16)
-    naive = l2_certified_counts(cert, target, noise.weights(), eps, collective=False, milp_bins=None)
+    naive = l2_certified_counts(cert, target, noise.weights(), eps, collective=False,
+                                milp_bins=None)
     coll = l2_certified_counts(cert, target, noise.weights(), eps, relax=False, milp_bins=None)
     lp = l2_certified_counts(cert, target, noise.weights(), eps, milp_bins=8)
     targets = (cert.eta > 0) & (target == 0)
     assert naive[0] == coll[0] == targets.sum()
     assert np.all(coll >= naive) and np.all(coll >= lp) and coll[6] > naive[6]
-    for e, c in zip(eps, coll):
+    for e, c in zip(eps, coll, strict=True):
         assert c <= _brute_force_min_unbroken(cert.eta, cert.group, noise.weights(), targets, e**2)
 
 

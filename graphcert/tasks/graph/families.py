@@ -1,0 +1,181 @@
+"""The certificate families of `graphcert.certify` and the noises they fit
+(docs/theory.md §3, §4, §8, §9).
+
+=========================== =============================== ===================================
+``certificate=``            noise                           certificate
+=========================== =============================== ===================================
+``"variance_constrained"``  attribute, structure or joint   variance-constrained radius (§3,
+                            noise (localized or isotropic); §8), Bonferroni over the targets;
+                            K-ary noise                     naive and collective counts (§5)
+``"sparse_smooth"``         isotropic attribute, structure  exact SparseSmooth region (§4,
+                            or joint noise                  §8), Holm over the targets
+``"kary_hamming"``          isotropic K-ary noise           exact Hamming certificate (Lee et
+                                                            al. 2019, §9), Holm
+``"gaussian"``              Gaussian noise                  anisotropic l2 radius (§4),
+                                                            Bonferroni
+=========================== =============================== ===================================
+
+The default is the first family that fits in this order: the exact certificate where the
+noise is isotropic ("sparse_smooth", "kary_hamming"), else "variance_constrained" (the one
+that handles localized noise); "gaussian" for Gaussian noise. ``graphcert certify``'s methods
+smooth the same scores (the same statistics for the same seed) and build their results from
+the same certificates.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from graphcert.certificates.bounds import BOUNDS
+from graphcert.noise.binary import LocalizedNoise
+from graphcert.noise.gaussian import GraphGaussian
+from graphcert.noise.kary import KaryNoise
+from graphcert.noise.structure import ProductNoise, StructureNoise
+from graphcert.sampling.statistics import SmoothingStats
+from graphcert.tasks.graph.certificate import Certificate
+from graphcert.tasks.graph.kary import kary_variance_certificate
+from graphcert.tasks.graph.noises import attribute_part, pair_units, structure_part
+from graphcert.tasks.graph.surface import AttackSurface
+from graphcert.tasks.graph.vote_certificates import (
+    GaussianCertificate,
+    KaryHammingCertificate,
+    SparseSmoothCertificate,
+)
+from graphcert.utils.validation import check_choice, check_real
+
+__all__ = ["CERTIFICATES", "ScoreSettings", "certificate_from_statistics",
+           "choose_certificate", "fitting_certificates", "noise_kinds", "score_settings"]
+
+CERTIFICATES = ("variance_constrained", "sparse_smooth", "kary_hamming", "gaussian")
+
+_NOISES = ("graphcert.localized_noise, graphcert.isotropic_noise, graphcert.structure_noise, "
+           "graphcert.joint_noise, graphcert.kary_noise or graphcert.gaussian_noise")
+
+
+def noise_kinds(noise) -> tuple[str, ...]:
+    """The attack kinds `noise` smooths (`graphcert.tasks.graph.attacks`)."""
+    if isinstance(noise, ProductNoise):
+        return ("attributes", "edges")
+    kinds = {LocalizedNoise: ("attributes",), StructureNoise: ("edges",),
+             KaryNoise: ("hamming",), GraphGaussian: ("l2",)}
+    for kind, covered in kinds.items():
+        if isinstance(noise, kind):
+            return covered
+    raise ValueError(f"noise must come from {_NOISES}, got {type(noise).__name__}")
+
+
+def fitting_certificates(noise) -> tuple[str, ...]:
+    """The families that certify `noise`, its default first."""
+    kinds = noise_kinds(noise)
+    isotropic = noise.n_clusters == 1
+    if kinds == ("l2",):
+        return ("gaussian",)
+    exact = "kary_hamming" if kinds == ("hamming",) else "sparse_smooth"
+    return (exact, "variance_constrained") if isotropic else ("variance_constrained",)
+
+
+def choose_certificate(noise, certificate: str | None = None) -> str:
+    """`certificate` if it fits `noise` (None: the default of `fitting_certificates`), else
+    an error that says which families do."""
+    fits = fitting_certificates(noise)
+    if certificate is None:
+        return fits[0]
+    check_choice(certificate, "certificate", CERTIFICATES)
+    if certificate not in fits:
+        kinds = " and ".join(noise_kinds(noise))
+        shape = "isotropic" if noise.n_clusters == 1 else f"localized ({noise.n_clusters} " \
+            "clusters)"
+        why = {"sparse_smooth": "it needs isotropic binary noise on attributes and/or edges "
+                                "(n_clusters=None)",
+               "kary_hamming": "it needs isotropic K-ary noise (graphcert.kary_noise with "
+                               "n_clusters=None)",
+               "gaussian": "it needs Gaussian noise (graphcert.gaussian_noise)",
+               "variance_constrained": "it needs binary or K-ary noise"}[certificate]
+        raise ValueError(f"certificate == {certificate!r} does not fit the noise "
+                         f"({type(noise).__name__}, {shape}, smoothing {kinds}): {why}; "
+                         f"certificates for this noise: {', '.join(fits)}")
+    return certificate
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    """How the base classifier's scores are smoothed for a family: softmax(logits / T)
+    (``temperature`` 0: one-hot votes; None: softmax(logits)), the confidence bounds of the
+    variance-constrained family and whether they read the score histogram."""
+
+    temperature: float | None
+    bounds: str | None = None
+
+    @property
+    def histogram(self) -> bool:
+        return self.bounds == "dkw"  # only the DKW bounds read it (docs/theory.md §4)
+
+
+def score_settings(certificate: str, bounds: str | None = None,
+                   temperature: float | None = None) -> ScoreSettings:
+    """The scores `certificate` smooths. Variance-constrained: `bounds` (default "binary",
+    one-hot votes) or "dkw" / "bernstein" on softmax(logits / `temperature`), default 1. The
+    vote-based families count one-hot votes (the Gaussian one the argmax of the softmax,
+    the same votes) and take neither setting."""
+    check_choice(certificate, "certificate", CERTIFICATES)
+    if certificate != "variance_constrained":
+        for name, value in (("bounds", bounds), ("temperature", temperature)):
+            if value is not None:
+                raise ValueError(f"{name} == {value!r} applies to certificate "
+                                 f"'variance_constrained' only; {certificate!r} counts votes")
+        return ScoreSettings(None if certificate == "gaussian" else 0.0)
+    bounds = check_choice("binary" if bounds is None else bounds, "bounds", BOUNDS)
+    if temperature is None:
+        return ScoreSettings(0.0 if bounds == "binary" else 1.0, bounds)
+    temperature = check_real(temperature, "temperature", "[0, inf)")
+    if bounds == "binary" and temperature != 0:
+        raise ValueError(f"temperature == {temperature}: bounds 'binary' need one-hot scores "
+                         "(temperature 0); use bounds 'dkw' or 'bernstein' for softmax scores")
+    return ScoreSettings(temperature, bounds)
+
+
+def certificate_from_statistics(certificate: str, stats: SmoothingStats, noise, targets, *,
+                                alpha: float, bounds: str | None = None, x=None,
+                                local_budget: int | None = None):
+    """The per-target certificates of family `certificate` (fitting `noise`) from the
+    statistics of `noise`, for the nodes `targets`, at level `alpha` over all targets.
+
+    Variance-constrained: `bounds` (`score_settings`), the clean features `x` (a tensor
+    (N, D); what the adversary can flip: the attribute bits, or the F values of each node
+    under K-ary noise) and `local_budget` (changed bits or values per node, None: no limit).
+
+    Returns:
+        `Certificate` (variance-constrained), `SparseSmoothCertificate`,
+        `KaryHammingCertificate` or `GaussianCertificate`; all answer ``robust``.
+    """
+    targets = np.asarray(targets, dtype=np.int64)
+    if certificate == "gaussian":
+        return GaussianCertificate.from_statistics(stats, targets, alpha=alpha,
+                                                   weights=noise.weights())
+    if isinstance(noise, KaryNoise):
+        if certificate == "kary_hamming":
+            return KaryHammingCertificate.from_statistics(
+                stats, targets, alpha=alpha, keep=float(noise.keep[0, 0]),
+                n_values=noise.n_values)
+        n_values = noise.prepare(x).n_values  # (F,): every node can change its F values
+        return kary_variance_certificate(stats, targets, noise.keep, n_values, alpha=alpha,
+                                         bounds=bounds, local_budget=local_budget)
+    attributes, structure = attribute_part(noise), structure_part(noise)
+    if certificate == "sparse_smooth":
+        return SparseSmoothCertificate.from_statistics(
+            stats, targets, alpha=alpha,
+            attributes=None if attributes is None else (attributes.theta_plus[0, 0],
+                                                        attributes.theta_minus[0, 0]),
+            edges=None if structure is None else (structure.p_plus[0, 0],
+                                                  structure.p_minus[0, 0]))
+    if attributes is None:
+        theta_plus = theta_minus = None
+        surface = AttackSurface.fixed(stats.labels.size)
+    else:
+        theta_plus, theta_minus = attributes.theta_plus, attributes.theta_minus
+        dense = x.to_dense() if x.is_sparse else x
+        surface = AttackSurface.from_attributes(dense.numpy(), local_budget)
+    return Certificate.from_statistics(
+        stats, theta_plus, theta_minus, surface, targets, alpha=alpha, bounds=bounds,
+        structure=None if structure is None else pair_units(structure))
