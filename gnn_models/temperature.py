@@ -43,7 +43,10 @@ class ScaledLogits(torch.nn.Module):
             vote = torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1])
             log_vote = torch.zeros_like(logits).masked_fill_(vote == 0, float("-inf"))
             # an output without finite largest logit has no argmax: it stays NaN (never a
-            # vote for class 0, where argmax puts NaN)
+            # vote for class 0, where argmax puts NaN); one whose logits are all -inf
+            # abstains (no class) and stays so
             finite = torch.isfinite(logits.amax(-1, keepdim=True))
-            return torch.where(finite, log_vote, torch.full_like(log_vote, float("nan")))
+            abstains = torch.isneginf(logits).all(-1, keepdim=True)
+            return torch.where(finite, log_vote, torch.where(
+                abstains, logits, torch.full_like(log_vote, float("nan"))))
         return logits / self.temperature

@@ -27,6 +27,12 @@ _TRAINING_FIELDS = ("dataset", "model", "model_params", "split_seed", "n_per_cla
                     "train_seed", "lr", "weight_decay", "max_epochs", "patience", "train_noise",
                     "theta_plus", "theta_minus_low")
 _STRUCTURE_TRAINING_FIELDS = ("threat_model", "p_plus", "p_minus")  # with edges threatened
+#: the denoising step is part of the trained model (docs/theory.md §13); abstention is not
+#: (it only acts when certifying) but is part of the scores' fingerprint
+_DENOISE_FIELDS = ("denoise", "filter_similarity", "filter_threshold", "filter_always",
+                   "top_k")
+DENOISERS = ("none", "similarity", "top_k")
+SIMILARITIES = ("jaccard", "cosine", "learned")
 
 
 def _registered_methods() -> tuple[str, ...]:
@@ -148,6 +154,24 @@ class RunConfig(Schema):
                                    help="quantize radii into this many bins "
                                    "(gaussian: 64 if none)")
     relax: bool = option(False, help="LP relaxation instead of the exact MILP")
+    # base classifier: a denoising step before the model and abstention after it
+    # (docs/theory.md §10, §13); both are part of the model that is certified
+    denoise: str = option("none", choices=DENOISERS,
+                          help="edge filter before the model: similarity (drop edges whose "
+                          "endpoints are dissimilar) or top_k (each node's most similar edges)")
+    filter_similarity: str = option("jaccard", choices=SIMILARITIES,
+                                    help="similarity of the denoiser: jaccard (binary "
+                                    "features), cosine, or learned (cosine of an embedding "
+                                    "trained to predict the clean edges)")
+    filter_threshold: float = option(0.5, interval="(0, 1]",
+                                     help="denoise similarity: keep pairs at or above it")
+    filter_always: float | None = option(None, interval="(0, 1]",
+                                         help="denoise similarity: add the pairs at or above "
+                                         "it to every noisy graph")
+    top_k: int = option(5, interval="[1, inf)", help="denoise top_k: edges kept per node")
+    abstain_below: float | None = option(None, interval="(0, 1)",
+                                         help="noisy copies abstain where their top softmax "
+                                         "probability is below it (must exceed 1/C)")
 
     def check(self) -> None:
         if not self.sigma_min <= self.sigma_max:
@@ -166,6 +190,10 @@ class RunConfig(Schema):
             raise ValueError(f"keep_far == {self.keep_far} > keep == {self.keep}: the own "
                              "cluster gets the least noise (the highest keep), need "
                              "keep_far <= keep")
+        if self.filter_always is not None and self.filter_always < self.filter_threshold:
+            raise ValueError(f"filter_always == {self.filter_always} < filter_threshold == "
+                             f"{self.filter_threshold}: pairs added to every graph must also "
+                             "pass the filter, need filter_always >= filter_threshold")
         unable = [name for name in self.methods
                   if self.threat_model not in METHODS[name].threat_models]
         if unable:
@@ -207,6 +235,8 @@ class RunConfig(Schema):
         structure noise counts only when edges are threatened (models are trained on it)."""
         fields = _TRAINING_FIELDS + (_STRUCTURE_TRAINING_FIELDS
                                      if self.threat_model != "attributes" else ())
+        if self.denoise != "none":
+            fields += _DENOISE_FIELDS
         return {k: getattr(self, k) for k in fields}
 
 

@@ -26,6 +26,7 @@ from graphcert.certificates.bounds import check_bonferroni_alpha
 from graphcert.data.datasets import graph_split, load_graph
 from graphcert.noise.kary import categorical_n_values
 from graphcert.run.config import RunConfig
+from graphcert.run.denoise import abstaining, check_abstention, denoised
 from graphcert.run.methods import (
     METHODS,
     CertificationInputs,
@@ -46,6 +47,7 @@ from graphcert.sampling.engine import smooth
 from graphcert.sampling.fingerprint import scores_fingerprint
 from graphcert.sampling.model_checks import check_model_tensors
 from graphcert.sampling.monte_carlo import MonteCarloConfig
+from graphcert.tasks.graph.denoise import direct_path
 from graphcert.tasks.graph.surface import AttackSurface
 from graphcert.tasks.graph.training import (
     accuracy,
@@ -60,6 +62,7 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
                   ) -> torch.nn.Module:
     """Train the model, or load it from `run_dir/model.pt` if trained with the same settings
     (`progress`: a bar over the training epochs), or from the state dict `config.weights`."""
+    check_abstention(config, data.num_classes)
     torch.manual_seed(config.train_seed)
     model = build_model(config.model, data.x.shape[1], data.num_classes, **config.model_params)
     check_model_tensors(model, f"model {config.model!r}")
@@ -71,7 +74,7 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
                              f"{error}") from error
         check_model_tensors(model, f"model {config.model!r} with weights {config.weights}")
         log(f"loaded the weights of {config.model} from {config.weights}")
-        return model.eval()
+        return abstaining(config, denoised(config, data, model).eval())
     path = run_dir / MODEL_FILE
     key = config.training_key()  # the bit-flip probabilities are among its fields
     if categorical_n_values(data) is not None:  # categorical attributes: K-ary noise at keep
@@ -86,18 +89,20 @@ def prepare_model(config: RunConfig, data, idx_train, idx_val, run_dir: Path,
                              f"({_differences(meta.get('training_key'), key)}); use another "
                              "--out directory: this one's statistics and results belong to "
                              "that model")
+        model = denoised(config, data, model, fit=False)
         model.load_state_dict(state)
         log(f"loaded trained model from {path}")
-        return model.eval()
+        return abstaining(config, model.eval())
     started = time.perf_counter()
+    model = denoised(config, data, model)
     result = train_model(model, data, idx_train, idx_val, lr=config.lr,
                          weight_decay=config.weight_decay, max_epochs=config.max_epochs,
                          patience=config.patience, seed=config.train_seed,
-                         progress=progress, **training_noise(config, data))
+                         progress=progress, **training_noise(config, data, model))
     log(f"trained {config.model} in {time.perf_counter() - started:.1f}s "
         f"(best epoch {result.best_epoch}, validation accuracy {result.val_accuracy:.3f})")
     save_checkpoint(model, path, training_key=key)
-    return model.eval()
+    return abstaining(config, model.eval())
 
 
 def read_weights(path: str) -> dict:
@@ -127,13 +132,14 @@ def read_weights(path: str) -> dict:
     return state
 
 
-def training_noise(config: RunConfig, data) -> dict:
+def training_noise(config: RunConfig, data, model: torch.nn.Module | None = None) -> dict:
     """The noise of `train_model` at the methods' minimal noise level (the papers train
     there): K-ary noise keeping values with probability ``keep`` on categorical attributes
     (docs/theory.md §9), bit flips with theta_plus / theta_minus_low on other binary
     attributes (docs/theory.md §2), Gaussian noise with sigma_min on continuous ones, unless
     only edges are threatened; with a structure threat model, noisy graphs with p_plus /
-    p_minus (docs/theory.md §8); none with train_noise off."""
+    p_minus (docs/theory.md §8), drawn filtered where `model` filters edges pair by pair
+    (the same law, docs/theory.md §13); none with train_noise off."""
     if not config.train_noise:
         return {}
     if config.threat_model == "structure":
@@ -145,6 +151,8 @@ def training_noise(config: RunConfig, data) -> dict:
     else:
         noise = {"sigma": config.sigma_min}
     structure = training_structure(config, data)
+    if structure is not None and model is not None:
+        structure = direct_path(model, structure, data.x)[1]
     return noise if structure is None else {**noise, "structure": structure}
 
 
@@ -279,7 +287,10 @@ def _run_certification(config: RunConfig, run_dir: Path, progress: bool,
             ScaledLogits(model, plan.temperature).eval()
         fingerprint = scores_fingerprint(scored, data.x, data.edge_index)
         results["fingerprints"][plan.checkpoint] = fingerprint
-        stats = smooth(scored, data.x, data.edge_index, plan.noise, plan.mc,
+        smoothed, noise = direct_path(model, plan.noise, data.x)  # filtered law, same scores
+        if plan.temperature is not None:
+            smoothed = ScaledLogits(smoothed, plan.temperature).eval()
+        stats = smooth(smoothed, data.x, data.edge_index, noise, plan.mc,
                        checkpoint=run_dir / plan.checkpoint, fingerprint=fingerprint,
                        progress=progress, executor=executor)
         sampling_time = time.perf_counter() - clock

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from graphcert.sampling.abstention import abstaining_rows
 from graphcert.sampling.monte_carlo import MonteCarloConfig
 from graphcert.sampling.statistics import SCORE_BITS, ChunkCounts, ChunkStats
 
@@ -63,10 +64,18 @@ class DeviceCounts(ChunkCounts):
         """Add a batch (B, n_k, Y) of logits; `chosen` (n_k,) candidates in the main phase."""
         batch, n_local, n_classes = logits.shape
         t = self.tensors
-        self.bad += (~torch.isfinite(logits.amax(-1))).any(-1).sum()
-        t["votes"] += torch.bincount((self.local * n_classes + logits.argmax(-1)).reshape(-1),
-                                     minlength=n_local * n_classes).view(n_local, n_classes)
+        top = logits.amax(-1)  # NaN or +inf: no valid output; all -inf: an abstention
+        self.bad += (torch.isnan(top) | torch.isposinf(top)).any(-1).sum()
+        keys = self.local * n_classes + logits.argmax(-1)
+        abstain = abstaining_rows(logits)
+        if abstain.any():  # no class, score 0 for every class (docs/theory.md §10)
+            keys = keys[~abstain]
+            logits = torch.where(abstain[..., None], 0.0, logits)
+        t["votes"] += torch.bincount(keys.reshape(-1), minlength=n_local * n_classes).view(
+            n_local, n_classes)
         scores = quantized_scores(logits)
+        if abstain.any():
+            scores[abstain] = 0
         self.n += batch
         if chosen is None:
             t["score_sum_q"] += scores.sum(0)

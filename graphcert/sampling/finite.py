@@ -1,6 +1,7 @@
-"""Non-finite logits never become votes: a noisy copy whose logits hold NaN or +inf (or only
--inf) for an output has no argmax and no softmax there, so a chunk with such a copy is refused
-as a whole (docs/theory.md §3: every sample must be a draw of the base classifier's output)."""
+"""Non-finite logits never become votes: a noisy copy whose logits hold NaN or +inf for an
+output has no argmax and no softmax there, so a chunk with such a copy is refused as a whole
+(docs/theory.md §3: every sample must be a draw of the base classifier's output). Logits that
+are all -inf are an abstention, a valid outcome (docs/theory.md §10)."""
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,10 @@ class NonFiniteLogits(ValueError):
 
 def non_finite_copies(logits: np.ndarray) -> int:
     """How many copies of a batch of logits (B, n, Y) have an output whose largest logit is
-    not finite (NaN anywhere in it, +inf, or only -inf; -inf entries mask classes)."""
+    NaN (NaN anywhere in it) or +inf; -inf entries mask classes, and an output whose logits
+    are all -inf abstains (`graphcert.sampling.abstention`, docs/theory.md §10): a valid
+    outcome, not a failure."""
     top = logits.max(axis=-1)  # NaN where a row holds NaN
     if np.isfinite(top).all():
         return 0
-    return int((~np.isfinite(top)).reshape(len(logits), -1).any(axis=1).sum())
+    return int((np.isnan(top) | np.isposinf(top)).reshape(len(logits), -1).any(axis=1).sum())

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from graphcert.sampling.abstention import abstaining_rows
 from graphcert.sampling.finite import NonFiniteLogits, non_finite_copies
 from graphcert.sampling.monte_carlo import MonteCarloConfig
 from graphcert.sampling.streams import MAIN, PRE
@@ -264,10 +265,13 @@ class SmoothingStats:
             if self.labels.size and not np.array_equal(getattr(self, name),
                                                        per_cluster[self.labels]):
                 raise ValueError(f"{name} disagrees with the chunks listed in done")
-        sums = {"pre_votes": self.n_pre, "votes": self.n, "hist": self.n}
-        for name, total in sums.items():
-            if np.any(getattr(self, name) < 0) or not np.array_equal(
-                    getattr(self, name).sum(axis=1), total):
+        # votes count every sample at most once (abstentions count for no class, docs/theory.md
+        # §10); the histogram of the candidate's scores counts every sample once
+        sums = {"pre_votes": (self.n_pre, True), "votes": (self.n, True), "hist": (self.n, False)}
+        for name, (total, at_most) in sums.items():
+            counted = getattr(self, name).sum(axis=1)
+            if np.any(getattr(self, name) < 0) or np.any(counted > total) or \
+                    not (at_most or np.array_equal(counted, total)):
                 raise ValueError(f"{name} does not count every sample exactly once")
         for name in ("candidate_score", "candidate_vote"):
             values = getattr(self, name)
@@ -303,8 +307,14 @@ class ChunkCounts:
         if bad:  # the chunk is refused (`result`): nothing to count
             self.non_finite += bad
             return
-        self.votes += class_counts(logits.argmax(-1), n_classes)
-        scores = _quantized_scores(logits)
+        abstain = abstaining_rows(logits)
+        if abstain.any():  # no class, score 0 for every class (docs/theory.md §10)
+            self.votes += class_counts(np.where(abstain, -1, logits.argmax(-1)), n_classes)
+            scores = _quantized_scores(np.where(abstain[..., None], 0.0, logits))
+            scores[abstain] = 0
+        else:
+            self.votes += class_counts(logits.argmax(-1), n_classes)
+            scores = _quantized_scores(logits)
         if chosen is None:
             self.score_sum_q += scores.sum(0)
             return

@@ -11,10 +11,11 @@ __all__ = ["VoteCounts", "class_counts"]
 
 
 def class_counts(predicted: np.ndarray, n_classes: int) -> np.ndarray:
-    """(n, n_classes) counts of the classes in `predicted` (B, n), column by column."""
+    """(n, n_classes) counts of the classes in `predicted` (B, n), column by column; -1 (an
+    abstaining output, `graphcert.sampling.abstention`) counts for no class."""
     n = predicted.shape[1]
     keys = np.arange(n) * n_classes + predicted
-    return np.bincount(keys.ravel(), minlength=n * n_classes).reshape(n, n_classes)
+    return np.bincount(keys[predicted >= 0], minlength=n * n_classes).reshape(n, n_classes)
 
 
 class VoteCounts:

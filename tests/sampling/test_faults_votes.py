@@ -40,13 +40,13 @@ def test_non_finite_copies_counts_copies_not_entries():
     assert non_finite_copies(logits) == 0
     logits[1, 0, 0] = np.nan
     logits[1, 2, 1] = np.inf
-    logits[3, 1] = -np.inf  # every class -inf: no argmax
+    logits[3, 1] = -np.inf  # every class -inf: an abstention (docs/theory.md §10), fine
     logits[2, 1, 0] = -np.inf  # one masked class: fine
-    assert non_finite_copies(logits) == 2
+    assert non_finite_copies(logits) == 1
 
 
 @pytest.mark.parametrize("value, every_class", [(float("nan"), False), (float("inf"), False),
-                                                (float("-inf"), True)])
+                                                (float("nan"), True)])
 def test_non_finite_logits_never_become_votes(tmp_path, value, every_class):
     checkpoint = tmp_path / "stats_x.npz"
     with pytest.raises(ValueError) as error:
@@ -110,7 +110,8 @@ def test_accelerator_counts_refuse_non_finite_logits_too():
     from graphcert.sampling.streams import PRE
     logits = torch.zeros(5, 3, 2)
     logits[1, 2, 0] = float("nan")
-    logits[4, 0] = float("-inf")
+    logits[3, 1, 1] = float("inf")
+    logits[4, 0] = float("-inf")  # every class -inf: an abstention, not a failure
     counts = DeviceCounts(3, 2, 4, torch.device("cpu"))
     counts.add(logits, None)
     with pytest.raises(NonFiniteLogits, match="for 2 of 5 noisy copies"):
@@ -118,3 +119,11 @@ def test_accelerator_counts_refuse_non_finite_logits_too():
     clean = DeviceCounts(3, 2, 4, torch.device("cpu"))
     clean.add(torch.zeros(5, 3, 2), None)
     assert clean.result(CONFIG, {}, PRE, 0, 0, np.arange(3), None).votes.sum() == 15
+
+
+def test_logits_all_minus_infinity_are_abstentions_not_failures(tmp_path):
+    """A copy whose logits are all -inf for an output abstains there (docs/theory.md §10):
+    the chunk is kept, that output votes for no class, and every sample is still counted."""
+    stats = run(model=PoisonedModel(float("-inf"), every_class=True),
+                checkpoint=tmp_path / "stats_x.npz")
+    assert np.all(stats.votes.sum(1) <= stats.n) and np.any(stats.votes.sum(1) < stats.n)

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from gnn_models import model_input
 from graphcert.noise.binary import flip_bits
 from graphcert.noise.kary import KaryNoise, categorical_n_values
+from graphcert.noise.pair_filter import FilteredStructureNoise
 from graphcert.noise.structure import StructureNoise
 from graphcert.sampling.batching import model_device
 from graphcert.utils.io import write_bytes
@@ -93,18 +94,20 @@ def train_model(model: torch.nn.Module, data: Data, idx_train, idx_val, *, lr: f
     isotropic K-ary noise keeping each categorical value with probability `keep` (docs/theory.md §9;
     `data.n_values` gives the alphabets of the one-hot `data.x`, as `KaryNoise` reads them)
     on the attributes, and a noisy graph drawn from `structure` (its first output cluster's
-    distribution; docs/theory.md §8) every epoch; validation uses the clean graph. `progress` shows
-    a bar over the epochs with the losses and the best epoch so far."""
+    distribution; docs/theory.md §8; a `FilteredStructureNoise` draws the graphs a
+    pair-local filter leaves, docs/theory.md §13) every epoch; validation uses the clean
+    graph. `progress` shows a bar over the epochs with the losses and the best epoch so far."""
     if (theta_plus is None) != (theta_minus is None):
         raise ValueError("give both theta_plus and theta_minus for noisy training, or neither")
     if sigma is not None and (theta_plus is not None or not sigma > 0):
         raise ValueError("sigma must be positive and excludes theta_plus / theta_minus")
     if keep is not None and (theta_plus is not None or sigma is not None):
         raise ValueError("keep (K-ary noise) excludes theta_plus / theta_minus and sigma")
-    if structure is not None and (not isinstance(structure, StructureNoise)
+    if structure is not None and (not isinstance(structure, (StructureNoise,
+                                                            FilteredStructureNoise))
                                   or structure.n_nodes != data.num_nodes):
-        raise ValueError(f"structure must be a StructureNoise on the {data.num_nodes} nodes of "
-                         f"the graph, got {type(structure).__name__} "
+        raise ValueError(f"structure must be a StructureNoise or FilteredStructureNoise on the "
+                         f"{data.num_nodes} nodes of the graph, got {type(structure).__name__} "
                          f"{getattr(structure, 'n_nodes', '')}".rstrip())
     set_seed(seed)
     generator = torch.Generator().manual_seed(seed)
