@@ -20,6 +20,7 @@ import numpy as np
 __all__ = ["check_bool", "check_bool_array", "check_budget", "check_capacities",
            "check_choice", "check_finite", "check_float_vector", "check_index_array",
            "check_index_vector", "check_int", "check_integers", "check_local_budgets",
+           "check_node_labels",
            "check_nonnegative_integers", "check_positive_int", "check_probabilities",
            "check_probability", "check_real", "check_str", "check_target_mask",
            "check_weight_matrix", "describe_interval", "shown"]
@@ -153,6 +154,17 @@ def check_integers(x, name: str, interval: str = "[-inf, inf]") -> np.ndarray:
         raise ValueError(f"{name} must be {_requirement(interval)}, got "
                          f"{a[bad].ravel()[0].item()!r}")
     return a.astype(np.int64)
+
+
+def check_node_labels(y, n_nodes: int) -> np.ndarray:
+    """The integer labels of all `n_nodes` nodes, shape (n_nodes,), from numpy or torch."""
+    if hasattr(y, "detach"):  # a torch tensor, on any device
+        y = y.detach().cpu().numpy()
+    labels = np.asarray(y)
+    if labels.shape != (n_nodes,) or labels.dtype.kind not in "iu":
+        raise ValueError(f"y must hold the integer labels of all {n_nodes} nodes, shape "
+                         f"({n_nodes},), got {labels.dtype} of shape {labels.shape}")
+    return labels
 
 
 def check_index_array(x, name: str, upper: int, *, ndim: int | None = None,

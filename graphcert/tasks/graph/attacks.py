@@ -31,7 +31,13 @@ from typing import Sequence
 
 import numpy as np
 
-from graphcert.utils.validation import check_choice, check_int, check_real
+from graphcert.utils.validation import (
+    check_choice,
+    check_index_array,
+    check_int,
+    check_node_labels,
+    check_real,
+)
 
 __all__ = ["ATTACKS", "KIND_ATTACKS", "AnswersAttacks", "attack_budget", "covered_kinds"]
 
@@ -131,9 +137,12 @@ class AnswersAttacks:
     def correct(self, y) -> np.ndarray:
         """Targets whose smoothed prediction is their label `y[target]` (never abstaining);
         `y` holds the labels of all nodes."""
-        if hasattr(y, "detach"):
-            y = y.detach().cpu().numpy()
-        return self.prediction == np.asarray(y)[self.targets]
+        stats = getattr(self, "stats", None)
+        if stats is not None:
+            return self.prediction == check_node_labels(y, len(stats.labels))[self.targets]
+        labels = check_node_labels(y, len(y))  # no statistics kept: at least every target
+        check_index_array(self.targets, "targets", len(labels))
+        return self.prediction == labels[self.targets]
 
     def certified_accuracy(self, y, attack: str, budgets) -> np.ndarray:
         """Share of the targets correct and `robust` at each budget of `budgets` (abstentions

@@ -23,7 +23,7 @@ from graphcert.sampling.statistics import SmoothingStats
 from graphcert.tasks.graph.attacks import AnswersAttacks
 from graphcert.tasks.graph.results import Curve
 from graphcert.tasks.graph.surface import AttackSurface
-from graphcert.utils.validation import check_choice
+from graphcert.utils.validation import check_choice, check_node_labels
 
 __all__ = ["ATTACKS", "Certificate", "attack_budgets", "certified_counts",
            "naive_counts", "variance_constrained_eta"]
@@ -121,13 +121,7 @@ class Certificate(AnswersAttacks):
     def correct(self, y) -> np.ndarray:
         """Targets whose smoothed prediction is their label `y[target]` (never abstaining);
         `y` holds the labels of all nodes."""
-        if hasattr(y, "detach"):  # a torch tensor, on any device
-            y = y.detach().cpu().numpy()
-        labels = np.asarray(y)
-        n_nodes = len(self.surface.cap_plus)
-        if labels.shape != (n_nodes,) or labels.dtype.kind not in "iu":
-            raise ValueError(f"y must hold the integer labels of all {n_nodes} nodes, shape "
-                             f"({n_nodes},), got {labels.dtype} of shape {labels.shape}")
+        labels = check_node_labels(y, len(self.surface.cap_plus))
         return self.prediction == labels[self.targets]
 
     def certifier(self, y=None, *, relax: bool = False,
