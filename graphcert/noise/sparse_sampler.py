@@ -256,8 +256,9 @@ class PendingCopies:
             try:
                 self._copies[copy] = _finish_copy(graph, self._selections[copy],
                                                   self._unions[copy], self._removals[copy])
-            except BaseException as error:  # raised again by `assemble`, in the caller
-                self._error = error
+            except Exception as error:  # raised again by `assemble`, in the caller
+                self._error = error  # (a KeyboardInterrupt in the main thread goes on at once:
+                # stored, it would be lost with a batch that is never assembled)
             finally:
                 with self._lock:
                     self._finished += 1

@@ -533,10 +533,15 @@ def test_ctrl_c_while_sampling_prints_how_to_resume(tmp_path):
         stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     stats = out / "stats_isotropic_T0.npz"
     deadline = time.monotonic() + 300
-    while not stats.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.5)
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=120)
+    try:
+        while not stats.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=120)
+    finally:  # a failing test never leaves a million-sample run behind
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
     assert process.returncode == 130 and err.strip() == "interrupted, rerun to resume", err
     from graphcert.sampling.statistics import SmoothingStats
     assert len(SmoothingStats.load(stats).done) >= 1
