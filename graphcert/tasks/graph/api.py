@@ -56,6 +56,7 @@ from graphcert.tasks.graph.families import (
     score_settings,
 )
 from graphcert.tasks.graph.noises import attribute_part
+from graphcert.tasks.graph.voting import message_passing_hops
 from graphcert.utils.validation import check_index_array, check_int, check_real
 
 __all__ = ["certify", "isotropic_noise", "localized_noise"]
@@ -168,7 +169,8 @@ def certify(model: torch.nn.Module, data, noise, targets=None, *, n_pre: int = 1
         `Certificate` (also ``radius`` and collective certificates); else
         `SparseSmoothCertificate`, `KaryHammingCertificate`, `GaussianCertificate` or
         `graphcert.tasks.graph.node_certificates.NodeThreatCertificate` (hierarchical,
-        injection; ``certified_accuracy`` naive or collective).
+        injection; ``certified_accuracy`` naive or collective, over the receptive fields of
+        the model's depth where `graphcert.tasks.graph.voting.message_passing_hops` reads it).
     """
     device = resolve_device(device)                                    # 0. check everything
     family = choose_certificate(noise, certificate)
@@ -197,7 +199,8 @@ def certify(model: torch.nn.Module, data, noise, targets=None, *, n_pre: int = 1
                                        alpha=alpha, bounds=scoring.bounds, x=x,
                                        local_budget=local_budget,
                                        edge_index=data.edge_index.detach().cpu().numpy(),
-                                       node_budget=node_budget)
+                                       node_budget=node_budget,
+                                       hops=message_passing_hops(model))
 
 
 def _node_budget(family: str, bits_per_node, tau) -> dict | None:

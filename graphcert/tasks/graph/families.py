@@ -161,7 +161,7 @@ def score_settings(certificate: str, bounds: str | None = None,
 def certificate_from_statistics(certificate: str, stats: SmoothingStats, noise, targets, *,
                                 alpha: float, bounds: str | None = None, x=None,
                                 local_budget: int | None = None, edge_index=None,
-                                node_budget: dict | None = None):
+                                node_budget: dict | None = None, hops: int | None = None):
     """The per-target certificates of family `certificate` (fitting `noise`) from the
     statistics of `noise`, for the nodes `targets`, at level `alpha` over all targets.
 
@@ -170,7 +170,7 @@ def certificate_from_statistics(certificate: str, stats: SmoothingStats, noise, 
     under K-ary noise) and `local_budget` (changed bits or values per node, None: no limit).
     Hierarchical and injection: the clean graph `edge_index` (2, E) and `node_budget`, the
     keywords of `NodeThreatCertificate.from_statistics` (additions_per_node,
-    deletions_per_node, tau).
+    deletions_per_node, tau), and `hops`, the model's receptive field.
 
     Returns:
         `Certificate` (variance-constrained), `SparseSmoothCertificate`,
@@ -180,7 +180,7 @@ def certificate_from_statistics(certificate: str, stats: SmoothingStats, noise, 
     targets = np.asarray(targets, dtype=np.int64)
     if certificate in NODE_FAMILIES.values():
         return NodeThreatCertificate.from_statistics(stats, noise, targets, alpha=alpha,
-                                                     edge_index=edge_index,
+                                                     edge_index=edge_index, hops=hops,
                                                      **(node_budget or {}))
     if certificate == "gaussian":
         return GaussianCertificate.from_statistics(stats, targets, alpha=alpha,

@@ -38,7 +38,8 @@ class NodeThreatCertificate(AnswersAttacks):
     ``p_lower`` (T,) Bonferroni lower bounds on the candidate class ``predicted`` (T,);
     ``edge_index`` (2, E) the clean graph (the receptive fields of the collective
     certificate); ``additions_per_node`` / ``deletions_per_node`` the bits each controlled
-    node changes; ``tau`` the edges per injected node.
+    node changes; ``tau`` the edges per injected node; ``hops`` the model's receptive field
+    in hops (None: unknown, the collective certificate then needs it).
     """
 
     targets: np.ndarray
@@ -50,12 +51,13 @@ class NodeThreatCertificate(AnswersAttacks):
     additions_per_node: int = 0
     deletions_per_node: int = 1
     tau: int = 6
+    hops: int | None = None
     stats: SmoothingStats | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_statistics(cls, stats: SmoothingStats, noise, targets, *, alpha: float,
                         edge_index, additions_per_node: int = 0, deletions_per_node: int = 1,
-                        tau: int = 6) -> "NodeThreatCertificate":
+                        tau: int = 6, hops: int | None = None) -> "NodeThreatCertificate":
         """Bonferroni bounds at level `alpha` over `targets` (docs/theory.md §3)."""
         if not isinstance(noise, (HierarchicalSparseNoise, NodeEdgeDeletionNoise)):
             raise ValueError("NodeThreatCertificate needs graphcert.hierarchical_noise with "
@@ -70,7 +72,8 @@ class NodeThreatCertificate(AnswersAttacks):
                    np.asarray(edge_index), float(alpha),
                    check_int(additions_per_node, "additions_per_node", "[0, inf)"),
                    check_int(deletions_per_node, "deletions_per_node", "[0, inf)"),
-                   check_int(tau, "tau", "[0, inf)"), stats)
+                   check_int(tau, "tau", "[0, inf)"),
+                   None if hops is None else check_int(hops, "hops", "[0, inf)"), stats)
 
     @property
     def family(self) -> str:
@@ -96,12 +99,17 @@ class NodeThreatCertificate(AnswersAttacks):
         return np.atleast_1d(injection_certified(self.p_lower, noise.p_node, noise.p_edge,
                                                  rho, tau))
 
-    def node_threat_result(self, y, budgets, *, hops: int = 2,
+    def node_threat_result(self, y, budgets, *, hops: int | None = None,
                            time_limit: float = 60.0) -> NodeThreatResult:
         """Certified counts per budget, naive and collective over receptive fields of
-        ``hops`` hops (`graphcert.tasks.graph.node_threats.node_threat_result`)."""
+        ``hops`` hops (default: the model's, ``self.hops``;
+        `graphcert.tasks.graph.node_threats.node_threat_result`)."""
         if self.stats is None:
             raise ValueError("node_threat_result needs the certificate's statistics")
+        hops = self.hops if hops is None else hops
+        if hops is None:
+            raise ValueError("the collective certificate needs the model's receptive field: "
+                             "pass hops (its message-passing steps)")
         if hasattr(y, "detach"):
             y = y.detach().cpu().numpy()
         return node_threat_result(self.stats, np.asarray(y), self.targets, self.noise,
@@ -111,10 +119,11 @@ class NodeThreatCertificate(AnswersAttacks):
                                   time_limit=time_limit)
 
     def certified_accuracy(self, y, attack: str, budgets, kind: str = "naive", *,
-                           hops: int = 2) -> np.ndarray:
+                           hops: int | None = None) -> np.ndarray:
         """Share of the targets correct and certified at each budget (abstentions wrong):
         ``kind`` ``"naive"`` (each target alone, `robust`) or ``"collective"`` (all targets
-        together, the model's receptive field ``hops`` hops; budgets are ints here)."""
+        together over receptive fields of ``hops`` hops, default the model's; int budgets
+        here, tau the certificate's)."""
         check_choice(kind, "kind", ("naive", "collective"))
         if kind == "naive":
             return super().certified_accuracy(y, attack, budgets)
