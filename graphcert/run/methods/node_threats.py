@@ -72,7 +72,6 @@ class _NodeThreat(DeterministicMethod):
         import torch
 
         from graphcert.run.models import build_model
-        from graphcert.run.pipeline import read_weights
         from graphcert.tasks.graph.node_threats import train_under_noise
         from graphcert.tasks.graph.training import load_checkpoint, save_checkpoint
         torch.manual_seed(config.train_seed)
@@ -81,7 +80,8 @@ class _NodeThreat(DeterministicMethod):
                             **config.model_params)
         if config.weights is not None:
             try:
-                model.load_state_dict(read_weights(config.weights))
+                model.load_state_dict(torch.load(config.weights, map_location="cpu",
+                                                 weights_only=True))
             except RuntimeError as error:
                 raise ValueError(f"weights {config.weights} do not fit model {config.model} "
                                  f"with {in_features} inputs ({self.name}): {error}") from error
