@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from abc import abstractmethod
 from pathlib import Path
 
 from graphcert.run.methods.base import CertificationInputs, DeterministicMethod
@@ -30,19 +31,25 @@ class _NodeThreat(DeterministicMethod):
     attack: str  # the attack of the certificate and the name of the curve
     noise_fields: tuple[str, ...]  # the config fields of the noise (the training key)
 
+    @abstractmethod
     def noise(self, config, data):
-        raise NotImplementedError
+        """The smoothing noise, built from `config` for `data`."""
 
+    @abstractmethod
     def budgets(self, config) -> list[int]:
-        raise NotImplementedError
+        """The budgets of the curve, 0 first."""
 
+    @abstractmethod
     def certify_options(self, config) -> dict:
-        raise NotImplementedError
+        """The per-node budget keywords of `graphcert.certify`."""
 
     def run(self, config, data, idx_train, idx_val, inputs: CertificationInputs, run_dir,
             log):
         from graphcert.tasks.graph.api import certify
         from graphcert.tasks.graph.results import Curve, MethodResult
+        if self.attack == "nodes" and config.max_nodes > data.num_nodes:  # r <= N
+            raise ValueError(f"max_nodes == {config.max_nodes}, must be in [1, num_nodes="
+                             f"{data.num_nodes}] for {config.dataset}")
         noise = self.noise(config, data)
         model = self._model(config, data, noise, idx_train, idx_val, Path(run_dir), log)
         clock = time.perf_counter()

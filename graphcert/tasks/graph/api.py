@@ -13,7 +13,7 @@
     noise = graphcert.hierarchical_noise(data, 0.81, theta_plus=0.05, theta_minus=0.8)
     cert = graphcert.certify(model, data, noise, targets=idx)  # model takes D + 1 inputs
     cert.robust("nodes", 2)                  # certified against 2 controlled nodes
-    cert.certified_accuracy(data.y, "nodes", [1, 2, 3], "collective")
+    cert.certified_accuracy(data.y, "nodes", [1, 2, 3])
 
 Noises: ``graphcert.localized_noise`` / ``isotropic_noise`` (attribute bits),
 ``structure_noise`` (edges), ``joint_noise`` (both), ``kary_noise`` (categorical values),

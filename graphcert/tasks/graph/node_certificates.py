@@ -118,14 +118,12 @@ class NodeThreatCertificate(AnswersAttacks):
                                   deletions_per_node=self.deletions_per_node, tau=self.tau,
                                   time_limit=time_limit)
 
-    def certified_accuracy(self, y, attack: str, budgets, kind: str = "naive", *,
+    def certified_accuracy(self, y, attack: str, budgets, *, collective: bool = True,
                            hops: int | None = None) -> np.ndarray:
-        """Share of the targets correct and certified at each budget (abstentions wrong):
-        ``kind`` ``"naive"`` (each target alone, `robust`) or ``"collective"`` (all targets
-        together over receptive fields of ``hops`` hops, default the model's; int budgets
-        here, tau the certificate's)."""
-        check_choice(kind, "kind", ("naive", "collective"))
-        if kind == "naive":
+        """Share of the targets correct and certified at each int budget (abstentions wrong):
+        all targets together over receptive fields of ``hops`` hops (default the model's), or
+        each target alone (`robust`) with ``collective=False``; tau the certificate's."""
+        if not collective:
             return super().certified_accuracy(y, attack, budgets)
         check_choice(attack, "attack", self.attacks)
         result = self.node_threat_result(y, [check_int(b, "budget", "[0, inf)")

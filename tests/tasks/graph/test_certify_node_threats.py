@@ -95,8 +95,11 @@ def test_one_call_matches_the_command_line(data, method, tmp_path):
                                 tau=SETTINGS["tau"])
     assert curve["collective"] == direct.collective and curve["naive"] == direct.naive
     assert all(c >= n for c, n in zip(direct.collective, direct.naive, strict=True))
-    np.testing.assert_allclose(cert.certified_accuracy(data.y, threat, budgets, "collective"),
+    np.testing.assert_allclose(cert.certified_accuracy(data.y, threat, budgets),
                                np.asarray(direct.collective) / len(val))
+    np.testing.assert_allclose(cert.certified_accuracy(data.y, threat, budgets,
+                                                       collective=False),
+                               np.asarray(naive) / len(val))
     assert naive[-1] < naive[0]  # the budgets reach past what is certified
 
     # CSV, plot and table carry the curve like every other method's
@@ -162,6 +165,11 @@ def test_bad_input_before_any_work(data, tmp_path):
             RunConfig(**{key: value})
     with pytest.raises(ValueError, match="not certified by .*certify it: hierarchical"):
         RunConfig(threat_model="nodes")
+    config = RunConfig(threat_model="nodes", methods=["hierarchical"], max_nodes=601,
+                       **{k: v for k, v in SETTINGS.items() if k != "max_nodes"})
+    with pytest.raises(ValueError, match=r"max_nodes == 601, must be in \[1, num_nodes=600\]"):
+        pipeline.METHODS["hierarchical"].run(config, data, None, None, None, tmp_path, None)
+    assert not list(tmp_path.iterdir())  # nothing trained or sampled
     spec = tmp_path / "features_only.py"
     spec.write_text("import torch\n\n\nclass FeaturesOnly(torch.nn.Module):\n"
                     "    def __init__(self, in_features, num_classes):\n"
