@@ -81,10 +81,15 @@ class _NodeThreat(DeterministicMethod):
         from graphcert.run.models import build_model
         from graphcert.tasks.graph.node_threats import train_under_noise
         from graphcert.tasks.graph.training import load_checkpoint, save_checkpoint
+        from graphcert.tasks.graph.voting import message_passing_hops
         torch.manual_seed(config.train_seed)
         in_features = data.x.shape[1] + int(getattr(noise, "indicator", False))
         model = build_model(config.model, in_features, data.num_classes,
                             **config.model_params)
+        if message_passing_hops(model) is None:  # the collective certificate's fields
+            raise ValueError(f"{self.name}: the receptive field of model {config.model!r} is "
+                             "unknown; give the class a message_passing_hops attribute (its "
+                             "message-passing steps)")
         if config.weights is not None:
             try:
                 model.load_state_dict(torch.load(config.weights, map_location="cpu",

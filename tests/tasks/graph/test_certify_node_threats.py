@@ -179,3 +179,14 @@ def test_bad_input_before_any_work(data, tmp_path):
     with pytest.raises(ValueError, match="needs a model with an edge input"):
         RunConfig(threat_model="injection", methods=["injection"],
                   model=f"{spec}:FeaturesOnly")
+    depthless = tmp_path / "depthless.py"  # takes the graph, but its depth is unknown
+    depthless.write_text(spec.read_text().replace("forward(self, x)",
+                                                  "forward(self, x, edge_index)"))
+    config = RunConfig(threat_model="injection", methods=["injection"],
+                       model=f"{depthless}:FeaturesOnly", **{k: v for k, v in SETTINGS.items()
+                                                            if k != "model"})
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    with pytest.raises(ValueError, match="receptive field of model .* is unknown"):
+        pipeline.METHODS["injection"].run(config, data, None, None, None, run_dir, None)
+    assert not list(run_dir.iterdir())
