@@ -13,7 +13,7 @@ from pathlib import Path
 
 from graphcert.certificates.bounds import BOUNDS
 from graphcert.run.methods import METHODS
-from graphcert.run.methods.threats import THREAT_MODELS, fields_not_read
+from graphcert.run.methods.threats import ALL_THREAT_MODELS, THREAT_MODELS, fields_not_read
 from graphcert.run.schema import Schema, option
 from graphcert.utils.validation import check_choice
 
@@ -62,10 +62,11 @@ class RunConfig(Schema):
                          "cuda:N or auto (CUDA when available)")
     methods: list[str] = option(["localized", "sparse_smooth"], choices=_registered_methods,
                                 help="smoothing methods to certify")
-    threat_model: str = option("attributes", choices=THREAT_MODELS,
+    threat_model: str = option("attributes", choices=ALL_THREAT_MODELS,
                                help="what the adversary changes: attribute bits, edges "
                                "(structure: insertions and deletions) or both (docs/theory.md §8; "
-                               "binary methods)")
+                               "binary methods); nodes: controlled nodes (method hierarchical, "
+                               "§14); injection: injected nodes (method injection, §15)")
     targets: str = option("val", choices=TARGETS, help="certify validation or test nodes")
     split_seed: int = option(0, interval=SEEDS, help="seed of the train/validation split")
     n_per_class: int = option(20, interval="[1, inf)",
@@ -118,6 +119,22 @@ class RunConfig(Schema):
     max_hamming: int = option(20, interval="[1, inf)",
                               help="kary methods: largest Hamming budget (changed attribute "
                               "values) certified")
+    # node-level threat models (docs/theory.md §14, §15; methods hierarchical, injection): the
+    # model is trained under the method's noise
+    p_select: float = option(0.81, interval="(0, 1]",
+                             help="hierarchical: probability that a node's row is noised "
+                             "(theta_plus / theta_minus_low flip its bits)")
+    node_bit_additions: int = option(0, interval="[0, inf)",
+                                     help="hierarchical: bits each controlled node adds")
+    node_bit_deletions: int = option(1, interval="[0, inf)",
+                                     help="hierarchical: bits each controlled node deletes")
+    max_nodes: int = option(5, interval="[1, inf)",
+                            help="hierarchical: largest number of controlled nodes certified")
+    p_node: float = option(0.8, interval="[0, 1)", help="injection: node deletion probability")
+    p_edge: float = option(0.9, interval="[0, 1)", help="injection: edge deletion probability")
+    tau: int = option(6, interval="[0, inf)", help="injection: edges per injected node")
+    max_injected: int = option(30, interval="[1, inf)",
+                               help="injection: largest number of injected nodes certified")
     # Monte Carlo (docs/theory.md §3, §4)
     n_pre: int = option(200, interval="[1, inf)", help="pre-samples that fix each candidate class")
     n_samples: int = option(2000, interval="[1, inf)", help="Monte Carlo samples per distribution")
@@ -204,7 +221,10 @@ class RunConfig(Schema):
         if not DEVICE.match(self.device):
             raise ValueError(f"device == {self.device!r}, must be 'cpu', 'cuda', 'cuda:N' or "
                              "'auto'")
-        check_model_params(self.model, self.model_params)
+        toy = check_model_params(self.model, self.model_params)
+        if self.threat_model == "injection":
+            from graphcert.noise.injection import require_edge_input
+            require_edge_input(toy)
         from graphcert.data.datasets import check_dataset_name
         check_dataset_name(self.dataset, "dataset")
         if self.weights is not None:
@@ -234,7 +254,7 @@ class RunConfig(Schema):
         """The fields a trained model depends on (to refuse a stale checkpoint); the
         structure noise counts only when edges are threatened (models are trained on it)."""
         fields = _TRAINING_FIELDS + (_STRUCTURE_TRAINING_FIELDS
-                                     if self.threat_model != "attributes" else ())
+                                     if self.threat_model in ("structure", "both") else ())
         if self.denoise != "none":
             fields += _DENOISE_FIELDS
         return {k: getattr(self, k) for k in fields}
@@ -253,9 +273,9 @@ def check_weights_file(weights: str) -> None:
         raise ValueError(f"weights == {weights!r} is an empty file, expected a state dict")
 
 
-def check_model_params(model: str, params: dict) -> None:
+def check_model_params(model: str, params: dict):
     """`model` is registered or a user's class (`graphcert.run.models`) and accepts `params`
-    (built once at toy size to check values)."""
+    (built once at toy size to check values); returns that toy model."""
     from gnn_models import MODELS
     from graphcert.run.models import is_model_spec, model_class
     cls = model_class(model) if is_model_spec(model) else \
@@ -268,7 +288,7 @@ def check_model_params(model: str, params: dict) -> None:
         raise ValueError(f"model_params {unknown} are not parameters of model {model!r} "
                          f"({cls.__name__}), which accepts {', '.join(accepted)}")
     try:
-        cls(1, 2, **params)
+        return cls(1, 2, **params)
     except (TypeError, ValueError) as error:
         raise ValueError(f"model_params == {params} are invalid for model {model!r}: "
                          f"{error}") from None

@@ -28,9 +28,11 @@ ATTACK_LABELS = {"deletions": "adversarial deletions (bits)",
                  "additions": "adversarial additions (bits)",
                  "edge_deletions": "adversarial edge deletions",
                  "edge_additions": "adversarial edge insertions", "l2": "l2 radius eps",
-                 "hamming": "changed attribute values (Hamming)"}
+                 "hamming": "changed attribute values (Hamming)",
+                 "nodes": "controlled nodes", "injection": "injected nodes (tau edges each)"}
 #: attacks whose budgets are counts (all but the l2 radius)
-INTEGER_ATTACKS = ("deletions", "additions", "edge_deletions", "edge_additions", "hamming")
+INTEGER_ATTACKS = ("deletions", "additions", "edge_deletions", "edge_additions", "hamming",
+                   "nodes", "injection")
 
 
 _TOP = {"config": ("dataset", "model", "targets", "alpha"), "dataset": ("n_targets",),
@@ -151,7 +153,7 @@ _FAMILY_COLUMNS = (("deletions", "additions", "", "--max-deletions / --max-addit
 def results_table(results: dict, probe_budgets: tuple[int, ...] = (1, 5, 10, 20)) -> str:
     """Plain-text table: accuracy, abstentions, ACR and certified accuracy at a few budgets,
     one block per attack family (attribute bits; edges, docs/theory.md §8; l2 radii; Hamming
-    budgets)."""
+    budgets; controlled and injected nodes, §14, §15)."""
     config = results["config"]
     title = (f"{config['dataset']} / {config['model']}: {results['dataset']['n_targets']} "
              f"{config['targets']} targets, clean accuracy "
@@ -168,17 +170,24 @@ def results_table(results: dict, probe_budgets: tuple[int, ...] = (1, 5, 10, 20)
                 [f"{prefix}add=1"]
             table.append(_aligned(header, rows))
         cut_off[flags] = rows
-    l2_rows, hamming_rows = [], []
+    l2_rows, hamming_rows, node_rows = [], [], {attack: [] for attack in NODE_PROBES}
     for method, entry in results["methods"].items():
         if "l2" in entry["curves"]:
             l2_rows += _l2_rows(method, entry)
         if "hamming" in entry["curves"]:
             hamming_rows += _hamming_rows(method, entry)
+        for attack, probes in NODE_PROBES.items():
+            if attack in entry["curves"]:
+                node_rows[attack] += _attack_rows(method, entry, attack, list(probes), "-")
     if l2_rows:
         table.append(_attack_table(l2_rows, "ACR l2", [f"eps={e:g}" for e in L2_PROBES]))
     if hamming_rows:
         table.append(_attack_table(hamming_rows, "ACR hamming",
                                    [f"r={b}" for b in HAMMING_PROBES]))
+    for attack, rows in node_rows.items():
+        if rows:
+            table.append(_attack_table(rows, f"ACR {attack}",
+                                       [f"{attack}={b}" for b in NODE_PROBES[attack]]))
     cut_off[_FAMILY_COLUMNS[0][3]] = cut_off[_FAMILY_COLUMNS[0][3]] + l2_rows
     cut_off["--max-hamming"] = hamming_rows
     return "\n".join(table + _notes(results, cut_off))
@@ -237,6 +246,8 @@ def _notes(results: dict, cut_off: dict[str, list[list[str]]]) -> list[str]:
 
 L2_PROBES = (0.25, 0.5, 1.0)
 HAMMING_PROBES = (1, 2, 5, 10)
+#: budgets shown per node-level attack: controlled nodes, injected nodes (docs/nodes.md)
+NODE_PROBES = {"nodes": (1, 2, 3, 5), "injection": (5, 10, 20, 30)}
 
 
 def _l2_rows(method: str, entry: dict) -> list[list[str]]:

@@ -102,8 +102,8 @@ def test_structure_runs_get_their_own_default_directory():
 
 def test_structure_settings_are_checked_before_any_work(tmp_path, capsys):
     assert main(["certify", "--threat-model", "edges", "--out", str(tmp_path / "x")]) == 2
-    assert "threat_model must be one of ('attributes', 'structure', 'both')" in \
-        capsys.readouterr().err
+    assert ("threat_model must be one of ('attributes', 'structure', 'both', 'nodes', "
+            "'injection')") in capsys.readouterr().err
     assert main(["certify", "--threat-model", "structure", "--p-minus", "0.95",
                  "--out", str(tmp_path / "x")]) == 2
     assert "p_minus == 0.95 > p_minus_high == 0.9" in capsys.readouterr().err

@@ -83,11 +83,15 @@ def test_models_are_trained_on_the_threatened_bits():
 def test_methods_declare_the_threat_models_they_certify():
     binary = {"localized", "isotropic", "sparse_smooth"}
     voting = {"voting_edge", "voting_node"}  # edges only
+    nodes = {"hierarchical": ("nodes",), "injection": ("injection",)}  # node-level threats
     for name, method in METHODS.items():
         expected = ("attributes", "structure", "both") if name in binary else \
-            ("structure",) if name in voting else ("attributes",)
+            ("structure",) if name in voting else nodes.get(name, ("attributes",))
         assert method.threat_models == expected, name
     with pytest.raises(ValueError, match=r"threat_model == 'structure' is not certified by "
                        r"\['gaussian'\]; methods that certify it: localized, isotropic, "
                        r"sparse_smooth, voting_edge, voting_node"):
         RunConfig(threat_model="structure", methods=["localized", "gaussian"])
+    with pytest.raises(ValueError, match=r"threat_model == 'injection' is not certified by "
+                       r"\['localized'\]; methods that certify it: injection$"):
+        RunConfig(threat_model="injection", methods=["localized"])

@@ -30,6 +30,7 @@ from graphcert.run.methods.isotropic import Isotropic
 from graphcert.run.methods.kary import Kary, KaryLocalized
 from graphcert.run.methods.localized import Localized
 from graphcert.run.methods.localized_exact import LocalizedExact
+from graphcert.run.methods.node_threats import Hierarchical, Injection
 from graphcert.run.methods.sparse_smooth import SparseSmooth
 from graphcert.run.methods.voting import Voting
 
@@ -45,4 +46,6 @@ METHODS: dict[str, SmoothingMethod | DeterministicMethod] = {method.name: method
     KaryLocalized(),
     Voting("edge"),
     Voting("node"),
+    Hierarchical(),
+    Injection(),
 )}

@@ -3,7 +3,9 @@ what is noised and certified.
 
 * ``attributes``: attribute bits (the default; the papers' main experiments);
 * ``structure``: node pairs, i.e. edge insertions and deletions; the attributes stay clean;
-* ``both``: attribute bits and node pairs, one product distribution and one program.
+* ``both``: attribute bits and node pairs, one product distribution and one program;
+* ``nodes`` and ``injection`` (`NODE_THREAT_MODELS`): controlled and injected nodes, certified
+  by their own methods (`graphcert.run.methods.node_threats`), not by the binary ones.
 
 The binary methods (localized, isotropic, SparseSmooth) build their attribute noise as
 before; `threat_noise` turns it into the noise of the configured threat model, and
@@ -14,10 +16,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ATTRIBUTE_FIELDS", "STRUCTURE_FIELDS", "THREAT_MODELS", "fields_not_read",
-           "noise_samples", "threat_noise", "training_structure"]
+__all__ = ["ALL_THREAT_MODELS", "ATTRIBUTE_FIELDS", "NODE_THREAT_MODELS", "STRUCTURE_FIELDS",
+           "THREAT_MODELS", "fields_not_read", "noise_samples", "threat_noise",
+           "training_structure"]
 
+#: the threat models of the binary methods
 THREAT_MODELS = ("attributes", "structure", "both")
+#: node-level threat models (docs/theory.md §14, §15)
+NODE_THREAT_MODELS = ("nodes", "injection")
+ALL_THREAT_MODELS = THREAT_MODELS + NODE_THREAT_MODELS
 #: config fields that only the attribute threat models read (binary methods)
 ATTRIBUTE_FIELDS = frozenset({"theta_plus", "theta_minus_low", "theta_minus_high",
                               "max_deletions", "max_additions", "local_budget"})
@@ -27,9 +34,10 @@ STRUCTURE_FIELDS = frozenset({"p_plus", "p_minus", "p_minus_high", "max_edge_del
 
 
 def fields_not_read(threat_model: str) -> frozenset[str]:
-    """Config fields that no binary method reads under `threat_model`."""
+    """Config fields that no binary method reads under `threat_model` (none are run under
+    the node-level threat models, whose methods read what they declare)."""
     return {"attributes": STRUCTURE_FIELDS, "structure": ATTRIBUTE_FIELDS,
-            "both": frozenset()}[threat_model]
+            "both": frozenset(), "nodes": frozenset(), "injection": frozenset()}[threat_model]
 
 
 def threat_noise(config, data, attributes, localized: bool = False) -> Any:
@@ -74,8 +82,9 @@ def noise_samples(noise) -> dict:
 
 def training_structure(config, data):
     """The structure noise a model is trained on (the minimal level, isotropic ``p_plus``,
-    ``p_minus``, as the attributes are trained at ``theta_minus_low``), or None."""
-    if config.threat_model == "attributes":
+    ``p_minus``, as the attributes are trained at ``theta_minus_low``), or None (edges not
+    threatened as pairs)."""
+    if config.threat_model not in ("structure", "both"):
         return None
     from graphcert.noise.structure import StructureNoise
     return StructureNoise.isotropic(data.edge_index, data.num_nodes, config.p_plus,

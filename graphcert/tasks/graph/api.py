@@ -10,9 +10,16 @@
     cert.robust("edge_additions", 5)         # bool per target: certified against 5 insertions
     cert.robust("edges", (5, 2))             # ... against 5 insertions and 2 deletions at once
 
+    noise = graphcert.hierarchical_noise(data, 0.81, theta_plus=0.05, theta_minus=0.8)
+    cert = graphcert.certify(model, data, noise, targets=idx)  # model takes D + 1 inputs
+    cert.robust("nodes", 2)                  # certified against 2 controlled nodes
+    cert.certified_accuracy(data.y, "nodes", [1, 2, 3])
+
 Noises: ``graphcert.localized_noise`` / ``isotropic_noise`` (attribute bits),
 ``structure_noise`` (edges), ``joint_noise`` (both), ``kary_noise`` (categorical values),
-``gaussian_noise`` (continuous features), `graphcert.tasks.graph.noises`. Certificate
+``gaussian_noise`` (continuous features), `graphcert.tasks.graph.noises`; the node-level
+threats' ``hierarchical_noise`` (controlled nodes) and ``injection_noise`` (injected nodes),
+`graphcert.tasks.graph.node_threats`. Certificate
 families and the noises they fit: `graphcert.tasks.graph.families`; attacks and budgets:
 `graphcert.tasks.graph.attacks`.
 
@@ -35,6 +42,8 @@ from gnn_models.temperature import ScaledLogits
 from graphcert.certificates.bounds import check_bonferroni_alpha
 from graphcert.noise.binary import LocalizedNoise, localized_sparse_noise
 from graphcert.noise.gaussian import GraphGaussian
+from graphcert.noise.hierarchical import HierarchicalSparseNoise
+from graphcert.noise.injection import require_edge_input
 from graphcert.noise.kary import KaryNoise
 from graphcert.sampling.batching import batch_for_memory
 from graphcert.sampling.devices import resolve_device
@@ -47,6 +56,7 @@ from graphcert.tasks.graph.families import (
     score_settings,
 )
 from graphcert.tasks.graph.noises import attribute_part
+from graphcert.tasks.graph.voting import message_passing_hops
 from graphcert.utils.validation import check_index_array, check_int, check_real
 
 __all__ = ["certify", "isotropic_noise", "localized_noise"]
@@ -100,7 +110,8 @@ def certify(model: torch.nn.Module, data, noise, targets=None, *, n_pre: int = 1
             batch_size: int | None = None, chunk_size: int = 1000,
             temperature: float | None = None, local_budget: int | None = None,
             checkpoint: str | os.PathLike | None = None, executor: Any = None,
-            progress: bool = False):
+            progress: bool = False, bits_per_node: tuple[int, int] | None = None,
+            tau: int | None = None):
     """Certificates of `model`'s node predictions on `data` smoothed with `noise`, in the
     certificate family that fits it (docs/theory.md §2-§9).
 
@@ -117,16 +128,20 @@ def certify(model: torch.nn.Module, data, noise, targets=None, *, n_pre: int = 1
             binary under attribute noise, any under structure or Gaussian noise.
         noise: from ``graphcert.localized_noise``, ``isotropic_noise`` (attribute bits),
             ``structure_noise`` (edges), ``joint_noise`` (both), ``kary_noise``
-            (categorical values) or ``gaussian_noise`` (continuous features), built from
-            `data`.
+            (categorical values), ``gaussian_noise`` (continuous features),
+            ``hierarchical_noise`` (controlled nodes, docs/theory.md §14) or
+            ``injection_noise`` (injected nodes, §15; the model must take ``edge_index``),
+            built from `data`.
         targets: node ids or a boolean mask (N,); default all nodes.
         n_pre, n_samples: samples per output cluster for the candidates and the statistics.
         alpha: significance level shared by the targets.
         certificate: ``"variance_constrained"``, ``"sparse_smooth"``, ``"kary_hamming"`` or
-            ``"gaussian"`` (`graphcert.tasks.graph.families`); None: the noise's natural
-            family, the exact one for isotropic binary (``"sparse_smooth"``) or K-ary
-            (``"kary_hamming"``) noise, ``"variance_constrained"`` for localized noise,
-            ``"gaussian"`` for Gaussian noise. A family that does not fit is an error.
+            ``"gaussian"``, ``"hierarchical"`` or ``"injection"``
+            (`graphcert.tasks.graph.families`); None: the noise's natural family, the exact
+            one for isotropic binary (``"sparse_smooth"``) or K-ary (``"kary_hamming"``)
+            noise, ``"variance_constrained"`` for localized noise, ``"gaussian"`` for
+            Gaussian noise, ``"hierarchical"`` / ``"injection"`` for the node-level noises.
+            A family that does not fit is an error.
         bounds: variance-constrained only: ``"binary"`` (default) smooths one-hot predictions
             (temperature 0) with one Clopper-Pearson bound; ``"dkw"`` and ``"bernstein"``
             smooth softmax(logits / temperature) (default temperature 1).
@@ -142,17 +157,27 @@ def certify(model: torch.nn.Module, data, noise, targets=None, *, n_pre: int = 1
         checkpoint: a .npz path that makes the run resumable.
         executor: runs the chunks (`graphcert.sampling.executors`; default this process).
         progress: show a progress bar.
+        bits_per_node: hierarchical only, the (additions, deletions) of bits each
+            controlled node makes; default (0, 1).
+        tau: injection only, the edges per injected node of ``robust("injection", rho)``
+            and the collective certificate; default 6.
 
     Returns:
         The certificate of the T targets: ``prediction`` (T,) (class, -1 where it abstains),
         ``robust(attack, budget)`` (T,) bool (`graphcert.tasks.graph.attacks`),
         ``certified_accuracy``, ``family``, ``attacks`` and ``stats``. Variance-constrained:
         `Certificate` (also ``radius`` and collective certificates); else
-        `SparseSmoothCertificate`, `KaryHammingCertificate` or `GaussianCertificate`.
+        `SparseSmoothCertificate`, `KaryHammingCertificate`, `GaussianCertificate` or
+        `graphcert.tasks.graph.node_certificates.NodeThreatCertificate` (hierarchical,
+        injection; ``certified_accuracy`` naive or collective, over the receptive fields of
+        the model's depth where `graphcert.tasks.graph.voting.message_passing_hops` reads it).
     """
     device = resolve_device(device)                                    # 0. check everything
     family = choose_certificate(noise, certificate)
     scoring = score_settings(family, bounds, temperature)
+    if family == "injection":
+        require_edge_input(model)
+    node_budget = _node_budget(family, bits_per_node, tau)
     check_real(alpha, "alpha", "(0, 1)")
     targets = _targets(targets, data.num_nodes)
     x = _features(data, noise)
@@ -172,7 +197,32 @@ def certify(model: torch.nn.Module, data, noise, targets=None, *, n_pre: int = 1
                    checkpoint=checkpoint, executor=executor, progress=progress)
     return certificate_from_statistics(family, stats, noise, targets,  # 3. bounds, regions
                                        alpha=alpha, bounds=scoring.bounds, x=x,
-                                       local_budget=local_budget)
+                                       local_budget=local_budget,
+                                       edge_index=data.edge_index.detach().cpu().numpy(),
+                                       node_budget=node_budget,
+                                       hops=message_passing_hops(model))
+
+
+def _node_budget(family: str, bits_per_node, tau) -> dict | None:
+    """The per-node budget of the node-level families: ``bits_per_node`` (hierarchical) and
+    ``tau`` (injection); either given to another family is an error."""
+    if bits_per_node is not None:
+        if family != "hierarchical":
+            raise ValueError(f"bits_per_node == {bits_per_node!r} applies to certificate "
+                             f"'hierarchical' only, not {family!r}")
+        if not isinstance(bits_per_node, (tuple, list)) or len(bits_per_node) != 2:
+            raise ValueError(f"bits_per_node must be an (additions, deletions) pair, got "
+                             f"{bits_per_node!r}")
+        return {"additions_per_node": check_int(bits_per_node[0], "bits_per_node[0]",
+                                                "[0, inf)"),
+                "deletions_per_node": check_int(bits_per_node[1], "bits_per_node[1]",
+                                                "[0, inf)")}
+    if tau is not None:
+        if family != "injection":
+            raise ValueError(f"tau == {tau!r} applies to certificate 'injection' only, not "
+                             f"{family!r}")
+        return {"tau": check_int(tau, "tau", "[0, inf)")}
+    return None
 
 
 def _features(data, noise) -> torch.Tensor:
@@ -182,11 +232,12 @@ def _features(data, noise) -> torch.Tensor:
     if np.asarray(noise.labels).size != data.num_nodes:
         raise ValueError(f"noise was built for {np.asarray(noise.labels).size} nodes, data has "
                          f"{data.num_nodes}: build the noise from this graph")
-    if attribute_part(noise) is not None:
+    if attribute_part(noise) is not None or isinstance(noise, HierarchicalSparseNoise):
         values = x.values() if x.is_sparse else x
         if not bool(torch.all((values == 0) | (values == 1))):
             raise ValueError("data.x must be binary (0/1) under attribute noise "
-                             "(localized_noise, isotropic_noise, joint_noise); for continuous "
+                             "(localized_noise, isotropic_noise, joint_noise, "
+                             "hierarchical_noise); for continuous "
                              "features use graphcert.gaussian_noise, or "
                              "graphcert.structure_noise to certify edges")
     if isinstance(noise, KaryNoise):

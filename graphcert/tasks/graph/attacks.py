@@ -17,12 +17,18 @@ attack              budget                     the adversary may
                                                and delete ed edges, all at once
 ``"hamming"``       int r                      change r categorical attribute values
 ``"l2"``            float eps >= 0             move the features by l2 norm at most eps
+``"nodes"``         int r                      control r nodes: change their attribute bits,
+                                               within the per-node bit budget the
+                                               certificate was built with (§14)
+``"injection"``     int rho, or a pair         inject rho nodes with at most tau edges each
+                    (rho, tau)                 (tau: the certificate's unless given, §15)
 =================== ========================== =============================================
 
 A pair budget always means (additions, deletions) of the attack's kind, attribute bits or
 edges: the joint region of both directions. Each noise covers the kinds it smooths: attribute
 noise "attributes", structure noise "edges", joint noise both, K-ary noise "hamming", Gaussian
-noise "l2"; joint noise also answers "attributes_and_edges". Asking a certificate about an
+noise "l2", hierarchical noise "nodes", node / edge deletion noise "injection"; joint noise
+also answers "attributes_and_edges". Asking a certificate about an
 attack its noise does not cover is an error.
 """
 from __future__ import annotations
@@ -46,24 +52,27 @@ ATTACKS = {"additions": ("attributes", "additions"), "deletions": ("attributes",
            "attributes": ("attributes", None),
            "edge_additions": ("edges", "additions"), "edge_deletions": ("edges", "deletions"),
            "edges": ("edges", None), "attributes_and_edges": ("joint", None),
-           "hamming": ("hamming", None), "l2": ("l2", None)}
+           "hamming": ("hamming", None), "l2": ("l2", None), "nodes": ("nodes", None),
+           "injection": ("injection", None)}
 #: attack names per kind ("joint": attribute bits and edges together, under joint noise)
 KIND_ATTACKS = {kind: tuple(name for name, (of, _) in ATTACKS.items() if of == kind)
-                for kind in ("attributes", "edges", "joint", "hamming", "l2")}
+                for kind in ("attributes", "edges", "joint", "hamming", "l2", "nodes",
+                             "injection")}
 
 
 def attack_budget(attack: str, budget, kinds: Sequence[str]
                   ) -> tuple[str, tuple[int, int] | int | float]:
     """The kind of `attack` and its budget: (additions, deletions) for attribute bits and
     edges, (additions, deletions, edge additions, edge deletions) for both, an int for
-    "hamming", a float for "l2" (the table of the module docstring).
+    "hamming" and "nodes", an int or (rho, tau) for "injection", a float for "l2" (the
+    table of the module docstring).
 
     Args:
         attack: one of `ATTACKS`.
         budget: an int (a float radius for "l2"), an (additions, deletions) pair, or two
             pairs for "attributes_and_edges".
-        kinds: the kinds the certificate covers ("attributes", "edges", "hamming", "l2");
-            another kind is an error.
+        kinds: the kinds the certificate covers ("attributes", "edges", "hamming", "l2",
+            "nodes", "injection"); another kind is an error.
     """
     check_choice(attack, "attack", tuple(ATTACKS))
     kind, direction = ATTACKS[attack]
@@ -75,7 +84,15 @@ def attack_budget(attack: str, budget, kinds: Sequence[str]
                          f"noise that smooths what {attack!r} changes to certify it")
     if kind == "l2":
         return kind, check_real(budget, "budget", "[0, inf)")
-    if kind == "hamming":
+    if kind in ("hamming", "nodes"):
+        return kind, check_int(budget, "budget", "[0, inf)")
+    if kind == "injection":
+        if isinstance(budget, (tuple, list, np.ndarray)):
+            if len(budget) != 2:
+                raise ValueError(f"attack 'injection' takes rho or a (rho, tau) pair as "
+                                 f"budget, got {budget!r}")
+            return kind, (check_int(budget[0], "budget[0] (rho)", "[0, inf)"),
+                          check_int(budget[1], "budget[1] (tau)", "[0, inf)"))
         return kind, check_int(budget, "budget", "[0, inf)")
     if kind == "joint":
         if not isinstance(budget, (tuple, list)) or len(budget) != 2:

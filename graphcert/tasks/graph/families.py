@@ -13,13 +13,19 @@
                                                             al. 2019, §9), Holm
 ``"gaussian"``              Gaussian noise                  anisotropic l2 radius (§4),
                                                             Bonferroni
+``"hierarchical"``          hierarchical noise, sparsity-   r controlled nodes (§14),
+                            aware lower level               Bonferroni; naive and collective
+``"injection"``             node / edge deletion noise      rho injected nodes with tau edges
+                                                            (§15), Bonferroni; naive and
+                                                            collective
 =========================== =============================== ===================================
 
 The default is the first family that fits in this order: the exact certificate where the
 noise is isotropic ("sparse_smooth", "kary_hamming"), else "variance_constrained" (the one
-that handles localized noise); "gaussian" for Gaussian noise. ``graphcert certify``'s methods
-smooth the same scores (the same statistics for the same seed) and build their results from
-the same certificates.
+that handles localized noise); "gaussian" for Gaussian noise; "hierarchical" and "injection"
+for the node-level noises (`graphcert.tasks.graph.node_certificates`). ``graphcert
+certify``'s methods smooth the same scores (the same statistics for the same seed) and build
+their results from the same certificates.
 """
 from __future__ import annotations
 
@@ -30,11 +36,14 @@ import numpy as np
 from graphcert.certificates.bounds import BOUNDS
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.noise.gaussian import GraphGaussian
+from graphcert.noise.hierarchical import HierarchicalGaussianNoise, HierarchicalSparseNoise
+from graphcert.noise.injection import NodeEdgeDeletionNoise
 from graphcert.noise.kary import KaryNoise
 from graphcert.noise.structure import ProductNoise, StructureNoise
 from graphcert.sampling.statistics import SmoothingStats
 from graphcert.tasks.graph.certificate import Certificate
 from graphcert.tasks.graph.kary import kary_variance_certificate
+from graphcert.tasks.graph.node_certificates import NodeThreatCertificate
 from graphcert.tasks.graph.noises import attribute_part, pair_units, structure_part
 from graphcert.tasks.graph.surface import AttackSurface
 from graphcert.tasks.graph.vote_certificates import (
@@ -47,17 +56,26 @@ from graphcert.utils.validation import check_choice, check_real
 __all__ = ["CERTIFICATES", "ScoreSettings", "certificate_from_statistics",
            "choose_certificate", "fitting_certificates", "noise_kinds", "score_settings"]
 
-CERTIFICATES = ("variance_constrained", "sparse_smooth", "kary_hamming", "gaussian")
+CERTIFICATES = ("variance_constrained", "sparse_smooth", "kary_hamming", "gaussian",
+                "hierarchical", "injection")
+#: the family of each node-level threat's attack kind (docs/theory.md §14, §15)
+NODE_FAMILIES = {"nodes": "hierarchical", "injection": "injection"}
 
 _NOISES = ("graphcert.localized_noise, graphcert.isotropic_noise, graphcert.structure_noise, "
-           "graphcert.joint_noise, graphcert.kary_noise or graphcert.gaussian_noise")
+           "graphcert.joint_noise, graphcert.kary_noise, graphcert.gaussian_noise, "
+           "graphcert.hierarchical_noise or graphcert.injection_noise")
 
 
 def noise_kinds(noise) -> tuple[str, ...]:
     """The attack kinds `noise` smooths (`graphcert.tasks.graph.attacks`)."""
     if isinstance(noise, ProductNoise):
         return ("attributes", "edges")
-    kinds = {LocalizedNoise: ("attributes",), StructureNoise: ("edges",),
+    if isinstance(noise, HierarchicalGaussianNoise):
+        raise ValueError("graphcert.certify certifies hierarchical noise with a sparsity-aware "
+                         "lower level (theta_plus, theta_minus); for sigma use "
+                         "graphcert.certificates.hierarchical_gaussian_certified")
+    kinds = {HierarchicalSparseNoise: ("nodes",), NodeEdgeDeletionNoise: ("injection",),
+             LocalizedNoise: ("attributes",), StructureNoise: ("edges",),
              KaryNoise: ("hamming",), GraphGaussian: ("l2",)}
     for kind, covered in kinds.items():
         if isinstance(noise, kind):
@@ -68,6 +86,8 @@ def noise_kinds(noise) -> tuple[str, ...]:
 def fitting_certificates(noise) -> tuple[str, ...]:
     """The families that certify `noise`, its default first."""
     kinds = noise_kinds(noise)
+    if kinds[0] in NODE_FAMILIES:
+        return (NODE_FAMILIES[kinds[0]],)
     isotropic = noise.n_clusters == 1
     if kinds == ("l2",):
         return ("gaussian",)
@@ -84,14 +104,17 @@ def choose_certificate(noise, certificate: str | None = None) -> str:
     check_choice(certificate, "certificate", CERTIFICATES)
     if certificate not in fits:
         kinds = " and ".join(noise_kinds(noise))
-        shape = "isotropic" if noise.n_clusters == 1 else f"localized ({noise.n_clusters} " \
-            "clusters)"
+        clusters = getattr(noise, "n_clusters", 1)
+        shape = "isotropic" if clusters == 1 else f"localized ({clusters} clusters)"
         why = {"sparse_smooth": "it needs isotropic binary noise on attributes and/or edges "
                                 "(n_clusters=None)",
                "kary_hamming": "it needs isotropic K-ary noise (graphcert.kary_noise with "
                                "n_clusters=None)",
                "gaussian": "it needs Gaussian noise (graphcert.gaussian_noise)",
-               "variance_constrained": "it needs binary or K-ary noise"}[certificate]
+               "variance_constrained": "it needs binary or K-ary noise",
+               "hierarchical": "it needs graphcert.hierarchical_noise (theta_plus, "
+                               "theta_minus)",
+               "injection": "it needs graphcert.injection_noise"}[certificate]
         raise ValueError(f"certificate == {certificate!r} does not fit the noise "
                          f"({type(noise).__name__}, {shape}, smoothing {kinds}): {why}; "
                          f"certificates for this noise: {', '.join(fits)}")
@@ -137,19 +160,28 @@ def score_settings(certificate: str, bounds: str | None = None,
 
 def certificate_from_statistics(certificate: str, stats: SmoothingStats, noise, targets, *,
                                 alpha: float, bounds: str | None = None, x=None,
-                                local_budget: int | None = None):
+                                local_budget: int | None = None, edge_index=None,
+                                node_budget: dict | None = None, hops: int | None = None):
     """The per-target certificates of family `certificate` (fitting `noise`) from the
     statistics of `noise`, for the nodes `targets`, at level `alpha` over all targets.
 
     Variance-constrained: `bounds` (`score_settings`), the clean features `x` (a tensor
     (N, D); what the adversary can flip: the attribute bits, or the F values of each node
     under K-ary noise) and `local_budget` (changed bits or values per node, None: no limit).
+    Hierarchical and injection: the clean graph `edge_index` (2, E) and `node_budget`, the
+    keywords of `NodeThreatCertificate.from_statistics` (additions_per_node,
+    deletions_per_node, tau), and `hops`, the model's receptive field.
 
     Returns:
         `Certificate` (variance-constrained), `SparseSmoothCertificate`,
-        `KaryHammingCertificate` or `GaussianCertificate`; all answer ``robust``.
+        `KaryHammingCertificate`, `GaussianCertificate` or `NodeThreatCertificate`; all answer
+        ``robust``.
     """
     targets = np.asarray(targets, dtype=np.int64)
+    if certificate in NODE_FAMILIES.values():
+        return NodeThreatCertificate.from_statistics(stats, noise, targets, alpha=alpha,
+                                                     edge_index=edge_index, hops=hops,
+                                                     **(node_budget or {}))
     if certificate == "gaussian":
         return GaussianCertificate.from_statistics(stats, targets, alpha=alpha,
                                                    weights=noise.weights())
