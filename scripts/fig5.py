@@ -24,6 +24,8 @@ method, kept across code changes), `wall_time.json` per run (every session's wal
     python scripts/fig5.py --dataset citeseer --scale 0.2            # one fifth of the samples
     python scripts/fig5.py --dataset citeseer --theta-min 0.3 0.5    # a share of the work
     python scripts/fig5.py --dataset citeseer --report-only --figures docs
+    python scripts/fig5.py --dataset citeseer --scale 0.2 --kinds localized \
+        --baseline-summary docs/fig5_citeseer_summary.csv    # redo the localized runs only
 """
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ from graphcert.utils.io import atomic_write, write_bytes, write_json
 
 PAPER_THETA_MINS = tuple(round(0.10 + 0.05 * i, 2) for i in range(18))
 THETA_PLUS, THETA_MAX, N_CLUSTERS, ALPHA = 0.01, 0.95, 5, 0.01
-# per cluster (reference config: n_samples_eval, n_samples_pre_eval)
+# per cluster (the reference config's n_samples_eval, n_samples_pre_eval)
 N_SAMPLES, N_PRE = 100_000, 1000
 SPREAD_THETAS, SPREAD_SEEDS = (0.3, 0.5, 0.7), (0, 1, 2)
 KINDS = {"localized": ["localized", "localized_exact"],
@@ -228,6 +230,17 @@ def locked(path: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def seed_summary(path: Path, rows: list[dict]) -> int:
+    """Add the `rows` (e.g. a stored summary's) whose (run, method) `path` lacks; a run redone
+    later replaces them. Returns how many were added."""
+    with locked(path):
+        present = {(r["run"], r["method"]) for r in read_summary(path)}
+        missing = [r for r in rows if (r["run"], r["method"]) not in present]
+    if missing:
+        merge_summary(path, missing)
+    return len(missing)
+
+
 def read_summary(path: Path) -> list[dict]:
     if not path.exists():
         return []
@@ -280,13 +293,22 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="only rebuild tables and plots from summary.csv")
     parser.add_argument("--figures", help="also write the Pareto plots into this folder "
                         "as fig5_<dataset>_<attack>.png (e.g. docs)")
+    parser.add_argument("--kinds", nargs="+", choices=tuple(KINDS), default=list(KINDS),
+                        help="which runs of each point to do (default: both)")
+    parser.add_argument("--baseline-summary",
+                        help="a stored summary.csv (e.g. docs/fig5_<dataset>_summary.csv): "
+                        "its rows of this dataset that summary.csv lacks are added first, so "
+                        "the report compares against runs not redone here")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and stop")
     parser.add_argument("--quiet", action="store_true")
     return parser.parse_args(argv)
 
 
-def planned_runs(args: argparse.Namespace) -> list[tuple[float, int, str, RunConfig]]:
-    """(theta, seed, name, config) for every run, localized before baselines per point."""
+def planned_runs(args: argparse.Namespace, kinds=None
+                 ) -> list[tuple[float, int, str, RunConfig]]:
+    """(theta, seed, name, config) for every run of the `kinds` (default ``args.kinds``),
+    localized before baselines per point."""
+    kinds = args.kinds if kinds is None else kinds
     settings = dict(bounds=args.bounds, score_temperature=args.score_temperature,
                     max_deletions=args.max_deletions, max_additions=args.max_additions,
                     relax=args.relax)
@@ -294,15 +316,24 @@ def planned_runs(args: argparse.Namespace) -> list[tuple[float, int, str, RunCon
             for theta, seed in sweep_points(args.theta_min, args.spread_thetas, args.seeds)
             for name, config in point_configs(
                 args.dataset, theta, seed, scale=args.scale, n_samples=args.n_samples,
-                n_pre=args.n_pre, equal_total=not args.per_distribution, **settings).items()]
+                n_pre=args.n_pre, equal_total=not args.per_distribution, **settings).items()
+            if name.split("_")[0] in kinds]
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
     out_dir = Path(args.out or f"runs/fig5/{args.dataset}").resolve()
     runs = planned_runs(args)
+    if args.baseline_summary:
+        stored = [r for r in read_summary(Path(args.baseline_summary))
+                  if r["dataset"] == args.dataset]
+        if not stored:
+            raise SystemExit(f"--baseline-summary {args.baseline_summary}: no rows of "
+                             f"dataset {args.dataset}")
+        added = seed_summary(out_dir / "summary.csv", stored)
+        print(f"{added} stored summary rows added from {args.baseline_summary}")
     if args.dry_run:
-        for _, _, name, config in runs:
+        for *_, name, config in runs:
             total = config.n_samples * (N_CLUSTERS if name.startswith("localized") else 1)
             print(f"{name:<30} {','.join(config.methods):<24} {config.n_samples:>8} per "
                   f"distribution, {total:>8} in all")
@@ -311,11 +342,11 @@ def main(argv=None) -> None:
         import torch
         torch.set_num_threads(args.threads)
         commit = git_commit()
+        localized = {n: c for *_, n, c in planned_runs(args, ["localized"])}
         for theta, seed, name, config in runs:
             if name.startswith("baselines"):
                 sibling = run_name("localized", theta, seed)
-                share_model(out_dir / sibling, out_dir / name,
-                            next(c for *_, n, c in runs if n == sibling), config)
+                share_model(out_dir / sibling, out_dir / name, localized[sibling], config)
             results = timed_run(name, config, out_dir, progress=not args.quiet, commit=commit)
             wall = out_dir / name / "wall_time.json"
             total = json.loads(wall.read_text())["total_s"] if wall.exists() else None

@@ -67,6 +67,21 @@ def test_planned_runs_follow_the_flags():
     assert {c.dataset for *_, c in fig5.planned_runs(args)} == {"cora_ml"}
 
 
+def test_kinds_select_the_runs_of_each_point():
+    flags = ["--theta-min", "0.3", "0.5", "--spread-thetas", "0.5", "--seeds", "0", "1"]
+    default = [n for *_, n, _ in fig5.planned_runs(fig5.parse_args(flags))]
+    assert default == ["localized_theta0.30_seed0", "baselines_theta0.30_seed0",
+                       "localized_theta0.50_seed0", "baselines_theta0.50_seed0",
+                       "localized_theta0.50_seed1", "baselines_theta0.50_seed1"]
+    localized = fig5.planned_runs(fig5.parse_args(flags + ["--kinds", "localized"]))
+    assert [n for *_, n, _ in localized] == default[::2]
+    assert {tuple(c.methods) for *_, c in localized} == {("localized", "localized_exact")}
+    baselines = fig5.parse_args(flags + ["--kinds", "baselines"])
+    assert [n for *_, n, _ in fig5.planned_runs(baselines)] == default[1::2]
+    with pytest.raises(SystemExit):
+        fig5.parse_args(["--kinds", "sparse_smooth"])
+
+
 # ----------------------------------------------------------------------------- bookkeeping
 def test_wall_time_accumulates_over_sessions(tmp_path):
     assert fig5.record_session(tmp_path, "t0", 10.0, False, "abc") == 10.0
@@ -116,6 +131,39 @@ def test_summary_replaces_its_own_rows_and_keeps_the_rest(tmp_path):
         ("localized_theta0.30_seed0", "0.7"), ("baselines_theta0.30_seed0", "0.6")}
     with open(path, newline="") as handle:
         assert next(csv.reader(handle)) == fig5.SUMMARY_FIELDS
+
+
+def test_stored_summary_rows_fill_only_the_missing_runs(tmp_path):
+    path = tmp_path / "summary.csv"
+    fig5.merge_summary(path, [_row("localized_theta0.30_seed0", "localized", accuracy=0.7)])
+    stored = [_row("localized_theta0.30_seed0", "localized", accuracy=0.5),
+              _row("baselines_theta0.30_seed0", "sparse_smooth", accuracy=0.6)]
+    assert fig5.seed_summary(path, stored) == 1
+    assert fig5.seed_summary(path, stored) == 0
+    assert {(r["method"], r["accuracy"]) for r in fig5.read_summary(path)} == {
+        ("localized", "0.7"), ("sparse_smooth", "0.6")}
+
+
+def test_baseline_summary_feeds_the_report_without_running(tmp_path, monkeypatch):
+    citeseer = [{**r, "dataset": "citeseer"} for r in _summary_rows()]
+    stored = tmp_path / "stored.csv"
+    fig5.merge_summary(stored, [r for r in citeseer if r["method"] != "localized_exact"] + [
+        {**_row("baselines_theta0.30_seed0", "sparse_smooth"), "dataset": "cora_ml"}])
+    out = tmp_path / "out"
+    fig5.merge_summary(out / "summary.csv", [
+        r for r in citeseer if r["method"] == "localized_exact"])
+    monkeypatch.setattr(fig5, "timed_run", lambda *a, **k: pytest.fail("ran a run"))
+    fig5.main(["--out", str(out), "--report-only", "--baseline-summary", str(stored)])
+    rows = fig5.read_summary(out / "summary.csv")
+    assert sorted((r["run"], r["method"]) for r in rows) == sorted(
+        (r["run"], r["method"]) for r in citeseer)
+    assert {r["dataset"] for r in rows} == {"citeseer"}
+    # the exact rows of this sweep read against the stored SparseSmooth and isotropic rows
+    exact_deletions = "| 0.50 | 0.600 | 4.00 | 1.00 (0.50) | 4.00 | 0.50 (0.50) |"
+    assert exact_deletions in (out / "tables.md").read_text()
+    with pytest.raises(SystemExit, match="no rows of dataset cora_ml"):
+        fig5.main(["--dataset", "cora_ml", "--out", str(out), "--report-only",
+                   "--baseline-summary", str(tmp_path / "missing.csv")])
 
 
 def test_model_is_shared_only_between_equal_trainings(tmp_path):
