@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -96,6 +97,30 @@ class DeterministicMethod(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+    def cached_model(self, model, run_dir, key: str, train, log, loaded: str):
+        """`model` with the weights of ``run_dir/model_<name>.pt`` if that file was trained
+        with `key`, else trained by ``train()`` (which returns the line to log, ``{seconds}``
+        standing for the training time) and saved.
+        A file trained with other settings is an error, never overwritten."""
+        import time
+
+        from graphcert.tasks.graph.training import load_checkpoint, save_checkpoint
+        path = Path(run_dir) / f"model_{self.name}.pt"
+        if path.exists():
+            state, meta = load_checkpoint(path)
+            if meta.get("training_key") != key:
+                raise ValueError(f"{path} was trained with other settings; use another --out "
+                                 "directory or delete it to train again")
+            model.load_state_dict(state)
+            log(f"[{self.name}] loaded {loaded} from {path}")
+            return model.eval()
+        started = time.perf_counter()
+        line = train()
+        seconds = f"{time.perf_counter() - started:.1f}"
+        log(f"[{self.name}] {line.replace('{seconds}', seconds)}")
+        save_checkpoint(model, path, training_key=key)
+        return model.eval()
 
     @abstractmethod
     def run(self, config, data, idx_train, idx_val, inputs: CertificationInputs, run_dir,

@@ -80,7 +80,6 @@ class _NodeThreat(DeterministicMethod):
 
         from graphcert.run.models import build_model
         from graphcert.tasks.graph.node_threats import train_under_noise
-        from graphcert.tasks.graph.training import load_checkpoint, save_checkpoint
         from graphcert.tasks.graph.voting import message_passing_hops
         torch.manual_seed(config.train_seed)
         in_features = data.x.shape[1] + int(getattr(noise, "indicator", False))
@@ -100,24 +99,17 @@ class _NodeThreat(DeterministicMethod):
             return model.eval()
         key = json.dumps({k: getattr(config, k) for k in _TRAINING + self.noise_fields},
                          sort_keys=True)
-        path = run_dir / f"model_{self.name}.pt"
-        if path.exists():
-            state, meta = load_checkpoint(path)
-            if meta.get("training_key") != key:
-                raise ValueError(f"{path} was trained with other settings; use another --out "
-                                 "directory or delete it to train again")
-            model.load_state_dict(state)
-            log(f"[{self.name}] loaded the model trained under its noise from {path}")
-            return model.eval()
-        started = time.perf_counter()
-        loss = train_under_noise(model, data, noise, idx_train, idx_val, lr=config.lr,
-                                 weight_decay=config.weight_decay,
-                                 max_epochs=config.max_epochs, patience=config.patience,
-                                 seed=config.train_seed)
-        log(f"[{self.name}] trained {config.model} under its noise in "
-            f"{time.perf_counter() - started:.1f}s (validation loss {loss:.3f})")
-        save_checkpoint(model, path, training_key=key)
-        return model.eval()
+
+        def train() -> str:
+            loss = train_under_noise(model, data, noise, idx_train, idx_val, lr=config.lr,
+                                     weight_decay=config.weight_decay,
+                                     max_epochs=config.max_epochs, patience=config.patience,
+                                     seed=config.train_seed)
+            return (f"trained {config.model} under its noise in {{seconds}}s "
+                    f"(validation loss {loss:.3f})")
+
+        return self.cached_model(model, run_dir, key, train, log,
+                                 "the model trained under its noise")
 
 
 class Hierarchical(_NodeThreat):

@@ -4,7 +4,6 @@ division, trained on its T subgraphs and cached in the run directory as
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from graphcert.run.methods.base import CertificationInputs, DeterministicMethod
@@ -46,7 +45,6 @@ class Voting(DeterministicMethod):
         import torch
 
         from graphcert.run.models import build_model
-        from graphcert.tasks.graph.training import load_checkpoint, save_checkpoint
         from graphcert.tasks.graph.voting import train_on_subgraphs
         torch.manual_seed(config.train_seed)
         model = build_model(config.model, data.x.shape[1], data.num_classes,
@@ -59,22 +57,13 @@ class Voting(DeterministicMethod):
             "dataset", "model", "model_params", "split_seed", "n_per_class", "train_seed", "lr",
             "weight_decay", "max_epochs", "patience", "n_groups", "hash_seed")},
             "division": self.division}, sort_keys=True)
-        path = run_dir / f"model_{self.name}.pt"
-        if path.exists():
-            state, meta = load_checkpoint(path)
-            if meta.get("training_key") != key:
-                raise ValueError(f"{path} was trained with other settings; use another --out "
-                                 "directory or delete it to train again")
-            model.load_state_dict(state)
-            log(f"[{self.name}] loaded the base classifier from {path}")
-            return model.eval()
-        started = time.perf_counter()
-        trained = train_on_subgraphs(model, data, division, idx_train, idx_val, lr=config.lr,
-                                     weight_decay=config.weight_decay,
-                                     max_epochs=config.max_epochs, patience=config.patience,
-                                     seed=config.train_seed)
-        log(f"[{self.name}] trained {config.model} on {config.n_groups} subgraphs in "
-            f"{time.perf_counter() - started:.1f}s (best epoch {trained.best_epoch}, voted "
-            f"validation accuracy {trained.val_accuracy:.3f})")
-        save_checkpoint(model, path, training_key=key)
-        return model.eval()
+        def train() -> str:
+            trained = train_on_subgraphs(model, data, division, idx_train, idx_val,
+                                         lr=config.lr, weight_decay=config.weight_decay,
+                                         max_epochs=config.max_epochs,
+                                         patience=config.patience, seed=config.train_seed)
+            return (f"trained {config.model} on {config.n_groups} subgraphs in "
+                    f"{{seconds}}s (best epoch {trained.best_epoch}, voted validation "
+                    f"accuracy {trained.val_accuracy:.3f})")
+
+        return self.cached_model(model, run_dir, key, train, log, "the base classifier")
