@@ -142,16 +142,37 @@ def main(argv: list[str] | None = None) -> int:
             import torch
             torch.set_num_threads(common.threads)
         return args.func(args, common)
-    except ValueError as error:  # DatasetError is a ValueError
+    except (Exception, KeyboardInterrupt) as error:
+        if _caused_by_interrupt(error):
+            print("\ninterrupted, rerun to resume", file=sys.stderr)
+            return 130
+        return _report_error(error)
+
+
+def _caused_by_interrupt(error: BaseException) -> bool:
+    """Whether Ctrl-C raised `error`: C extensions (numba's dispatcher, for one) wrap a
+    KeyboardInterrupt that arrives inside them in a SystemError whose cause it is."""
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        if isinstance(link, KeyboardInterrupt):
+            return True
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return False
+
+
+def _report_error(error: BaseException) -> int:
+    """One ``error: ...`` line for bad input (2) and file-system failures (1); anything
+    else is a bug and keeps its traceback."""
+    if isinstance(error, ValueError):  # DatasetError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except OSError as error:  # disk full, file too large, read-only file system, ...
+    if isinstance(error, OSError):  # disk full, file too large, read-only file system, ...
         where = f"{shown(str(error.filename))}: " if error.filename else ""
         print(f"error: {where}{error.strerror or error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("\ninterrupted, rerun to resume", file=sys.stderr)
-        return 130
+    raise error
 
 
 if __name__ == "__main__":

@@ -545,3 +545,34 @@ def test_ctrl_c_while_sampling_prints_how_to_resume(tmp_path):
     assert process.returncode == 130 and err.strip() == "interrupted, rerun to resume", err
     from graphcert.sampling.statistics import SmoothingStats
     assert len(SmoothingStats.load(stats).done) >= 1
+
+
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_ctrl_c_inside_a_c_extension_is_still_an_interrupt(monkeypatch, capsys, wrapped):
+    """numba's dispatcher reports a KeyboardInterrupt that lands inside it as a SystemError
+    caused by it (seen in CI); the CLI still answers 130 and the resume line, not a trace."""
+    import graphcert.cli as cli
+
+    def interrupted(args, common):
+        if not wrapped:
+            raise KeyboardInterrupt
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise SystemError("returned a result with an exception set") from interrupt
+
+    monkeypatch.setattr(cli, "cmd_certify", interrupted)
+    assert cli.main(["certify", "--quiet"]) == 130
+    assert capsys.readouterr().err.strip() == "interrupted, rerun to resume"
+
+
+def test_other_errors_keep_their_traceback(monkeypatch):
+    """Only interrupts and bad input become one line: a bug still raises."""
+    import graphcert.cli as cli
+
+    def broken(args, common):
+        raise SystemError("a bug")
+
+    monkeypatch.setattr(cli, "cmd_certify", broken)
+    with pytest.raises(SystemError, match="a bug"):
+        cli.main(["certify", "--quiet"])
