@@ -8,8 +8,9 @@ Statistics are sampled from a function, so the fingerprint of a model
 * any other code (the user's file, a notebook, this checkout): the compiled code of the class's
   methods, or of the function, and, transitively, of every function and class it refers to by
   a global name, plus the global constants it reads; a module it reads names from contributes
-  every function, class and constant defined there. Editing a comment changes nothing; editing
-  what runs changes the digest, wherever in the user's files it is.
+  every function, class and constant defined there. Editing a comment or a function's
+  docstring changes nothing; editing what runs changes the digest, wherever in the user's
+  files it is.
 
 What cannot be described this way (an object of a C extension held in a global, code without
 compiled form) is reported as unknown: the caller must then resample rather than reuse.
@@ -30,6 +31,7 @@ import torch
 __all__ = ["CodeUnknown", "code_digest", "is_library_module"]
 
 _PLAIN = (type(None), bool, int, float, complex, str, bytes)
+_NO_DOCSTRING = object()  # `_Walker._code` of nested code: no docstring slot
 
 
 def _roots(*keys: str) -> tuple[str, ...]:
@@ -198,13 +200,16 @@ class _Walker:
             except ValueError:  # an empty cell
                 contents = None
             self._value(contents, f"{function.__qualname__} closure")
-        self._code(function.__code__, function.__globals__)
+        self._code(function.__code__, function.__globals__, function.__doc__)
 
-    def _code(self, code: types.CodeType, globals_: dict) -> None:
+    def _code(self, code: types.CodeType, globals_: dict, doc: object = _NO_DOCSTRING) -> None:
         self.put("code", code.co_code)
         self.visit(code.co_names)
         self.visit(code.co_varnames)
-        for const in code.co_consts:
+        consts = code.co_consts
+        if consts and type(consts[0]) is type(doc) and consts[0] == doc:
+            consts = consts[1:]  # a function's docstring (or None in its place) is not code
+        for const in consts:
             if isinstance(const, types.CodeType):
                 self._code(const, globals_)
             else:

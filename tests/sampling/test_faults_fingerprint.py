@@ -124,3 +124,20 @@ def test_an_attribute_that_cannot_be_described_is_resampled_with_a_warning(caplo
     message = caplog.records[-1].getMessage()
     assert "test_faults_fingerprint.Scaled" in message and "_generator" in message
     assert "never reused" in message
+
+
+def test_a_docstring_is_not_code_but_a_returned_string_is(tmp_path):
+    """Rewording a docstring keeps the statistics of a model reusable; the same text as a
+    value the function computes with is code."""
+    source = ("def label(z):\n    {doc}\n    return {value}\n")
+
+    def digest(doc, value, name):
+        path = tmp_path / f"{name}.py"
+        path.write_text(source.format(doc=doc, value=value))
+        return code_digest(load(path, f"graphcert_test_doc_{name}").label)
+
+    base = digest('"""The label."""', "'a'", "base")
+    assert digest('"""The label of z, reworded."""', "'a'", "reworded") == base
+    assert digest("", "'a'", "none") == base  # no docstring at all
+    assert digest('"""The label."""', "'b'", "value") != base
+    assert digest("", "'The label.'", "as_value") != base
