@@ -282,7 +282,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="prediction samples per cluster before --scale")
     parser.add_argument("--per-distribution", action="store_true",
                         help="baselines get the per-cluster counts instead of equal totals")
-    parser.add_argument("--bounds", default="binary", choices=BOUNDS)
+    parser.add_argument("--bounds", default="clopper_pearson", choices=BOUNDS)
     parser.add_argument("--score-temperature", type=float, default=0.0,
                         help="0 smooths one-hot predictions, 1 softmax scores (the papers)")
     parser.add_argument("--max-deletions", type=int, default=100)

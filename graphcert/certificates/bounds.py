@@ -34,8 +34,10 @@ __all__ = [
     "scores_to_histogram",
     "dkw_bounds",
     "bernstein_bounds",
-    "binary_score_bounds",
+    "clopper_pearson_score_bounds",
     "BOUNDS",
+    "RENAMED_BOUNDS",
+    "check_bounds",
     "mu_zeta_bounds",
     "CORRECTIONS",
     "corrected_lower_bounds",
@@ -257,7 +259,7 @@ def bernstein_bounds(score_sum, score_sq_sum, n, alpha: float, split: float = 0.
     return mu_lower, sigma_upper**2
 
 
-def binary_score_bounds(score_sum, score_sq_sum, n, alpha: float):
+def clopper_pearson_score_bounds(score_sum, score_sq_sum, n, alpha: float):
     """(mu_lower, zeta_upper) for scores that are exactly 0 or 1 (one-hot base classifiers).
 
     With g in {0, 1} the variance is mu (1 - mu). Take mu_lower = the Clopper-Pearson lower
@@ -271,7 +273,7 @@ def binary_score_bounds(score_sum, score_sq_sum, n, alpha: float):
     score_sum = np.asarray(score_sum, dtype=np.float64)
     score_sq_sum = np.asarray(score_sq_sum, dtype=np.float64)
     if np.any(score_sum != np.round(score_sum)) or np.any(score_sq_sum != score_sum):
-        raise ValueError("binary_score_bounds needs scores that are exactly 0 or 1 "
+        raise ValueError("clopper_pearson_score_bounds needs scores that are exactly 0 or 1 "
                          "(smooth one-hot predictions, e.g. score temperature 0)")
     mu_lower = clopper_pearson_lower(score_sum.astype(np.int64), n, alpha)
     zeta_upper = np.where(mu_lower > 0.5, mu_lower * (1.0 - mu_lower), 0.25)
@@ -279,7 +281,24 @@ def binary_score_bounds(score_sum, score_sq_sum, n, alpha: float):
 
 
 #: the methods of `mu_zeta_bounds`
-BOUNDS = ("dkw", "bernstein", "binary")
+BOUNDS = ("dkw", "bernstein", "clopper_pearson")
+#: bound names of earlier versions, still read from configurations and results.json
+RENAMED_BOUNDS = {"binary": "clopper_pearson"}
+
+
+def check_bounds(value, name: str = "bounds") -> str:
+    """`value` as one of `BOUNDS`, an earlier name (`RENAMED_BOUNDS`) replaced by its
+    current one; ValueError naming `name` otherwise.
+
+    Args:
+        value: a bound name.
+        name: the argument or key named in the error.
+
+    Returns:
+        str: the name in `BOUNDS`.
+    """
+    return check_choice(RENAMED_BOUNDS.get(value, value) if isinstance(value, str) else value,
+                        name, BOUNDS)
 
 
 def mu_zeta_bounds(
@@ -294,11 +313,12 @@ def mu_zeta_bounds(
     split: float = 0.5,
 ):
     """Dispatch to :func:`dkw_bounds`, :func:`bernstein_bounds` or, for 0/1 scores,
-    :func:`binary_score_bounds` (``"binary"``) (docs/theory.md §3).
+    :func:`clopper_pearson_score_bounds` (``"clopper_pearson"``) (docs/theory.md §3).
 
     For ``"dkw"`` the default ``nu`` is the exact empirical mean ``score_sum / n`` when both are
     given (else the histogram midpoint mean). Never pick a method after looking at results.
     """
+    method = RENAMED_BOUNDS.get(method, method)
     if method == "dkw":
         if hist is None:
             raise ValueError("method 'dkw' needs hist")
@@ -310,10 +330,10 @@ def mu_zeta_bounds(
         if score_sum is None or score_sq_sum is None or n is None:
             raise ValueError("method 'bernstein' needs score_sum, score_sq_sum and n")
         return bernstein_bounds(score_sum, score_sq_sum, n, alpha, split)
-    if method == "binary":
+    if method == "clopper_pearson":
         if score_sum is None or score_sq_sum is None or n is None:
-            raise ValueError("method 'binary' needs score_sum, score_sq_sum and n")
-        return binary_score_bounds(score_sum, score_sq_sum, n, alpha)
+            raise ValueError("method 'clopper_pearson' needs score_sum, score_sq_sum and n")
+        return clopper_pearson_score_bounds(score_sum, score_sq_sum, n, alpha)
     raise ValueError(f"unknown method {method!r}; use one of {BOUNDS}")
 
 

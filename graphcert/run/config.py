@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from graphcert.certificates.bounds import BOUNDS
+from graphcert.certificates.bounds import BOUNDS, RENAMED_BOUNDS
 from graphcert.run.methods import METHODS
 from graphcert.run.methods.threats import ALL_THREAT_MODELS, THREAT_MODELS, fields_not_read
 from graphcert.run.schema import Schema, option
@@ -140,8 +140,8 @@ class RunConfig(Schema):
     n_samples: int = option(2000, interval="[1, inf)", help="Monte Carlo samples per distribution")
     alpha: float = option(0.01, interval="(0, 1)",
                           help="significance level of the certificates")
-    bounds: str = option("binary", choices=BOUNDS, help="confidence bounds of the "
-                         "variance-constrained methods")
+    bounds: str = option("clopper_pearson", choices=BOUNDS, renamed=RENAMED_BOUNDS,
+                         help="confidence bounds of the variance-constrained methods")
     # scores smoothed by the variance-constrained methods: softmax(logits / T); T = 0 smooths
     # one-hot predictions (vote frequencies). Any T is sound (gnn_models.temperature).
     score_temperature: float = option(0.0, interval="[0, inf)",
@@ -194,9 +194,9 @@ class RunConfig(Schema):
         if not self.sigma_min <= self.sigma_max:
             raise ValueError(f"sigma_min == {self.sigma_min} > sigma_max == {self.sigma_max}, "
                              "need sigma_min <= sigma_max")
-        if self.bounds == "binary" and self.score_temperature != 0:
-            raise ValueError("bounds 'binary' need one-hot scores (score_temperature 0); use "
-                             "'dkw' or 'bernstein' for softmax scores")
+        if self.bounds == "clopper_pearson" and self.score_temperature != 0:
+            raise ValueError("bounds 'clopper_pearson' need one-hot scores (score_temperature "
+                             "0); use 'dkw' or 'bernstein' for softmax scores")
         fields = self.method_fields()
         for low, high in (("theta_minus_low", "theta_minus_high"), ("p_minus", "p_minus_high")):
             if high in fields and getattr(self, low) > getattr(self, high):

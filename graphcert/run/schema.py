@@ -67,6 +67,7 @@ class Option:
     choices: tuple | Callable[[], tuple] | None = None  # a callable (cheap: help lists it)
     # is read when checking, e.g. a registry that may grow
     keys: dict[str, tuple[type, str]] | None = None  # dict fields: keys that get flags
+    renamed: dict | None = None  # earlier names of choices -> current ones (old results.json)
 
 
 def option(default: Any = dataclasses.MISSING, *, help: str, **constraint) -> Any:
@@ -141,6 +142,8 @@ class FieldSpec:
                                  f"{shown(value)}")
             return Path(value)
         value = _checked(self.kind, value, name, self.option.interval)
+        if self.option.renamed:
+            value = self.option.renamed.get(value, value)
         if self.choices is not None:
             check_choice(value, name, self.choices)
         return value

@@ -76,7 +76,7 @@ def run_one(item: tuple[str, RunConfig], out_dir: Path, progress: bool = False,
         except ValueError as error:
             log(f"run {name}: {error}; running it again")
         else:
-            if results["config"] != config.to_dict():
+            if not _same_config(results["config"], config):
                 log(f"run {name}: {done} holds another configuration; running it again")
             elif results_not_ours(done) is not None:
                 log(f"run {name}: {results_not_ours(done)}; running it again")
@@ -86,6 +86,15 @@ def run_one(item: tuple[str, RunConfig], out_dir: Path, progress: bool = False,
             else:
                 return results
     return run_certification(config, out_dir / name, progress=progress, log=log)
+
+
+def _same_config(stored: dict, config: RunConfig) -> bool:
+    """Whether a results.json configuration is `config`, read as the current schema reads it
+    (earlier names of values, e.g. bounds 'binary', count as their current ones)."""
+    try:
+        return RunConfig.from_dict(stored).to_dict() == config.to_dict()
+    except ValueError:  # a key or value this version no longer has
+        return False
 
 
 def expand_grid(base: dict, grid: dict[str, list],

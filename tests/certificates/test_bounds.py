@@ -16,10 +16,11 @@ from scipy import stats as st
 from graphcert.certificates import variance_constrained_radius
 from graphcert.certificates.bounds import (
     bernstein_bounds,
-    binary_score_bounds,
     bonferroni_alphas,
     bonferroni_lower_bounds,
+    check_bounds,
     clopper_pearson_lower,
+    clopper_pearson_score_bounds,
     clopper_pearson_upper,
     dkw_bounds,
     holm_lower_bounds,
@@ -375,21 +376,21 @@ def test_mu_zeta_dispatcher():
 
 
 # ----------------------------------------------------------------------------- binary scores
-def test_binary_score_bounds_cover_mean_and_variance():
+def test_clopper_pearson_score_bounds_cover_mean_and_variance():
     """Coverage over repetitions: mu_lower <= p and zeta_upper >= p (1 - p) jointly."""
     rng = np.random.default_rng(11)
     alpha, n, reps = 0.1, 300, 3000
     for p in (0.55, 0.8, 0.97):
         successes = rng.binomial(n, p, size=reps).astype(float)
-        mu_lower, zeta_upper = binary_score_bounds(successes, successes, n, alpha)
+        mu_lower, zeta_upper = clopper_pearson_score_bounds(successes, successes, n, alpha)
         covered = (mu_lower <= p) & (zeta_upper >= p * (1 - p))
         failures = reps - covered.sum()
         assert failures <= reps * alpha + 4 * np.sqrt(reps * alpha * (1 - alpha))
 
 
-def test_binary_score_bounds_values_and_tightness():
+def test_clopper_pearson_score_bounds_values_and_tightness():
     successes = np.array([950.0, 700.0, 400.0])
-    mu_lower, zeta_upper = binary_score_bounds(successes, successes, 1000, 0.01)
+    mu_lower, zeta_upper = clopper_pearson_score_bounds(successes, successes, 1000, 0.01)
     expected = st.beta.ppf(0.01, successes, 1000 - successes + 1)
     assert np.allclose(mu_lower, expected)
     assert np.allclose(zeta_upper[:2], expected[:2] * (1 - expected[:2]))
@@ -403,9 +404,23 @@ def test_binary_score_bounds_values_and_tightness():
     assert np.all(eta[:2] > eta_b[:2]) and np.all(eta[:2] > eta_d[:2])
 
 
-def test_binary_score_bounds_refuse_soft_scores():
+def test_clopper_pearson_score_bounds_refuse_soft_scores():
     with pytest.raises(ValueError, match="exactly 0 or 1"):
-        binary_score_bounds([10.5], [9.0], 20, 0.01)
+        clopper_pearson_score_bounds([10.5], [9.0], 20, 0.01)
     with pytest.raises(ValueError, match="exactly 0 or 1"):
-        mu_zeta_bounds(alpha=0.01, method="binary", score_sum=[10.0], score_sq_sum=[8.0],
-                             n=[20])
+        mu_zeta_bounds(alpha=0.01, method="clopper_pearson", score_sum=[10.0],
+                       score_sq_sum=[8.0], n=[20])
+
+
+def test_bounds_read_under_their_earlier_name_give_the_same_values():
+    """'binary' was the name of the Clopper-Pearson bounds on one-hot scores until issue 25;
+    results.json files and configurations that say so keep working."""
+    old = mu_zeta_bounds(alpha=0.01, method="binary", score_sum=[700.0, 400.0],
+                         score_sq_sum=[700.0, 400.0], n=[1000, 1000])
+    new = mu_zeta_bounds(alpha=0.01, method="clopper_pearson", score_sum=[700.0, 400.0],
+                         score_sq_sum=[700.0, 400.0], n=[1000, 1000])
+    np.testing.assert_array_equal(old[0], new[0])
+    np.testing.assert_array_equal(old[1], new[1])
+    assert check_bounds("binary") == "clopper_pearson" == check_bounds("clopper_pearson")
+    with pytest.raises(ValueError, match="bounds must be one of .* got 'hoeffding'"):
+        check_bounds("hoeffding")

@@ -63,8 +63,8 @@ def test_a_wrong_type_for_every_key_names_key_and_value(schema, name, value):
     ({"methods": []}, "methods must hold at least one value, got an empty list"),
     ({"methods": ["localized", "lokalized"]}, "methods[1] must be one of "
      f"{tuple(METHODS)}, got 'lokalized'"),
-    ({"bounds": "hoeffding"}, "bounds must be one of ('dkw', 'bernstein', 'binary'), got "
-     "'hoeffding'"),
+    ({"bounds": "hoeffding"}, "bounds must be one of ('dkw', 'bernstein', "
+     "'clopper_pearson'), got 'hoeffding'"),
     ({"model": "gat"}, "model must be one of ('appnp', 'gcn'), got 'gat'"),
     ({"model_params": {"n_layers": 3}}, "model_params ['n_layers'] are not parameters of "
      "model 'appnp' (APPNPNet)"),
@@ -72,7 +72,7 @@ def test_a_wrong_type_for_every_key_names_key_and_value(schema, name, value):
     ({"model_params": {"n_layers": "3"}}, "model_params.n_layers must be a whole number, got "
      "str '3'"),
     ({"theta_minus_low": 0.97}, "theta_minus_low == 0.97 > theta_minus_high == 0.95"),
-    ({"score_temperature": 1.0}, "bounds 'binary' need one-hot scores"),
+    ({"score_temperature": 1.0}, "bounds 'clopper_pearson' need one-hot scores"),
     ({"datset": "citeseer"}, "unknown configuration keys ['datset']"),
 ])
 def test_bad_run_settings_are_refused(values, message):
@@ -201,3 +201,14 @@ def test_flags_are_generated_for_every_field():
     assert parse(MultimodalConfig, ["--k", "4,8"]) == {"k": [4, 8]}
     with pytest.raises(SystemExit):
         parse(RunConfig, ["--alpha", "abc"])
+
+
+def test_a_stored_configuration_with_an_earlier_bound_name_reads_as_the_current_one():
+    """results.json files written before issue 25 say bounds 'binary'; they read as
+    'clopper_pearson', so a sweep reuses their results instead of redoing the run."""
+    from graphcert.run.sweep import _same_config
+    old = {**RunConfig().to_dict(), "bounds": "binary"}
+    assert RunConfig.from_dict(old).bounds == "clopper_pearson"
+    assert _same_config(old, RunConfig())
+    assert not _same_config({**old, "alpha": 0.05}, RunConfig())
+    assert not _same_config({**old, "no_such_key": 1}, RunConfig())

@@ -22,7 +22,7 @@ MC = MonteCarloConfig(n_samples=60, n_pre=20, chunk_size=25, batch_size=8, n_bin
 def test_shares_the_localized_statistics_file(temperature):
     config = RunConfig(methods=["localized_exact", "localized"], n_clusters=2,
                        score_temperature=temperature,
-                       bounds="binary" if temperature == 0 else "bernstein")
+                       bounds="clopper_pearson" if temperature == 0 else "bernstein")
     plan, = sampling_plans(config, tiny_graph(), MC)
     assert [m.name for m in plan.methods] == ["localized", "localized_exact"]
     assert plan.checkpoint.startswith("stats_localized")

@@ -59,7 +59,7 @@ def test_non_finite_logits_never_become_votes(tmp_path, value, every_class):
     assert not checkpoint.exists()  # the first chunk already failed: nothing was saved
 
 
-@pytest.mark.parametrize("bounds", ["binary", "dkw", "bernstein"])
+@pytest.mark.parametrize("bounds", ["clopper_pearson", "dkw", "bernstein"])
 def test_certify_with_nan_logits_names_nan_for_every_bound(bounds):
     data = Data(x=make_x(), edge_index=torch.zeros((2, 0), dtype=torch.long))
     with pytest.raises(ValueError, match=r"PoisonedModel returned NaN or infinite logits"):

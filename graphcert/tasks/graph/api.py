@@ -142,9 +142,10 @@ def certify(model: torch.nn.Module, data, noise, targets=None, *, n_pre: int = 1
             noise, ``"variance_constrained"`` for localized noise, ``"gaussian"`` for
             Gaussian noise, ``"hierarchical"`` / ``"injection"`` for the node-level noises.
             A family that does not fit is an error.
-        bounds: variance-constrained only: ``"binary"`` (default) smooths one-hot predictions
-            (temperature 0) with one Clopper-Pearson bound; ``"dkw"`` and ``"bernstein"``
-            smooth softmax(logits / temperature) (default temperature 1).
+        bounds: variance-constrained only: ``"clopper_pearson"`` (default) smooths one-hot
+            predictions (temperature 0) with one Clopper-Pearson bound; ``"dkw"`` and
+            ``"bernstein"`` smooth softmax(logits / temperature) (default temperature 1).
+            ``"binary"``, its earlier name, still works.
         seed: seed of the sample streams.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (CUDA when available).
         batch_size: noisy copies per model call (default 32 on a CPU, 256 on CUDA; Gaussian

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphcert.certificates.bounds import BOUNDS
+from graphcert.certificates.bounds import check_bounds
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.noise.gaussian import GraphGaussian
 from graphcert.noise.hierarchical import HierarchicalGaussianNoise, HierarchicalSparseNoise
@@ -137,7 +137,7 @@ class ScoreSettings:
 
 def score_settings(certificate: str, bounds: str | None = None,
                    temperature: float | None = None) -> ScoreSettings:
-    """The scores `certificate` smooths. Variance-constrained: `bounds` (default "binary",
+    """The scores `certificate` smooths. Variance-constrained: `bounds` (default "clopper_pearson",
     one-hot votes) or "dkw" / "bernstein" on softmax(logits / `temperature`), default 1. The
     vote-based families count one-hot votes (the Gaussian one the argmax of the softmax,
     the same votes) and take neither setting."""
@@ -148,13 +148,14 @@ def score_settings(certificate: str, bounds: str | None = None,
                 raise ValueError(f"{name} == {value!r} applies to certificate "
                                  f"'variance_constrained' only; {certificate!r} counts votes")
         return ScoreSettings(None if certificate == "gaussian" else 0.0)
-    bounds = check_choice("binary" if bounds is None else bounds, "bounds", BOUNDS)
+    bounds = check_bounds("clopper_pearson" if bounds is None else bounds)
     if temperature is None:
-        return ScoreSettings(0.0 if bounds == "binary" else 1.0, bounds)
+        return ScoreSettings(0.0 if bounds == "clopper_pearson" else 1.0, bounds)
     temperature = check_real(temperature, "temperature", "[0, inf)")
-    if bounds == "binary" and temperature != 0:
-        raise ValueError(f"temperature == {temperature}: bounds 'binary' need one-hot scores "
-                         "(temperature 0); use bounds 'dkw' or 'bernstein' for softmax scores")
+    if bounds == "clopper_pearson" and temperature != 0:
+        raise ValueError(f"temperature == {temperature}: bounds 'clopper_pearson' need one-hot "
+                         "scores (temperature 0); use bounds 'dkw' or 'bernstein' for softmax "
+                         "scores")
     return ScoreSettings(temperature, bounds)
 
 

@@ -116,7 +116,7 @@ def test_validation_before_sampling(planted):
              (dict(targets=[0, 0]), "targets must be distinct"),
              (dict(targets=[24]), r"targets must lie in \[0, 24\)"),
              (dict(targets=np.ones(3, dtype=bool)), "boolean targets mask must have shape"),
-             (dict(bounds="binary", temperature=1.0), "need one-hot scores"),
+             (dict(bounds="clopper_pearson", temperature=1.0), "need one-hot scores"),
              (dict(device="tpu"), "must be 'auto', 'cpu' or 'cuda'"),
              (dict(n_samples=0), "n_samples == 0, must be >= 1")]
     for kwargs, message in cases:

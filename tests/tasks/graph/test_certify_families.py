@@ -85,7 +85,7 @@ def test_bad_input_is_refused_before_sampling(graph):
          "'variance_constrained' only"),
         (kary, dict(temperature=1.0), "temperature == 1.0 applies to"),
         (attributes, dict(bounds="hoeffding"), "bounds must be one of"),
-        (attributes, dict(bounds="binary", temperature=1.0), "need one-hot scores"),
+        (attributes, dict(bounds="clopper_pearson", temperature=1.0), "need one-hot scores"),
         (structure, dict(local_budget=2), "local_budget == 2 applies to"),
         (structure, dict(alpha=1.0), r"alpha == 1.0, must be in \(0, 1\)"),
         (structure, dict(targets=[60]), r"targets must lie in \[0, 60\)"),
@@ -128,7 +128,7 @@ def test_kary_capacity_is_every_feature_whatever_n_values_says(graph):
     cert = graphcert.certify(model, graph, noise, certificate="variance_constrained", **FAST)
     assert np.all(cert.surface.cap_plus == 4)  # F = 4 features of 3 values each
     full = kary_variance_certificate(cert.stats, cert.targets, noise.keep, np.full(4, 3),
-                                     alpha=0.01, bounds="binary")
+                                     alpha=0.01, bounds="clopper_pearson")
     for r in (0, 1, 3, 6):
         assert np.array_equal(cert.robust("hamming", r), full.robust("hamming", r))
 

@@ -53,7 +53,7 @@ def test_isotropic_edges_alone_match_the_per_edge_weights():
     targets = np.arange(8)
     result = variance_constrained_result(
         "isotropic", stats, Y, targets, None, None, AttackSurface.fixed(8), alpha=0.01,
-        bounds="binary", structure=units, max_edge_deletions=8, max_edge_additions=2)
+        bounds="clopper_pearson", structure=units, max_edge_deletions=8, max_edge_additions=2)
     assert set(result.curves) == {"edge_deletions", "edge_additions"}
     assert "joint" not in result.extra and "joint_edges" in result.extra
     eta = np.array(result.extra["eta"])
@@ -84,9 +84,9 @@ def test_localized_edge_curves_are_the_certifier_counts():
     targets = np.arange(8)
     result = variance_constrained_result(
         "localized", stats, Y, targets, None, None, AttackSurface.fixed(8), alpha=0.01,
-        bounds="binary", structure=units, max_edge_deletions=6, max_edge_additions=1)
+        bounds="clopper_pearson", structure=units, max_edge_deletions=6, max_edge_additions=1)
     cert = Certificate.from_statistics(stats, None, None, AttackSurface.fixed(8), targets,
-                                       alpha=0.01, bounds="binary", structure=units)
+                                       alpha=0.01, bounds="clopper_pearson", structure=units)
     certifier = cert.certifier(Y)
     deletions = result.curves["edge_deletions"]
     assert deletions.collective == [certifier.certify(0, 0, 0, d) for d in range(7)]
@@ -98,7 +98,7 @@ def test_localized_edge_curves_are_the_certifier_counts():
     surface = AttackSurface(np.full(8, 20), np.full(8, 5))
     both = variance_constrained_result(
         "localized", stats, Y, targets, np.full((2, 2), 0.01), np.full((2, 2), 0.6), surface,
-        alpha=0.01, bounds="binary", structure=units, max_deletions=4, max_additions=1,
+        alpha=0.01, bounds="clopper_pearson", structure=units, max_deletions=4, max_additions=1,
         max_edge_deletions=6, max_edge_additions=1)
     assert set(both.curves) == {"deletions", "additions", "edge_deletions", "edge_additions"}
     assert both.curves["edge_deletions"].collective == deletions.collective
@@ -138,9 +138,9 @@ def test_attack_budgets_and_bad_requests():
     stats = one_hot_stats(ONES, np.zeros(8, dtype=np.int64))
     cert = Certificate.from_statistics(stats, [[0.01]], [[0.6]],
                                        AttackSurface(np.ones(8), np.ones(8)), np.arange(8),
-                                       alpha=0.01, bounds="binary")
+                                       alpha=0.01, bounds="clopper_pearson")
     with pytest.raises(ValueError, match="needs the node pairs as units"):
         cert.curve(Y, "edge_deletions", range(3))
     with pytest.raises(ValueError, match="must not be attackable"):
         Certificate.from_statistics(stats, None, None, AttackSurface(np.ones(8), np.ones(8)),
-                                    np.arange(8), alpha=0.01, bounds="binary")
+                                    np.arange(8), alpha=0.01, bounds="clopper_pearson")
