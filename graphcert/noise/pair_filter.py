@@ -30,9 +30,8 @@ import scipy.sparse as sp
 import torch
 from torch import Tensor
 
-from graphcert.noise.base import NoisyGraphs
 from graphcert.noise.bernoulli import bernoulli_positions
-from graphcert.noise.structure import StructureNoise, tile_features
+from graphcert.noise.structure import StructureNoise
 from graphcert.utils.pairs import pair_column
 from graphcert.utils.validation import check_choice, check_positive_int, check_real
 
@@ -227,11 +226,8 @@ class FilteredStructureNoise:
     def prepare(self, x: Tensor) -> Tensor:
         return self.structure.prepare(x)
 
-    def sample(self, x: Tensor, output_cluster: int, batch_size: int,
-               generator: np.random.Generator) -> NoisyGraphs:
-        """`batch_size` filtered noisy graphs with the clean features (`output_cluster`)."""
-        edges = self.sample_edges(output_cluster, batch_size, generator)
-        return NoisyGraphs(tile_features(self.prepare(x), batch_size), edges, batch_size)
+    #: `batch_size` copies with the clean features and `sample_edges`'s filtered structure
+    sample = StructureNoise.sample
 
     def sample_edges(self, output_cluster: int, batch_size: int,
                      generator: np.random.Generator) -> Tensor:

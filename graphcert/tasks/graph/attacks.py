@@ -45,7 +45,8 @@ from graphcert.utils.validation import (
     check_real,
 )
 
-__all__ = ["ATTACKS", "KIND_ATTACKS", "AnswersAttacks", "attack_budget", "covered_kinds"]
+__all__ = ["ATTACKS", "KIND_ATTACKS", "AnswersAttacks", "AnswersFromRadius", "attack_budget",
+           "covered_kinds"]
 
 #: attack -> (kind, direction); direction None: the attack takes the whole budget of its kind
 ATTACKS = {"additions": ("attributes", "additions"), "deletions": ("attributes", "deletions"),
@@ -169,3 +170,20 @@ class AnswersAttacks:
 
     def _robust(self, kind: str, budget) -> np.ndarray:
         raise NotImplementedError
+
+
+class AnswersFromRadius(AnswersAttacks):
+    """A certificate with one radius per target (``base``, a
+    `graphcert.certificates.BaseCertificate`): the variance-constrained and the Gaussian
+    families."""
+
+    @property
+    def prediction(self) -> np.ndarray:
+        """The smoothed class per target, -1 where it abstains."""
+        return np.where(self.base.abstained, -1, self.base.predicted)
+
+    @property
+    def radius(self) -> np.ndarray:
+        """The base certificate's eta per target (docs/theory.md §3, §4), -inf where it
+        abstains."""
+        return self.base.eta

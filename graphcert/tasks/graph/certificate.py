@@ -20,7 +20,7 @@ from graphcert.certificates import (
 from graphcert.certificates.bounds import mu_zeta_bounds
 from graphcert.certificates.collective import CollectiveCertifier, PairUnits
 from graphcert.sampling.statistics import SmoothingStats
-from graphcert.tasks.graph.attacks import AnswersAttacks
+from graphcert.tasks.graph.attacks import AnswersFromRadius
 from graphcert.tasks.graph.results import Curve
 from graphcert.tasks.graph.surface import AttackSurface
 from graphcert.utils.validation import check_choice, check_node_labels
@@ -43,7 +43,7 @@ def attack_budgets(length: int, **budgets) -> list[np.ndarray]:
 
 
 @dataclass(frozen=True)
-class Certificate(AnswersAttacks):
+class Certificate(AnswersFromRadius):
     """Variance-constrained certificates of target nodes (docs/theory.md §3) and what their
     naive and collective certificates need (docs/theory.md §5): per-bit weights of every output
     cluster's noise, the input cluster of every node and the attack surface.
@@ -109,14 +109,6 @@ class Certificate(AnswersAttacks):
             (() if structure is None else ("edges",))
         return cls(targets, base, stats.labels, w_plus, w_minus, surface, stats, structure,
                    kinds=kinds)
-
-    @property
-    def prediction(self) -> np.ndarray:
-        return np.where(self.base.abstained, -1, self.base.predicted)
-
-    @property
-    def radius(self) -> np.ndarray:
-        return self.base.eta
 
     def correct(self, y) -> np.ndarray:
         """Targets whose smoothed prediction is their label `y[target]` (never abstaining);

@@ -30,7 +30,7 @@ from graphcert.certificates import (
 )
 from graphcert.certificates.bounds import holm_lower_bounds
 from graphcert.sampling.statistics import SmoothingStats
-from graphcert.tasks.graph.attacks import AnswersAttacks
+from graphcert.tasks.graph.attacks import AnswersAttacks, AnswersFromRadius
 from graphcert.tasks.graph.gaussian import gaussian_certificate
 from graphcert.utils.validation import check_choice, check_int
 
@@ -156,7 +156,7 @@ class KaryHammingCertificate(AnswersAttacks):
 
 
 @dataclass(frozen=True)
-class GaussianCertificate(AnswersAttacks):
+class GaussianCertificate(AnswersFromRadius):
     """Anisotropic Gaussian l2 certificates (docs/theory.md §4): a target of cluster k with
     radius eta is certified against a change delta iff
     ``sum_u ||delta_u||^2 w[k, u] < eta``, w = 1 / sigma^2 (u: the input clusters)."""
@@ -176,15 +176,6 @@ class GaussianCertificate(AnswersAttacks):
         targets = np.asarray(targets, dtype=np.int64)
         return cls(targets, gaussian_certificate(stats, targets, alpha), np.asarray(weights),
                    stats)
-
-    @property
-    def prediction(self) -> np.ndarray:
-        return np.where(self.base.abstained, -1, self.base.predicted)
-
-    @property
-    def radius(self) -> np.ndarray:
-        """eta = Phi^-1(p_lower)^2 per target, -inf where it abstains."""
-        return self.base.eta
 
     def _robust(self, kind: str, budget: float) -> np.ndarray:
         # the worst change of l2 norm eps puts all of eps^2 on the heaviest cluster
