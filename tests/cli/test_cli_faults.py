@@ -21,17 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = ("train", "certify", "report", "segment", "attribute", "multimodal", "sweep")
 
 
-@pytest.fixture
-def no_work(monkeypatch):
-    """Fail the test if a command loads data or runs a demo."""
-    def forbidden(*args, **kwargs):
-        raise AssertionError("work started before the settings were checked")
-    monkeypatch.setattr(pipeline, "load_graph", forbidden)
-    monkeypatch.setattr(pipeline, "train_model", forbidden)
-    import graphcert.run.demos.segment as segment
-    monkeypatch.setattr(segment, "train", forbidden)
-
-
 @pytest.mark.parametrize("argv, message", [
     (["certify", "--alpha", "0"], "alpha == 0.0, must be in (0, 1)"),
     (["certify", "--alpha", "1"], "alpha == 1.0, must be in (0, 1)"),

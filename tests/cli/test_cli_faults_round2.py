@@ -29,15 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def no_work(monkeypatch):
-    """Fail the test if a command loads data or trains."""
-    def forbidden(*args, **kwargs):
-        raise AssertionError("work started before the settings were checked")
-    monkeypatch.setattr(pipeline, "load_graph", forbidden)
-    monkeypatch.setattr(pipeline, "train_model", forbidden)
-
-
-@pytest.fixture
 def read_only(monkeypatch):
     """Make a directory read-only (mode 0555). Root writes anywhere whatever the mode, so
     under root `os.access` reports what an unprivileged user would see."""

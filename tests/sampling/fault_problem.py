@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import signal
+from dataclasses import fields
+from typing import Callable
 
 import numpy as np
 import torch
@@ -17,6 +19,7 @@ import torch
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.sampling.executors import LocalExecutor
 from graphcert.sampling.monte_carlo import MonteCarloConfig
+from graphcert.sampling.statistics import SmoothingStats
 
 N_NODES, N_FEATURES = 12, 10
 LABELS = np.repeat([0, 1], 6)
@@ -46,20 +49,31 @@ def make_x() -> torch.Tensor:
     return torch.from_numpy((rng.random((N_NODES, N_FEATURES)) < 0.3).astype(np.float32))
 
 
-class KillAfterBatches(LocalExecutor):
-    """Runs chunks locally and kills this process (SIGKILL) after `limit` noisy batches."""
+class StopAfterBatches(LocalExecutor):
+    """Runs chunks locally and calls `stop` after `limit` noisy batches, inside a chunk, to
+    simulate an interruption (outside the model: its state is part of the fingerprint)."""
 
-    def __init__(self, limit: int):
-        self.limit = limit
+    def __init__(self, limit: int, stop: Callable[[], None]):
+        self.limit, self.stop = limit, stop
 
     def run_chunks(self, *args, on_batch=None, **kwargs):
         def counted(size: int) -> None:
             self.limit -= 1
             if self.limit == 0:
-                os.kill(os.getpid(), signal.SIGKILL)
+                self.stop()
             if on_batch is not None:
                 on_batch(size)
         yield from super().run_chunks(*args, on_batch=counted, **kwargs)
+
+
+def assert_same(a: SmoothingStats, b: SmoothingStats) -> None:
+    """Bit-identical statistics, with the same fingerprint."""
+    for f in fields(SmoothingStats):
+        left, right = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(left, np.ndarray):
+            assert left.dtype == right.dtype and np.array_equal(left, right), f.name
+        else:
+            assert left == right, f.name
 
 
 def main(checkpoint: str, mode: str, limit: int) -> None:
@@ -69,7 +83,7 @@ def main(checkpoint: str, mode: str, limit: int) -> None:
     torch.set_num_threads(1)
     executor = None
     if mode == "batch":
-        executor = KillAfterBatches(limit)
+        executor = StopAfterBatches(limit, lambda: os.kill(os.getpid(), signal.SIGKILL))
     else:
         fsync, calls = os.fsync, [0]
 

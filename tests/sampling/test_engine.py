@@ -12,7 +12,6 @@ from graphcert.certificates.bounds import scores_to_histogram
 from graphcert.noise.binary import LocalizedNoise
 from graphcert.sampling.chunks import run_chunk
 from graphcert.sampling.engine import smooth
-from graphcert.sampling.executors import LocalExecutor
 from graphcert.sampling.fingerprint import scores_fingerprint
 from graphcert.sampling.monte_carlo import MonteCarloConfig
 from graphcert.sampling.statistics import SmoothingStats
@@ -24,6 +23,7 @@ from graphcert.sampling.streams import (
     batch_sizes,
     chunk_generator,
 )
+from tests.sampling.fault_problem import StopAfterBatches, assert_same
 
 N_NODES, N_FEATURES = 12, 10
 LABELS = np.repeat([0, 1], 6)
@@ -41,35 +41,15 @@ class CountModel(torch.nn.Module):
         return torch.stack([torch.zeros_like(counts), counts - 2.5], -1)
 
 
-class CrashAfter(LocalExecutor):
-    """Runs chunks locally and raises after `limit` noisy batches, inside a chunk, to simulate
-    an interruption (outside the model: its state is part of the fingerprint)."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-
-    def run_chunks(self, *args, on_batch=None, **kwargs):
-        def counted(size: int) -> None:
-            self.limit -= 1
-            if self.limit == 0:
-                raise RuntimeError("simulated crash")
-            if on_batch is not None:
-                on_batch(size)
-        yield from super().run_chunks(*args, on_batch=counted, **kwargs)
+def crash_after(limit: int) -> StopAfterBatches:
+    """An executor that raises after `limit` noisy batches, inside a chunk."""
+    def crash() -> None:
+        raise RuntimeError("simulated crash")
+    return StopAfterBatches(limit, crash)
 
 
 def noise() -> LocalizedNoise:
     return LocalizedNoise(LABELS, THETA_PLUS, THETA_MINUS)
-
-
-def assert_same(a: SmoothingStats, b: SmoothingStats) -> None:
-    """Bit-identical statistics, with the same fingerprint."""
-    for f in fields(SmoothingStats):
-        left, right = getattr(a, f.name), getattr(b, f.name)
-        if isinstance(left, np.ndarray):
-            assert left.dtype == right.dtype and np.array_equal(left, right), f.name
-        else:
-            assert left == right, f.name
 
 
 CONFIG = MonteCarloConfig(n_samples=3000, n_pre=200, chunk_size=1000, batch_size=128,
@@ -209,7 +189,7 @@ def test_resume_after_interruption_equals_uninterrupted_run(tmp_path, full):
     # 2 + 2 pre batches, 8 batches per main chunk: crash inside chunk 1 of cluster 0
     with pytest.raises(RuntimeError, match="simulated crash"):
         smooth(CountModel().eval(), X, None, noise(), CONFIG, checkpoint=checkpoint,
-               progress=False, executor=CrashAfter(4 + 8 + 3))
+               progress=False, executor=crash_after(4 + 8 + 3))
     saved = SmoothingStats.load(checkpoint)
     assert saved.samples_done(MAIN).tolist() == [1000, 0]
     assert saved.samples_done(PRE).tolist() == [200, 200]

@@ -9,7 +9,7 @@ import logging
 import subprocess
 import sys
 import zipfile
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,14 @@ from graphcert.sampling.fingerprint import scores_fingerprint
 from graphcert.sampling.statistics import CheckpointError, SmoothingStats
 from graphcert.sampling.streams import MAIN, PRE
 from graphcert.utils.io import atomic_write, set_aside
-from tests.sampling.fault_problem import CONFIG, LABELS, LinearModel, make_noise, make_x
+from tests.sampling.fault_problem import (
+    CONFIG,
+    LABELS,
+    LinearModel,
+    assert_same,
+    make_noise,
+    make_x,
+)
 
 ROOT = Path(__file__).resolve().parents[2]  # tests.sampling.fault_problem imports from here
 
@@ -31,15 +38,6 @@ ROOT = Path(__file__).resolve().parents[2]  # tests.sampling.fault_problem impor
 def run(model=None, checkpoint=None, config=CONFIG, noise=None, x=None, **kwargs):
     return smooth((model or LinearModel()).eval(), make_x() if x is None else x, None,
                   noise or make_noise(), config, checkpoint=checkpoint, progress=False, **kwargs)
-
-
-def assert_same(a: SmoothingStats, b: SmoothingStats) -> None:
-    for f in fields(SmoothingStats):
-        left, right = getattr(a, f.name), getattr(b, f.name)
-        if isinstance(left, np.ndarray):
-            assert left.dtype == right.dtype and np.array_equal(left, right), f.name
-        else:
-            assert left == right, f.name
 
 
 @pytest.fixture(scope="module")
