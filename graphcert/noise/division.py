@@ -125,23 +125,15 @@ def feature_groups(n_features: int, n_groups: int, seed: int = 0) -> np.ndarray:
 class Division:
     """A graph divided into `n_groups` subgraphs that all keep every node.
 
-    Attributes:
-        kind: ``"edge"``, ``"node"`` or ``"feature"``.
-        n_groups: T.
-        n_nodes: N.
-        edge_index: (2, E) the graph's edges (int64).
-        edge_group: (E,) the subgraph of each edge, or None (``"feature"``: every subgraph has
-            every edge).
-        feature_group: (D,) the subgraph of each attribute dimension (``"feature"``), or None
-            (every subgraph keeps every attribute).
-
     Args:
         kind (str): ``"edge"``, ``"node"`` or ``"feature"``.
         n_groups (int): T.
         n_nodes (int): N.
-        edge_index (np.ndarray): int64 (2, E).
-        edge_group (np.ndarray, optional): int64 (E,).
-        feature_group (np.ndarray, optional): int64 (D,).
+        edge_index (np.ndarray): (2, E) the graph's edges (int64).
+        edge_group (np.ndarray, optional): (E,) the subgraph of each edge, or None
+            (``"feature"``: every subgraph has every edge).
+        feature_group (np.ndarray, optional): (D,) the subgraph of each attribute dimension
+            (``"feature"``), or None (every subgraph keeps every attribute).
     """
     kind: str
     n_groups: int

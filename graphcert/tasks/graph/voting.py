@@ -193,7 +193,7 @@ def _loss(model, inputs, y, index, n_copies: int, n_nodes: int) -> Tensor:
 class VotingCertificate:
     """Deterministic certificates of a majority vote over hash-divided subgraphs.
 
-    Attributes:
+    Args:
         targets: (n,) node ids.
         counts: (n, C) votes per class.
         prediction: (n,) voted class, ties to the smaller index.
