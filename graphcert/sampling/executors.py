@@ -126,8 +126,8 @@ class RayExecutor:
         address (str, optional): cluster address; None starts a private local instance.
         num_cpus (int, optional): CPUs of the local instance.
         threads (int, optional): torch threads (and reserved CPUs) per task.
-        max_in_flight (int, optional): tasks submitted at once; default twice the CPUs per
-            task slot.
+        max_in_flight (int, optional): tasks submitted at once; default
+            ``max(2, 2 * cluster CPUs // threads)``.
         **init_kwargs: passed to ``ray.init``.
     """
 
