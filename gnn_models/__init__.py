@@ -21,7 +21,17 @@ MODELS = {"appnp": APPNPNet, "gcn": GCN}
 
 
 def get_model(name: str, in_features: int, num_classes: int, **params) -> torch.nn.Module:
-    """Instantiate a registered model by name ("appnp" or "gcn")."""
+    """Instantiate a registered model by name ("appnp" or "gcn").
+
+    Args:
+        name (str): a key of `MODELS`, any case.
+        in_features (int): feature dimension D.
+        num_classes (int): number of classes C.
+        **params: keyword arguments of the model (hidden, dropout, ...).
+
+    Returns:
+        torch.nn.Module: the new model.
+    """
     key = name.lower()
     if key not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODELS)}")

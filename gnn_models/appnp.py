@@ -24,6 +24,25 @@ class APPNPNet(torch.nn.Module):
     computes. In eval mode with gradients off (Monte Carlo inference) it runs in
     `ppr_propagate`, without allocating a new (N, F) tensor per step, and a batch of binary
     copies goes through `folded_mlp`; with gradients in `ppr_propagate_differentiable`.
+
+    Args:
+        in_features (int): feature dimension D.
+        num_classes (int): number of classes C.
+        hidden (int): hidden units of the MLP.
+        dropout (float): dropout probability of the MLP.
+        k (int): propagation steps K.
+        alpha (float): teleport probability.
+
+    Shapes:
+        - ``forward(x, edge_index)``: node features x (N, D), or B copies (B, N, D) (dense,
+          sparse COO or `BatchedCSR`); edges (2, E) or the (N, N) sparse CSR matrix of
+          ``prepare_graph``; returns logits (N, C), or (B, N, C).
+        - ``prepare_graph(edge_index, num_nodes)``: edges (2, E) -> the normalized adjacency
+          with self loops, sparse CSR (N, N) (`normalized_adjacency`).
+
+    The docstrings of `forward` and `prepare_graph` stay as they are: the code fingerprint of
+    every statistics file sampled from this model hashes them
+    (`graphcert.sampling.code_fingerprint`); the class docstring is not hashed.
     """
 
     #: Monte Carlo batching (`graphcert.sampling.batching`): B copies as (B, N, D) against one

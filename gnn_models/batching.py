@@ -1,4 +1,16 @@
-"""Helpers shared by the models: sparse-aware first layer and batch folding."""
+"""Helpers shared by the models: sparse-aware first layer and batch folding.
+
+``normalized_adjacency(edge_index, num_nodes)`` (its own docstring stays as it is: the code
+fingerprints of the models, `graphcert.sampling.code_fingerprint`, hash it):
+
+Args:
+    edge_index (LongTensor): edges, shape (2, E).
+    num_nodes (int): number of nodes N.
+
+Returns:
+    Tensor: the symmetrically normalized adjacency with self loops, sparse CSR (N, N),
+    row = target, column = source.
+"""
 from __future__ import annotations
 
 import warnings
@@ -47,7 +59,14 @@ def normalized_adjacency(edge_index: Tensor, num_nodes: int) -> Tensor:
 def model_input(x: Tensor) -> Tensor:
     """(N, D) `x` in the layout the first layer multiplies fastest: sparse CSR when at most 10%
     of the entries are nonzero (bag-of-words attributes), else dense (continuous features,
-    whose CSR product is slower than the dense one; docs/benchmarks.md)."""
+    whose CSR product is slower than the dense one; docs/benchmarks.md).
+
+    Args:
+        x (Tensor): node features, shape (N, D); a sparse tensor is returned as it is.
+
+    Returns:
+        Tensor: ``x``, dense or sparse CSR.
+    """
     if x.layout != torch.strided:
         return x
     if torch.count_nonzero(x) > 0.1 * x.numel():

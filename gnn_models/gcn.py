@@ -12,7 +12,26 @@ from gnn_models.batching import fold, linear_input, node_count, propagation_matr
 
 
 class GCN(torch.nn.Module):
-    """`n_layers` GCNConv layers (hidden 64, ReLU, dropout 0.5 between layers)."""
+    """`n_layers` GCNConv layers (hidden 64, ReLU, dropout 0.5 between layers).
+
+    Args:
+        in_features (int): feature dimension D.
+        num_classes (int): number of classes C.
+        hidden (int): hidden units.
+        n_layers (int): GCNConv layers, >= 1.
+        dropout (float): dropout probability between layers.
+
+    Shapes:
+        - ``forward(x, edge_index)``: node features x (N, D), or B copies (B, N, D) (dense,
+          sparse COO or `BatchedCSR`); edges (2, E) or the (N, N) sparse CSR matrix of
+          ``prepare_graph``; returns logits (N, C), or (B, N, C).
+        - ``prepare_graph(edge_index, num_nodes)``: edges (2, E) -> the normalized adjacency
+          with self loops, sparse CSR (N, N) (`normalized_adjacency`).
+
+    The docstrings of `forward` and `prepare_graph` stay as they are: the code fingerprint of
+    every statistics file sampled from this model hashes them
+    (`graphcert.sampling.code_fingerprint`); the class docstring is not hashed.
+    """
 
     #: Monte Carlo batching (`graphcert.sampling.batching`): B copies as (B, N, D) against one
     #: graph, propagated together by one sparse product; binary copies may stay sparse

@@ -15,7 +15,22 @@ from torch import Tensor
 
 class ScaledLogits(torch.nn.Module):
     """Wrap `model` so that its logits are divided by `temperature` (0: one-hot argmax; NaN
-    where the model's largest logit is not finite)."""
+    where the model's largest logit is not finite).
+
+    Args:
+        model (torch.nn.Module): the base classifier.
+        temperature (float): T >= 0.
+
+    Shapes:
+        - ``forward(x, edge_index)``: the inputs of `model`; returns its logits (..., C)
+          divided by T (T = 0: 0 at the argmax, -inf elsewhere).
+        - ``batching``, ``sparse_input``, ``prepare_graph``: those of `model`
+          (`graphcert.sampling.batching`).
+
+    The docstrings of these methods and properties stay as they are: the code fingerprint of
+    every statistics file sampled through this wrapper hashes them
+    (`graphcert.sampling.code_fingerprint`); the class docstring is not hashed.
+    """
 
     def __init__(self, model: torch.nn.Module, temperature: float):
         super().__init__()

@@ -35,14 +35,36 @@ __all__ = ["DIVISIONS", "Division", "VotingCertificate", "certify", "divide_grap
 
 def divide_graph(data, n_groups: int = 30, division: str = "edge", seed: int = 0) -> Division:
     """The T subgraphs of `data` (a torch_geometric ``Data``) under `division`
-    (``"edge"``, ``"node"`` or ``"feature"``), keyed by `seed`."""
+    (``"edge"``, ``"node"`` or ``"feature"``), keyed by `seed`.
+
+    Args:
+        data (Data): the graph.
+        n_groups (int): number of subgraphs T.
+        division (str): ``"edge"``, ``"node"`` or ``"feature"``.
+        seed (int): hash seed.
+
+    Returns:
+        Division: the subgraphs.
+    """
     return divide(data.edge_index.cpu().numpy(), data.num_nodes, n_groups, division, seed,
                   n_features=data.x.shape[1])
 
 
 def train(model: torch.nn.Module, data, division: Division, idx_train, idx_val, **options):
     """Train `model` on the subgraphs of `division` (`train_on_subgraphs`; options: lr,
-    weight_decay, max_epochs, patience, seed)."""
+    weight_decay, max_epochs, patience, seed).
+
+    Args:
+        model (torch.nn.Module): the model, trained in place.
+        data (Data): the graph with ``x`` and ``y``.
+        division (Division): the subgraphs.
+        idx_train (array_like): training nodes.
+        idx_val (array_like): validation nodes.
+        **options: keywords of `train_on_subgraphs`.
+
+    Returns:
+        TrainResult: best epoch, validation loss and accuracy, loss history.
+    """
     return train_on_subgraphs(model, data, division, idx_train, idx_val, **options)
 
 
@@ -55,6 +77,18 @@ def certify(model: torch.nn.Module, data, n_groups: int = 30, division: str = "e
     every subgraph (T forward passes, batched as disjoint unions), count the votes, then the
     radius floor(m* / k) per target (docs/theory.md §12). `hops` is the model's receptive
     field for the collective certificate (default: read from GCN / APPNP models).
+
+    Args:
+        model (torch.nn.Module): the base classifier, ``forward(x, edge_index)``.
+        data (Data): the graph, ``x`` (N, D) and ``edge_index`` (2, E).
+        n_groups (int): number of subgraphs T >= 2.
+        division (str): ``"edge"``, ``"node"`` or ``"feature"``.
+        targets (array_like, optional): node ids or a bool mask (N,); default all nodes.
+        seed (int): hash seed.
+        hops (int, optional): the model's receptive field.
+
+    Returns:
+        VotingCertificate: the certificates.
     """
     n_groups = check_int(n_groups, "n_groups", "[2, inf)")                 # 0. check
     check_choice(division, "division", DIVISIONS)

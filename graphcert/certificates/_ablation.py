@@ -34,7 +34,16 @@ def _kept_unmodified(n: tuple[int, ...], k: tuple[int, ...], r: tuple[int, ...])
 
 
 def ablation_delta(n: Sequence[int], k: Sequence[int], r: Sequence[int]) -> Fraction:
-    """Exact probability that an ablated input keeps at least one of the modified elements."""
+    """Exact probability that an ablated input keeps at least one of the modified elements.
+
+    Args:
+        n (Sequence[int]): elements per modality n_i.
+        k (Sequence[int]): elements kept per modality by the ablation, k_i <= n_i.
+        r (Sequence[int]): modified elements per modality r_i <= n_i.
+
+    Returns:
+        Fraction: ``1 - prod C(n_i - r_i, k_i) / prod C(n_i, k_i)``, exact.
+    """
     n, k = ablation_sizes(n, k)
     r = ablation_budgets(r, n)
     total = math.prod(math.comb(ni, ki) for ni, ki in zip(n, k, strict=True))
@@ -48,6 +57,16 @@ def mmcert_certified(p_a_lower, p_b_upper, n: Sequence[int], k: Sequence[int],
 
     With ``T = prod C(n_i, k_i)`` and ``M(r) = prod C(n_i - r_i, k_i)``:
     ``floor(p_A T) - (T - M) > ceil(p_B T) + (T - M)``, compared as exact integers.
+
+    Args:
+        p_a_lower (array_like): lower bounds on the top class's probability, shape (n,).
+        p_b_upper (array_like): upper bounds on the runner-up's probability, shape (n,).
+        n (Sequence[int]): elements per modality n_i.
+        k (Sequence[int]): elements kept per modality k_i.
+        budgets (Sequence[Sequence[int]]): B budgets, each one r_i per modality.
+
+    Returns:
+        np.ndarray: bool (n, B), True where the output is certified at that budget.
     """
     n, k = ablation_sizes(n, k)
     p_a = check_probabilities(p_a_lower, "p_a_lower").ravel()

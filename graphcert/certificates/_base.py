@@ -8,7 +8,13 @@ import numpy as np
 
 @dataclass(frozen=True)
 class BaseCertificate:
-    """Per-output base certificates: prediction, radius (``-inf`` = abstain), output group."""
+    """Per-output base certificates: prediction, radius (``-inf`` = abstain), output group.
+
+    Args:
+        predicted (np.ndarray): predicted class per output, int64 (n,).
+        eta (np.ndarray): certified radius per output, float64 (n,); ``-inf`` abstains.
+        group (np.ndarray): output group per output (the smoothing distribution), int64 (n,).
+    """
 
     predicted: np.ndarray
     eta: np.ndarray

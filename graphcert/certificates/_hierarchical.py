@@ -107,7 +107,20 @@ def hierarchical_certified(p_lower, p_select, r, theta_plus, theta_minus, additi
     Binary variant (``p_upper`` None): the worst case of ``p_lower`` is above 1/2 for every
     change. Multi-class variant: for every change the worst case of ``p_lower`` (top class)
     beats the best case ``1 - worst(1 - p_upper)`` of the runner-up's upper bound ``p_upper``.
-    Arguments as in :func:`hierarchical_worst_case`; returns a bool or a bool array.
+
+    Args:
+        p_lower (float or np.ndarray): lower bound on the top class's probability.
+        p_select (float): probability in (0, 1] that a row gets lower-level noise.
+        r (int): number of nodes the adversary controls.
+        theta_plus, theta_minus (float): lower-level flip probabilities 0 -> 1 and 1 -> 0.
+        additions, deletions (int): bits the adversary may add / delete among its rows, in all.
+        p_upper (float or np.ndarray, optional): upper bound on the runner-up's probability, of
+            ``p_lower``'s shape; None: binary variant.
+        num_nodes (int, optional): N, to reject ``r > N``.
+
+    Returns:
+        bool or np.ndarray: certified or not, a bool for a scalar ``p_lower``, else a bool array
+        of its shape.
     """
     p_sel, r = _check_upper(p_select, r, num_nodes)
     p = check_probabilities(p_lower, "p_lower")
@@ -131,7 +144,19 @@ def hierarchical_node_radius(p_lower, p_select, theta_plus, theta_minus, additio
     """Largest r <= ``max_nodes`` certified by :func:`hierarchical_certified` per node, -1
     where not even r = 0 is (the smoothed prediction is not the class). Certificates decrease
     in r (§14), so this is the node budget each target tolerates in the collective
-    certificate."""
+    certificate.
+
+    Args:
+        p_lower (array_like): lower bounds on the top class's probability, shape (n,).
+        p_select (float): probability in (0, 1] that a row gets lower-level noise.
+        theta_plus, theta_minus (float): lower-level flip probabilities 0 -> 1 and 1 -> 0.
+        additions, deletions (int): bits each controlled node may add / delete.
+        max_nodes (int): largest r tried, >= 0.
+        p_upper (array_like, optional): runner-up upper bounds (n,); None: binary variant.
+
+    Returns:
+        np.ndarray: int64 (n,), the certified number of controlled nodes (-1: none).
+    """
     max_nodes = check_int(max_nodes, "max_nodes", "[0, inf)")
     p = np.atleast_1d(check_probabilities(p_lower, "p_lower"))
     upper = None if p_upper is None else np.atleast_1d(p_upper)
@@ -149,7 +174,20 @@ def hierarchical_gaussian_worst_case(p_lower, p_select, r, sigma, radius, *, num
     """Smallest probability of the predicted class when the r controlled rows move by at most
     ``radius`` in l2 norm in all, under Gaussian lower-level noise N(0, sigma^2) (§14):
     ``q * Phi(Phi^-1((p - 1 + q) / q) - radius / sigma)`` with ``q = p_select^r``, 0 where
-    ``p <= 1 - q``. Arguments as in :func:`hierarchical_worst_case`."""
+    ``p <= 1 - q``.
+
+    Args:
+        p_lower (float or np.ndarray): lower bound on the top class's probability.
+        p_select (float): probability in (0, 1] that a row gets lower-level noise.
+        r (int): number of nodes the adversary controls.
+        sigma (float): standard deviation of the lower-level Gaussian noise, > 0.
+        radius (float): l2 norm of the change of the r controlled rows in all, >= 0.
+        num_nodes (int, optional): N, to reject ``r > N``.
+
+    Returns:
+        float or np.ndarray: the worst case, a float for a float ``p_lower``, else an array of
+        its shape.
+    """
     p_sel, r = _check_upper(p_select, r, num_nodes)
     sigma = check_real(sigma, "sigma", "(0, inf)")
     eps = check_real(radius, "radius", "[0, inf)")
@@ -166,7 +204,21 @@ def hierarchical_gaussian_certified(p_lower, p_select, r, sigma, radius, *, p_up
                                     num_nodes=None):
     """Binary (``p_upper`` None: worst case above 1/2) or multi-class (worst case of the top
     class above the best case ``1 - worst(1 - p_upper)`` of the runner-up) certificate for
-    Gaussian lower-level noise (§14)."""
+    Gaussian lower-level noise (§14).
+
+    Args:
+        p_lower (float or np.ndarray): lower bound on the top class's probability.
+        p_select (float): probability in (0, 1] that a row gets lower-level noise.
+        r (int): number of nodes the adversary controls.
+        sigma (float): standard deviation of the lower-level Gaussian noise, > 0.
+        radius (float): l2 norm of the change of the r controlled rows in all, >= 0.
+        p_upper (float or np.ndarray, optional): upper bound on the runner-up's probability;
+            None: binary variant.
+        num_nodes (int, optional): N, to reject ``r > N``.
+
+    Returns:
+        bool or np.ndarray: certified or not, of ``p_lower``'s shape.
+    """
     low = hierarchical_gaussian_worst_case(p_lower, p_select, r, sigma, radius,
                                            num_nodes=num_nodes)
     if p_upper is None:

@@ -61,7 +61,17 @@ def lower_bound(p, p_node: float, cut, sep, kept):
 
 
 def injection_probabilities(p_node, p_edge, rho, tau) -> tuple[float, float, float]:
-    """(P, Q, Q') of the worst injection of ``rho`` nodes with ``tau`` edges each (§15)."""
+    """(P, Q, Q') of the worst injection of ``rho`` nodes with ``tau`` edges each (§15).
+
+    Args:
+        p_node (float): node deletion probability p_n in [0, 1).
+        p_edge (float): edge deletion probability p_e in [0, 1).
+        rho (int): number of injected nodes, >= 0.
+        tau (int): edges per injected node, >= 0.
+
+    Returns:
+        tuple[float, float, float]: (P, Q, Q').
+    """
     p_n, p_e = _check_deletion(p_node, p_edge)
     rho, tau = _budget(rho, tau)
     return tuple(float(f**rho) for f in node_factors(p_n, p_e, tau))
@@ -70,7 +80,18 @@ def injection_probabilities(p_node, p_edge, rho, tau) -> tuple[float, float, flo
 def injection_worst_case(p_lower, p_node, p_edge, rho, tau):
     """Lower bound on the probability of the predicted class under ``rho`` injected nodes
     with at most ``tau`` edges each (§15); a float for a float ``p_lower``, else an array of
-    its shape."""
+    its shape.
+
+    Args:
+        p_lower (float or np.ndarray): lower bound on the top class's probability.
+        p_node (float): node deletion probability p_n in [0, 1).
+        p_edge (float): edge deletion probability p_e in [0, 1).
+        rho (int): number of injected nodes, >= 0.
+        tau (int): edges per injected node, >= 0.
+
+    Returns:
+        float or np.ndarray: the largest of the three lower bounds, of ``p_lower``'s shape.
+    """
     cut, sep, kept = injection_probabilities(p_node, p_edge, rho, tau)
     p = check_probabilities(p_lower, "p_lower")
     out = lower_bound(p, float(p_node), cut, sep, kept)
@@ -79,7 +100,20 @@ def injection_worst_case(p_lower, p_node, p_edge, rho, tau):
 
 def injection_certified(p_lower, p_node, p_edge, rho, tau, *, p_upper=None):
     """Binary (``p_upper`` None): the worst case of ``p_lower`` above 1/2; multi-class: above
-    the runner-up's best case ``1 - worst(1 - p_upper)`` (§15). A bool or a bool array."""
+    the runner-up's best case ``1 - worst(1 - p_upper)`` (§15). A bool or a bool array.
+
+    Args:
+        p_lower (float or np.ndarray): lower bound on the top class's probability.
+        p_node (float): node deletion probability p_n in [0, 1).
+        p_edge (float): edge deletion probability p_e in [0, 1).
+        rho (int): number of injected nodes, >= 0.
+        tau (int): edges per injected node, >= 0.
+        p_upper (float or np.ndarray, optional): upper bound on the runner-up's probability;
+            None: binary variant.
+
+    Returns:
+        bool or np.ndarray: certified or not, of ``p_lower``'s shape.
+    """
     cut, sep, kept = injection_probabilities(p_node, p_edge, rho, tau)
     p = check_probabilities(p_lower, "p_lower")
     low = lower_bound(p, float(p_node), cut, sep, kept)
@@ -94,7 +128,19 @@ def injection_certified(p_lower, p_node, p_edge, rho, tau, *, p_upper=None):
 def injection_node_radius(p_lower, p_node, p_edge, tau, max_nodes: int, *,
                           p_upper=None) -> np.ndarray:
     """Largest rho <= ``max_nodes`` certified by :func:`injection_certified` per node (-1
-    where rho = 0 is not: the smoothed prediction is not the class)."""
+    where rho = 0 is not: the smoothed prediction is not the class).
+
+    Args:
+        p_lower (array_like): lower bounds on the top class's probability, shape (n,).
+        p_node (float): node deletion probability p_n in [0, 1).
+        p_edge (float): edge deletion probability p_e in [0, 1).
+        tau (int): edges per injected node, >= 0.
+        max_nodes (int): largest rho tried, >= 0.
+        p_upper (array_like, optional): runner-up upper bounds (n,); None: binary variant.
+
+    Returns:
+        np.ndarray: int64 (n,), the certified number of injected nodes (-1: none).
+    """
     max_nodes = check_int(max_nodes, "max_nodes", "[0, inf)")
     p = np.atleast_1d(check_probabilities(p_lower, "p_lower"))
     upper = None if p_upper is None else np.atleast_1d(p_upper)

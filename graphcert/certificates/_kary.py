@@ -151,6 +151,15 @@ def kary_hamming_worst_mass(p_lower, keep, n_values, radius) -> np.ndarray:
     the 2r + 1 likelihood-ratio regions in log space; costs O(r^2) per distinct (keep, K, r).
     ``p_lower = 1`` with ``keep < 1`` gives exactly 1 (x's noise has full support). All
     arguments broadcast.
+
+    Args:
+        p_lower (array_like): ``Pr_x[g = y]`` (a lower bound on it).
+        keep (array_like): probability a in [0, 1] that a value is kept.
+        n_values (array_like): alphabet size K >= 2.
+        radius (array_like): Hamming distance r >= 0 of x'.
+
+    Returns:
+        np.ndarray: float64 of the broadcast shape (a scalar for scalar inputs).
     """
     p, a, k, r = _check_inputs(p_lower, keep, n_values, radius)
     flat_p, flat_r, out = p.ravel(), r.ravel(), np.empty(p.size)
@@ -177,6 +186,15 @@ def kary_hamming_certified(p_lower, keep, n_values, radius) -> np.ndarray:
     ``p_lower <= 1/2`` is never certified (abstain); ``keep = 1`` (no noise) certifies only
     radius 0. The threshold scan stops at the first radius that no node of a setting passes,
     so large radii cost nothing unless they are actually certified.
+
+    Args:
+        p_lower (array_like): lower confidence bound on ``Pr[g(z) = y]``.
+        keep (array_like): probability a in [0, 1] that a value is kept.
+        n_values (array_like): alphabet size K >= 2.
+        radius (array_like): Hamming radius >= 0.
+
+    Returns:
+        np.ndarray: bool of the broadcast shape (a bool scalar for scalar inputs).
     """
     p, a, k, r = _check_inputs(p_lower, keep, n_values, radius)
     flat_p, flat_r, out = p.ravel(), r.ravel(), _unbounded(p, a).ravel()
@@ -204,6 +222,15 @@ def kary_hamming_radius(p_lower, keep, n_values, *, max_radius: int | None = Non
     One scan over the radii per distinct (keep, K) serves all nodes; it costs O(R^2), or
     O(R^1.5) for small keep, for the largest finite radius R found (milliseconds for R in the
     hundreds; tiny keep values give large R).
+
+    Args:
+        p_lower (array_like): lower confidence bound on ``Pr[g(z) = y]``.
+        keep (array_like): probability a in [0, 1] that a value is kept.
+        n_values (array_like): alphabet size K >= 2.
+        max_radius (int, optional): cap on every answer, e.g. D.
+
+    Returns:
+        np.ndarray: int64 of the broadcast shape, the largest certified radius (-1: abstain).
     """
     p, a, k = _check_inputs(p_lower, keep, n_values)
     cap = KARY_UNBOUNDED_RADIUS if max_radius is None else \
@@ -222,7 +249,17 @@ def kary_hamming_radius(p_lower, keep, n_values, *, max_radius: int | None = Non
 
 def kary_hamming_region(p_lower, keep: float, n_values: int, max_radius: int) -> np.ndarray:
     """Certified region, bool (n_nodes, max_radius + 1) (docs/theory.md §9): ``region[n, r]`` is
-    True iff every radius <= r is certified for node n; the thresholds are shared by all nodes."""
+    True iff every radius <= r is certified for node n; the thresholds are shared by all nodes.
+
+    Args:
+        p_lower (array_like): lower confidence bounds, shape (n_nodes,).
+        keep (float): probability a that a value is kept.
+        n_values (int): alphabet size K >= 2.
+        max_radius (int): largest radius of the region, >= 0.
+
+    Returns:
+        np.ndarray: bool (n_nodes, max_radius + 1).
+    """
     p = check_probabilities(p_lower, "p_lower")
     if p.ndim != 1:
         raise ValueError(f"p_lower must be one-dimensional (n_nodes,), got shape {p.shape}")
@@ -243,7 +280,16 @@ def kary_hamming_region(p_lower, keep: float, n_values: int, max_radius: int) ->
 def kary_hamming_thresholds(keep: float, n_values: int, max_radius: int) -> np.ndarray:
     """Thresholds ``p*(r)``, r = 0..max_radius, (max_radius + 1,): certified at radius r iff
     ``p_lower > p*(r)``; 1.0 where nothing is certified (docs/theory.md §9). This is Lee et al.'s
-    ``rho_r^{-1}(0.5)``, the table the reviewers of their paper asked them to publish."""
+    ``rho_r^{-1}(0.5)``, the table the reviewers of their paper asked them to publish.
+
+    Args:
+        keep (float): probability a that a value is kept.
+        n_values (int): alphabet size K >= 2.
+        max_radius (int): largest radius, >= 0.
+
+    Returns:
+        np.ndarray: float64 (max_radius + 1,), the thresholds p*(r).
+    """
     keep = check_probabilities(keep, "keep")
     n_values = check_integers(n_values, "n_values", "[2, inf)")
     if keep.ndim or n_values.ndim:
@@ -268,6 +314,13 @@ def kary_weights(keep, n_values) -> np.ndarray:
     ``a = 0`` gives 0 (the noise ignores x); ``a = 1`` gives inf (nothing beyond radius 0).
     K = 2 is the Bernoulli weight of docs/theory.md §3 with theta = (1 - a) / 2. The weight grows
     with K: with several alphabet sizes the largest K bounds every coordinate's weight.
+
+    Args:
+        keep (array_like): probability a in [0, 1] that a value is kept.
+        n_values (array_like): alphabet size K >= 2.
+
+    Returns:
+        np.ndarray: float64 weights w of the broadcast shape (inf where a = 1).
     """
     a, k = np.broadcast_arrays(check_probabilities(keep, "keep"),
                                check_integers(n_values, "n_values", "[2, inf)"))

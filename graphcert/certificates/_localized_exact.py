@@ -221,7 +221,16 @@ def localized_exact_worst_case(p_lower, theta_plus, theta_minus, additions,
 def localized_exact_certified(p_lower, theta_plus, theta_minus, additions,
                               deletions) -> np.ndarray:
     """True where :func:`localized_exact_worst_case` is above 1/2 (docs/theory.md §11);
-    arguments as there, result of ``p_lower``'s shape."""
+    arguments as there, result of ``p_lower``'s shape.
+
+    Args:
+        p_lower (array_like): lower bounds on the top class's probability.
+        theta_plus, theta_minus (array_like): flip probabilities per input cluster, (K,).
+        additions, deletions (array_like): bits added / deleted per input cluster, (K,).
+
+    Returns:
+        np.ndarray: bool of ``p_lower``'s shape.
+    """
     return localized_exact_worst_case(p_lower, theta_plus, theta_minus, additions,
                                       deletions) > 0.5
 
@@ -229,7 +238,15 @@ def localized_exact_certified(p_lower, theta_plus, theta_minus, additions,
 def localized_exact_threshold(theta_plus, theta_minus, additions, deletions) -> float:
     """The p* with ``localized_exact_certified(p, ...) <=> p > p*`` (docs/theory.md §11),
     up to the last ulps of the inversion, which move p* up (conservative); 1.0 when no p
-    is certified."""
+    is certified.
+
+    Args:
+        theta_plus, theta_minus (array_like): flip probabilities per input cluster, (K,).
+        additions, deletions (array_like): bits added / deleted per input cluster, (K,).
+
+    Returns:
+        float: p* in [0, 1].
+    """
     _, clusters = _check(0.5, theta_plus, theta_minus, additions, deletions)
     return cluster_threshold(clusters)
 

@@ -65,6 +65,13 @@ class PairUnits:
     column = cluster pair (`graphcert.certificates.pair_weight_matrices`); ``cap_plus`` /
     ``cap_minus`` (P,): absent pairs / edges per column; ``local``: per-node budgets (build it
     with :meth:`from_graph`).
+
+    Args:
+        w_plus (np.ndarray): weight per added edge, (n_groups, P).
+        w_minus (np.ndarray): weight per deleted edge, (n_groups, P).
+        cap_plus (np.ndarray): absent pairs per column, (P,).
+        cap_minus (np.ndarray): edges per column, (P,).
+        local (PairLocalBudget, optional): per-node budgets.
     """
 
     w_plus: np.ndarray
@@ -94,7 +101,18 @@ class PairUnits:
     def from_graph(cls, edges, labels, w_plus, w_minus, *, local_budget=None) -> "PairUnits":
         """Units of a graph: ``edges`` (2, E) undirected (either direction; duplicates and
         self-loops dropped), ``labels`` (N,) clusters (C of them, P = C (C + 1) / 2 columns),
-        ``local_budget`` None, scalar or (N,): changed pairs allowed per node."""
+        ``local_budget`` None, scalar or (N,): changed pairs allowed per node.
+
+        Args:
+            edges (array_like): undirected edges, (2, E).
+            labels (array_like): cluster of every node, (N,).
+            w_plus (np.ndarray): weight per added edge, (n_groups, P).
+            w_minus (np.ndarray): weight per deleted edge, (n_groups, P).
+            local_budget (float or array_like, optional): changed pairs allowed per node.
+
+        Returns:
+            PairUnits: the units.
+        """
         n_cols = np.shape(w_plus)[1]
         n_clusters = int(round((math.sqrt(8 * n_cols + 1) - 1) / 2))
         if n_clusters * (n_clusters + 1) // 2 != n_cols:
@@ -118,9 +136,19 @@ class PairUnits:
 
     @property
     def n_groups(self) -> int:
+        """Number of output groups (rows of the weights)."""
         return self.w_plus.shape[0]
 
     def clip_budgets(self, eps_plus: float, eps_minus: float) -> tuple[float, float]:
+        """The budgets capped at the pairs there are to add / delete.
+
+        Args:
+            eps_plus (float): edge additions.
+            eps_minus (float): edge deletions.
+
+        Returns:
+            tuple[float, float]: the capped budgets.
+        """
         return (min(eps_plus, float(self.cap_plus.sum())),
                 min(eps_minus, float(self.cap_minus.sum())))
 
@@ -128,7 +156,17 @@ class PairUnits:
                 ) -> tuple[list, list, list]:
         """(blocks, rows, box) of the pair variables for `_CountingProgram`, with weights
         ``w_*`` (rows = the program's groups) and budgets (numbers or cvxpy parameters).
-        Row matrices list one entry per pair block (None: not involved)."""
+        Row matrices list one entry per pair block (None: not involved).
+
+        Args:
+            w_plus (np.ndarray): weight per added edge, (rows, P).
+            w_minus (np.ndarray): weight per deleted edge, (rows, P).
+            eps_plus: edge additions (a number or a cvxpy parameter).
+            eps_minus: edge deletions (a number or a cvxpy parameter).
+
+        Returns:
+            tuple[list, list, list]: the variable blocks, the constraint rows and their box bounds.
+        """
         n_cols = self.cap_plus.size
         ones = sp.csr_matrix(np.ones((1, n_cols)))
         if self.local is None:
@@ -167,7 +205,17 @@ class PairUnits:
     def local_max(self, w_plus: np.ndarray, w_minus: np.ndarray, eps_plus: float,
                   eps_minus: float) -> np.ndarray:
         """Upper bound per row of ``w_*`` on the adversary's pair weight under the local
-        budgets: HiGHS' dual bound of the integer program (sound whatever the incumbent)."""
+        budgets: HiGHS' dual bound of the integer program (sound whatever the incumbent).
+
+        Args:
+            w_plus (np.ndarray): weight per added edge, (rows, P).
+            w_minus (np.ndarray): weight per deleted edge, (rows, P).
+            eps_plus (float): edge additions.
+            eps_minus (float): edge deletions.
+
+        Returns:
+            np.ndarray: float64 (rows,).
+        """
         blocks, rows, box = self.program(w_plus, w_minus, eps_plus, eps_minus)
         sizes = [w.shape[1] for w, _, _ in blocks]
         def zeros(rhs, size: int):

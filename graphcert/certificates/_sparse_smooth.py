@@ -160,6 +160,16 @@ def sparse_smooth_worst_mass(p_lower, theta_plus, theta_minus, r_add, r_del, *,
     increasing q iff ``theta_plus + theta_minus < 1``; joint cells (q_X, q_A) are sorted by
     their ratio. Masses are carried in log space. All arguments broadcast; the structure
     arguments default to no structure change.
+
+    Args:
+        p_lower (array_like): ``Pr_x[g = y]`` (a lower bound on it).
+        theta_plus, theta_minus (array_like): attribute flip probabilities 0 -> 1 and 1 -> 0.
+        r_add, r_del (array_like): added / deleted attribute bits.
+        theta_plus_adj, theta_minus_adj (array_like, optional): edge add / delete probabilities.
+        s_add, s_del (array_like): added / deleted edges (default 0).
+
+    Returns:
+        np.ndarray: float64 of the broadcast shape.
     """
     return _per_setting(p_lower, theta_plus, theta_minus, r_add, r_del, theta_plus_adj,
                         theta_minus_adj, s_add, s_del, lambda c, p: worst_case_mass(*c, p))
@@ -173,6 +183,16 @@ def sparse_smooth_certified(p_lower, theta_plus, theta_minus, r_add, r_del, *,
     Evaluated as ``p_lower > p*`` with p* the x-mass at which the fill reaches 1/2, the same
     test the region functions use. Arguments as in :func:`sparse_smooth_worst_mass`; all
     broadcast.
+
+    Args:
+        p_lower (array_like): lower bounds on ``Pr_x[g = y]``.
+        theta_plus, theta_minus (array_like): attribute flip probabilities 0 -> 1 and 1 -> 0.
+        r_add, r_del (array_like): added / deleted attribute bits.
+        theta_plus_adj, theta_minus_adj (array_like, optional): edge add / delete probabilities.
+        s_add, s_del (array_like): added / deleted edges (default 0).
+
+    Returns:
+        np.ndarray: bool of the broadcast shape.
     """
     thr = _per_setting(p_lower, theta_plus, theta_minus, r_add, r_del, theta_plus_adj,
                        theta_minus_adj, s_add, s_del, lambda c, p: certification_threshold(*c))
@@ -190,6 +210,16 @@ def sparse_smooth_thresholds(theta_plus: float, theta_minus: float, max_add: int
     p* is made non-decreasing along every axis (budgets mean "at most"), so one comparison per
     node gives its whole certified region. The cells of each family are built once,
     incrementally; a joint budget costs one sort of its (a + d + 1)(sa + sd + 1) cells.
+
+    Args:
+        theta_plus, theta_minus (float): attribute flip probabilities 0 -> 1 and 1 -> 0.
+        max_add, max_del (int): largest attribute additions / deletions.
+        theta_plus_adj, theta_minus_adj (float, optional): edge add / delete probabilities,
+            needed when ``max_add_adj`` or ``max_del_adj`` > 0.
+        max_add_adj, max_del_adj (int): largest edge additions / deletions (default 0).
+
+    Returns:
+        np.ndarray: float64 (max_add + 1, max_del + 1, max_add_adj + 1, max_del_adj + 1).
     """
     tp = float(check_probabilities(theta_plus, "theta_plus"))
     tm = float(check_probabilities(theta_minus, "theta_minus"))
@@ -223,6 +253,14 @@ def sparse_smooth_region(p_lower, theta_plus: float, theta_minus: float, max_add
     ``region[n, a, d]`` is True iff every budget ``(a', d') <= (a, d)`` is certified for node n
     (budgets mean "at most"); ``(0, 0)`` is certified iff ``p_lower > 1/2``. For edges alone
     pass the structure noise's probabilities (docs/theory.md §8: r = 0 is §4 with the pair thetas).
+
+    Args:
+        p_lower (array_like): lower bounds on ``Pr_x[g = y]``, shape (n_nodes,).
+        theta_plus, theta_minus (float): flip probabilities 0 -> 1 and 1 -> 0.
+        max_add, max_del (int): largest additions / deletions.
+
+    Returns:
+        np.ndarray: bool (n_nodes, max_add + 1, max_del + 1).
     """
     p = _node_probabilities(p_lower)
     return p[:, None, None] > sparse_smooth_thresholds(theta_plus, theta_minus, max_add,
@@ -235,7 +273,18 @@ def sparse_smooth_joint_region(p_lower, theta_plus: float, theta_minus: float,
     """Joint certified region, bool (n_nodes, max_add + 1, max_del + 1, max_add_adj + 1,
     max_del_adj + 1) over attribute and edge budgets (docs/theory.md §8), downward closed as
     :func:`sparse_smooth_region`. Keep the maxima of the axes you do not need at 0: the work
-    grows with the product of the four."""
+    grows with the product of the four.
+
+    Args:
+        p_lower (array_like): lower bounds on ``Pr_x[g = y]``, shape (n_nodes,).
+        theta_plus, theta_minus (float): attribute flip probabilities 0 -> 1 and 1 -> 0.
+        theta_plus_adj, theta_minus_adj (float): edge add / delete probabilities.
+        max_add, max_del (int): largest attribute additions / deletions.
+        max_add_adj, max_del_adj (int): largest edge additions / deletions.
+
+    Returns:
+        np.ndarray: bool (n_nodes, max_add + 1, max_del + 1, max_add_adj + 1, max_del_adj + 1).
+    """
     p = _node_probabilities(p_lower)
     thr = sparse_smooth_thresholds(theta_plus, theta_minus, max_add, max_del,
                                    theta_plus_adj=theta_plus_adj,

@@ -30,6 +30,14 @@ def sparsity_aware_weights(theta_plus, theta_minus) -> tuple[np.ndarray, np.ndar
     so a term whose denominator vanishes is ``inf`` when its numerator is positive (x' puts mass
     where x has none: never certifiable) and 0 when both vanish. The true value is >= 0, so
     rounding below 0 is clipped.
+
+    Args:
+        theta_plus (array_like): 0 -> 1 flip probabilities.
+        theta_minus (array_like): 1 -> 0 flip probabilities, broadcast with ``theta_plus``.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``gamma_plus`` and ``gamma_minus`` of the broadcast
+        shape, float64 >= 0 (inf where never certifiable).
     """
     tp, tm = np.broadcast_arrays(check_probabilities(theta_plus, "theta_plus"),
                                  check_probabilities(theta_minus, "theta_minus"))
@@ -47,6 +55,13 @@ def localized_weight_matrices(theta_plus, theta_minus) -> tuple[np.ndarray, np.n
     input cluster); scalars broadcast. For per-node units of the collective certificate, node
     u belongs to input cluster ``labels[u]`` so its weights are ``W[:, labels]``
     (i.e. unit_group = labels).
+
+    Args:
+        theta_plus (array_like): 0 -> 1 flip probabilities, (C, C) or broadcastable to it.
+        theta_minus (array_like): 1 -> 0 flip probabilities, as ``theta_plus``.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``W_plus`` and ``W_minus``, float64 (C, C).
     """
     w_plus, w_minus = sparsity_aware_weights(theta_plus, theta_minus)
     if w_plus.ndim != 2 or w_plus.shape[0] != w_plus.shape[1]:
@@ -63,6 +78,13 @@ def pair_weight_matrices(p_plus, p_minus) -> tuple[np.ndarray, np.ndarray]:
     applies to the node pairs of cluster pair column c (`graphcert.utils.pairs`); the
     weights are the §3 formulas with these probabilities: ``W_plus`` per added edge,
     ``W_minus`` per deleted edge. Scalars (isotropic noise) give (1, 1) matrices.
+
+    Args:
+        p_plus (array_like): edge addition probabilities, (K, P) or a scalar.
+        p_minus (array_like): edge deletion probabilities, as ``p_plus``.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``W_plus`` and ``W_minus``, float64 (K, P).
     """
     w_plus, w_minus = sparsity_aware_weights(p_plus, p_minus)
     if w_plus.ndim == 0:
@@ -79,6 +101,13 @@ def variance_constrained_radius(mu_lower, zeta_upper) -> np.ndarray:
 
     ``zeta`` enters to the first power. ``zeta = 0`` with ``mu > 1/2`` gives ``+inf``.
     ``mu_lower`` may be below 0 (a vacuous lower bound) but not above 1; ``zeta_upper >= 0``.
+
+    Args:
+        mu_lower (array_like): lower bounds on the expected score mu, <= 1.
+        zeta_upper (array_like): upper bounds on zeta >= 0, broadcast with ``mu_lower``.
+
+    Returns:
+        np.ndarray: eta of the broadcast shape, ``-inf`` where ``mu_lower <= 1/2``.
     """
     mu = np.asarray(mu_lower, dtype=np.float64)
     zeta = np.asarray(zeta_upper, dtype=np.float64)

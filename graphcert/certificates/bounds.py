@@ -68,6 +68,14 @@ def clopper_pearson_lower(successes, n, alpha) -> np.ndarray:
 
     Equals ``Beta(alpha; k, n - k + 1)`` quantile; 0 when ``k = 0``. ``alpha`` may be an
     array broadcasting with ``successes`` (per-output levels).
+
+    Args:
+        successes (array_like): successes k.
+        n (array_like): trials n, broadcast with ``successes``.
+        alpha (float or array_like): significance level(s) in (0, 1).
+
+    Returns:
+        np.ndarray: float64 of the broadcast shape.
     """
     alpha = check_real(alpha, "alpha", "(0, 1)")
     k, n = _check_counts(successes, n)
@@ -77,7 +85,16 @@ def clopper_pearson_lower(successes, n, alpha) -> np.ndarray:
 
 
 def clopper_pearson_upper(successes, n, alpha) -> np.ndarray:
-    """One-sided (1 - alpha) Clopper-Pearson upper bound (docs/theory.md §4); 1 when ``k = n``."""
+    """One-sided (1 - alpha) Clopper-Pearson upper bound (docs/theory.md §4); 1 when ``k = n``.
+
+    Args:
+        successes (array_like): successes k.
+        n (array_like): trials n, broadcast with ``successes``.
+        alpha (float or array_like): significance level(s) in (0, 1).
+
+    Returns:
+        np.ndarray: float64 of the broadcast shape.
+    """
     alpha = check_real(alpha, "alpha", "(0, 1)")
     k, n = _check_counts(successes, n)
     with np.errstate(invalid="ignore"):
@@ -87,7 +104,15 @@ def clopper_pearson_upper(successes, n, alpha) -> np.ndarray:
 
 def check_bonferroni_alpha(alpha: float, n_outputs: int) -> float:
     """``alpha / n_outputs`` (Bonferroni, docs/theory.md §3/§4), or a ValueError naming alpha
-    if that level is not a normal float64 (it underflows, and the bounds lose their meaning)."""
+    if that level is not a normal float64 (it underflows, and the bounds lose their meaning).
+
+    Args:
+        alpha (float): familywise level in (0, 1).
+        n_outputs (int): number of outputs m.
+
+    Returns:
+        float: ``alpha / m``.
+    """
     alpha = check_real(alpha, "alpha", "(0, 1)")
     n_outputs = check_positive_int(n_outputs, "n_outputs")
     per_output = alpha / n_outputs
@@ -99,7 +124,15 @@ def check_bonferroni_alpha(alpha: float, n_outputs: int) -> float:
 
 
 def bonferroni_alphas(n_outputs: int, alpha: float) -> np.ndarray:
-    """Per-output significance levels ``alpha / n_outputs`` (Bonferroni, docs/theory.md §3/§4)."""
+    """Per-output significance levels ``alpha / n_outputs`` (Bonferroni, docs/theory.md §3/§4).
+
+    Args:
+        n_outputs (int): number of outputs m.
+        alpha (float): familywise level.
+
+    Returns:
+        np.ndarray: float64 (m,).
+    """
     return np.full(check_positive_int(n_outputs, "n_outputs"),
                    check_bonferroni_alpha(alpha, n_outputs))
 
@@ -109,6 +142,15 @@ def bonferroni_lower_bounds(votes, n, alpha: float, threshold: float = 0.5):
 
     Returns ``(p_lower, passed)`` with ``passed = p_lower > threshold``. All m bounds
     hold together with probability >= 1 - alpha.
+
+    Args:
+        votes (array_like): votes per output, (m,).
+        n (array_like): samples, broadcast with ``votes``.
+        alpha (float): familywise level.
+        threshold (float): the tested probability in [0, 1).
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``p_lower`` float64 and ``passed`` bool, (m,) each.
     """
     alpha = check_real(alpha, "alpha", "(0, 1)")
     threshold = check_real(threshold, "threshold", "[0, 1)")
@@ -129,6 +171,15 @@ def holm_lower_bounds(votes, n, alpha: float, threshold: float = 0.5):
     Holm controls the familywise error of the *decisions* ``p > threshold``. Radii computed
     from the Holm-level ``p_lower`` follow the papers' practice; they are not simultaneous
     confidence bounds. :func:`bonferroni_lower_bounds` gives strictly simultaneous bounds.
+
+    Args:
+        votes (array_like): votes per output, (m,).
+        n (array_like): samples, broadcast with ``votes``.
+        alpha (float): familywise level.
+        threshold (float): the tested probability in [0, 1).
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``p_lower`` float64 and ``passed`` bool, (m,) each.
     """
     alpha = check_real(alpha, "alpha", "(0, 1)")
     threshold = check_real(threshold, "threshold", "[0, 1)")
@@ -153,6 +204,13 @@ def scores_to_histogram(scores, n_bins: int) -> np.ndarray:
     contract).
 
     Bin k covers [k/M, (k+1)/M); a score of exactly 1.0 goes into bin M - 1.
+
+    Args:
+        scores (array_like): scores in [0, 1], (n_nodes, n_samples).
+        n_bins (int): number of bins M.
+
+    Returns:
+        np.ndarray: int64 (n_nodes, M).
     """
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim != 2:
@@ -192,6 +250,14 @@ def dkw_bounds(hist, alpha: float, nu=None) -> tuple[np.ndarray, np.ndarray]:
 
     ``nu``: scalar or per-node array in [0, 1]; pass the exact empirical mean
     ``score_sum / n``. ``None`` uses the histogram's bin-midpoint mean.
+
+    Args:
+        hist (array_like): score counts per bin, (n_nodes, M).
+        alpha (float): significance level.
+        nu (float or array_like, optional): the centre of zeta, scalar or (n_nodes,).
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``mu_lower`` and ``zeta_upper``, float64 (n_nodes,) each.
     """
     alpha = check_real(alpha, "alpha", "(0, 1)")
     h = _check_hist(hist)
@@ -231,6 +297,16 @@ def bernstein_bounds(score_sum, score_sq_sum, n, alpha: float, split: float = 0.
     ``d2 = (1 - split) * alpha``; jointly valid with probability >= 1 - alpha for scores in
     [0, 1]. ``zeta_upper`` bounds the variance, i.e. ``zeta`` at ``nu = `` the true mean.
     ``mu_lower`` is returned unclipped (it may be < 0, which is still a valid, vacuous bound).
+
+    Args:
+        score_sum (array_like): sum of the scores.
+        score_sq_sum (array_like): sum of their squares.
+        n (array_like): samples, >= 2.
+        alpha (float): significance level.
+        split (float): share of alpha spent on ``mu_lower``.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``mu_lower`` and ``zeta_upper`` of the broadcast shape.
     """
     alpha = check_real(alpha, "alpha", "(0, 1)")
     split = check_real(split, "split", "(0, 1)")
@@ -269,6 +345,15 @@ def clopper_pearson_score_bounds(score_sum, score_sq_sum, n, alpha: float):
     (the largest Bernoulli variance). One binomial bound serves both, which is much tighter than
     DKW or empirical Bernstein for votes. Raises ValueError unless every score is 0 or 1
     (score_sq_sum == score_sum and both whole numbers).
+
+    Args:
+        score_sum (array_like): votes (sum of 0/1 scores).
+        score_sq_sum (array_like): sum of their squares, equal to ``score_sum``.
+        n (array_like): samples.
+        alpha (float): significance level.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``mu_lower`` and ``zeta_upper`` of the broadcast shape.
     """
     score_sum = np.asarray(score_sum, dtype=np.float64)
     score_sq_sum = np.asarray(score_sq_sum, dtype=np.float64)
@@ -317,6 +402,18 @@ def mu_zeta_bounds(
 
     For ``"dkw"`` the default ``nu`` is the exact empirical mean ``score_sum / n`` when both are
     given (else the histogram midpoint mean). Never pick a method after looking at results.
+
+    Args:
+        alpha (float): significance level.
+        method (str): ``"dkw"``, ``"bernstein"`` or ``"binary"`` (`BOUNDS`).
+        hist (array_like, optional): score histogram (n_nodes, M), for ``"dkw"``.
+        score_sum, score_sq_sum (array_like, optional): score sums, (n_nodes,).
+        n (array_like, optional): samples, (n_nodes,).
+        nu (float or array_like, optional): the centre of zeta for ``"dkw"``.
+        split (float): share of alpha spent on ``mu_lower`` for ``"bernstein"``.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``mu_lower`` and ``zeta_upper``, (n_nodes,) each.
     """
     method = RENAMED_BOUNDS.get(method, method)
     if method == "dkw":
@@ -345,6 +442,17 @@ def corrected_lower_bounds(votes, n, alpha: float, threshold: float = 0.5,
                            correction: str = "holm"):
     """``(p_lower, passed)`` of the tests ``p > threshold`` under a multiple-testing
     `correction` over all outputs: ``"holm"`` or ``"bonferroni"`` (`CORRECTIONS`,
-    docs/theory.md §4)."""
+    docs/theory.md §4).
+
+    Args:
+        votes (array_like): votes per output, (m,).
+        n (array_like): samples, broadcast with ``votes``.
+        alpha (float): familywise level.
+        threshold (float): the tested probability in [0, 1).
+        correction (str): ``"holm"`` or ``"bonferroni"``.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: ``p_lower`` float64 and ``passed`` bool, (m,) each.
+    """
     check_choice(correction, "correction", CORRECTIONS)
     return CORRECTIONS[correction](votes, n, alpha, threshold)

@@ -23,6 +23,13 @@ def average_certified_radius(budgets, cert_acc) -> float:
 
     For integer budgets (h = 1) this is ``sum_{e >= 1} xi(e)``. The grid must start at 0, be
     evenly spaced and extend until the curve reaches 0, else the sum would be truncated.
+
+    Args:
+        budgets (array_like): budget grid 0, h, 2h, ..., shape (B,), B >= 2.
+        cert_acc (array_like): certified accuracy xi at each budget in [0, 1], shape (B,).
+
+    Returns:
+        float: the ACR.
     """
     budgets, cert_acc = check_finite(budgets, "budgets"), check_finite(cert_acc, "cert_acc")
     if budgets.ndim != 1 or budgets.shape != cert_acc.shape or budgets.size < 2:
@@ -43,6 +50,14 @@ def center_smoothing_certified_accuracy(n_correct, n_robust, n_outputs):
 
     Center smoothing only bounds how many outputs (``n_robust``) stay unchanged; in the worst
     case the changed ones are all among the correct ones.
+
+    Args:
+        n_correct (array_like): correct outputs.
+        n_robust (array_like): outputs certified to stay unchanged.
+        n_outputs (array_like): outputs in all, > 0.
+
+    Returns:
+        float or np.ndarray: certified accuracy in [0, 1], a float for scalar inputs.
     """
     n_correct, n_robust, n_outputs = (np.asarray(v, dtype=float)
                                       for v in (n_correct, n_robust, n_outputs))
@@ -60,6 +75,13 @@ def pareto_front(accuracy, acr) -> np.ndarray:
 
     A point is dominated if another is at least as good in both and better in one; equal
     points are all kept. Ties in accuracy are ordered by index.
+
+    Args:
+        accuracy (array_like): accuracy per point, shape (n,).
+        acr (array_like): average certified radius per point, shape (n,).
+
+    Returns:
+        np.ndarray: int64 indices of the front, by increasing accuracy.
     """
     accuracy, acr = check_finite(accuracy, "accuracy"), check_finite(acr, "acr")
     if accuracy.ndim != 1 or accuracy.shape != acr.shape:

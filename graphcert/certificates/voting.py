@@ -32,7 +32,15 @@ __all__ = ["CollectiveVoting", "certified_radius", "coverage_sets", "share_bound
 
 def vote_counts(votes, n_classes: int) -> np.ndarray:
     """Votes per class: `votes` (T, n) holds each subgraph's class of each node; returns
-    int64 (n, n_classes) counts N_c."""
+    int64 (n, n_classes) counts N_c.
+
+    Args:
+        votes (array_like): class per subgraph and node, shape (T, n).
+        n_classes (int): number of classes C >= 2.
+
+    Returns:
+        np.ndarray: int64 (n, C).
+    """
     n_classes = check_int(n_classes, "n_classes", "[2, inf)")
     votes = check_index_array(votes, "votes", n_classes, ndim=2)
     counts = np.zeros((votes.shape[1], n_classes), dtype=np.int64)
@@ -41,13 +49,27 @@ def vote_counts(votes, n_classes: int) -> np.ndarray:
 
 
 def voted_class(counts: np.ndarray) -> np.ndarray:
-    """The most voted class per row of `counts` (n, C), ties to the smaller index."""
+    """The most voted class per row of `counts` (n, C), ties to the smaller index.
+
+    Args:
+        counts (np.ndarray): votes per class, shape (n, C).
+
+    Returns:
+        np.ndarray: int64 (n,).
+    """
     return np.asarray(counts).argmax(axis=1)
 
 
 def vote_margin(counts: np.ndarray) -> np.ndarray:
     """m* per row of `counts` (n, C): how many votes may change while the voted class stays,
-    min over B != A of floor((N_A - N_B - [B < A]) / 2). int64 (n,), always >= 0."""
+    min over B != A of floor((N_A - N_B - [B < A]) / 2). int64 (n,), always >= 0.
+
+    Args:
+        counts (np.ndarray): votes per class, shape (n, C).
+
+    Returns:
+        np.ndarray: int64 (n,).
+    """
     counts = np.asarray(counts, dtype=np.int64)
     if counts.ndim != 2 or counts.shape[1] < 2:
         raise ValueError(f"counts must have shape (n, C) with C >= 2, got {counts.shape}")
@@ -60,7 +82,15 @@ def vote_margin(counts: np.ndarray) -> np.ndarray:
 
 def certified_radius(margin: np.ndarray, votes_per_change: int) -> np.ndarray:
     """Perturbations certified when each moves at most `votes_per_change` votes:
-    floor(m* / k) (c * r <= m* for every whole r <= this)."""
+    floor(m* / k) (c * r <= m* for every whole r <= this).
+
+    Args:
+        margin (np.ndarray): vote margins m*, shape (n,).
+        votes_per_change (int): votes one perturbation moves at most, k >= 1.
+
+    Returns:
+        np.ndarray: int64 (n,).
+    """
     votes_per_change = check_int(votes_per_change, "votes_per_change", "[1, inf)")
     return np.asarray(margin, dtype=np.int64) // votes_per_change
 
@@ -73,6 +103,17 @@ def coverage_sets(edge_index: np.ndarray, edge_group: np.ndarray, n_nodes: int, 
 
     Returns (group of each set (S,), the sets as sorted int64 arrays of positions into
     `nodes`). Every node of `nodes` lies in at least one set of every group (its own ball).
+
+    Args:
+        edge_index (np.ndarray): edges, shape (2, E).
+        edge_group (np.ndarray): subgraph t of each edge, shape (E,).
+        n_nodes (int): number of nodes N.
+        n_groups (int): number of subgraphs T.
+        hops (int): receptive field depth of the model.
+        nodes (np.ndarray): target node ids, shape (n,).
+
+    Returns:
+        tuple[np.ndarray, list[np.ndarray]]: the group of each set (S,) and the S sets.
     """
     nodes = np.asarray(nodes, dtype=np.int64)
     groups, members = [], []
@@ -110,6 +151,16 @@ def share_bound(budget: int, need: np.ndarray, groups: np.ndarray, sets: list[np
     holding x), so it collects at least share_x = the sum of 1 / size_t(x) over the need_x
     groups with the largest size_t(x). Hence the flipped targets F satisfy
     sum_{x in F} share_x <= 2 r, and |F| is at most the number of smallest shares that fit.
+
+    Args:
+        budget (int): edge changes r.
+        need (np.ndarray): groups each target must lose to flip, need_x, shape (n,).
+        groups (np.ndarray): group of each coverage set, shape (S,).
+        sets (list[np.ndarray]): the S coverage sets, positions into the targets.
+        n_groups (int): number of subgraphs T.
+
+    Returns:
+        int: an upper bound on the flipped targets.
     """
     largest = np.zeros((need.size, n_groups))
     for group, members in zip(groups, sets, strict=True):
@@ -204,13 +255,27 @@ class CollectiveVoting:
         return np.asarray(groups, dtype=np.int64), sets
 
     def naive_count(self, budget: int) -> int:
-        """Counted targets with r <= m*: each edge change moves at most one vote."""
+        """Counted targets with r <= m*: each edge change moves at most one vote.
+
+        Args:
+            budget (int): edge changes.
+
+        Returns:
+            int: certified targets.
+        """
         return int((self.counted & (self.margin >= budget)).sum())
 
     def max_flipped(self, budget: int) -> CollectiveResult:
         """Sound upper bound on the counted targets that `budget` edge changes flip: the
         smaller of the share bound (`share_bound`) and, when the program has at most
-        `max_incidences` (target, set) entries, HiGHS' dual bound of the counting program."""
+        `max_incidences` (target, set) entries, HiGHS' dual bound of the counting program.
+
+        Args:
+            budget (int): edge changes, >= 0.
+
+        Returns:
+            CollectiveResult: the bound ``max_flipped`` and whether it is exact.
+        """
         budget = check_int(budget, "budget", "[0, inf)")
         candidates = np.flatnonzero(self.counted & (self.margin < budget))
         if budget == 0 or candidates.size == 0:
@@ -226,11 +291,25 @@ class CollectiveVoting:
         return program
 
     def certified_count(self, budget: int) -> int:
-        """Counted targets no `budget` edge changes can flip together."""
+        """Counted targets no `budget` edge changes can flip together.
+
+        Args:
+            budget (int): edge changes, >= 0.
+
+        Returns:
+            int: certified targets.
+        """
         return int(self.counted.sum()) - self.max_flipped(budget).max_flipped
 
     def certified_counts(self, budgets) -> np.ndarray:
-        """`certified_count` for each budget (int64)."""
+        """`certified_count` for each budget (int64).
+
+        Args:
+            budgets (Iterable[int]): edge-change budgets, shape (B,).
+
+        Returns:
+            np.ndarray: int64 (B,).
+        """
         return np.array([self.certified_count(b) for b in budgets], dtype=np.int64)
 
     def _solve(self, budget: int, need: np.ndarray, groups: np.ndarray,

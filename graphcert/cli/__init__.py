@@ -91,6 +91,11 @@ def cmd_report(args: argparse.Namespace, common: CommonOptions) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `graphcert` argument parser with every subcommand.
+
+    Returns:
+        argparse.ArgumentParser: the parser; each subcommand sets ``func``.
+    """
     parser = argparse.ArgumentParser(
         prog="graphcert", description="Collective robustness certificates for GNNs via "
         "localized randomized smoothing.")
@@ -132,6 +137,14 @@ class _WarningLines(logging.Handler):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the `graphcert` command line; errors become a message and an exit status.
+
+    Args:
+        argv (list[str], optional): the arguments; default ``sys.argv[1:]``.
+
+    Returns:
+        int: the exit status (0 on success, 130 when interrupted).
+    """
     args = build_parser().parse_args(argv)
     logger = logging.getLogger("graphcert")
     if not any(isinstance(h, _WarningLines) for h in logger.handlers):

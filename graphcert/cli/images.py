@@ -81,7 +81,11 @@ def cmd_multimodal(args: argparse.Namespace, common: CommonOptions) -> int:
 
 
 def register(commands) -> None:
-    """Add the image subcommands to the `graphcert` subparsers."""
+    """Add the image subcommands to the `graphcert` subparsers.
+
+    Args:
+        commands (argparse._SubParsersAction): the subparsers of `build_parser`.
+    """
     for name, config_cls, func, text in (
             ("segment", SegmentConfig, cmd_segment, "train a tiny U-Net on synthetic shapes "
              "and certify it: localized (naive, collective) vs SegCertify* and center "

@@ -16,7 +16,15 @@ __all__ = ["CommonOptions", "ExecutorOptions", "add_config_flags", "common_optio
 @dataclass(frozen=True)
 class CommonOptions(Schema):
     """The flags of every command: ``--config``, ``--out``, ``--seed``, ``--threads``,
-    ``--quiet``."""
+    ``--quiet``.
+
+    Args:
+        config (Path, optional): YAML file of the command's settings.
+        out (Path, optional): output directory.
+        seed (int, optional): seed of every random step.
+        threads (int): torch threads.
+        quiet (bool): no progress bars.
+    """
 
     config: Path | None = option(None, help="YAML file of the command's settings (flags win)")
     out: Path | None = option(None, help="output directory")
@@ -45,7 +53,13 @@ class CommonOptions(Schema):
 
 @dataclass(frozen=True)
 class ExecutorOptions(Schema):
-    """Where Monte Carlo chunks (certify) or whole runs (sweep) execute."""
+    """Where Monte Carlo chunks (certify) or whole runs (sweep) execute.
+
+    Args:
+        executor (str): ``"local"`` or ``"ray"``.
+        address (str, optional): Ray cluster to join.
+        num_cpus (int, optional): CPUs of a local Ray instance.
+    """
 
     executor: str = option("local", choices=("local", "ray"),
                            help="where Monte Carlo chunks / sweep runs execute")
@@ -59,26 +73,52 @@ class ExecutorOptions(Schema):
             raise ValueError("address and num_cpus apply to the ray executor only")
 
     def make(self):
-        """The executor (ray is imported only for ``executor: ray``)."""
+        """The executor (ray is imported only for ``executor: ray``).
+
+        Returns:
+            LocalExecutor or RayExecutor: the executor.
+        """
         from graphcert.sampling.executors import make_executor
         return make_executor(self.executor, self.address, self.num_cpus)
 
 
 def add_config_flags(parser: argparse.ArgumentParser, config_cls: type | None = None) -> None:
     """The common flags plus one flag per field of `config_cls` (a field named like a common
-    flag, e.g. a demo's ``seed``, is set through the common flag)."""
+    flag, e.g. a demo's ``seed``, is set through the common flag).
+
+    Args:
+        parser (argparse.ArgumentParser): the command's parser.
+        config_cls (type, optional): the command's `Schema`.
+    """
     add_flags(parser, CommonOptions)
     if config_cls is not None:
         add_flags(parser, config_cls, skip=tuple(fields_of(CommonOptions)))
 
 
 def common_options(args: argparse.Namespace) -> CommonOptions:
+    """The common flags given on the command line.
+
+    Args:
+        args (argparse.Namespace): the parsed arguments.
+
+    Returns:
+        CommonOptions: the options.
+    """
     return CommonOptions.from_dict(flag_values(args, CommonOptions))
 
 
 def read_config(config_cls: type, args: argparse.Namespace, common: CommonOptions):
     """The command's configuration: YAML file (``--config``), then flags, then ``--seed`` for
-    the seed fields not given otherwise; checked completely before any work."""
+    the seed fields not given otherwise; checked completely before any work.
+
+    Args:
+        config_cls (type): the command's `Schema`.
+        args (argparse.Namespace): the parsed arguments.
+        common (CommonOptions): the common flags.
+
+    Returns:
+        Schema: an instance of ``config_cls``.
+    """
     overrides = flag_values(args, config_cls)
     if common.seed is not None:
         for name in config_cls.seed_fields:

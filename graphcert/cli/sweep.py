@@ -50,7 +50,11 @@ def cmd_sweep(args: argparse.Namespace, common: CommonOptions) -> int:
 
 
 def register(commands) -> None:
-    """Add `graphcert sweep` to the CLI's subcommands."""
+    """Add `graphcert sweep` to the CLI's subcommands.
+
+    Args:
+        commands (argparse._SubParsersAction): the subparsers of `build_parser`.
+    """
     sweep = commands.add_parser("sweep", help="run a grid of configurations (locally or on "
                                 "Ray) into one table and Pareto plots",
                                 description=__doc__.split("\n\n")[0] + " --out defaults to "

@@ -37,7 +37,15 @@ def _check_edge_index(edge_index, num_nodes: int) -> np.ndarray:
 
 
 def undirected_edges(edge_index, num_nodes: int) -> np.ndarray:
-    """Unique undirected edges (2, M) with row 0 < row 1; self loops dropped."""
+    """Unique undirected edges (2, M) with row 0 < row 1; self loops dropped.
+
+    Args:
+        edge_index (array_like or Tensor): edges, shape (2, E).
+        num_nodes (int): number of nodes N.
+
+    Returns:
+        np.ndarray: int64 (2, M).
+    """
     return undirected_pairs(_check_edge_index(edge_index, num_nodes), num_nodes)
 
 
@@ -47,6 +55,15 @@ def metis_partition(edge_index, num_nodes: int, n_clusters: int, seed: int = 0) 
     Returns int64 labels of shape (num_nodes,) with values in [0, n_clusters). Edges are
     treated as undirected. If METIS leaves a cluster empty (possible on disconnected graphs),
     nodes are moved into it from the largest cluster, so every cluster is used.
+
+    Args:
+        edge_index (array_like or Tensor): edges, shape (2, E).
+        num_nodes (int): number of nodes N.
+        n_clusters (int): number of clusters C in [1, N].
+        seed (int): METIS seed.
+
+    Returns:
+        np.ndarray: int64 (N,).
     """
     num_nodes = check_int(num_nodes, "num_nodes", "[0, inf)")
     n_clusters = check_int(n_clusters, "n_clusters")
@@ -75,7 +92,16 @@ def _fill_empty_clusters(labels: np.ndarray, n_clusters: int) -> np.ndarray:
 
 
 def cluster_affinity(edge_index, labels, n_clusters: int) -> np.ndarray:
-    """C x C symmetric counts of undirected edges between clusters (diagonal: inside)."""
+    """C x C symmetric counts of undirected edges between clusters (diagonal: inside).
+
+    Args:
+        edge_index (array_like or Tensor): edges, shape (2, E).
+        labels (array_like): cluster of every node, shape (N,).
+        n_clusters (int): number of clusters C.
+
+    Returns:
+        np.ndarray: int64 (C, C).
+    """
     n_clusters = check_positive_int(n_clusters, "n_clusters")
     labels = check_index_array(labels, "labels", n_clusters, ndim=1)
     edges = undirected_edges(edge_index, len(labels))
@@ -87,7 +113,14 @@ def cluster_affinity(edge_index, labels, n_clusters: int) -> np.ndarray:
 
 
 def affinity_ranks(affinity) -> np.ndarray:
-    """Row-wise ranks: ranks[i, j] = 0 for the cluster most connected to i; ties by index."""
+    """Row-wise ranks: ranks[i, j] = 0 for the cluster most connected to i; ties by index.
+
+    Args:
+        affinity (array_like or Tensor): cluster affinities, shape (C, C).
+
+    Returns:
+        np.ndarray: int64 (C, C).
+    """
     affinity = _as_numpy(affinity)
     if affinity.ndim != 2 or affinity.shape[0] != affinity.shape[1]:
         raise ValueError(f"affinity must be a square matrix, got shape {affinity.shape}")
@@ -103,6 +136,14 @@ def rank_schedule(ranks, low: float, high: float) -> np.ndarray:
     (docs/theory.md §2).
 
     Any real endpoints (e.g. Gaussian sigmas); `noise_schedule` is the probability version.
+
+    Args:
+        ranks (array_like): affinity ranks, shape (C, C).
+        low (float): value at rank 0.
+        high (float): value at rank C - 1.
+
+    Returns:
+        np.ndarray: float64 (C, C).
     """
     ranks = _as_numpy(ranks)
     if ranks.ndim != 2 or ranks.shape[0] != ranks.shape[1]:
@@ -117,7 +158,16 @@ def rank_schedule(ranks, low: float, high: float) -> np.ndarray:
 def noise_schedule(ranks, low: float, high: float) -> np.ndarray:
     """Flip probabilities theta[i, j] by affinity rank, from `low` (own cluster) up to `high`
     (least connected cluster), docs/theory.md §2; `low` > `high` would reverse it and is an
-    error."""
+    error.
+
+    Args:
+        ranks (array_like): affinity ranks, shape (C, C).
+        low (float): probability at rank 0.
+        high (float): probability at rank C - 1, >= low.
+
+    Returns:
+        np.ndarray: float64 (C, C).
+    """
     low, high = check_probability(low, "low"), check_probability(high, "high")
     if low > high:
         raise ValueError(f"low == {low} > high == {high}: the schedule must grow with the "

@@ -34,7 +34,11 @@ _CSR_PARTS = ("data", "indices", "indptr", "shape")
 
 
 def registry() -> dict[str, dict]:
-    """The registered datasets (file, sha256, url, expected standardized counts)."""
+    """The registered datasets (file, sha256, url, expected standardized counts).
+
+    Returns:
+        dict[str, dict]: entries by dataset name.
+    """
     return json.loads(REGISTRY_PATH.read_text())
 
 
@@ -44,7 +48,15 @@ DATASET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 def check_dataset_name(name: str, key: str = "name") -> str:
     """`name` if it names a registered file, a generated graph or an OGB node dataset
-    (``ogbn-*``); checked before any path is made from it."""
+    (``ogbn-*``); checked before any path is made from it.
+
+    Args:
+        name (str): the dataset's name.
+        key (str): how the message names the argument.
+
+    Returns:
+        str: ``name``.
+    """
     if not isinstance(name, str) or not DATASET_NAME.match(name) or not (
             name in registry() or name in SYNTHETIC_GRAPHS or name.startswith("ogbn-")):
         raise DatasetError(f"{key} == {shown(name)} is not a dataset; known datasets: "
@@ -60,6 +72,13 @@ def fetch(name: str, root: str | os.PathLike | None = None) -> Path:
     A missing file comes from $GRAPHCERT_DATA_MIRROR when set, else from the registry URL.
     The copy is written to a temporary file, verified by sha256 and only then renamed into
     place, so nothing half-written is ever left behind.
+
+    Args:
+        name (str): a registered dataset.
+        root (str or os.PathLike, optional): the data directory (`data_dir`).
+
+    Returns:
+        Path: the verified file.
     """
     entry = _registry_entry(name)
     directory = data_dir(root)
@@ -130,6 +149,13 @@ def load_graph(name: str, root: str | os.PathLike | None = None) -> Data:
     continuous features and their official split (`graphcert.data.ogb.load_ogb_graph`).
     ``planted_categorical`` is generated (`graphcert.data.planted`: categorical attributes,
     one-hot, with ``n_values``).
+
+    Args:
+        name (str): the dataset's name.
+        root (str or os.PathLike, optional): the data directory (`data_dir`).
+
+    Returns:
+        Data: the standardized graph.
     """
     check_dataset_name(name)
     if name in SYNTHETIC_GRAPHS:
@@ -143,7 +169,14 @@ def load_graph(name: str, root: str | os.PathLike | None = None) -> Data:
 
 
 def load_npz_graph(path: str | os.PathLike) -> Data:
-    """Read a SparseGraph `.npz` (never unpickling anything) and standardize it."""
+    """Read a SparseGraph `.npz` (never unpickling anything) and standardize it.
+
+    Args:
+        path (str or os.PathLike): the .npz file.
+
+    Returns:
+        Data: ``x`` float32 (N, D), ``edge_index`` (2, E), ``y`` (N,), ``num_classes``, ``name``.
+    """
     adjacency, attributes, labels = read_sparse_graph(path)
     adjacency, attributes, labels = standardize(adjacency, attributes, labels)
     coo = adjacency.tocoo()
@@ -159,7 +192,15 @@ def load_npz_graph(path: str | os.PathLike) -> Data:
 
 
 def read_sparse_graph(path: str | os.PathLike) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
-    """Raw adjacency, attributes and labels of a SparseGraph `.npz` file."""
+    """Raw adjacency, attributes and labels of a SparseGraph `.npz` file.
+
+    Args:
+        path (str or os.PathLike): the .npz file.
+
+    Returns:
+        tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]: adjacency (N, N), attributes (N, D),
+        labels (N,).
+    """
     path = Path(path)
     if not path.exists():
         raise DatasetError(f"{path} does not exist")
@@ -202,7 +243,17 @@ def _csr(archive, prefix: str) -> sp.csr_matrix:
 
 def standardize(adjacency: sp.spmatrix, attributes: sp.spmatrix, labels: np.ndarray
                 ) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
-    """Unweighted, undirected, no self loops, largest connected component, binary attributes."""
+    """Unweighted, undirected, no self loops, largest connected component, binary attributes.
+
+    Args:
+        adjacency (sp.spmatrix): adjacency, shape (N, N).
+        attributes (sp.spmatrix): attributes, shape (N, D).
+        labels (np.ndarray): labels, shape (N,).
+
+    Returns:
+        tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]: adjacency (M, M), binary attributes
+        (M, D) and classes 0..C-1 (M,) of the M nodes of the largest component.
+    """
     adjacency = sp.csr_matrix(adjacency, dtype=np.float32)
     adjacency = ((adjacency + adjacency.T) != 0).astype(np.float32).tocsr()
     adjacency.setdiag(0)
@@ -222,6 +273,14 @@ def split(y, n_per_class: int = 20, seed: int = 0
     nodes per class, the rest test.
 
     Deterministic for a seed; the three index arrays are sorted and disjoint.
+
+    Args:
+        y (array_like or Tensor): class of every node, shape (N,).
+        n_per_class (int): training and validation nodes per class.
+        seed (int): seed of the split.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray, np.ndarray]: train, validation and test node ids.
     """
     y = np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y)
     n_per_class = check_positive_int(n_per_class, "n_per_class")
@@ -245,7 +304,16 @@ def split(y, n_per_class: int = 20, seed: int = 0
 
 def graph_split(data: Data, n_per_class: int = 20, seed: int = 0
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The dataset's official split if it has one (OGB), else `split` of its labels."""
+    """The dataset's official split if it has one (OGB), else `split` of its labels.
+
+    Args:
+        data (Data): the graph, ``y`` (N,) and maybe ``split_idx``.
+        n_per_class (int): training and validation nodes per class.
+        seed (int): seed of the split.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray, np.ndarray]: train, validation and test node ids.
+    """
     if hasattr(data, "split_idx"):
         return tuple(data.split_idx[key].numpy() for key in ("train", "valid", "test"))
     return split(data.y, n_per_class, seed)

@@ -16,7 +16,14 @@ class DatasetError(ValueError):
 
 def data_dir(root: str | os.PathLike | None = None) -> Path:
     """Directory holding the data files: `root`, else $GRAPHCERT_DATA, else the checkout's
-    datasets/ folder (an editable install), else ~/.cache/graphcert/datasets (a wheel)."""
+    datasets/ folder (an editable install), else ~/.cache/graphcert/datasets (a wheel).
+
+    Args:
+        root (str or os.PathLike, optional): an explicit directory.
+
+    Returns:
+        Path: the directory.
+    """
     if root is not None:
         return Path(root)
     env = os.environ.get("GRAPHCERT_DATA")
@@ -30,7 +37,14 @@ def data_dir(root: str | os.PathLike | None = None) -> Path:
 
 def writable_data_dir(directory: Path) -> Path:
     """`directory` created if missing, or a `DatasetError` naming it (and $GRAPHCERT_DATA when
-    it comes from there) if it is a file or cannot be written."""
+    it comes from there) if it is a file or cannot be written.
+
+    Args:
+        directory (Path): the directory.
+
+    Returns:
+        Path: ``directory``.
+    """
     from_env = os.environ.get("GRAPHCERT_DATA") and Path(os.environ["GRAPHCERT_DATA"]) == directory
     where = f"GRAPHCERT_DATA={directory}" if from_env else f"data directory {directory}"
     if directory.exists() and not directory.is_dir():
@@ -46,6 +60,14 @@ def writable_data_dir(directory: Path) -> Path:
 
 
 def sha256sum(path: Path) -> str:
+    """Hex sha256 digest of the file at `path`, read in 1 MiB blocks.
+
+    Args:
+        path (Path): the file.
+
+    Returns:
+        str: 64 hex digits.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

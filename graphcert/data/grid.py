@@ -20,6 +20,12 @@ class GridPartition:
 
     Cell (i, j) has index ``i * cols + j`` and covers rows ``[i*H//rows, (i+1)*H//rows)`` and
     columns ``[j*W//cols, (j+1)*W//cols)``.
+
+    Args:
+        height (int): image height H.
+        width (int): image width W.
+        rows (int): cell rows.
+        cols (int): cell columns.
     """
 
     height: int
@@ -40,14 +46,20 @@ class GridPartition:
 
     @property
     def n_cells(self) -> int:
+        """Number of cells C = rows * cols."""
         return self.rows * self.cols
 
     @property
     def shape(self) -> tuple[int, int]:
+        """(H, W)."""
         return self.height, self.width
 
     def cell_map(self) -> np.ndarray:
-        """(H, W) cell index of every pixel."""
+        """(H, W) cell index of every pixel.
+
+        Returns:
+            np.ndarray: int64 (H, W).
+        """
         row_cell = np.searchsorted(self.row_edges, np.arange(self.height), side="right") - 1
         col_cell = np.searchsorted(self.col_edges, np.arange(self.width), side="right") - 1
         return row_cell[:, None] * self.cols + col_cell[None, :]
@@ -59,7 +71,14 @@ class GridPartition:
         return self.cell_map().ravel()
 
     def cell_slices(self, cell: int) -> tuple[slice, slice]:
-        """Row and column slices of one cell."""
+        """Row and column slices of one cell.
+
+        Args:
+            cell (int): the cell's index.
+
+        Returns:
+            tuple[slice, slice]: rows and columns.
+        """
         if not 0 <= cell < self.n_cells:
             raise ValueError(f"cell {cell} out of range for {self.n_cells} cells")
         i, j = divmod(int(cell), self.cols)
@@ -68,7 +87,15 @@ class GridPartition:
 
 
 def chebyshev_distances(rows: int, cols: int) -> np.ndarray:
-    """(C, C) Chebyshev distances ``max(|i - k|, |j - l|)`` between the cells of a grid."""
+    """(C, C) Chebyshev distances ``max(|i - k|, |j - l|)`` between the cells of a grid.
+
+    Args:
+        rows (int): cell rows.
+        cols (int): cell columns.
+
+    Returns:
+        np.ndarray: int64 (C, C), C = rows * cols.
+    """
     rows, cols = check_positive_int(rows, "rows"), check_positive_int(cols, "cols")
     i, j = np.divmod(np.arange(rows * cols), cols)
     return np.maximum(np.abs(i[:, None] - i[None, :]), np.abs(j[:, None] - j[None, :]))

@@ -38,7 +38,11 @@ def _master() -> pd.DataFrame:
 
 
 def supported_datasets() -> list[str]:
-    """The ogbn names with one multiclass label per node on a homogeneous graph."""
+    """The ogbn names with one multiclass label per node on a homogeneous graph.
+
+    Returns:
+        list[str]: sorted names.
+    """
     master = _master()
     return sorted(name for name in master.columns
                   if master[name]["task type"] == "multiclass classification"
@@ -56,7 +60,15 @@ def _meta(name: str) -> pd.Series:
 
 
 def dataset_folder(name: str, root: str | os.PathLike | None = None) -> Path:
-    """Folder ogb uses for `name` under the data directory (e.g. ``<root>/ogbn_arxiv``)."""
+    """Folder ogb uses for `name` under the data directory (e.g. ``<root>/ogbn_arxiv``).
+
+    Args:
+        name (str): an ogbn dataset.
+        root (str or os.PathLike, optional): the data directory.
+
+    Returns:
+        Path: the folder.
+    """
     _meta(name)
     return data_dir(root) / name.replace("-", "_")
 
@@ -70,6 +82,14 @@ def load_ogb_graph(name: str, root: str | os.PathLike | None = None, *,
     it. Safe to call from many processes at once (a lock file ``<folder>.lock`` beside the
     folder). Returns ``x`` (float32, continuous), ``edge_index``, ``y`` (long, -1 for
     unlabeled nodes), ``num_classes``, ``name``, ``split_idx`` and the three split masks.
+
+    Args:
+        name (str): an ogbn dataset.
+        root (str or os.PathLike, optional): the data directory.
+        download (bool): let ogb download a missing dataset.
+
+    Returns:
+        Data: the graph, ``x`` float32 (N, D).
     """
     meta = _meta(name)
     folder = dataset_folder(name, root)
@@ -171,6 +191,18 @@ def write_ogb_layout(folder: str | os.PathLike, name: str, x: np.ndarray,
     ``node_files`` are extra per-node columns the dataset declares (e.g. ``node_year`` for
     ogbn-arxiv). Writes ``raw/``, ``split/<split>/`` and the release marker; ogb processes
     it on first load, as after a real download.
+
+    Args:
+        folder (str or os.PathLike): the dataset folder.
+        name (str): an ogbn dataset.
+        x (np.ndarray): features, shape (N, D).
+        edge_index (np.ndarray): edges, shape (2, E).
+        y (np.ndarray): labels, shape (N,).
+        split_idx (dict[str, np.ndarray]): node ids per split.
+        **node_files (np.ndarray): extra per-node columns, (N, ...).
+
+    Returns:
+        Path: ``folder``.
     """
     meta = _meta(name)
     folder = Path(folder)

@@ -27,7 +27,21 @@ def planted_categorical_graph(n_nodes: int = 600, n_classes: int = 4, n_features
                               signal: float = 0.5, seed: int = 0) -> Data:
     """The planted-partition graph described in the module docstring, as a torch_geometric
     `Data` with ``x`` (one-hot), ``edge_index`` (both directions, coalesced, no self loops),
-    ``y``, ``num_classes``, ``n_values`` (F,) and ``name``. Deterministic for a seed."""
+    ``y``, ``num_classes``, ``n_values`` (F,) and ``name``. Deterministic for a seed.
+
+    Args:
+        n_nodes (int): number of nodes N >= 2.
+        n_classes (int): number of classes.
+        n_features (int): categorical features F.
+        n_values (int): values per feature K >= 2.
+        p_in (float): edge probability inside a class.
+        p_out (float): edge probability between classes.
+        signal (float): probability that a value is its class's preferred one.
+        seed (int): seed.
+
+    Returns:
+        Data: ``x`` float32 (N, F * K).
+    """
     n_nodes = check_int(n_nodes, "n_nodes", "[2, inf)")
     n_classes = check_int(n_classes, "n_classes", f"[1, {n_nodes}]")
     n_features = check_int(n_features, "n_features", "[1, inf)")

@@ -32,21 +32,48 @@ class SmoothingNoise(Protocol):
     labels: np.ndarray  # output cluster of every node
 
     def prepare(self, x: Any) -> Any:
-        """Index the clean input once so that repeated sampling skips it."""
+        """Index the clean input once so that repeated sampling skips it.
+
+        Args:
+            x (Any): the clean input.
+
+        Returns:
+            Any: the prepared input `sample` takes.
+        """
 
     def sample(self, x: Any, output_cluster: int, batch_size: int,
                generator: np.random.Generator | torch.Generator) -> Any:
-        """`batch_size` noisy copies of `x` from the distribution of `output_cluster`."""
+        """`batch_size` noisy copies of `x` from the distribution of `output_cluster`.
+
+        Args:
+            x (Any): the clean input or its prepared form.
+            output_cluster (int): the distribution, that of the outputs of this cluster.
+            batch_size (int): number of copies B.
+            generator (np.random.Generator or torch.Generator): the chunk's generator.
+
+        Returns:
+            Any: the B copies, in the form the model contract takes (`graphcert.sampling.batching`).
+        """
 
     def describe(self) -> dict:
-        """JSON-serializable identity of the distribution."""
+        """JSON-serializable identity of the distribution.
+
+        Returns:
+            dict: kind and parameters, compared when a run resumes.
+        """
 
 
 @dataclass(frozen=True)
 class NoisyGraphs:
     """B noisy copies of one graph: ``x`` (B * N, D) stacked attributes (dense or sparse CSR)
     and ``edge_index`` (2, E) the disjoint union of their edges, both directions of every
-    undirected edge present."""
+    undirected edge present.
+
+    Args:
+        x (Tensor): stacked attributes, shape (B * N, D).
+        edge_index (Tensor): edges of the disjoint union, shape (2, E).
+        batch_size (int): number of copies B.
+    """
 
     x: Tensor
     edge_index: Tensor

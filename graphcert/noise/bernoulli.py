@@ -27,19 +27,41 @@ def gap_law(length: int, p: float) -> tuple[float, float, float]:
 
     U >= 2^-53 unless U == 0, so gaps stay below -log(2^-53) * -scale < 37 * -scale; U == 0
     (probability 2^-53, a rounding-level event) and overlong gaps are capped.
+
+    Args:
+        length (int): number of positions.
+        p (float): success probability, 0 < p < 1.
+
+    Returns:
+        tuple[float, float, float]: scale, cap and expected count.
     """
     scale = 1.0 / math.log1p(-p)  # < 0
     return scale, min(float(length), -37.0 * scale), length * p
 
 
 def first_draws(mean: float) -> int:
-    """Gaps drawn at first: the expected count plus six standard deviations, plus 16."""
+    """Gaps drawn at first: the expected count plus six standard deviations, plus 16.
+
+    Args:
+        mean (float): expected number of positions.
+
+    Returns:
+        int: number of gaps to draw in the first round.
+    """
     return int(mean + 6.0 * math.sqrt(mean) + 16)
 
 
 def draw_uniforms(rng: np.random.Generator, out: np.ndarray) -> np.ndarray:
     """``rng.random(out=out)``: the same numbers, drawn by a compiled loop for SFC64 (the
-    chunk generators' bit generator, `graphcert.sampling.streams`)."""
+    chunk generators' bit generator, `graphcert.sampling.streams`).
+
+    Args:
+        rng (np.random.Generator): the generator, advanced as ``rng.random`` would.
+        out (np.ndarray): float64 buffer to fill.
+
+    Returns:
+        np.ndarray: ``out``, filled with uniforms in [0, 1).
+    """
     bits = rng.bit_generator
     if type(bits) is not np.random.SFC64:
         return rng.random(out=out)
@@ -55,7 +77,19 @@ def draw_uniforms(rng: np.random.Generator, out: np.ndarray) -> np.ndarray:
 def gap_round(uniforms: np.ndarray, scale: float, cap: float, last: int, length: int,
               dtype: type) -> tuple[np.ndarray, int]:
     """One round of positions after `last` from the float64 `uniforms` (overwritten by their
-    logarithms): (the positions below `length` as `dtype`, the last position summed)."""
+    logarithms): (the positions below `length` as `dtype`, the last position summed).
+
+    Args:
+        uniforms (np.ndarray): float64 uniforms, shape (n,), overwritten.
+        scale (float): ``1 / ln(1 - p)`` from `gap_law`.
+        cap (float): largest gap, from `gap_law`.
+        last (int): position before the first one of this round (-1 at the start).
+        length (int): number of positions.
+        dtype (type): integer type of the positions.
+
+    Returns:
+        tuple[np.ndarray, int]: positions below ``length`` (sorted) and the last position.
+    """
     with np.errstate(divide="ignore"):
         np.log(uniforms, out=uniforms)
     out = np.empty(uniforms.size, dtype=dtype)

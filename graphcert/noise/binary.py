@@ -70,17 +70,34 @@ class LocalizedNoise:
 
     @classmethod
     def isotropic(cls, n_nodes: int, theta_plus: float, theta_minus: float) -> "LocalizedNoise":
-        """One cluster, the same probabilities everywhere (the baselines, docs/theory.md §2)."""
+        """One cluster, the same probabilities everywhere (the baselines, docs/theory.md §2).
+
+        Args:
+            n_nodes (int): number of nodes N.
+            theta_plus (float): probability that a 0-bit turns 1.
+            theta_minus (float): probability that a 1-bit turns 0.
+
+        Returns:
+            LocalizedNoise: labels (N,) all 0 and (1, 1) probabilities.
+        """
         return cls(np.zeros(n_nodes, dtype=np.int64), np.full((1, 1), theta_plus, dtype=float),
                    np.full((1, 1), theta_minus, dtype=float))
 
     @property
     def n_clusters(self) -> int:
+        """Number of clusters C."""
         return self.theta_plus.shape[0]
 
     def prepare(self, x: Tensor | BinaryGraph | DeviceBinaryGraph
                 ) -> BinaryGraph | DeviceBinaryGraph:
-        """Index `x` once so repeated sampling skips it; prepared inputs pass through."""
+        """Index `x` once so repeated sampling skips it; prepared inputs pass through.
+
+        Args:
+            x (Tensor or BinaryGraph or DeviceBinaryGraph): binary attributes (N, D), or prepared.
+
+        Returns:
+            BinaryGraph or DeviceBinaryGraph: the indexed 1-bits.
+        """
         if isinstance(x, (BinaryGraph, DeviceBinaryGraph)):
             labels = x.labels if isinstance(x, BinaryGraph) else x.labels.cpu().numpy()
             if x.n_clusters != self.n_clusters or not np.array_equal(labels, self.labels):
@@ -113,7 +130,17 @@ class LocalizedNoise:
     def start_sample(self, x: Tensor | BinaryGraph, output_cluster: int, batch_size: int,
                      generator: np.random.Generator) -> PendingCopies:
         """`sample` in two steps: the random numbers are drawn now, and the copies are
-        finished by every thread that calls ``work`` on the result (the same samples)."""
+        finished by every thread that calls ``work`` on the result (the same samples).
+
+        Args:
+            x (Tensor or BinaryGraph): binary attributes (N, D), or prepared.
+            output_cluster (int): the distribution, that of the outputs of this cluster.
+            batch_size (int): number of copies B.
+            generator (np.random.Generator): the chunk's generator.
+
+        Returns:
+            PendingCopies: the batch; ``result()`` gives the (B * N, D) sparse CSR copies.
+        """
         output_cluster = self._check_output_cluster(output_cluster)
         return start_sample(self.prepare(x), self.theta_plus[output_cluster],
                             self.theta_minus[output_cluster], batch_size, generator)
@@ -122,7 +149,11 @@ class LocalizedNoise:
         return check_int(output_cluster, "output_cluster", f"[0, {self.n_clusters - 1}]")
 
     def describe(self) -> dict:
-        """JSON-serializable identity of the distribution (used to validate resumed runs)."""
+        """JSON-serializable identity of the distribution (used to validate resumed runs).
+
+        Returns:
+            dict: kind, theta matrices and a digest of the labels.
+        """
         return {"kind": "localized_sparse", "theta_plus": self.theta_plus.tolist(),
                 "theta_minus": self.theta_minus.tolist(),
                 "labels_sha256": hashlib.sha256(self.labels.tobytes()).hexdigest()}

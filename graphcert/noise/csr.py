@@ -16,7 +16,17 @@ _ONES: dict[torch.device, Tensor] = {}
 def stacked_csr(crow: Tensor, col: Tensor, shape: tuple[int, int],
                 values: Tensor | None = None) -> Tensor:
     """A sparse CSR tensor with the given pattern, of ones unless `values` are given; ones are
-    a view of one shared buffer per device, so building it allocates nothing per batch."""
+    a view of one shared buffer per device, so building it allocates nothing per batch.
+
+    Args:
+        crow (Tensor): row pointers, shape (rows + 1,).
+        col (Tensor): column indices, shape (nnz,).
+        shape (tuple[int, int]): (rows, columns).
+        values (Tensor, optional): values, shape (nnz,); default ones.
+
+    Returns:
+        Tensor: sparse CSR tensor of ``shape`` on ``col``'s device.
+    """
     if values is None:
         buffer = _ONES.get(col.device)
         if buffer is None or buffer.numel() < col.numel():
@@ -29,7 +39,11 @@ def stacked_csr(crow: Tensor, col: Tensor, shape: tuple[int, int],
 
 @contextmanager
 def quiet_sparse_csr() -> Iterator[None]:
-    """Silence torch's "sparse CSR is in beta" warning: CSR is used deliberately."""
+    """Silence torch's "sparse CSR is in beta" warning: CSR is used deliberately.
+
+    Yields:
+        None: inside the block the warning is ignored.
+    """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
         yield

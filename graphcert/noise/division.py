@@ -38,14 +38,29 @@ _MASK = (1 << 64) - 1
 
 
 def hash_key(seed: int, division: str) -> np.uint64:
-    """The 64-bit key of `division` for `seed`: the first 8 bytes of blake2b of both."""
+    """The 64-bit key of `division` for `seed`: the first 8 bytes of blake2b of both.
+
+    Args:
+        seed (int): hash seed.
+        division (str): ``"edge"``, ``"node"`` or ``"feature"``.
+
+    Returns:
+        np.uint64: the key.
+    """
     digest = hashlib.blake2b(f"graphcert.voting:{division}:{int(seed)}".encode(),
                              digest_size=8).digest()
     return np.uint64(int.from_bytes(digest, "little") & _MASK)
 
 
 def mix64(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finalizer on uint64 `x` (wrapping arithmetic), elementwise."""
+    """splitmix64's finalizer on uint64 `x` (wrapping arithmetic), elementwise.
+
+    Args:
+        x (array_like): values, converted to uint64.
+
+    Returns:
+        np.ndarray: uint64 of ``x``'s shape.
+    """
     x = np.asarray(x, dtype=np.uint64).copy()
     with np.errstate(over="ignore"):
         x ^= x >> np.uint64(30)
@@ -58,7 +73,16 @@ def mix64(x: np.ndarray) -> np.ndarray:
 
 def edge_groups(edge_index: np.ndarray, n_groups: int, seed: int = 0) -> np.ndarray:
     """Group of every edge of `edge_index` (2, E) under edge hashing: one hash of the ordered
-    pair (min, max), so (u, v) and (v, u) agree. Returns int64 (E,) in [0, n_groups)."""
+    pair (min, max), so (u, v) and (v, u) agree. Returns int64 (E,) in [0, n_groups).
+
+    Args:
+        edge_index (np.ndarray): edges, shape (2, E).
+        n_groups (int): number of subgraphs T.
+        seed (int): hash seed.
+
+    Returns:
+        np.ndarray: int64 (E,) in [0, T).
+    """
     edge_index = np.asarray(edge_index, dtype=np.int64)
     low = np.minimum(edge_index[0], edge_index[1]).astype(np.uint64)
     high = np.maximum(edge_index[0], edge_index[1]).astype(np.uint64)
@@ -68,13 +92,31 @@ def edge_groups(edge_index: np.ndarray, n_groups: int, seed: int = 0) -> np.ndar
 
 
 def node_groups(n_nodes: int, n_groups: int, seed: int = 0) -> np.ndarray:
-    """Group of every node under node hashing: int64 (n_nodes,) in [0, n_groups)."""
+    """Group of every node under node hashing: int64 (n_nodes,) in [0, n_groups).
+
+    Args:
+        n_nodes (int): number of nodes N.
+        n_groups (int): number of subgraphs T.
+        seed (int): hash seed.
+
+    Returns:
+        np.ndarray: int64 (N,) in [0, T).
+    """
     ids = np.arange(n_nodes, dtype=np.uint64)
     return (mix64(ids ^ hash_key(seed, "node")) % np.uint64(n_groups)).astype(np.int64)
 
 
 def feature_groups(n_features: int, n_groups: int, seed: int = 0) -> np.ndarray:
-    """Group of every attribute dimension: int64 (n_features,) in [0, n_groups)."""
+    """Group of every attribute dimension: int64 (n_features,) in [0, n_groups).
+
+    Args:
+        n_features (int): attribute dimension D.
+        n_groups (int): number of subgraphs T.
+        seed (int): hash seed.
+
+    Returns:
+        np.ndarray: int64 (D,) in [0, T).
+    """
     ids = np.arange(n_features, dtype=np.uint64)
     return (mix64(ids ^ hash_key(seed, "feature")) % np.uint64(n_groups)).astype(np.int64)
 
@@ -83,15 +125,15 @@ def feature_groups(n_features: int, n_groups: int, seed: int = 0) -> np.ndarray:
 class Division:
     """A graph divided into `n_groups` subgraphs that all keep every node.
 
-    Attributes:
-        kind: ``"edge"``, ``"node"`` or ``"feature"``.
-        n_groups: T.
-        n_nodes: N.
-        edge_index: (2, E) the graph's edges (int64).
-        edge_group: (E,) the subgraph of each edge, or None (``"feature"``: every subgraph has
-            every edge).
-        feature_group: (D,) the subgraph of each attribute dimension (``"feature"``), or None
-            (every subgraph keeps every attribute).
+    Args:
+        kind (str): ``"edge"``, ``"node"`` or ``"feature"``.
+        n_groups (int): T.
+        n_nodes (int): N.
+        edge_index (np.ndarray): (2, E) the graph's edges (int64).
+        edge_group (np.ndarray, optional): (E,) the subgraph of each edge, or None
+            (``"feature"``: every subgraph has every edge).
+        feature_group (np.ndarray, optional): (D,) the subgraph of each attribute dimension
+            (``"feature"``), or None (every subgraph keeps every attribute).
     """
     kind: str
     n_groups: int
@@ -111,13 +153,24 @@ class Division:
         return 1 if self.kind == "feature" else self.n_groups
 
     def subgraph_edges(self, group: int) -> np.ndarray:
-        """(2, E_t) the edges of subgraph `group`."""
+        """(2, E_t) the edges of subgraph `group`.
+
+        Args:
+            group (int): the subgraph t.
+
+        Returns:
+            np.ndarray: int64 (2, E_t).
+        """
         if self.edge_group is None:
             return self.edge_index
         return self.edge_index[:, self.edge_group == group]
 
     def group_sizes(self) -> np.ndarray:
-        """(T,) edges per subgraph (directed entries of edge_index)."""
+        """(T,) edges per subgraph (directed entries of edge_index).
+
+        Returns:
+            np.ndarray: int64 (T,).
+        """
         if self.edge_group is None:
             return np.full(self.n_groups, self.edge_index.shape[1])
         return np.bincount(self.edge_group, minlength=self.n_groups)
@@ -127,7 +180,19 @@ def divide(edge_index, n_nodes: int, n_groups: int, division: str = "edge", seed
            n_features: int | None = None) -> Division:
     """Divide the graph `edge_index` (2, E) on `n_nodes` nodes into `n_groups` subgraphs
     (docs/theory.md §12); ``"feature"`` needs `n_features`. The result depends only on the
-    graph, `n_groups`, `division` and `seed`."""
+    graph, `n_groups`, `division` and `seed`.
+
+    Args:
+        edge_index (array_like): edges, shape (2, E).
+        n_nodes (int): number of nodes N, < 2**32.
+        n_groups (int): number of subgraphs T >= 2.
+        division (str): ``"edge"``, ``"node"`` or ``"feature"`` hashing.
+        seed (int): hash seed.
+        n_features (int, optional): attribute dimension D, needed by ``"feature"``.
+
+    Returns:
+        Division: the subgraphs.
+    """
     n_groups = check_int(n_groups, "n_groups", "[2, inf)")
     check_choice(division, "division", DIVISIONS)
     n_nodes = check_int(n_nodes, "n_nodes", "[1, inf)")

@@ -36,6 +36,15 @@ def sigma_schedule(rows: int, cols: int, sigma_min: float, sigma_max: float) -> 
 
     Linear in the Chebyshev distance, normalized by the largest distance D of the grid
     (not by C - 1 as the graph rank schedule); D = 0 gives ``sigma_min`` everywhere.
+
+    Args:
+        rows (int): cell rows of the grid.
+        cols (int): cell columns of the grid.
+        sigma_min (float): noise level at distance 0.
+        sigma_max (float): noise level at the largest distance.
+
+    Returns:
+        np.ndarray: float64 (C, C), C = rows * cols.
     """
     sigma_min, sigma_max = _check_sigma_range(sigma_min, sigma_max)
     dist = chebyshev_distances(rows, cols)
@@ -51,6 +60,10 @@ class ClusterGaussian:
     Outputs of cluster k see i.i.d. N(0, sigma[k, u]^2) noise on every value of the sites of
     cluster u; ``labels`` is the cluster of every site, which is also the output group.
     Subclasses define the data layout (`prepare`, `sample`, `describe`).
+
+    Args:
+        labels (array_like): cluster of every site, shape (n_sites,).
+        sigma (array_like): noise levels sigma[k, u] > 0, shape (C, C).
     """
 
     def __init__(self, labels, sigma):
@@ -62,18 +75,31 @@ class ClusterGaussian:
 
     @property
     def labels(self) -> np.ndarray:
+        """Cluster of every site, int64 (n_sites,)."""
         return self._labels
 
     @property
     def n_clusters(self) -> int:
+        """Number of clusters C."""
         return self.sigma.shape[0]
 
     def weights(self) -> np.ndarray:
-        """(C, C) per-unit weights ``1 / sigma[k, u]^2`` of the collective l2 certificate."""
+        """(C, C) per-unit weights ``1 / sigma[k, u]^2`` of the collective l2 certificate.
+
+        Returns:
+            np.ndarray: float64 (C, C).
+        """
         return 1.0 / self.sigma**2
 
     def site_sigma(self, cluster: int) -> np.ndarray:
-        """Noise level of every site for the distribution of output cluster ``cluster``."""
+        """Noise level of every site for the distribution of output cluster ``cluster``.
+
+        Args:
+            cluster (int): output cluster k.
+
+        Returns:
+            np.ndarray: float64 (n_sites,), ``sigma[k, labels]``.
+        """
         if not 0 <= cluster < self.n_clusters:
             raise ValueError(f"cluster {cluster} out of range for {self.n_clusters} clusters")
         return self.sigma[cluster][self._labels]
@@ -86,6 +112,12 @@ class GridGaussian(ClusterGaussian):
     outputs of cell k: pixels of cell u get i.i.d. N(0, sigma[k, u]^2) noise on every channel.
     Random numbers come from the numpy generator (seeded per chunk by
     `graphcert.sampling.streams.chunk_generator`).
+
+    Args:
+        partition (GridPartition): the cells of the grid.
+        sigma_min (float): noise level of a pixel's own cell.
+        sigma_max (float, optional): noise level at the largest Chebyshev distance; default
+            ``sigma_min`` (isotropic).
     """
 
     def __init__(self, partition: GridPartition, sigma_min: float, sigma_max: float | None = None):
@@ -97,17 +129,40 @@ class GridGaussian(ClusterGaussian):
 
     @classmethod
     def isotropic(cls, height: int, width: int, sigma: float) -> "GridGaussian":
-        """One cell, one noise level: standard Gaussian smoothing."""
+        """One cell, one noise level: standard Gaussian smoothing.
+
+        Args:
+            height (int): image height H.
+            width (int): image width W.
+            sigma (float): noise level.
+
+        Returns:
+            GridGaussian: one cell of H x W pixels.
+        """
         return cls(GridPartition(height, width), sigma)
 
     def pixel_sigma(self, cell: int) -> np.ndarray:
-        """(H, W) noise level of every pixel for the distribution of output cell ``cell``."""
+        """(H, W) noise level of every pixel for the distribution of output cell ``cell``.
+
+        Args:
+            cell (int): output cell k.
+
+        Returns:
+            np.ndarray: float64 (H, W).
+        """
         if not 0 <= cell < self.n_clusters:
             raise ValueError(f"cell {cell} out of range for {self.n_clusters} cells")
         return self.site_sigma(cell).reshape(self.partition.shape)
 
     def prepare(self, x) -> torch.Tensor:
-        """The image as a float32 (channels, H, W) tensor matching the grid."""
+        """The image as a float32 (channels, H, W) tensor matching the grid.
+
+        Args:
+            x (array_like): image, shape (channels, H, W) or (H, W).
+
+        Returns:
+            Tensor: float32 (channels, H, W).
+        """
         x = torch.as_tensor(x, dtype=torch.float32)
         if x.dim() == 2:
             x = x[None]
@@ -118,13 +173,28 @@ class GridGaussian(ClusterGaussian):
 
     def sample(self, x, output_cluster: int, batch_size: int,
                generator: np.random.Generator) -> torch.Tensor:
-        """(B, channels, H, W) noisy copies for the outputs of cell ``output_cluster``."""
+        """(B, channels, H, W) noisy copies for the outputs of cell ``output_cluster``.
+
+        Args:
+            x (array_like): image, shape (channels, H, W) or (H, W).
+            output_cluster (int): output cell k.
+            batch_size (int): number of copies B.
+            generator (np.random.Generator): the chunk's generator.
+
+        Returns:
+            Tensor: float32 (B, channels, H, W).
+        """
         x = self.prepare(x)
         scale = torch.from_numpy(self.pixel_sigma(output_cluster).astype(np.float32))
         noise = generator.standard_normal((batch_size, *x.shape), dtype=np.float32)
         return x + torch.from_numpy(noise) * scale
 
     def describe(self) -> dict:
+        """JSON-serializable identity of the distribution.
+
+        Returns:
+            dict: kind, grid shape and sigma range.
+        """
         p = self.partition
         return {"kind": "localized_gaussian", "height": p.height, "width": p.width,
                 "rows": p.rows, "cols": p.cols, "sigma_min": self.sigma_min,
@@ -139,10 +209,21 @@ class GraphGaussian(ClusterGaussian):
     i.i.d. N(0, sigma[k, labels[m]]^2) on every feature. The noise is dense (continuous
     features all change): `batch_for_memory` sizes batches so that one batch stays within a
     memory budget. With a ``torch.Generator`` the copies are drawn on its device.
+
+    Args:
+        labels (array_like): cluster of every node, shape (N,).
+        sigma (array_like): noise levels sigma[k, u] > 0, shape (C, C).
     """
 
     def prepare(self, x) -> torch.Tensor:
-        """The features as a float32 (N, D) tensor matching the labels."""
+        """The features as a float32 (N, D) tensor matching the labels.
+
+        Args:
+            x (array_like): node features, shape (N, D).
+
+        Returns:
+            Tensor: float32 (N, D).
+        """
         x = torch.as_tensor(x, dtype=torch.float32)
         if x.dim() != 2 or x.shape[0] != len(self.labels):
             raise ValueError(f"features must be ({len(self.labels)}, D), got {tuple(x.shape)}")
@@ -152,6 +233,18 @@ class GraphGaussian(ClusterGaussian):
 
     def sample(self, x, output_cluster: int, batch_size: int,
                generator: np.random.Generator | torch.Generator) -> torch.Tensor:
+        """B noisy copies of the features for the outputs of `output_cluster`.
+
+        Args:
+            x (array_like): node features, shape (N, D).
+            output_cluster (int): output cluster k.
+            batch_size (int): number of copies B.
+            generator (np.random.Generator or torch.Generator): the chunk's generator; a torch
+                generator draws on its device.
+
+        Returns:
+            Tensor: float32 (B * N, D).
+        """
         x = self.prepare(x)
         if isinstance(generator, torch.Generator):  # drawn where the generator is
             x = x.to(generator.device)
@@ -165,6 +258,11 @@ class GraphGaussian(ClusterGaussian):
         return torch.from_numpy(noisy).view(-1, x.shape[1])
 
     def describe(self) -> dict:
+        """JSON-serializable identity of the distribution.
+
+        Returns:
+            dict: kind and sigma (C, C).
+        """
         return {"kind": "graph_gaussian", "sigma": self.sigma.tolist()}
 
 

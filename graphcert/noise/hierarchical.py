@@ -90,7 +90,15 @@ class _Upper:
 
 @dataclass(frozen=True)
 class HierarchicalSparseNoise(_Upper):
-    """Row selection + sparsity-aware flips on the selected rows of binary attributes."""
+    """Row selection + sparsity-aware flips on the selected rows of binary attributes.
+
+    Args:
+        n_nodes (int): number of nodes N.
+        p_select (float): probability in (0, 1] that a row gets noise.
+        indicator (bool): append a column that flags the selected rows.
+        theta_plus (float): probability that a 0-bit of a selected row turns 1.
+        theta_minus (float): probability that a 1-bit of a selected row turns 0.
+    """
 
     theta_plus: float = 0.0
     theta_minus: float = 0.0
@@ -101,7 +109,14 @@ class HierarchicalSparseNoise(_Upper):
             object.__setattr__(self, name, check_probability(getattr(self, name), name))
 
     def prepare(self, x: Tensor | BinaryGraph) -> BinaryGraph:
-        """Index the 1-bits of binary ``x`` (N, D) once; prepared inputs pass through."""
+        """Index the 1-bits of binary ``x`` (N, D) once; prepared inputs pass through.
+
+        Args:
+            x (Tensor or BinaryGraph): binary attributes (N, D), or prepared.
+
+        Returns:
+            BinaryGraph: one input cluster.
+        """
         n_nodes = x.n_nodes if isinstance(x, BinaryGraph) else int(np.shape(x)[0])
         if n_nodes != self.n_nodes:
             raise ValueError(f"x has {n_nodes} nodes, the noise was built for "
@@ -111,7 +126,17 @@ class HierarchicalSparseNoise(_Upper):
     def sample(self, x: Tensor | BinaryGraph, output_cluster: int, batch_size: int,
                generator: np.random.Generator) -> Tensor:
         """(B * N, D [+ 1]) sparse CSR copies: flipped bits on selected rows, clean bits on the
-        others, and the indicator column last."""
+        others, and the indicator column last.
+
+        Args:
+            x (Tensor or BinaryGraph): binary attributes (N, D), or prepared.
+            output_cluster (int): 0 (one distribution).
+            batch_size (int): number of copies B.
+            generator (np.random.Generator): the chunk's generator.
+
+        Returns:
+            Tensor: sparse CSR (B * N, D), (B * N, D + 1) with the indicator.
+        """
         self._check_cluster(output_cluster)
         graph = self.prepare(x)
         batch_size = check_positive_int(batch_size, "batch_size")
@@ -123,6 +148,11 @@ class HierarchicalSparseNoise(_Upper):
                             col, selected, graph.n_features, self.indicator)
 
     def describe(self) -> dict:
+        """JSON-serializable identity of the distribution.
+
+        Returns:
+            dict: kind and parameters.
+        """
         return {"kind": "hierarchical_sparse", "p_select": self.p_select,
                 "theta_plus": self.theta_plus, "theta_minus": self.theta_minus,
                 "indicator": self.indicator, "n_nodes": self.n_nodes}
@@ -130,7 +160,14 @@ class HierarchicalSparseNoise(_Upper):
 
 @dataclass(frozen=True)
 class HierarchicalGaussianNoise(_Upper):
-    """Row selection + N(0, sigma^2) on every feature of the selected rows."""
+    """Row selection + N(0, sigma^2) on every feature of the selected rows.
+
+    Args:
+        n_nodes (int): number of nodes N.
+        p_select (float): probability in (0, 1] that a row gets noise.
+        indicator (bool): append a column that flags the selected rows.
+        sigma (float): standard deviation of the noise.
+    """
 
     sigma: float = 1.0
 
@@ -139,6 +176,14 @@ class HierarchicalGaussianNoise(_Upper):
         object.__setattr__(self, "sigma", float(check_real(self.sigma, "sigma", "(0, inf)")))
 
     def prepare(self, x) -> Tensor:
+        """The features as a dense float32 (N, D) tensor.
+
+        Args:
+            x (array_like): node features, shape (N, D).
+
+        Returns:
+            Tensor: float32 (N, D).
+        """
         x = torch.as_tensor(x, dtype=torch.float32)
         if x.layout != torch.strided:
             x = x.to_dense()
@@ -148,7 +193,17 @@ class HierarchicalGaussianNoise(_Upper):
 
     def sample(self, x, output_cluster: int, batch_size: int,
                generator: np.random.Generator) -> Tensor:
-        """(B * N, D [+ 1]) dense copies."""
+        """(B * N, D [+ 1]) dense copies.
+
+        Args:
+            x (array_like): node features, shape (N, D).
+            output_cluster (int): 0 (one distribution).
+            batch_size (int): number of copies B.
+            generator (np.random.Generator): the chunk's generator.
+
+        Returns:
+            Tensor: float32 (B * N, D), (B * N, D + 1) with the indicator.
+        """
         self._check_cluster(output_cluster)
         x = self.prepare(x)
         batch_size = check_positive_int(batch_size, "batch_size")
@@ -163,6 +218,11 @@ class HierarchicalGaussianNoise(_Upper):
         return copies
 
     def describe(self) -> dict:
+        """JSON-serializable identity of the distribution.
+
+        Returns:
+            dict: kind and parameters.
+        """
         return {"kind": "hierarchical_gaussian", "p_select": self.p_select,
                 "sigma": self.sigma, "indicator": self.indicator, "n_nodes": self.n_nodes}
 
@@ -172,7 +232,19 @@ def hierarchical_noise(num_nodes: int, p_select: float, *, theta_plus: float | N
                        indicator: bool = True
                        ) -> HierarchicalSparseNoise | HierarchicalGaussianNoise:
     """Hierarchical smoothing (§14): sparsity-aware lower level when ``theta_plus`` and
-    ``theta_minus`` are given, Gaussian when ``sigma`` is; exactly one of the two."""
+    ``theta_minus`` are given, Gaussian when ``sigma`` is; exactly one of the two.
+
+    Args:
+        num_nodes (int): number of nodes N.
+        p_select (float): probability in (0, 1] that a row gets lower-level noise.
+        theta_plus (float, optional): lower-level 0 -> 1 flip probability (binary attributes).
+        theta_minus (float, optional): lower-level 1 -> 0 flip probability.
+        sigma (float, optional): lower-level Gaussian standard deviation (continuous attributes).
+        indicator (bool): append a column that flags the selected rows.
+
+    Returns:
+        HierarchicalSparseNoise or HierarchicalGaussianNoise: the noise.
+    """
     sparse = theta_plus is not None or theta_minus is not None
     if sparse == (sigma is not None):
         raise ValueError("hierarchical_noise needs either theta_plus and theta_minus "

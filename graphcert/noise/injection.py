@@ -28,7 +28,14 @@ __all__ = ["NodeEdgeDeletionNoise", "injection_noise", "require_edge_input"]
 class NodeEdgeDeletionNoise:
     """Edge deletion with ``p_edge`` and node deletion with ``p_node``, both in [0, 1);
     ``edge_index`` (2, E) the clean graph (either direction; duplicates and self-loops
-    dropped)."""
+    dropped).
+
+    Args:
+        edge_index (np.ndarray): the clean graph, shape (2, E).
+        n_nodes (int): number of nodes N.
+        p_node (float): node deletion probability.
+        p_edge (float): edge deletion probability.
+    """
 
     edge_index: np.ndarray
     n_nodes: int
@@ -47,9 +54,18 @@ class NodeEdgeDeletionNoise:
 
     @property
     def labels(self) -> np.ndarray:
+        """One output cluster: int64 zeros (N,)."""
         return np.zeros(self.n_nodes, dtype=np.int64)
 
     def prepare(self, x: Tensor) -> Tensor:
+        """Check the features: (N, D), kept as they are.
+
+        Args:
+            x (Tensor): node features, shape (N, D).
+
+        Returns:
+            Tensor: ``x``.
+        """
         if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[0] != self.n_nodes:
             raise ValueError(f"x must be an ({self.n_nodes}, D) torch tensor, got "
                              f"{getattr(x, 'shape', type(x).__name__)}")
@@ -58,14 +74,32 @@ class NodeEdgeDeletionNoise:
     def sample(self, x: Tensor, output_cluster: int, batch_size: int,
                generator: np.random.Generator) -> NoisyGraphs:
         """`batch_size` copies: clean features, the edges that survive their own coin and
-        both endpoints' coins."""
+        both endpoints' coins.
+
+        Args:
+            x (Tensor): node features, shape (N, D).
+            output_cluster (int): 0 (one distribution).
+            batch_size (int): number of copies B.
+            generator (np.random.Generator): the chunk's generator.
+
+        Returns:
+            NoisyGraphs: features (B * N, D) and edges (2, E').
+        """
         check_int(output_cluster, "output_cluster", "[0, 0]")
         edges = self.sample_edges(batch_size, generator)
         return NoisyGraphs(tile_features(self.prepare(x), batch_size), edges, batch_size)
 
     def sample_edges(self, batch_size: int, generator: np.random.Generator) -> Tensor:
         """(2, E') both directions of every surviving edge of the B copies, grouped by copy;
-        copy b's nodes are b * N .. b * N + N - 1."""
+        copy b's nodes are b * N .. b * N + N - 1.
+
+        Args:
+            batch_size (int): number of copies B.
+            generator (np.random.Generator): the chunk's generator.
+
+        Returns:
+            Tensor: int64 (2, E').
+        """
         batch_size = check_positive_int(batch_size, "batch_size")
         if not isinstance(generator, np.random.Generator):
             raise ValueError("generator must be a numpy.random.Generator")
@@ -80,19 +114,38 @@ class NodeEdgeDeletionNoise:
         return torch.from_numpy(np.stack([src, dst]))
 
     def describe(self) -> dict:
+        """JSON-serializable identity of the distribution.
+
+        Returns:
+            dict: kind, probabilities and a digest of the edges.
+        """
         return {"kind": "node_edge_deletion", "p_node": self.p_node, "p_edge": self.p_edge,
                 "edges_sha256": hashlib.sha256(self.edge_index.tobytes()).hexdigest()}
 
 
 def injection_noise(edge_index, num_nodes: int, p_node: float, p_edge: float
                     ) -> NodeEdgeDeletionNoise:
-    """Node-aware bi-smoothing (§15): node deletion ``p_node``, edge deletion ``p_edge``."""
+    """Node-aware bi-smoothing (§15): node deletion ``p_node``, edge deletion ``p_edge``.
+
+    Args:
+        edge_index (array_like): the clean graph, shape (2, E).
+        num_nodes (int): number of nodes N.
+        p_node (float): node deletion probability in [0, 1).
+        p_edge (float): edge deletion probability in [0, 1).
+
+    Returns:
+        NodeEdgeDeletionNoise: the noise.
+    """
     return NodeEdgeDeletionNoise(edge_index, num_nodes, p_node, p_edge)
 
 
 def require_edge_input(model) -> None:
     """Reject a model whose ``forward`` takes no graph: injected nodes act only through
-    edges, so the injection threat model has nothing to certify for it."""
+    edges, so the injection threat model has nothing to certify for it.
+
+    Args:
+        model (torch.nn.Module or callable): the base classifier.
+    """
     forward = getattr(model, "forward", model)
     try:
         params = inspect.signature(forward).parameters

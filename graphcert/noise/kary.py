@@ -46,7 +46,12 @@ __all__ = ["CategoricalGraph", "KaryNoise", "categorical_n_values", "decode_one_
 @dataclass(frozen=True)
 class CategoricalGraph:
     """Clean categorical attributes prepared for sampling: ``values`` (N, F) int64 and
-    ``n_values`` (F,) int64 with ``0 <= values[:, f] < n_values[f]``."""
+    ``n_values`` (F,) int64 with ``0 <= values[:, f] < n_values[f]``.
+
+    Args:
+        values (np.ndarray): int64 (N, F).
+        n_values (np.ndarray): int64 (F,).
+    """
 
     values: np.ndarray
     n_values: np.ndarray
@@ -63,7 +68,14 @@ class CategoricalGraph:
 
     def one_hot(self, values: np.ndarray | None = None) -> Tensor:
         """(rows, sum_f K_f) sparse CSR tensor of ones encoding ``values`` (rows, F) (default:
-        the clean attributes); ``.to_dense()`` gives the float features to train on."""
+        the clean attributes); ``.to_dense()`` gives the float features to train on.
+
+        Args:
+            values (np.ndarray, optional): int (rows, F); default the clean attributes.
+
+        Returns:
+            Tensor: sparse CSR (rows, sum_f K_f).
+        """
         values = self.values if values is None else values
         rows, n_features = values.shape
         dtype = np.int32 if max(values.size, self.n_columns) < 2**31 else np.int64
@@ -74,7 +86,15 @@ class CategoricalGraph:
 
 def prepare_categorical(x, n_values) -> CategoricalGraph:
     """Validate integer attributes x (N, F) (tensor or array) against ``n_values`` (an int or
-    F ints, each >= 2)."""
+    F ints, each >= 2).
+
+    Args:
+        x (Tensor or array_like): integer attributes, shape (N, F).
+        n_values (int or array_like): K, or one per feature (F,).
+
+    Returns:
+        CategoricalGraph: values (N, F) and n_values (F,).
+    """
     if isinstance(x, Tensor):
         x = x.detach().cpu().numpy()
     values = np.asarray(x)
@@ -98,7 +118,15 @@ def prepare_categorical(x, n_values) -> CategoricalGraph:
 def decode_one_hot(x, n_values) -> CategoricalGraph:
     """The categorical attributes encoded one-hot in x (N, sum_f K_f) (dense or sparse tensor,
     or array), the inverse of `CategoricalGraph.one_hot`: every feature block must hold
-    exactly one 1. ``n_values``: one K (then F = width / K) or F ints."""
+    exactly one 1. ``n_values``: one K (then F = width / K) or F ints.
+
+    Args:
+        x (Tensor or array_like): one-hot attributes, shape (N, sum_f K_f).
+        n_values (int or array_like): K, or one per feature (F,).
+
+    Returns:
+        CategoricalGraph: values (N, F).
+    """
     if isinstance(x, Tensor):
         x = (x.to_dense() if x.layout != torch.strided else x).detach().cpu().numpy()
     dense = np.asarray(x)
@@ -126,7 +154,14 @@ def decode_one_hot(x, n_values) -> CategoricalGraph:
 def categorical_n_values(data) -> np.ndarray | None:
     """The alphabet size of every feature, (F,), of a graph with categorical attributes
     (one-hot ``x`` with ``data.n_values``, as `graphcert.data.planted` provides); None for
-    any other graph."""
+    any other graph.
+
+    Args:
+        data (torch_geometric.data.Data): the graph.
+
+    Returns:
+        np.ndarray or None: (F,), or None.
+    """
     n_values = getattr(data, "n_values", None)
     return None if n_values is None else np.asarray(n_values)
 
@@ -145,6 +180,11 @@ class KaryNoise:
     ``keep[k, j]``: probability that a coordinate of a node in cluster j is kept when
     smoothing the outputs of cluster k (row = output, column = input); ``labels``: the cluster
     of every node; ``n_values``: alphabet size(s), an int or one per feature.
+
+    Args:
+        labels (array_like): cluster of every node, shape (N,).
+        keep (array_like): keep probabilities, shape (C, C).
+        n_values (int or array_like): K, or one per feature (F,).
     """
 
     def __init__(self, labels, keep, n_values):
@@ -160,11 +200,21 @@ class KaryNoise:
 
     @classmethod
     def isotropic(cls, n_nodes: int, keep: float, n_values) -> "KaryNoise":
-        """One cluster, one keep probability for every coordinate (Lee et al.'s noise)."""
+        """One cluster, one keep probability for every coordinate (Lee et al.'s noise).
+
+        Args:
+            n_nodes (int): number of nodes N.
+            keep (float): keep probability.
+            n_values (int or array_like): K, or one per feature (F,).
+
+        Returns:
+            KaryNoise: one cluster.
+        """
         return cls(np.zeros(n_nodes, dtype=np.int64), np.full((1, 1), keep, dtype=float), n_values)
 
     @property
     def n_clusters(self) -> int:
+        """Number of clusters C."""
         return self.keep.shape[0]
 
     def prepare(self, x) -> CategoricalGraph:
@@ -172,6 +222,13 @@ class KaryNoise:
 
         Integer x (N, F) holds the values; float or bool x (N, sum_f K_f) their one-hot
         encoding (`decode_one_hot`), as models and `graphcert certify` take the attributes.
+
+        Args:
+            x (array_like or CategoricalGraph): int values (N, F), their one-hot encoding
+                (N, sum_f K_f), or prepared.
+
+        Returns:
+            CategoricalGraph: the values.
         """
         if isinstance(x, CategoricalGraph):
             graph = x
@@ -197,6 +254,15 @@ class KaryNoise:
         (kept with probability (1 - keep) / top); a redrawn value is
         ``generator.integers(0, K_f)``, uniform on all K_f values. Every coordinate depends
         only on its own draws.
+
+        Args:
+            x (array_like or CategoricalGraph): as in `prepare`.
+            output_cluster (int): output cluster k.
+            batch_size (int): number of copies B.
+            generator (np.random.Generator): the chunk's generator.
+
+        Returns:
+            Tensor: sparse CSR (B * N, sum_f K_f).
         """
         output_cluster = check_int(output_cluster, "output_cluster", f"[0, {self.n_clusters})")
         batch_size = check_positive_int(batch_size, "batch_size")
@@ -215,7 +281,11 @@ class KaryNoise:
         return graph.one_hot(z.reshape(-1, n_features))
 
     def describe(self) -> dict:
-        """JSON-serializable identity of the distribution (used to validate resumed runs)."""
+        """JSON-serializable identity of the distribution (used to validate resumed runs).
+
+        Returns:
+            dict: kind, keep, n_values and a digest of the labels.
+        """
         return {"kind": "kary", "keep": self.keep.tolist(), "n_values": self.n_values.tolist(),
                 "labels_sha256": hashlib.sha256(self.labels.tobytes()).hexdigest()}
 

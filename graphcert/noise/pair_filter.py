@@ -47,13 +47,30 @@ _SLACK = 1e-9  # candidates of `similar_pairs` within this of the threshold are 
 
 def check_threshold(threshold, measure: str, name: str = "threshold") -> float:
     """A similarity threshold in its measure's range: Jaccard and cosine in (0, 1] (0 or
-    below would keep pairs of unrelated nodes, all N^2 / 2 of them)."""
+    below would keep pairs of unrelated nodes, all N^2 / 2 of them).
+
+    Args:
+        threshold (float): the threshold.
+        measure (str): ``"jaccard"`` or ``"cosine"``.
+        name (str): argument name for the error message.
+
+    Returns:
+        float: the threshold.
+    """
     measure = check_choice(measure, "measure", MEASURES)
     return float(check_real(threshold, name, _THRESHOLD_RANGE[measure]))
 
 
 def feature_matrix(x, measure: str) -> sp.csr_matrix:
-    """(N, D) features as a scipy CSR matrix (float64); Jaccard needs binary features."""
+    """(N, D) features as a scipy CSR matrix (float64); Jaccard needs binary features.
+
+    Args:
+        x (Tensor or array_like): features, shape (N, D), dense or sparse.
+        measure (str): ``"jaccard"`` or ``"cosine"``.
+
+    Returns:
+        sp.csr_matrix: float64 (N, D).
+    """
     measure = check_choice(measure, "measure", MEASURES)
     if isinstance(x, Tensor):
         x = x.detach().cpu()
@@ -76,6 +93,15 @@ def pair_similarity(features: sp.csr_matrix, u, v, measure: str) -> np.ndarray:
 
     Jaccard: ``inter / (|u| + |v| - inter)`` with integer counts; cosine:
     ``<x_u, x_v> / (|x_u| |x_v|)``. Rows without features have similarity 0.
+
+    Args:
+        features (sp.csr_matrix): features, shape (N, D).
+        u (array_like): first nodes, shape (E,).
+        v (array_like): second nodes, shape (E,).
+        measure (str): ``"jaccard"`` or ``"cosine"``.
+
+    Returns:
+        np.ndarray: float64 (E,).
     """
     u, v = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
     dots = np.concatenate([  # blocks of pairs bound the memory of the gathered rows
@@ -99,6 +125,15 @@ def similar_pairs(features: sp.csr_matrix, threshold: float, measure: str,
     threshold above 0 needs a shared feature, so no pair outside the product qualifies);
     each candidate within 1e-9 of the threshold or above is then decided by
     `pair_similarity`, the function a filter applies to a single edge.
+
+    Args:
+        features (sp.csr_matrix): features, shape (N, D).
+        threshold (float): smallest similarity.
+        measure (str): ``"jaccard"`` or ``"cosine"``.
+        rows_per_chunk (int): rows per sparse product.
+
+    Returns:
+        np.ndarray: int64 (2, K).
     """
     threshold = check_threshold(threshold, measure)
     rows_per_chunk = check_positive_int(rows_per_chunk, "rows_per_chunk")
@@ -130,6 +165,11 @@ class PairFilter:
     """Keep a pair iff its similarity is at least `threshold`; with `always` set, pairs at or
     above it are present whatever the noise (a deterministic augmentation, as AuditVotes'
     feature-similarity filter adds its most similar pairs). Pair-local (docs/theory.md §13).
+
+    Args:
+        threshold (float): smallest similarity of a kept pair.
+        measure (str): ``"jaccard"`` or ``"cosine"``.
+        always (float, optional): pairs at or above this similarity are always present.
     """
 
     threshold: float
@@ -145,11 +185,23 @@ class PairFilter:
             object.__setattr__(self, "always", always)
 
     def describe(self) -> dict:
+        """JSON-serializable identity of the filter.
+
+        Returns:
+            dict: kind, threshold, measure and always.
+        """
         return {"kind": "similarity_filter", "threshold": self.threshold,
                 "measure": self.measure, "always": self.always}
 
     def always_pairs(self, features: sp.csr_matrix) -> np.ndarray:
-        """(2, K) pairs u < v present in every filtered graph (none without `always`)."""
+        """(2, K) pairs u < v present in every filtered graph (none without `always`).
+
+        Args:
+            features (sp.csr_matrix): features, shape (N, D) (`feature_matrix`).
+
+        Returns:
+            np.ndarray: int64 (2, K).
+        """
         if self.always is None:
             return np.empty((2, 0), np.int64)
         return similar_pairs(features, self.always, self.measure)
@@ -159,7 +211,17 @@ class PairFilter:
         """The filtered union of `copies` graphs on the rows of `features` (each copy's nodes
         b * N .. b * N + N - 1): kept edges of `edge_index` (2, E), plus the ``always``
         pairs of every copy (`always_pairs`, computed if None); both directions, sorted by
-        (source, target)."""
+        (source, target).
+
+        Args:
+            features (sp.csr_matrix): features, shape (N, D) (`feature_matrix`).
+            edge_index (np.ndarray): edges of the union, shape (2, E).
+            copies (int): number of copies B.
+            always_pairs (np.ndarray, optional): (2, K), from `always_pairs`.
+
+        Returns:
+            np.ndarray: int64 (2, E').
+        """
         n = features.shape[0]
         u, v = np.asarray(edge_index, dtype=np.int64)
         keep = pair_similarity(features, u % n, v % n, self.measure) >= self.threshold
@@ -183,6 +245,11 @@ class FilteredStructureNoise:
     ``x`` is what the filter reads (the clean features or their embedding); `sample` tiles
     the features it is given. The noise protocol of `graphcert.sampling` (`labels`,
     `prepare`, `sample`, `describe`) as `StructureNoise`.
+
+    Args:
+        structure (StructureNoise): the noise before the filter.
+        pair_filter (PairFilter): the filter.
+        x (Tensor): what the filter reads, shape (N, D).
     """
 
     structure: StructureNoise
@@ -206,14 +273,17 @@ class FilteredStructureNoise:
 
     @property
     def labels(self) -> np.ndarray:
+        """Cluster of every node, int64 (N,)."""
         return self.structure.labels
 
     @property
     def n_nodes(self) -> int:
+        """Number of nodes N."""
         return self.structure.n_nodes
 
     @property
     def n_clusters(self) -> int:
+        """Number of clusters C."""
         return self.structure.n_clusters
 
     @property
@@ -224,6 +294,14 @@ class FilteredStructureNoise:
                 "always": int(t["always_u"].size)}
 
     def prepare(self, x: Tensor) -> Tensor:
+        """The clean features as sparse CSR, as `StructureNoise.prepare`.
+
+        Args:
+            x (Tensor): node features, shape (N, D).
+
+        Returns:
+            Tensor: sparse CSR (N, D).
+        """
         return self.structure.prepare(x)
 
     #: `batch_size` copies with the clean features and `sample_edges`'s filtered structure
@@ -232,7 +310,16 @@ class FilteredStructureNoise:
     def sample_edges(self, output_cluster: int, batch_size: int,
                      generator: np.random.Generator) -> Tensor:
         """Edge index (2, E) of the disjoint union of `batch_size` filtered noisy graphs, in
-        the layout of `StructureNoise.sample_edges` (both directions, grouped by copy)."""
+        the layout of `StructureNoise.sample_edges` (both directions, grouped by copy).
+
+        Args:
+            output_cluster (int): output cluster k.
+            batch_size (int): number of copies B.
+            generator (np.random.Generator): the chunk's generator.
+
+        Returns:
+            Tensor: int64 (2, E).
+        """
         k = int(output_cluster)
         if not 0 <= k < self.n_clusters:
             raise ValueError(f"output_cluster must lie in [0, {self.n_clusters - 1}], got {k}")
@@ -259,7 +346,11 @@ class FilteredStructureNoise:
         return torch.from_numpy(np.stack([src, dst]))
 
     def describe(self) -> dict:
-        """Identity of the filtered law: the structure noise, the filter and the features."""
+        """Identity of the filtered law: the structure noise, the filter and the features.
+
+        Returns:
+            dict: kind, the structure noise's and the filter's identities, a digest of ``x``.
+        """
         x = self.x.detach().cpu()
         dense = x.to_dense() if x.layout != torch.strided else x
         digest = hashlib.sha256(dense.contiguous().numpy().tobytes()).hexdigest()

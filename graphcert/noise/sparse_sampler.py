@@ -51,6 +51,12 @@ class BinaryGraph:
     ``ones[j]`` holds the sorted flat keys ``node * n_features + feature`` of the 1-bits of the
     nodes in input cluster j (int32 when N * D < 2^31, else int64); ``labels`` maps nodes to
     input clusters.
+
+    Args:
+        n_nodes (int): number of nodes N.
+        n_features (int): attribute dimension D.
+        labels (np.ndarray): input cluster of every node, int64 (N,).
+        ones (tuple[np.ndarray, ...]): per input cluster the sorted flat keys of its 1-bits.
     """
 
     n_nodes: int
@@ -60,10 +66,12 @@ class BinaryGraph:
 
     @property
     def n_clusters(self) -> int:
+        """Number of input clusters C."""
         return len(self.ones)
 
     @property
     def key_dtype(self) -> type:
+        """Integer type of the flat keys: int32 when N * D < 2^31, else int64."""
         return np.int32 if self.n_nodes * self.n_features < 2**31 else np.int64
 
     @property
@@ -72,7 +80,14 @@ class BinaryGraph:
         return np.flatnonzero(np.bincount(self.labels, minlength=self.n_clusters))
 
     def to(self, device: torch.device | str) -> DeviceBinaryGraph:
-        """The same attributes on `device`, for drawing there with a torch generator."""
+        """The same attributes on `device`, for drawing there with a torch generator.
+
+        Args:
+            device (torch.device or str): the device.
+
+        Returns:
+            DeviceBinaryGraph: the attributes on ``device``.
+        """
         return DeviceBinaryGraph.build(self.n_nodes, self.n_features, self.labels, self.ones,
                                        device)
 
@@ -130,6 +145,16 @@ def sample_prepared(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_s
     a_j (kept with probability a_j / max a): again exactly Bernoulli(a_j) per position.
     All sets come out sorted (`bernoulli_positions`), so the CSR is built by one linear merge
     (`merged_csr_rows`), never by a sort; no position outside these sets is ever touched.
+
+    Args:
+        graph (BinaryGraph): the prepared attributes.
+        theta_plus_row (array_like): 0 -> 1 probability per input cluster, shape (C,).
+        theta_minus_row (array_like): 1 -> 0 probability per input cluster, shape (C,).
+        batch_size (int): number of copies B.
+        generator (np.random.Generator): the chunk's generator.
+
+    Returns:
+        Tensor: sparse CSR (B * N, D).
     """
     return start_sample(graph, theta_plus_row, theta_minus_row, batch_size, generator).result()
 
@@ -137,7 +162,18 @@ def sample_prepared(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_s
 def start_sample(graph: BinaryGraph, theta_plus_row, theta_minus_row, batch_size: int,
                  generator: np.random.Generator) -> "PendingCopies":
     """Draw the random numbers of `sample_prepared`'s batch now; its copies are finished by
-    whichever threads call `PendingCopies.work` (the same samples, docs/theory.md §2)."""
+    whichever threads call `PendingCopies.work` (the same samples, docs/theory.md §2).
+
+    Args:
+        graph (BinaryGraph): the prepared attributes.
+        theta_plus_row (array_like): 0 -> 1 probability per input cluster, shape (C,).
+        theta_minus_row (array_like): 1 -> 0 probability per input cluster, shape (C,).
+        batch_size (int): number of copies B.
+        generator (np.random.Generator): the chunk's generator.
+
+    Returns:
+        PendingCopies: the batch.
+    """
     plan = _Plan.build(graph, _check_row("theta_plus_row", theta_plus_row, graph.n_clusters),
                        _check_row("theta_minus_row", theta_minus_row, graph.n_clusters))
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -224,6 +260,13 @@ class PendingCopies:
     rewinds the generator and makes every copy itself, copy after copy.
     `result` finishes the batch in the calling thread (and `SAMPLER_THREADS - 1` pool
     threads) and builds it.
+
+    Args:
+        graph (BinaryGraph): the prepared attributes.
+        plan (_Plan): the probabilities of the batch's distribution.
+        rng (np.random.Generator): the chunk's generator.
+        unions (list[list[np.ndarray]]): per copy the drawn union sets.
+        removals (list[list[np.ndarray]]): per copy the drawn removal sets.
     """
 
     def __init__(self, graph: BinaryGraph, plan: _Plan, rng: np.random.Generator,
@@ -271,14 +314,22 @@ class PendingCopies:
         self._all_done.wait()
 
     def assemble(self) -> Tensor:
-        """The batch as one (B * N, D) sparse CSR tensor of ones, once it is finished."""
+        """The batch as one (B * N, D) sparse CSR tensor of ones, once it is finished.
+
+        Returns:
+            Tensor: sparse CSR (B * N, D).
+        """
         self._all_done.wait()
         if self._error is not None:
             raise self._error
         return _to_batched_csr(self._copies, self._graph)
 
     def result(self) -> Tensor:
-        """`finish` and `assemble` in the calling thread."""
+        """`finish` and `assemble` in the calling thread.
+
+        Returns:
+            Tensor: sparse CSR (B * N, D).
+        """
         self.finish()
         return self.assemble()
 

@@ -41,6 +41,16 @@ class DeviceBinaryGraph:
     ``labels`` (N,) input cluster of every node; ``ones`` (nnz,) sorted flat keys of the
     1-bits and ``ones_cluster`` (nnz,) their input clusters; ``is_one`` (N * D,) the same
     set as a bitmap; ``present`` the clusters that hold a node.
+
+    Args:
+        n_nodes (int): number of nodes N.
+        n_features (int): attribute dimension D.
+        n_clusters (int): number of input clusters C.
+        labels (Tensor): int64 (N,).
+        ones (Tensor): int64 (nnz,).
+        ones_cluster (Tensor): int64 (nnz,).
+        is_one (Tensor): bool (N * D,).
+        present (np.ndarray): int64 ids of the non-empty clusters.
     """
 
     n_nodes: int
@@ -55,7 +65,18 @@ class DeviceBinaryGraph:
     @classmethod
     def build(cls, n_nodes: int, n_features: int, labels: np.ndarray,
               ones: tuple[np.ndarray, ...], device: torch.device | str) -> "DeviceBinaryGraph":
-        """From the per-cluster sorted keys ``ones[j]`` of a `BinaryGraph`."""
+        """From the per-cluster sorted keys ``ones[j]`` of a `BinaryGraph`.
+
+        Args:
+            n_nodes (int): number of nodes N.
+            n_features (int): attribute dimension D.
+            labels (np.ndarray): input cluster of every node, int64 (N,).
+            ones (tuple[np.ndarray, ...]): per input cluster the sorted flat keys of its 1-bits.
+            device (torch.device or str): the device.
+
+        Returns:
+            DeviceBinaryGraph: the attributes on ``device``.
+        """
         keys = np.concatenate(ones).astype(np.int64)
         cluster = np.repeat(np.arange(len(ones)), [len(o) for o in ones])
         order = np.argsort(keys, kind="stable")
@@ -68,9 +89,18 @@ class DeviceBinaryGraph:
 
     @property
     def device(self) -> torch.device:
+        """The device of the tensors."""
         return self.ones.device
 
     def to(self, device: torch.device | str) -> "DeviceBinaryGraph":
+        """The same attributes on `device` (itself if already there).
+
+        Args:
+            device (torch.device or str): the device.
+
+        Returns:
+            DeviceBinaryGraph: the attributes on ``device``.
+        """
         if torch.device(device) == self.device:
             return self
         moved = {name: getattr(self, name).to(device)
@@ -83,7 +113,18 @@ def sample_on_device(graph: DeviceBinaryGraph, theta_plus_row: np.ndarray,
                      theta_minus_row: np.ndarray, batch_size: int,
                      generator: torch.Generator) -> Tensor:
     """`batch_size` noisy copies as a (B * N, D) sparse CSR tensor of ones on the generator's
-    device; ``theta_*_row[j]`` (validated probabilities) apply to input cluster j."""
+    device; ``theta_*_row[j]`` (validated probabilities) apply to input cluster j.
+
+    Args:
+        graph (DeviceBinaryGraph): the prepared attributes.
+        theta_plus_row (np.ndarray): 0 -> 1 probability per input cluster, shape (C,).
+        theta_minus_row (np.ndarray): 1 -> 0 probability per input cluster, shape (C,).
+        batch_size (int): number of copies B.
+        generator (torch.Generator): the generator, on the graph's device.
+
+    Returns:
+        Tensor: sparse CSR (B * N, D).
+    """
     if generator.device != graph.device:
         raise ValueError(f"generator on {generator.device}, graph on {graph.device}")
     length = graph.n_nodes * graph.n_features
@@ -115,6 +156,15 @@ def bernoulli_rows(rows: int, length: int, p: float, generator: torch.Generator)
     float64 uniforms U (exact up to float64 rounding, as `graphcert.noise.bernoulli.
     bernoulli_positions`). Each row draws its expected count plus six standard deviations
     (plus 16) at once, and all rows draw more together in the rare case that one falls short.
+
+    Args:
+        rows (int): number of processes.
+        length (int): positions per process.
+        p (float): success probability.
+        generator (torch.Generator): source of the uniforms.
+
+    Returns:
+        Tensor: int64 (K,), sorted.
     """
     device = generator.device
     if p <= 0.0 or length == 0 or rows == 0:
@@ -146,7 +196,16 @@ def _merge_disjoint(a: Tensor, b: Tensor) -> Tensor:
 
 def ones_csr(keys: Tensor, rows: int, n_features: int) -> Tensor:
     """The (rows, n_features) sparse CSR tensor of ones at the sorted flat `keys`
-    (``row * n_features + column``), indices int32 when they fit."""
+    (``row * n_features + column``), indices int32 when they fit.
+
+    Args:
+        keys (Tensor): sorted flat keys, shape (nnz,).
+        rows (int): number of rows.
+        n_features (int): number of columns D.
+
+    Returns:
+        Tensor: sparse CSR (rows, D).
+    """
     crow = torch.searchsorted(keys, torch.arange(rows + 1, device=keys.device) * n_features)
     col = keys % n_features
     if max(keys.numel(), rows, n_features) < 2**31:

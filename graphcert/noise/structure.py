@@ -57,6 +57,14 @@ def pair_schedule(ranks, low: float, high: float) -> np.ndarray:
 
     Outputs of cluster k see pair {a, b} at rank ``r = min(ranks[k, a], ranks[k, b])`` (an edge
     matters to k through its nearer endpoint): ``low + (high - low) r / (C - 1)``.
+
+    Args:
+        ranks (array_like): affinity rank of cluster a for output cluster k, shape (C, C).
+        low (float): probability at rank 0.
+        high (float): probability at rank C - 1.
+
+    Returns:
+        np.ndarray: float64 (C, P).
     """
     # affine in the rank: the nearer endpoint's value
     per_cluster = noise_schedule(ranks, low, high)
@@ -67,7 +75,15 @@ def pair_schedule(ranks, low: float, high: float) -> np.ndarray:
 
 
 def tile_features(x: Tensor, batch_size: int) -> Tensor:
-    """(N, D) features as the (B * N, D) stack of B copies: sparse CSR, sharing the values."""
+    """(N, D) features as the (B * N, D) stack of B copies: sparse CSR, sharing the values.
+
+    Args:
+        x (Tensor): features, shape (N, D).
+        batch_size (int): number of copies B.
+
+    Returns:
+        Tensor: sparse CSR (B * N, D).
+    """
     x = _as_csr(x)
     crow, col, values = x.crow_indices(), x.col_indices(), x.values()
     nnz, n_rows = col.numel(), x.shape[0]
@@ -88,6 +104,12 @@ class StructureNoise:
     ``edge_index`` (2, E) is the clean graph (either direction, duplicates and self-loops are
     dropped), ``labels`` (N,) the cluster of every node, ``p_plus`` / ``p_minus`` (C, P) the
     add / delete probabilities, row = output cluster, column = cluster pair (:func:`cluster_pairs`).
+
+    Args:
+        edge_index (np.ndarray): the clean graph, shape (2, E).
+        labels (np.ndarray): cluster of every node, shape (N,).
+        p_plus (np.ndarray): add probabilities, shape (C, P).
+        p_minus (np.ndarray): delete probabilities, shape (C, P).
     """
 
     edge_index: np.ndarray
@@ -115,20 +137,39 @@ class StructureNoise:
     @classmethod
     def isotropic(cls, edge_index, n_nodes: int, p_plus: float, p_minus: float
                   ) -> "StructureNoise":
-        """One cluster, the same probabilities for every pair (SparseSmooth's noise)."""
+        """One cluster, the same probabilities for every pair (SparseSmooth's noise).
+
+        Args:
+            edge_index (array_like): the clean graph, shape (2, E).
+            n_nodes (int): number of nodes N.
+            p_plus (float): edge add probability.
+            p_minus (float): edge delete probability.
+
+        Returns:
+            StructureNoise: one cluster.
+        """
         return cls(edge_index, np.zeros(int(n_nodes), dtype=np.int64),
                    np.full((1, 1), p_plus, dtype=float), np.full((1, 1), p_minus, dtype=float))
 
     @property
     def n_nodes(self) -> int:
+        """Number of nodes N."""
         return self.labels.size
 
     @property
     def n_clusters(self) -> int:
+        """Number of clusters C."""
         return self.p_plus.shape[0]
 
     def prepare(self, x: Tensor) -> Tensor:
-        """The clean features as sparse CSR (tiled per batch by `sample`)."""
+        """The clean features as sparse CSR (tiled per batch by `sample`).
+
+        Args:
+            x (Tensor): node features, shape (N, D).
+
+        Returns:
+            Tensor: sparse CSR (N, D).
+        """
         if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[0] != self.n_nodes:
             raise ValueError(f"x must be an ({self.n_nodes}, D) torch tensor, got "
                              f"{getattr(x, 'shape', type(x).__name__)}")
@@ -136,14 +177,33 @@ class StructureNoise:
 
     def sample(self, x: Tensor, output_cluster: int, batch_size: int,
                generator: np.random.Generator) -> NoisyGraphs:
-        """`batch_size` copies with clean features and noisy structure (`output_cluster`)."""
+        """`batch_size` copies with clean features and noisy structure (`output_cluster`).
+
+        Args:
+            x (Tensor): node features, shape (N, D).
+            output_cluster (int): output cluster k.
+            batch_size (int): number of copies B.
+            generator (np.random.Generator): the chunk's generator.
+
+        Returns:
+            NoisyGraphs: features (B * N, D) and edges (2, E).
+        """
         edges = self.sample_edges(output_cluster, batch_size, generator)
         return NoisyGraphs(tile_features(self.prepare(x), batch_size), edges, batch_size)
 
     def sample_edges(self, output_cluster: int, batch_size: int,
                      generator: np.random.Generator) -> Tensor:
         """Edge index (2, E) of the disjoint union of `batch_size` noisy graphs: copy b's
-        nodes are b * N .. b * N + N - 1, both directions of every edge, grouped by copy."""
+        nodes are b * N .. b * N + N - 1, both directions of every edge, grouped by copy.
+
+        Args:
+            output_cluster (int): output cluster k.
+            batch_size (int): number of copies B.
+            generator (np.random.Generator): the chunk's generator.
+
+        Returns:
+            Tensor: int64 (2, E).
+        """
         output_cluster = check_int(output_cluster, "output_cluster", f"[0, {self.n_clusters - 1}]")
         batch_size = check_positive_int(batch_size, "batch_size")
         if not isinstance(generator, np.random.Generator):
@@ -160,7 +220,11 @@ class StructureNoise:
         return torch.from_numpy(np.stack([src, dst]))
 
     def describe(self) -> dict:
-        """JSON-serializable identity of the distribution (used to validate resumed runs)."""
+        """JSON-serializable identity of the distribution (used to validate resumed runs).
+
+        Returns:
+            dict: kind, probabilities, digests of the labels and edges.
+        """
         return {"kind": "localized_structure", "p_plus": self.p_plus.tolist(),
                 "p_minus": self.p_minus.tolist(),
                 "labels_sha256": hashlib.sha256(self.labels.tobytes()).hexdigest(),
@@ -250,6 +314,10 @@ class ProductNoise:
     Both must use the same node clusters (output cluster k smooths attributes and structure
     with its own rows of both). `sample` draws the attributes, then the structure, from the
     chunk's generator.
+
+    Args:
+        attributes (LocalizedNoise): the attribute noise.
+        structure (StructureNoise): the structure noise, same clusters.
     """
 
     attributes: LocalizedNoise
@@ -261,22 +329,48 @@ class ProductNoise:
 
     @property
     def labels(self) -> np.ndarray:
+        """Cluster of every node, int64 (N,)."""
         return self.structure.labels
 
     @property
     def n_clusters(self) -> int:
+        """Number of clusters C."""
         return self.structure.n_clusters
 
     def prepare(self, x: Tensor | BinaryGraph) -> BinaryGraph:
+        """The attributes prepared by the attribute noise.
+
+        Args:
+            x (Tensor or BinaryGraph): binary attributes (N, D), or prepared.
+
+        Returns:
+            BinaryGraph: the indexed 1-bits.
+        """
         return self.attributes.prepare(x)
 
     def sample(self, x: Tensor | BinaryGraph, output_cluster: int, batch_size: int,
                generator: np.random.Generator) -> NoisyGraphs:
+        """`batch_size` copies with noisy attributes and noisy structure.
+
+        Args:
+            x (Tensor or BinaryGraph): binary attributes (N, D), or prepared.
+            output_cluster (int): output cluster k.
+            batch_size (int): number of copies B.
+            generator (np.random.Generator): the chunk's generator.
+
+        Returns:
+            NoisyGraphs: sparse CSR features (B * N, D) and edges (2, E).
+        """
         features = self.attributes.sample(x, output_cluster, batch_size, generator)
         edges = self.structure.sample_edges(output_cluster, batch_size, generator)
         return NoisyGraphs(features, edges, batch_size)
 
     def describe(self) -> dict:
+        """JSON-serializable identity of the distribution.
+
+        Returns:
+            dict: kind and both noises' identities.
+        """
         return {"kind": "product", "attributes": self.attributes.describe(),
                 "structure": self.structure.describe()}
 

@@ -42,7 +42,12 @@ def _registered_methods() -> tuple[str, ...]:
 @dataclass
 class RunConfig(Schema):
     """Everything that determines a run's results; defaults follow the papers (LRS §7.2, C.3)
-    except the sample counts, which are sized for a laptop-scale first run."""
+    except the sample counts, which are sized for a laptop-scale first run.
+
+    Args:
+        **fields: one keyword per field below, each documented by its ``help`` (the text of
+            ``graphcert certify --help``, with its default and constraint).
+    """
 
     seed_fields = ("split_seed", "train_seed", "mc_seed")
 
@@ -234,17 +239,35 @@ class RunConfig(Schema):
                          self.n_bins, self.mc_seed)  # the chunk count, before any work
 
     def fields_read(self, method: str) -> frozenset[str]:
-        """The fields `method` reads under this threat model."""
+        """The fields `method` reads under this threat model.
+
+        Args:
+            method (str): a registered method.
+
+        Returns:
+            frozenset[str]: field names.
+        """
         return METHODS[method].fields - fields_not_read(self.threat_model)
 
     def method_fields(self) -> frozenset[str]:
-        """The fields the requested methods read."""
+        """The fields the requested methods read.
+
+        Returns:
+            frozenset[str]: field names.
+        """
         return frozenset().union(*(self.fields_read(name) for name in self.methods))
 
     def ignored_fields(self, method: str) -> dict:
         """Method settings changed from their defaults that `method` does not read (e.g.
         local_budget for SparseSmooth, p_plus under threat_model attributes): reported next
-        to its results."""
+        to its results.
+
+        Args:
+            method (str): a registered method.
+
+        Returns:
+            dict: field name -> value.
+        """
         shared = frozenset().union(*(m.fields for m in METHODS.values()))
         defaults = self.defaults()
         return {name: getattr(self, name) for name in sorted(shared - self.fields_read(method))
@@ -252,7 +275,11 @@ class RunConfig(Schema):
 
     def training_key(self) -> dict:
         """The fields a trained model depends on (to refuse a stale checkpoint); the
-        structure noise counts only when edges are threatened (models are trained on it)."""
+        structure noise counts only when edges are threatened (models are trained on it).
+
+        Returns:
+            dict: field name -> value.
+        """
         fields = _TRAINING_FIELDS + (_STRUCTURE_TRAINING_FIELDS
                                      if self.threat_model in ("structure", "both") else ())
         if self.denoise != "none":

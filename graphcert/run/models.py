@@ -23,12 +23,26 @@ __all__ = ["build_model", "is_model_spec", "model_class"]
 
 def is_model_spec(model: str) -> bool:
     """Whether `model` names a class (``file.py:Class`` or ``module:Class``), not a
-    registered model."""
+    registered model.
+
+    Args:
+        model (str): the model setting.
+
+    Returns:
+        bool: whether it contains ``":"``.
+    """
     return ":" in model
 
 
 def model_class(spec: str) -> type[torch.nn.Module]:
-    """The class named by ``path/to/file.py:ClassName`` or ``package.module:ClassName``."""
+    """The class named by ``path/to/file.py:ClassName`` or ``package.module:ClassName``.
+
+    Args:
+        spec (str): ``path/to/file.py:ClassName`` or ``package.module:ClassName``.
+
+    Returns:
+        type[torch.nn.Module]: the class.
+    """
     where, _, name = spec.rpartition(":")
     if not where or not name.isidentifier():
         raise ValueError(f"model == {spec!r}, must be a registered name {sorted(MODELS)}, "
@@ -70,7 +84,17 @@ def model_class(spec: str) -> type[torch.nn.Module]:
 
 def build_model(spec: str, in_features: int, num_classes: int, **params) -> torch.nn.Module:
     """A new model: ``get_model(spec, ...)`` for a registered name, else the user's class
-    called with ``(in_features, num_classes, **params)``."""
+    called with ``(in_features, num_classes, **params)``.
+
+    Args:
+        spec (str): a registered name or ``file.py:Class`` / ``module:Class``.
+        in_features (int): feature dimension D.
+        num_classes (int): number of classes C.
+        **params: keyword arguments of the model.
+
+    Returns:
+        torch.nn.Module: the model.
+    """
     if not is_model_spec(spec):
         return get_model(spec, in_features, num_classes, **params)
     return model_class(spec)(in_features, num_classes, **params)

@@ -46,7 +46,14 @@ _DIGEST_SUFFIX = ".sha256"
 
 
 def prepare_run_dir(run_dir: str | os.PathLike) -> Path:
-    """`run_dir` as an existing directory (created if missing), or a clear ValueError."""
+    """`run_dir` as an existing directory (created if missing), or a clear ValueError.
+
+    Args:
+        run_dir (str or os.PathLike): the directory.
+
+    Returns:
+        Path: the directory.
+    """
     run_dir = Path(run_dir)
     check_path_length(run_dir, "output directory")
     if run_dir.exists() and not run_dir.is_dir():
@@ -68,7 +75,13 @@ _ROOM = len("/.certified_accuracy.png.XXXXXXXX.part")
 
 def check_path_length(path: Path, what: str, room: int = _ROOM) -> None:
     """ValueError naming `what` if `path` plus `room` bytes of file names, or one of its
-    names, is longer than the file system allows (PATH_MAX, NAME_MAX)."""
+    names, is longer than the file system allows (PATH_MAX, NAME_MAX).
+
+    Args:
+        path (Path): the path.
+        what (str): how the message names it.
+        room (int): bytes left for the file names below it.
+    """
     anchor = next((p for p in path.absolute().parents if os.path.isdir(p)), Path("/"))
     name_max = os.pathconf(anchor, "PC_NAME_MAX")
     path_max = os.pathconf(anchor, "PC_PATH_MAX") - 1  # PATH_MAX counts the final NUL
@@ -83,7 +96,14 @@ def check_path_length(path: Path, what: str, room: int = _ROOM) -> None:
 @contextlib.contextmanager
 def locked(run_dir: Path) -> Iterator[Path]:
     """Hold `run_dir`'s lock file while the block runs (re-entrant within one process); a
-    second process stops with a ValueError that names the directory."""
+    second process stops with a ValueError that names the directory.
+
+    Args:
+        run_dir (Path): the run directory.
+
+    Yields:
+        Path: ``run_dir``.
+    """
     lock = FileLock(run_dir / LOCK_FILE, timeout=0, is_singleton=True)
     try:
         lock.acquire()
@@ -98,7 +118,14 @@ def locked(run_dir: Path) -> Iterator[Path]:
 
 
 def file_fingerprint(path: str | os.PathLike) -> str:
-    """``"sha256:<hex>"`` of a file's bytes."""
+    """``"sha256:<hex>"`` of a file's bytes.
+
+    Args:
+        path (str or os.PathLike): the file.
+
+    Returns:
+        str: ``"sha256:<hex>"``.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -107,7 +134,15 @@ def file_fingerprint(path: str | os.PathLike) -> str:
 
 
 def model_file_matches(results: dict, run_dir: Path) -> bool:
-    """Whether `results` were computed with the model file now in `run_dir`."""
+    """Whether `results` were computed with the model file now in `run_dir`.
+
+    Args:
+        results (dict): the loaded results.json.
+        run_dir (Path): the run directory.
+
+    Returns:
+        bool: whether the fingerprints agree.
+    """
     recorded = (results.get("fingerprints") or {}).get(MODEL_FILE)
     path = run_dir / MODEL_FILE
     return recorded is not None and path.is_file() and recorded == file_fingerprint(path)
@@ -115,7 +150,12 @@ def model_file_matches(results: dict, run_dir: Path) -> bool:
 
 def check_model_file(results: dict, run_dir: Path) -> None:
     """ValueError if `run_dir` holds another model file than the one `results` record (a
-    directory without model file, or results without fingerprint, pass)."""
+    directory without model file, or results without fingerprint, pass).
+
+    Args:
+        results (dict): the loaded results.json.
+        run_dir (Path): the run directory.
+    """
     recorded = (results.get("fingerprints") or {}).get(MODEL_FILE)
     path = run_dir / MODEL_FILE
     if recorded is not None and path.is_file() and recorded != file_fingerprint(path):
@@ -125,7 +165,15 @@ def check_model_file(results: dict, run_dir: Path) -> None:
 
 def write_results(results: dict, run_dir: Path) -> Path:
     """Write ``run_dir/results.json`` and, beside it, the digest that marks it as written by
-    graphcert (``results.json.sha256``); returns the results path."""
+    graphcert (``results.json.sha256``); returns the results path.
+
+    Args:
+        results (dict): JSON-ready results.
+        run_dir (Path): the run directory.
+
+    Returns:
+        Path: ``run_dir / "results.json"``.
+    """
     path = run_dir / RESULTS_FILE
     write_json(path, results)
     write_text(_digest_path(path), file_fingerprint(path) + "\n")
@@ -134,7 +182,14 @@ def write_results(results: dict, run_dir: Path) -> Path:
 
 def results_not_ours(path: Path) -> str | None:
     """Why the results.json at `path` was not written by graphcert as it is now (no digest
-    beside it, or another one: edited or copied by hand); None if its digest matches."""
+    beside it, or another one: edited or copied by hand); None if its digest matches.
+
+    Args:
+        path (Path): the results.json.
+
+    Returns:
+        str or None: the reason, or None.
+    """
     digest = _digest_path(path)
     try:
         recorded = digest.read_text(encoding="ascii").strip()

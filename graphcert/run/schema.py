@@ -72,7 +72,16 @@ class Option:
 
 def option(default: Any = dataclasses.MISSING, *, help: str, **constraint) -> Any:
     """A schema field: default, help and constraint (`Option`'s interval, choices, keys).
-    Mutable defaults (lists, dicts) are copied for every instance."""
+    Mutable defaults (lists, dicts) are copied for every instance.
+
+    Args:
+        default (Any): the default (copied per instance if a list or dict).
+        help (str): what the field is.
+        **constraint: ``interval``, ``choices`` or ``keys`` (`Option`).
+
+    Returns:
+        Any: a ``dataclasses.field``.
+    """
     metadata = {"schema": Option(help, **constraint)}
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: copy.deepcopy(default),
@@ -189,18 +198,34 @@ class Schema:
 
     @classmethod
     def defaults(cls) -> dict:
-        """The default of every field (fresh copies of mutable ones)."""
+        """The default of every field (fresh copies of mutable ones).
+
+        Returns:
+            dict: field name -> default.
+        """
         return {f.name: f.default if f.default is not dataclasses.MISSING else
                 f.default_factory() for f in dataclasses.fields(cls)}
 
     def to_dict(self) -> dict:
-        """Plain JSON-ready values (paths as strings, tuples as lists)."""
+        """Plain JSON-ready values (paths as strings, tuples as lists).
+
+        Returns:
+            dict: field name -> value.
+        """
         return {name: _plain(getattr(self, name)) for name in fields_of(type(self))}
 
     @classmethod
     def from_dict(cls, values: dict, source: str | None = None):
         """The configuration of `values` (defaults for missing keys); `source` (a file) is
-        named in errors about its values."""
+        named in errors about its values.
+
+        Args:
+            values (dict): field name -> value.
+            source (str, optional): the file the values come from.
+
+        Returns:
+            Schema: an instance of the class.
+        """
         specs = fields_of(cls)
         prefix = f"{source}: " if source else ""
         _refuse_unknown(values, specs, prefix)
@@ -217,7 +242,15 @@ class Schema:
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides):
-        """The mapping in YAML file `path`, with `overrides` (flags) winning."""
+        """The mapping in YAML file `path`, with `overrides` (flags) winning.
+
+        Args:
+            path (str or Path): the YAML file.
+            **overrides: field name -> value, winning over the file.
+
+        Returns:
+            Schema: an instance of the class.
+        """
         values = read_yaml(path)
         specs = fields_of(cls)
         _refuse_unknown(values, specs, f"{path}: ")
@@ -341,7 +374,14 @@ _Loader.add_constructor("tag:yaml.org,2002:float", _core_float)
 
 def read_yaml(path: str | Path) -> dict:
     """The mapping in YAML file `path` (YAML 1.2 core schema, no aliases, no duplicate keys);
-    errors name the file."""
+    errors name the file.
+
+    Args:
+        path (str or Path): the YAML file.
+
+    Returns:
+        dict: the mapping ({} for an empty file).
+    """
     path = Path(path)
     if os.path.isdir(path):
         raise ValueError(f"{path} is a directory, expected a YAML file")
@@ -370,7 +410,13 @@ def read_yaml(path: str | Path) -> dict:
 def add_flags(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
     """One flag per field of schema `cls` (``--n-samples`` for n_samples; booleans as
     ``--relax / --no-relax``; lists comma-separated; declared dict keys as their own flags).
-    Flags not given leave no attribute, so `flag_values` returns only what was typed."""
+    Flags not given leave no attribute, so `flag_values` returns only what was typed.
+
+    Args:
+        parser (argparse.ArgumentParser): the parser.
+        cls (type): the `Schema`.
+        skip (tuple[str, ...]): fields without a flag.
+    """
     defaults = cls.defaults()
     for name, spec in fields_of(cls).items():
         if name in skip:
@@ -395,7 +441,15 @@ def add_flags(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] 
 
 
 def flag_values(args: argparse.Namespace, cls: type) -> dict:
-    """The fields of schema `cls` given as flags (dict keys gathered into their field)."""
+    """The fields of schema `cls` given as flags (dict keys gathered into their field).
+
+    Args:
+        args (argparse.Namespace): the parsed arguments.
+        cls (type): the `Schema`.
+
+    Returns:
+        dict: field name -> value.
+    """
     given = vars(args)
     values = {}
     for name, spec in fields_of(cls).items():

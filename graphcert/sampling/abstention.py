@@ -24,14 +24,28 @@ ABSTAIN = float("-inf")  # every logit of an abstaining output
 
 
 def abstaining_rows(logits: np.ndarray | Tensor):
-    """(...,) bool: outputs whose logits are all -inf."""
+    """(...,) bool: outputs whose logits are all -inf.
+
+    Args:
+        logits (np.ndarray or Tensor): logits, shape (..., Y).
+
+    Returns:
+        np.ndarray or Tensor: bool (...,).
+    """
     if isinstance(logits, Tensor):
         return torch.isneginf(logits).all(-1)
     return np.isneginf(logits).all(-1)
 
 
 def class_votes(logits: np.ndarray | Tensor):
-    """(...,) predicted class per output, -1 where it abstains."""
+    """(...,) predicted class per output, -1 where it abstains.
+
+    Args:
+        logits (np.ndarray or Tensor): logits, shape (..., Y).
+
+    Returns:
+        np.ndarray or Tensor: int64 (...,).
+    """
     if isinstance(logits, Tensor):
         return torch.where(abstaining_rows(logits), -1, logits.argmax(-1))
     return np.where(abstaining_rows(logits), -1, logits.argmax(-1))
@@ -39,7 +53,14 @@ def class_votes(logits: np.ndarray | Tensor):
 
 def class_scores(logits: np.ndarray | Tensor):
     """Softmax scores (float64 for numpy, the logits' float type for torch), 0 for every
-    class where the output abstains."""
+    class where the output abstains.
+
+    Args:
+        logits (np.ndarray or Tensor): logits, shape (..., Y).
+
+    Returns:
+        np.ndarray or Tensor: scores, shape (..., Y).
+    """
     if isinstance(logits, Tensor):
         abstain = abstaining_rows(logits)[..., None]
         safe = torch.where(abstain, torch.zeros_like(logits), logits)

@@ -42,7 +42,15 @@ BATCHINGS = ("union", "folded", "single")
 
 def folded_input(x: Tensor, batch_size: int) -> Tensor | BatchedCSR:
     """(B * N, D) stacked copies as the (B, N, D) input of a folded model: a view of a dense
-    tensor, or a `BatchedCSR` sharing the index tensors of a sparse CSR one."""
+    tensor, or a `BatchedCSR` sharing the index tensors of a sparse CSR one.
+
+    Args:
+        x (Tensor): stacked copies, shape (B * N, D), dense or sparse CSR.
+        batch_size (int): number of copies B.
+
+    Returns:
+        Tensor or BatchedCSR: shape (B, N, D).
+    """
     rows, features = x.shape
     shape = torch.Size((batch_size, rows // batch_size, features))
     if x.layout == torch.sparse_csr:
@@ -53,20 +61,48 @@ def folded_input(x: Tensor, batch_size: int) -> Tensor | BatchedCSR:
 def batch_for_memory(batch_size: int, num_nodes: int, num_features: int,
                      max_bytes: int = 2**28) -> int:
     """The largest batch <= `batch_size` whose dense float32 (B, N, D) copies fit in
-    `max_bytes` (at least 1): ogbn-arxiv's 169k x 128 features take 87 MB per copy."""
+    `max_bytes` (at least 1): ogbn-arxiv's 169k x 128 features take 87 MB per copy.
+
+    Args:
+        batch_size (int): the wanted batch size.
+        num_nodes (int): number of nodes N.
+        num_features (int): feature dimension D.
+        max_bytes (int): memory budget of a batch.
+
+    Returns:
+        int: the batch size, >= 1.
+    """
     per_copy = 4 * num_nodes * num_features
     return int(max(1, min(batch_size, max_bytes // per_copy)))
 
 
 def disjoint_union(edge_index: Tensor, num_nodes: int, copies: int) -> Tensor:
     """`copies` copies of one graph as one block-diagonal graph: (2, copies * E), copy b's
-    edges shifted by b * num_nodes (torch_geometric's batching of graphs)."""
+    edges shifted by b * num_nodes (torch_geometric's batching of graphs).
+
+    Args:
+        edge_index (Tensor): edges of one graph, shape (2, E).
+        num_nodes (int): nodes of one graph N.
+        copies (int): number of copies B.
+
+    Returns:
+        Tensor: edges, shape (2, B * E).
+    """
     offsets = torch.arange(copies, device=edge_index.device) * num_nodes
     return (edge_index[:, None, :] + offsets[None, :, None]).reshape(2, -1)
 
 
 def stacked_rows(x: Tensor, start: int, stop: int) -> Tensor:
-    """Rows [start, stop) of a (rows, D) dense or sparse CSR tensor, in the same layout."""
+    """Rows [start, stop) of a (rows, D) dense or sparse CSR tensor, in the same layout.
+
+    Args:
+        x (Tensor): rows, shape (rows, D), dense or sparse CSR.
+        start (int): first row.
+        stop (int): row after the last.
+
+    Returns:
+        Tensor: shape (stop - start, D), in ``x``'s layout.
+    """
     if x.layout != torch.sparse_csr:
         return x[start:stop]
     crow = x.crow_indices()[start:stop + 1]
@@ -77,7 +113,14 @@ def stacked_rows(x: Tensor, start: int, stop: int) -> Tensor:
 
 
 def model_device(model: Callable) -> torch.device:
-    """Where `model` runs: the device of its first parameter or buffer (CPU if it has none)."""
+    """Where `model` runs: the device of its first parameter or buffer (CPU if it has none).
+
+    Args:
+        model (Callable): a ``torch.nn.Module`` or any callable.
+
+    Returns:
+        torch.device: the device.
+    """
     if isinstance(model, torch.nn.Module):
         for tensor in (*model.parameters(), *model.buffers()):
             return tensor.device
@@ -90,6 +133,13 @@ class BatchedModel:
 
     ``edge_index`` (2, E) is the clean graph that attribute noise leaves to every copy (a
     folded model also takes what its ``prepare_graph`` returns); ``num_nodes`` is N.
+
+    Args:
+        model (Callable): the base classifier, with optional ``batching`` and ``sparse_input``
+            attributes (the model contract above).
+        edge_index (Tensor, optional): the clean graph, shape (2, E).
+        num_nodes (int): number of nodes N.
+        max_bytes (int): memory budget of a batch of dense copies.
     """
 
     def __init__(self, model: Callable, edge_index: Any, num_nodes: int,

@@ -97,7 +97,14 @@ def run_chunk(model: Callable, x: Any, edge_index: Tensor, noise: SmoothingNoise
 
 
 def on_accelerator(device: torch.device) -> bool:
-    """Whether chunks on `device` draw and count there (every device but the CPU)."""
+    """Whether chunks on `device` draw and count there (every device but the CPU).
+
+    Args:
+        device (torch.device): the model's device.
+
+    Returns:
+        bool: True for every device but the CPU.
+    """
     return device.type != "cpu"
 
 
@@ -109,6 +116,17 @@ def noisy_batches(noise: SmoothingNoise, x: Any, output_cluster: int, sizes: lis
     first, finishing copies in any thread) is finished by the caller too while it waits.
 
     The draws happen in the same order either way, so the samples are identical.
+
+    Args:
+        noise (SmoothingNoise): the smoothing distribution.
+        x (Any): the prepared clean input.
+        output_cluster (int): the distribution, that of this output cluster.
+        sizes (list[int]): the batch sizes, in order.
+        rng (np.random.Generator or torch.Generator): the chunk's generator.
+        prefetch (bool): draw the next batch in a background thread.
+
+    Yields:
+        Any: one batch of noisy copies per size, as ``noise.sample`` returns it.
     """
     if not prefetch:
         for size in sizes:

@@ -44,7 +44,11 @@ _LIBRARY_ROOTS = _roots("stdlib", "platstdlib", "purelib", "platlib")
 
 
 class CodeUnknown(ValueError):
-    """The code of an object cannot be described; ``what`` says which object."""
+    """The code of an object cannot be described; ``what`` says which object.
+
+    Args:
+        what (str): the object whose code cannot be described.
+    """
 
     def __init__(self, what: str):
         super().__init__(what)
@@ -53,7 +57,14 @@ class CodeUnknown(ValueError):
 
 def is_library_module(name: str) -> bool:
     """Whether module `name` is installed library code (built in, standard library or
-    site-packages), whose version and source file identify it."""
+    site-packages), whose version and source file identify it.
+
+    Args:
+        name (str): dotted module name.
+
+    Returns:
+        bool: whether it is library code (False for a module not imported).
+    """
     module = sys.modules.get(name)
     if module is None:
         return False
@@ -70,7 +81,14 @@ def _in_library(path: str) -> bool:
 
 def code_digest(obj: Any) -> str:
     """``"sha256:<hex>"`` of the code of class or function `obj` (see the module docstring);
-    `CodeUnknown` names what cannot be described."""
+    `CodeUnknown` names what cannot be described.
+
+    Args:
+        obj (Any): a class or function.
+
+    Returns:
+        str: ``"sha256:<hex>"``.
+    """
     digest = hashlib.sha256(b"graphcert code v1")
     _Walker(digest).visit(obj)
     return "sha256:" + digest.hexdigest()

@@ -21,7 +21,14 @@ __all__ = ["DeviceCounts", "resolve_device", "torch_generator"]
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` (CUDA when available, else the CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``..."""
+    """``"auto"`` (CUDA when available, else the CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+
+    Args:
+        device (str or torch.device): the requested device.
+
+    Returns:
+        torch.device: the device.
+    """
     if isinstance(device, str) and device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -38,7 +45,15 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 def torch_generator(rng: np.random.Generator, device: torch.device) -> torch.Generator:
     """A torch generator on `device` seeded from the seed sequence of the chunk's numpy
-    generator `rng` (which is left untouched): the chunk's own stream on that device."""
+    generator `rng` (which is left untouched): the chunk's own stream on that device.
+
+    Args:
+        rng (np.random.Generator): the chunk's generator.
+        device (torch.device): where to draw.
+
+    Returns:
+        torch.Generator: a seeded generator on ``device``.
+    """
     sequence = getattr(rng.bit_generator, "seed_seq", None)
     if sequence is None:
         raise ValueError("the chunk generator has no seed sequence to seed a device stream from")
@@ -49,7 +64,14 @@ def torch_generator(rng: np.random.Generator, device: torch.device) -> torch.Gen
 class DeviceCounts(ChunkCounts):
     """`ChunkCounts` accumulated on the device of the logits: the same integer statistics
     (votes, scores rounded down to multiples of 2^-16, histogram, sums), copied to numpy once,
-    by `result`."""
+    by `result`.
+
+    Args:
+        n_local (int): nodes of the chunk's cluster n_k.
+        n_classes (int): number of classes Y.
+        n_bins (int): histogram bins M.
+        device (torch.device): where the counts accumulate.
+    """
 
     _FIELDS = ("votes", "score_sum_q", "hist", "candidate_sum_q", "candidate_sq_sum_q")
 
@@ -61,7 +83,12 @@ class DeviceCounts(ChunkCounts):
         self.bad = torch.zeros((), dtype=torch.int64, device=device)  # read once, at the end
 
     def add(self, logits: Tensor, chosen: Tensor | None) -> None:
-        """Add a batch (B, n_k, Y) of logits; `chosen` (n_k,) candidates in the main phase."""
+        """Add a batch (B, n_k, Y) of logits; `chosen` (n_k,) candidates in the main phase.
+
+        Args:
+            logits (Tensor): logits, shape (B, n_k, Y).
+            chosen (Tensor, optional): candidate class per node, shape (n_k,), in the main phase.
+        """
         batch, n_local, n_classes = logits.shape
         t = self.tensors
         top = logits.amax(-1)  # NaN or +inf: no valid output; all -inf: an abstention
@@ -89,6 +116,20 @@ class DeviceCounts(ChunkCounts):
 
     def result(self, config: MonteCarloConfig, noise: dict, phase: int, output_cluster: int,
                chunk: int, nodes: np.ndarray, chosen: np.ndarray | None) -> ChunkStats:
+        """The chunk's statistics, copied to numpy (`ChunkCounts.result`).
+
+        Args:
+            config (MonteCarloConfig): the run's sample counts.
+            noise (dict): the noise's ``describe()``.
+            phase (int): ``PRE`` or ``MAIN``.
+            output_cluster (int): the chunk's cluster.
+            chunk (int): the chunk's index.
+            nodes (np.ndarray): the cluster's nodes, shape (n_k,).
+            chosen (np.ndarray, optional): candidates (n_k,) in the main phase.
+
+        Returns:
+            ChunkStats: the chunk's statistics.
+        """
         for name, tensor in self.tensors.items():
             getattr(self, name)[...] = tensor.cpu().numpy()
         self.non_finite = int(self.bad)

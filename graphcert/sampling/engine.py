@@ -112,7 +112,12 @@ def _model_name(model: Callable) -> str:
 
 def check_edge_ids(edge_index: Any, n_nodes: int) -> None:
     """ValueError unless every node id of `edge_index` (2, E) lies in [0, n_nodes): checked
-    before any sampling, not left to fail inside the model."""
+    before any sampling, not left to fail inside the model.
+
+    Args:
+        edge_index (Any): the graph, shape (2, E) (anything else is not checked).
+        n_nodes (int): number of nodes N.
+    """
     if not isinstance(edge_index, Tensor) or edge_index.numel() == 0 or \
             edge_index.is_sparse or edge_index.is_floating_point():
         return

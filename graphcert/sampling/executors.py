@@ -40,9 +40,31 @@ class Executor(Protocol):
                    config: MonteCarloConfig, phase: int, jobs: list[tuple[int, int]],
                    candidates: np.ndarray | None, *, prefetch: bool = True,
                    on_batch: Callable[[int], None] | None = None
-                   ) -> Iterator[ChunkStats]: ...
+                   ) -> Iterator[ChunkStats]:
+        """Run the chunks `jobs` of one phase (`graphcert.sampling.chunks.run_chunk`).
 
-    def map(self, fn: Callable, items: Iterable) -> Iterator: ...
+        Args:
+            model, x, edge_index, noise, config: as in `run_chunk` (``x`` prepared).
+            phase (int): ``PRE`` or ``MAIN`` (`graphcert.sampling.streams`).
+            jobs (list[tuple[int, int]]): the (output cluster, chunk) pairs to run.
+            candidates (np.ndarray, optional): (N,) score candidates, for ``MAIN``.
+            prefetch (bool): draw the next batch while the model runs.
+            on_batch (Callable[[int], None], optional): called with each batch's size.
+
+        Returns:
+            Iterator[ChunkStats]: one result per job, in the order of `jobs`.
+        """
+
+    def map(self, fn: Callable, items: Iterable) -> Iterator:
+        """Apply `fn` to every item (sweep runs).
+
+        Args:
+            fn (Callable): the function, picklable for remote executors.
+            items (Iterable): its arguments.
+
+        Returns:
+            Iterator: ``fn(item)`` for every item, in order.
+        """
 
 
 class LocalExecutor:
@@ -50,11 +72,33 @@ class LocalExecutor:
 
     def run_chunks(self, model, x, edge_index, noise, config, phase, jobs, candidates, *,
                    prefetch=True, on_batch=None) -> Iterator[ChunkStats]:
+        """Run the chunks one after the other (`Executor.run_chunks`).
+
+        Args:
+            model, x, edge_index, noise, config: as in `run_chunk` (``x`` prepared).
+            phase (int): ``PRE`` or ``MAIN``.
+            jobs (list[tuple[int, int]]): the (output cluster, chunk) pairs to run.
+            candidates (np.ndarray, optional): (N,) score candidates, for ``MAIN``.
+            prefetch (bool): draw the next batch while the model runs.
+            on_batch (Callable[[int], None], optional): called with each batch's size.
+
+        Yields:
+            ChunkStats: one result per job, in order.
+        """
         for cluster, chunk in jobs:
             yield run_chunk(model, x, edge_index, noise, config, cluster, chunk, phase,
                             candidates, prefetch=prefetch, on_batch=on_batch)
 
     def map(self, fn: Callable, items: Iterable) -> Iterator:
+        """Apply `fn` to every item in this process.
+
+        Args:
+            fn (Callable): the function.
+            items (Iterable): its arguments.
+
+        Yields:
+            Any: ``fn(item)``, in order.
+        """
         for item in items:
             yield fn(item)
 
@@ -77,6 +121,14 @@ class RayExecutor:
     process it is used as is. Each task runs torch with ``threads`` threads and reserves as
     many CPUs (default: this process's count, so logits and hence statistics are bit-identical
     to a local run, capped at the largest node's CPUs so that every task can be scheduled).
+
+    Args:
+        address (str, optional): cluster address; None starts a private local instance.
+        num_cpus (int, optional): CPUs of the local instance.
+        threads (int, optional): torch threads (and reserved CPUs) per task.
+        max_in_flight (int, optional): tasks submitted at once; default
+            ``max(2, 2 * cluster CPUs // threads)``.
+        **init_kwargs: passed to ``ray.init``.
     """
 
     def __init__(self, address: str | None = None, num_cpus: int | None = None, *,
@@ -113,7 +165,14 @@ class RayExecutor:
         self._shipped: dict[int, tuple[Any, Any]] = {}
 
     def put(self, obj: Any):
-        """Object reference of `obj`, shipped to the object store only the first time."""
+        """Object reference of `obj`, shipped to the object store only the first time.
+
+        Args:
+            obj (Any): the object.
+
+        Returns:
+            ray.ObjectRef: its reference.
+        """
         key = id(obj)
         if key not in self._shipped:
             self._shipped[key] = (obj, self._ray.put(obj))
@@ -121,6 +180,19 @@ class RayExecutor:
 
     def run_chunks(self, model, x, edge_index, noise, config, phase, jobs, candidates, *,
                    prefetch=True, on_batch=None) -> Iterator[ChunkStats]:
+        """Run the chunks as Ray tasks (`Executor.run_chunks`).
+
+        Args:
+            model, x, edge_index, noise, config: as in `run_chunk` (``x`` prepared), shipped once.
+            phase (int): ``PRE`` or ``MAIN``.
+            jobs (list[tuple[int, int]]): the (output cluster, chunk) pairs to run.
+            candidates (np.ndarray, optional): (N,) score candidates, for ``MAIN``.
+            prefetch (bool): draw the next batch while the model runs.
+            on_batch (Callable[[int], None], optional): called with each chunk's sample count.
+
+        Yields:
+            ChunkStats: one result per job, in order.
+        """
         shared = [self.put(obj) for obj in (model, x, edge_index, noise)]
         candidates = None if candidates is None else self._ray.put(np.asarray(candidates))
         submit = lambda job: self._chunk_task.remote(  # noqa: E731
@@ -131,6 +203,15 @@ class RayExecutor:
             yield part
 
     def map(self, fn: Callable, items: Iterable) -> Iterator:
+        """Apply `fn` to every item as Ray tasks.
+
+        Args:
+            fn (Callable): the function, picklable.
+            items (Iterable): its arguments.
+
+        Yields:
+            Any: ``fn(item)``, in order.
+        """
         task = self._ray.remote(num_cpus=self.threads)(_call_with_threads)
         yield from self._ordered(lambda item: task.remote(fn, item, self.threads), list(items))
 
@@ -163,7 +244,16 @@ class RayExecutor:
 
 def make_executor(kind: str = "local", address: str | None = None,
                   num_cpus: int | None = None) -> LocalExecutor | RayExecutor:
-    """Executor by name (the ``--executor`` / ``--address`` / ``--num-cpus`` flags)."""
+    """Executor by name (the ``--executor`` / ``--address`` / ``--num-cpus`` flags).
+
+    Args:
+        kind (str): ``"local"`` or ``"ray"``.
+        address (str, optional): Ray cluster address.
+        num_cpus (int, optional): CPUs of a local Ray instance.
+
+    Returns:
+        LocalExecutor or RayExecutor: the executor.
+    """
     check_choice(kind, "executor", EXECUTORS)
     if kind == "local":
         if address is not None or num_cpus is not None:

@@ -69,7 +69,17 @@ class _Unknown(Exception):
 
 def scores_fingerprint(model: torch.nn.Module, x: Any, edge_index: Any,
                        settings: Mapping[str, Any] | None = None) -> str:
-    """``"sha256:<hex>"`` of the model (weights and settings), the data and `settings`."""
+    """``"sha256:<hex>"`` of the model (weights and settings), the data and `settings`.
+
+    Args:
+        model (torch.nn.Module): the base classifier.
+        x (Any): the input.
+        edge_index (Any): the graph.
+        settings (Mapping[str, Any], optional): further settings that change the scores.
+
+    Returns:
+        str: ``"sha256:<hex>"``.
+    """
     digest = hashlib.sha256(_FORMAT)
     try:
         _feed_model(digest, model)

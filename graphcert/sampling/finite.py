@@ -10,7 +10,13 @@ __all__ = ["NonFiniteLogits", "non_finite_copies"]
 
 
 class NonFiniteLogits(ValueError):
-    """``bad`` of ``copies`` noisy copies had an output without finite largest logit."""
+    """``bad`` of ``copies`` noisy copies had an output without finite largest logit.
+
+    Args:
+        bad (int): copies with a non-finite output.
+        copies (int): copies of the chunk.
+        model (str): how the message names the model.
+    """
 
     def __init__(self, bad: int, copies: int, model: str = "the model"):
         self.bad, self.copies, self.model = bad, copies, model
@@ -20,7 +26,14 @@ class NonFiniteLogits(ValueError):
                          "division by zero, log of 0, float16 overflow) and rerun")
 
     def naming(self, model: str) -> "NonFiniteLogits":
-        """The same error naming `model`."""
+        """The same error naming `model`.
+
+        Args:
+            model (str): the model's name.
+
+        Returns:
+            NonFiniteLogits: a new error.
+        """
         return NonFiniteLogits(self.bad, self.copies, model)
 
     def __reduce__(self):  # executors ship it between processes
@@ -31,7 +44,14 @@ def non_finite_copies(logits: np.ndarray) -> int:
     """How many copies of a batch of logits (B, n, Y) have an output whose largest logit is
     NaN (NaN anywhere in it) or +inf; -inf entries mask classes, and an output whose logits
     are all -inf abstains (`graphcert.sampling.abstention`, docs/theory.md §10): a valid
-    outcome, not a failure."""
+    outcome, not a failure.
+
+    Args:
+        logits (np.ndarray): logits, shape (B, n, Y).
+
+    Returns:
+        int: the number of such copies.
+    """
     top = logits.max(axis=-1)  # NaN where a row holds NaN
     if np.isfinite(top).all():
         return 0

@@ -9,7 +9,12 @@ __all__ = ["check_model_tensors"]
 
 def check_model_tensors(model: torch.nn.Module, name: str = "model") -> None:
     """ValueError naming `name` and the first offending tensor if a parameter or buffer is on
-    the meta device (no values) or is floating point of another dtype than float32."""
+    the meta device (no values) or is floating point of another dtype than float32.
+
+    Args:
+        model (torch.nn.Module): the model (any other callable passes).
+        name (str): how the message names it.
+    """
     if not isinstance(model, torch.nn.Module):
         return  # any callable: its inputs are its own business
     tensors = list(model.named_parameters()) + list(model.named_buffers())

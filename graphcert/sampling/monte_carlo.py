@@ -16,7 +16,16 @@ MAX_CHUNKS = 1_000_000
 
 @dataclass(frozen=True)
 class MonteCarloConfig:
-    """Sample counts per output cluster and how they are chunked and seeded (docs/theory.md §3)."""
+    """Sample counts per output cluster and how they are chunked and seeded (docs/theory.md §3).
+
+    Args:
+        n_samples (int): main samples per output cluster.
+        n_pre (int): pre-samples per output cluster (candidates).
+        chunk_size (int): samples per seeded chunk.
+        batch_size (int): noisy copies per model call.
+        n_bins (int): histogram bins M of the scores.
+        seed (int): seed of the sample streams.
+    """
 
     n_samples: int
     n_pre: int
@@ -37,12 +46,37 @@ class MonteCarloConfig:
                                  f"at most {MAX_CHUNKS}: lower {name} or raise chunk_size")
 
     def n_chunks(self, phase: int) -> int:
+        """Number of chunks of `phase`.
+
+        Args:
+            phase (int): ``PRE`` or ``MAIN``.
+
+        Returns:
+            int: ``ceil(samples / chunk_size)``.
+        """
         return math.ceil(self.phase_samples(phase) / self.chunk_size)
 
     def phase_samples(self, phase: int) -> int:
+        """Samples per output cluster in `phase`.
+
+        Args:
+            phase (int): ``PRE`` or ``MAIN``.
+
+        Returns:
+            int: ``n_pre`` or ``n_samples``.
+        """
         return {PRE: self.n_pre, MAIN: self.n_samples}[phase]
 
     def chunk_length(self, phase: int, chunk: int) -> int:
+        """Samples of chunk `chunk` of `phase` (the last may be shorter).
+
+        Args:
+            phase (int): ``PRE`` or ``MAIN``.
+            chunk (int): chunk index in [0, n_chunks(phase)).
+
+        Returns:
+            int: its number of samples.
+        """
         if not 0 <= chunk < self.n_chunks(phase):
             raise ValueError(f"chunk {chunk} out of range for phase {phase}")
         return min(self.chunk_size, self.phase_samples(phase) - chunk * self.chunk_size)

@@ -30,6 +30,18 @@ def sample_predictions(predict: Callable[[Any], Any], draw: Draw, n_samples: int
     ``draw(size, rng)`` returns `size` noisy inputs from the generator of chunk 0 of `stream`
     for `output_cluster` (e.g. ``partial(noise.sample, x, cell)``), so the samples do not
     depend on `batch_size`. Gradients stay as the caller set them (attributions need them).
+
+    Args:
+        predict (Callable[[Any], Any]): the predictor of a batch.
+        draw (Draw): ``draw(size, rng)`` -> `size` noisy inputs.
+        n_samples (int): samples in all.
+        seed (int): seed of the stream.
+        stream (str): name of the stream (`graphcert.sampling.streams.STREAMS`).
+        output_cluster (int): the distribution's cluster.
+        batch_size (int): samples per batch.
+
+    Yields:
+        Any: ``predict`` of each batch, in order.
     """
     n_samples = check_positive_int(n_samples, "n_samples")
     batch_size = check_positive_int(batch_size, "batch_size")

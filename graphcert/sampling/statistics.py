@@ -43,6 +43,20 @@ class ChunkStats:
     ``score_sum_q`` is (n_k, Y) in the pre-sample (every class) and (n_k,) in the main sample
     (the candidate), where ``candidates`` (n_k,), ``score_sq_sum_q`` and ``hist`` (n_k, M)
     are also set; units as in `SmoothingStats`. ``n`` samples were drawn.
+
+    Args:
+        config (MonteCarloConfig): the run's sample counts.
+        noise (dict): the noise's ``describe()``.
+        phase (int): ``PRE`` or ``MAIN``.
+        output_cluster (int): the chunk's cluster.
+        chunk (int): the chunk's index.
+        nodes (np.ndarray): int64 (n_k,).
+        n (int): samples drawn.
+        votes (np.ndarray): int64 (n_k, Y).
+        score_sum_q (np.ndarray): int64 (n_k, Y) or (n_k,).
+        candidates (np.ndarray, optional): int64 (n_k,).
+        score_sq_sum_q (np.ndarray, optional): int64 (n_k,).
+        hist (np.ndarray, optional): int64 (n_k, M).
     """
 
     config: MonteCarloConfig
@@ -60,6 +74,7 @@ class ChunkStats:
 
     @property
     def n_classes(self) -> int:
+        """Number of classes Y."""
         return self.votes.shape[1]
 
 
@@ -75,6 +90,23 @@ class SmoothingStats:
     2^-32), ``n``. ``done`` lists the finished chunks as rows (phase, cluster, chunk).
     ``labels`` is the output cluster of every node; ``fingerprint`` identifies the model and
     data that produced the scores (`graphcert.sampling.fingerprint`; None if unknown).
+
+    Args:
+        config (MonteCarloConfig): the run's sample counts.
+        noise (dict): the noise's ``describe()``.
+        labels (np.ndarray): int64 (N,).
+        done (np.ndarray): int64 (chunks, 3).
+        pre_votes (np.ndarray): int64 (N, Y).
+        pre_score_sum_q (np.ndarray): int64 (N, Y).
+        n_pre (np.ndarray): int64 (N,).
+        candidate_score (np.ndarray): int64 (N,).
+        candidate_vote (np.ndarray): int64 (N,).
+        votes (np.ndarray): int64 (N, Y).
+        hist (np.ndarray): int64 (N, M).
+        score_sum_q (np.ndarray): int64 (N,).
+        score_sq_sum_q (np.ndarray): int64 (N,).
+        n (np.ndarray): int64 (N,).
+        fingerprint (str, optional): identity of the model and data.
     """
 
     config: MonteCarloConfig
@@ -111,6 +143,18 @@ class SmoothingStats:
     @classmethod
     def empty(cls, config: MonteCarloConfig, noise: dict, labels: np.ndarray,
               n_classes: int, fingerprint: str | None = None) -> "SmoothingStats":
+        """Statistics with nothing sampled yet.
+
+        Args:
+            config (MonteCarloConfig): the run's sample counts.
+            noise (dict): the noise's ``describe()``.
+            labels (np.ndarray): output cluster of every node, shape (N,).
+            n_classes (int): number of classes Y.
+            fingerprint (str, optional): identity of the model and data.
+
+        Returns:
+            SmoothingStats: zero counts, candidates -1.
+        """
         n_nodes = len(labels)
         zeros = lambda *shape: np.zeros(shape, dtype=np.int64)  # noqa: E731
         return cls(config, noise, np.asarray(labels, dtype=np.int64),
@@ -132,13 +176,31 @@ class SmoothingStats:
 
     @property
     def pre_score_sum(self) -> np.ndarray:
+        """Summed pre-sample scores, float64 (N, Y)."""
         return self.pre_score_sum_q / float(2**SCORE_BITS)
 
     def has_chunk(self, phase: int, output_cluster: int, chunk: int) -> bool:
+        """Whether chunk (phase, output_cluster, chunk) was added.
+
+        Args:
+            phase (int): ``PRE`` or ``MAIN``.
+            output_cluster (int): the chunk's cluster.
+            chunk (int): the chunk's index.
+
+        Returns:
+            bool: whether it is in ``done``.
+        """
         return bool(np.any(np.all(self.done == (phase, output_cluster, chunk), axis=1)))
 
     def samples_done(self, phase: int) -> np.ndarray:
-        """Samples finished per output cluster in `phase`."""
+        """Samples finished per output cluster in `phase`.
+
+        Args:
+            phase (int): ``PRE`` or ``MAIN``.
+
+        Returns:
+            np.ndarray: int64 (C,).
+        """
         counts = np.zeros(int(self.labels.max()) + 1 if self.labels.size else 0, dtype=np.int64)
         for ph, k, c in self.done:
             if ph == phase:
@@ -147,7 +209,14 @@ class SmoothingStats:
 
     def add_chunk(self, part: ChunkStats) -> "SmoothingStats":
         """Add one chunk's statistics in place (work O(N) for checks plus O(cluster size));
-        returns self. Main-sample chunks must use this object's candidates."""
+        returns self. Main-sample chunks must use this object's candidates.
+
+        Args:
+            part (ChunkStats): one chunk's statistics.
+
+        Returns:
+            SmoothingStats: self.
+        """
         if self.config != part.config or self.noise != part.noise:
             raise ValueError("cannot merge statistics of different configurations or noises")
         if not np.array_equal(np.flatnonzero(self.labels == part.output_cluster), part.nodes):
@@ -177,7 +246,17 @@ class SmoothingStats:
     def mismatch(self, config: MonteCarloConfig, noise: dict, labels: np.ndarray,
                  fingerprint: str | None) -> str | None:
         """Why these statistics cannot be continued with the given settings (None if they
-        can): another model or data (`fingerprint`), sampling settings, noise or clusters."""
+        can): another model or data (`fingerprint`), sampling settings, noise or clusters.
+
+        Args:
+            config (MonteCarloConfig): the sampling settings now.
+            noise (dict): the noise's ``describe()`` now.
+            labels (np.ndarray): output cluster of every node now, shape (N,).
+            fingerprint (str, optional): identity of the model and data now.
+
+        Returns:
+            str or None: the reason, or None.
+        """
         if self.fingerprint != fingerprint:
             return (f"it was sampled from another model or data (fingerprint "
                     f"{_short(self.fingerprint)}, now {_short(fingerprint)})")
@@ -194,7 +273,11 @@ class SmoothingStats:
 
     def with_candidates(self) -> "SmoothingStats":
         """Fix the candidates of every node whose cluster finished its pre-sample
-        (docs/theory.md §3)."""
+        (docs/theory.md §3).
+
+        Returns:
+            SmoothingStats: a copy with the candidates set.
+        """
         complete = self.samples_done(PRE) == self.config.n_pre
         ready = complete[self.labels] if complete.size else np.zeros(0, dtype=bool)
         fixed = {"candidate_score": np.argmax(self.pre_score_sum_q, axis=1),
@@ -209,7 +292,11 @@ class SmoothingStats:
 
     def save(self, path: str | os.PathLike) -> None:
         """Atomic .npz write (`graphcert.utils.io.atomic_write`); metadata as a JSON string
-        array, no pickles."""
+        array, no pickles.
+
+        Args:
+            path (str or os.PathLike): the .npz file.
+        """
         meta = {"format": _FORMAT, "config": asdict(self.config), "noise": self.noise,
                 "fingerprint": self.fingerprint}
         arrays = {k: v for k, v in self._fields().items() if k not in _META}
@@ -221,7 +308,14 @@ class SmoothingStats:
     def load(cls, path: str | os.PathLike) -> "SmoothingStats":
         """Statistics saved by `save`; `CheckpointError` names the file and the defect if it
         is unreadable (truncated, not an .npz), of another format, inconsistent, or edited
-        (its counts or settings do not match the digest `save` put in its metadata)."""
+        (its counts or settings do not match the digest `save` put in its metadata).
+
+        Args:
+            path (str or os.PathLike): the .npz file.
+
+        Returns:
+            SmoothingStats: the statistics.
+        """
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"][0]))
@@ -286,7 +380,13 @@ class SmoothingStats:
 
 class ChunkCounts:
     """Counts of one chunk for the n_k nodes of its cluster (numpy: these arrays are small, and
-    many tiny multi-threaded torch ops cost more than they compute)."""
+    many tiny multi-threaded torch ops cost more than they compute).
+
+    Args:
+        n_local (int): nodes of the chunk's cluster n_k.
+        n_classes (int): number of classes Y.
+        n_bins (int): histogram bins M.
+    """
 
     def __init__(self, n_local: int, n_classes: int, n_bins: int):
         self.n_bins = n_bins
@@ -299,7 +399,13 @@ class ChunkCounts:
         self.non_finite = 0  # copies with an output without finite largest logit
 
     def add(self, logits: np.ndarray, chosen: np.ndarray | None) -> None:
-        """Add a batch (B, n_k, Y) of logits; `chosen` (n_k,) candidates in the main phase."""
+        """Add a batch (B, n_k, Y) of logits; `chosen` (n_k,) candidates in the main phase.
+
+        Args:
+            logits (np.ndarray): logits, shape (B, n_k, Y).
+            chosen (np.ndarray, optional): candidate class per node, shape (n_k,), in the main
+                phase.
+        """
         batch, n_local, n_classes = logits.shape
         local = np.arange(n_local)
         self.n += batch
@@ -328,7 +434,20 @@ class ChunkCounts:
     def result(self, config: MonteCarloConfig, noise: dict, phase: int, output_cluster: int,
                chunk: int, nodes: np.ndarray, chosen: np.ndarray | None) -> ChunkStats:
         """The chunk's statistics; `NonFiniteLogits` if a copy had non-finite logits (its
-        votes and scores are meaningless, so the chunk is never merged)."""
+        votes and scores are meaningless, so the chunk is never merged).
+
+        Args:
+            config (MonteCarloConfig): the run's sample counts.
+            noise (dict): the noise's ``describe()``.
+            phase (int): ``PRE`` or ``MAIN``.
+            output_cluster (int): the chunk's cluster.
+            chunk (int): the chunk's index.
+            nodes (np.ndarray): the cluster's nodes, shape (n_k,).
+            chosen (np.ndarray, optional): candidates (n_k,) in the main phase.
+
+        Returns:
+            ChunkStats: the chunk's statistics.
+        """
         if self.non_finite:
             raise NonFiniteLogits(self.non_finite, self.n)
         common = dict(config=config, noise=noise, phase=phase, output_cluster=output_cluster,

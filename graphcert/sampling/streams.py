@@ -27,7 +27,17 @@ STREAMS = {"pre": PRE, "main": MAIN,
 def chunk_generator(seed: int, stream: str, output_cluster: int = 0,
                     chunk: int = 0) -> np.random.Generator:
     """The generator of chunk `chunk` of `stream` for `output_cluster`: independent of
-    scheduling (SFC64, the fastest of numpy's bit generators)."""
+    scheduling (SFC64, the fastest of numpy's bit generators).
+
+    Args:
+        seed (int): the run's seed.
+        stream (str): name of the stream (`STREAMS`).
+        output_cluster (int): the distribution's cluster.
+        chunk (int): the chunk's index.
+
+    Returns:
+        np.random.Generator: an SFC64 generator.
+    """
     if stream not in STREAMS:
         raise ValueError(f"stream {stream!r} is not one of {sorted(STREAMS)}")
     sequence = np.random.SeedSequence(seed, spawn_key=(STREAMS[stream], output_cluster, chunk))
@@ -35,6 +45,14 @@ def chunk_generator(seed: int, stream: str, output_cluster: int = 0,
 
 
 def batch_sizes(n_samples: int, batch_size: int) -> list[int]:
-    """Sizes of the batches that draw `n_samples` samples: full batches, then the rest."""
+    """Sizes of the batches that draw `n_samples` samples: full batches, then the rest.
+
+    Args:
+        n_samples (int): samples in all.
+        batch_size (int): samples per full batch.
+
+    Returns:
+        list[int]: the sizes.
+    """
     full, rest = divmod(int(n_samples), int(batch_size))
     return [int(batch_size)] * full + ([rest] if rest else [])

@@ -12,7 +12,15 @@ __all__ = ["VoteCounts", "class_counts"]
 
 def class_counts(predicted: np.ndarray, n_classes: int) -> np.ndarray:
     """(n, n_classes) counts of the classes in `predicted` (B, n), column by column; -1 (an
-    abstaining output, `graphcert.sampling.abstention`) counts for no class."""
+    abstaining output, `graphcert.sampling.abstention`) counts for no class.
+
+    Args:
+        predicted (np.ndarray): int classes, shape (B, n), -1 for none.
+        n_classes (int): number of classes Y.
+
+    Returns:
+        np.ndarray: int64 (n, Y).
+    """
     n = predicted.shape[1]
     keys = np.arange(n) * n_classes + predicted
     return np.bincount(keys[predicted >= 0], minlength=n * n_classes).reshape(n, n_classes)
@@ -20,7 +28,12 @@ def class_counts(predicted: np.ndarray, n_classes: int) -> np.ndarray:
 
 class VoteCounts:
     """How often each class is predicted for each output (the vote-only statistics of
-    predictors that return classes, e.g. per-pixel segmentation, docs/theory.md §4)."""
+    predictors that return classes, e.g. per-pixel segmentation, docs/theory.md §4).
+
+    Args:
+        n_outputs (int): number of outputs n.
+        n_classes (int): number of classes Y.
+    """
 
     def __init__(self, n_outputs: int, n_classes: int):
         self.n_classes = n_classes
@@ -28,7 +41,13 @@ class VoteCounts:
 
     def add(self, predicted, outputs: np.ndarray | None = None) -> None:
         """Add a batch of predicted classes (B, n_outputs); with `outputs` (indices), only
-        those outputs count this batch (e.g. the pixels of the cell whose noise it drew)."""
+        those outputs count this batch (e.g. the pixels of the cell whose noise it drew).
+
+        Args:
+            predicted (array_like): integer classes in [0, Y), shape (B, n), or (B, len(outputs))
+                with `outputs`.
+            outputs (np.ndarray, optional): indices of the outputs that count this batch.
+        """
         predicted = np.asarray(predicted)
         if predicted.ndim != 2 or predicted.shape[1] != self.counts.shape[0]:
             raise ValueError(f"predicted classes have shape {predicted.shape}, expected "

@@ -32,7 +32,14 @@ _INTERVAL = re.compile(r"^\s*([\[(])\s*([^,\s]+)\s*,\s*([^,\s]+)\s*([\])])\s*$")
 
 
 def shown(value: Any) -> str:
-    """``repr(value)`` for error messages, cut to `SHOWN_CHARS` characters."""
+    """``repr(value)`` for error messages, cut to `SHOWN_CHARS` characters.
+
+    Args:
+        value (Any): the value.
+
+    Returns:
+        str: its repr, cut.
+    """
     text = repr(value)
     if len(text) <= SHOWN_CHARS:
         return text
@@ -91,6 +98,14 @@ def check_real(x, name: str, interval: str = "[-inf, inf]"):
     """`x` as a float (scalar input) or float64 array, every entry in `interval`.
 
     NaN is rejected whatever the interval; ``"(-inf, inf)"`` also rejects infinities.
+
+    Args:
+        x (array_like): the value.
+        name (str): how the message names it.
+        interval (str): e.g. ``"(0, 1]"``.
+
+    Returns:
+        float or np.ndarray: a float for a scalar, else float64 of ``x``'s shape.
     """
     a = _numeric(x, name).astype(np.float64)
     bad = _outside(a, interval)
@@ -104,7 +119,15 @@ def check_real(x, name: str, interval: str = "[-inf, inf]"):
 
 
 def check_probability(x, name: str) -> float:
-    """A scalar probability in [0, 1]."""
+    """A scalar probability in [0, 1].
+
+    Args:
+        x (Any): the value.
+        name (str): how the message names it.
+
+    Returns:
+        float: ``x``.
+    """
     if np.ndim(x) != 0:
         raise ValueError(f"{name} must be a probability (a scalar in [0, 1]), got an array "
                          f"of shape {np.shape(x)}")
@@ -115,7 +138,15 @@ def check_probability(x, name: str) -> float:
 
 
 def check_probabilities(x, name: str) -> np.ndarray:
-    """`x` as a float64 array with every entry in [0, 1] (NaN rejected)."""
+    """`x` as a float64 array with every entry in [0, 1] (NaN rejected).
+
+    Args:
+        x (array_like): the value.
+        name (str): how the message names it.
+
+    Returns:
+        np.ndarray: float64 of ``x``'s shape.
+    """
     a = _numeric(x, name).astype(np.float64)
     if np.isnan(a).any():
         raise ValueError(f"{name} contains NaN, expected probabilities in [0, 1]")
@@ -123,7 +154,16 @@ def check_probabilities(x, name: str) -> np.ndarray:
 
 
 def check_int(x, name: str, interval: str = "[-inf, inf]") -> int:
-    """A whole number (an int, or a float without fraction) in `interval`, as int."""
+    """A whole number (an int, or a float without fraction) in `interval`, as int.
+
+    Args:
+        x (Any): the value.
+        name (str): how the message names it.
+        interval (str): e.g. ``"[0, inf)"``.
+
+    Returns:
+        int: ``x``.
+    """
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
         raise ValueError(f"{name} must be a whole number, got {type(x).__name__} {shown(x)}")
     if not math.isfinite(x) or x != int(x):
@@ -134,17 +174,42 @@ def check_int(x, name: str, interval: str = "[-inf, inf]") -> int:
 
 
 def check_positive_int(x, name: str) -> int:
-    """A whole number >= 1, as int."""
+    """A whole number >= 1, as int.
+
+    Args:
+        x (Any): the value.
+        name (str): how the message names it.
+
+    Returns:
+        int: ``x``.
+    """
     return check_int(x, name, "[1, inf)")
 
 
 def check_nonnegative_integers(x, name: str) -> np.ndarray:
-    """`x` as int64 whole numbers >= 0 (floats must have no fractional part)."""
+    """`x` as int64 whole numbers >= 0 (floats must have no fractional part).
+
+    Args:
+        x (array_like): the value.
+        name (str): how the message names it.
+
+    Returns:
+        np.ndarray: int64 of ``x``'s shape.
+    """
     return check_integers(x, name, "[0, inf)")
 
 
 def check_integers(x, name: str, interval: str = "[-inf, inf]") -> np.ndarray:
-    """`x` as an int64 array of whole numbers in `interval` (floats must have no fraction)."""
+    """`x` as an int64 array of whole numbers in `interval` (floats must have no fraction).
+
+    Args:
+        x (array_like): the value.
+        name (str): how the message names it.
+        interval (str): e.g. ``"[0, inf)"``.
+
+    Returns:
+        np.ndarray: int64 of ``x``'s shape.
+    """
     a = _numeric(x, name)
     if a.dtype.kind == "f" and (not np.all(np.isfinite(a)) or np.any(a != np.round(a))):
         raise ValueError(f"{name} must be whole numbers, got NaN, inf or fractions in "
@@ -157,7 +222,15 @@ def check_integers(x, name: str, interval: str = "[-inf, inf]") -> np.ndarray:
 
 
 def check_node_labels(y, n_nodes: int) -> np.ndarray:
-    """The integer labels of all `n_nodes` nodes, shape (n_nodes,), from numpy or torch."""
+    """The integer labels of all `n_nodes` nodes, shape (n_nodes,), from numpy or torch.
+
+    Args:
+        y (array_like or Tensor): the labels.
+        n_nodes (int): number of nodes N.
+
+    Returns:
+        np.ndarray: integer (N,).
+    """
     if hasattr(y, "detach"):  # a torch tensor, on any device
         y = y.detach().cpu().numpy()
     labels = np.asarray(y)
@@ -170,7 +243,18 @@ def check_node_labels(y, n_nodes: int) -> np.ndarray:
 def check_index_array(x, name: str, upper: int, *, ndim: int | None = None,
                       shape: tuple[int, ...] | None = None) -> np.ndarray:
     """Integer ids in [0, upper) (cluster labels, node ids) as int64; numpy arrays, lists
-    and torch tensors. A float array is rejected, never truncated."""
+    and torch tensors. A float array is rejected, never truncated.
+
+    Args:
+        x (array_like or Tensor): the value.
+        name (str): how the message names it.
+        upper (int): ids must be < upper.
+        ndim (int, optional): the required number of dimensions.
+        shape (tuple[int, ...], optional): the required shape.
+
+    Returns:
+        np.ndarray: int64 of ``x``'s shape.
+    """
     if hasattr(x, "detach"):  # a torch tensor
         x = x.detach().cpu().numpy()
     a = np.asarray(x)
@@ -187,7 +271,15 @@ def check_index_array(x, name: str, upper: int, *, ndim: int | None = None,
 
 
 def check_bool_array(x, name: str) -> np.ndarray:
-    """A boolean array with at least one entry along axis 0 (one per evaluated output)."""
+    """A boolean array with at least one entry along axis 0 (one per evaluated output).
+
+    Args:
+        x (array_like): the value.
+        name (str): how the message names it.
+
+    Returns:
+        np.ndarray: bool, shape (n, ...), n >= 1.
+    """
     a = np.asarray(x)
     if a.dtype != bool:
         raise ValueError(f"{name} must be boolean, got dtype {a.dtype}")
@@ -197,7 +289,15 @@ def check_bool_array(x, name: str) -> np.ndarray:
 
 
 def check_finite(x, name: str) -> np.ndarray:
-    """`x` as a float64 array without NaN or infinities."""
+    """`x` as a float64 array without NaN or infinities.
+
+    Args:
+        x (array_like): the value.
+        name (str): how the message names it.
+
+    Returns:
+        np.ndarray: float64 of ``x``'s shape.
+    """
     a = _numeric(x, name).astype(np.float64)
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{name} must be finite (no NaN or inf), got "
@@ -206,14 +306,31 @@ def check_finite(x, name: str) -> np.ndarray:
 
 
 def check_choice(x, name: str, choices: Sequence):
-    """`x` if it is one of `choices`."""
+    """`x` if it is one of `choices`.
+
+    Args:
+        x (Any): the value.
+        name (str): how the message names it.
+        choices (Sequence): the allowed values.
+
+    Returns:
+        Any: ``x``.
+    """
     if x not in tuple(choices):
         raise ValueError(f"{name} must be one of {tuple(choices)}, got {shown(x)}")
     return x
 
 
 def check_bool(x, name: str) -> bool:
-    """A boolean (Python or numpy): never a number or a string such as "no"."""
+    """A boolean (Python or numpy): never a number or a string such as "no".
+
+    Args:
+        x (Any): the value.
+        name (str): how the message names it.
+
+    Returns:
+        bool: ``x``.
+    """
     if not isinstance(x, (bool, np.bool_)):
         raise ValueError(f"{name} must be a boolean (true or false), got "
                          f"{type(x).__name__} {shown(x)}")
@@ -221,20 +338,44 @@ def check_bool(x, name: str) -> bool:
 
 
 def check_str(x, name: str) -> str:
-    """A string."""
+    """A string.
+
+    Args:
+        x (Any): the value.
+        name (str): how the message names it.
+
+    Returns:
+        str: ``x``.
+    """
     if not isinstance(x, str):
         raise ValueError(f"{name} must be a string, got {type(x).__name__} {shown(x)}")
     return x
 
 
 def describe_interval(interval: str) -> str:
-    """How the checks state `interval` in messages: ``"in (0, 1)"``, or ``">= 1"``."""
+    """How the checks state `interval` in messages: ``"in (0, 1)"``, or ``">= 1"``.
+
+    Args:
+        interval (str): e.g. ``"[1, inf)"``.
+
+    Returns:
+        str: the requirement in words.
+    """
     return _requirement(interval)
 
 
 # ----------------------------------------------------------- arrays of the collective programs
 def check_float_vector(x, name: str, length: int | None = None) -> np.ndarray:
-    """A 1-D float array (of `length`, if given) without NaN."""
+    """A 1-D float array (of `length`, if given) without NaN.
+
+    Args:
+        x (array_like): the value.
+        name (str): how the message names it.
+        length (int, optional): the required length.
+
+    Returns:
+        np.ndarray: float64 (n,).
+    """
     arr = np.asarray(x, dtype=float)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
@@ -246,7 +387,17 @@ def check_float_vector(x, name: str, length: int | None = None) -> np.ndarray:
 
 
 def check_index_vector(x, name: str, length: int, upper: int) -> np.ndarray:
-    """A 1-D int64 array of `length` integers in [0, upper)."""
+    """A 1-D int64 array of `length` integers in [0, upper).
+
+    Args:
+        x (array_like): the value.
+        name (str): how the message names it.
+        length (int): the required length.
+        upper (int): ids must be < upper.
+
+    Returns:
+        np.ndarray: int64 (length,).
+    """
     arr = check_float_vector(x, name, length)
     if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
         raise ValueError(f"{name} must contain integers")
@@ -256,7 +407,15 @@ def check_index_vector(x, name: str, length: int, upper: int) -> np.ndarray:
 
 
 def check_capacities(x, name: str) -> np.ndarray:
-    """A 1-D float array of non-negative finite integers (capacities of units)."""
+    """A 1-D float array of non-negative finite integers (capacities of units).
+
+    Args:
+        x (array_like): the value.
+        name (str): how the message names it.
+
+    Returns:
+        np.ndarray: float64 (n,).
+    """
     arr = check_float_vector(x, name)
     if np.any(arr < 0):
         raise ValueError(f"{name} must be non-negative")
@@ -266,7 +425,16 @@ def check_capacities(x, name: str) -> np.ndarray:
 
 
 def check_weight_matrix(x, name: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """A non-negative 2-D float array without NaN (of `shape`, if given)."""
+    """A non-negative 2-D float array without NaN (of `shape`, if given).
+
+    Args:
+        x (array_like): the value.
+        name (str): how the message names it.
+        shape (tuple[int, ...], optional): the required shape.
+
+    Returns:
+        np.ndarray: float64 (rows, columns).
+    """
     arr = np.asarray(x, dtype=float)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (n_groups, n_unit_groups), got shape {arr.shape}")
@@ -280,7 +448,15 @@ def check_weight_matrix(x, name: str, shape: tuple[int, ...] | None = None) -> n
 
 
 def check_budget(x, name: str) -> float:
-    """A non-negative scalar budget as a float (inf allowed)."""
+    """A non-negative scalar budget as a float (inf allowed).
+
+    Args:
+        x (Any): the value.
+        name (str): how the message names it.
+
+    Returns:
+        float: ``x``.
+    """
     if np.ndim(x) != 0:
         raise ValueError(f"{name} must be a scalar")
     value = float(x)
@@ -291,7 +467,15 @@ def check_budget(x, name: str) -> float:
 
 def check_local_budgets(x, n_units: int) -> np.ndarray:
     """Per-unit budgets (n_units,), rounded down: None is unlimited, a scalar
-    applies to every unit."""
+    applies to every unit.
+
+    Args:
+        x (float or array_like or None): the budgets.
+        n_units (int): number of units.
+
+    Returns:
+        np.ndarray: float64 (n_units,), inf where unlimited.
+    """
     if x is None:
         return np.full(n_units, np.inf)
     arr = np.asarray(x, dtype=float)
@@ -305,7 +489,15 @@ def check_local_budgets(x, n_units: int) -> np.ndarray:
 
 def check_target_mask(targets, n_out: int) -> np.ndarray:
     """A boolean mask (n_out,) of the targets: None is all outputs; targets
-    are a boolean mask or output indices."""
+    are a boolean mask or output indices.
+
+    Args:
+        targets (array_like or None): a bool mask (n_out,) or output indices.
+        n_out (int): number of outputs.
+
+    Returns:
+        np.ndarray: bool (n_out,).
+    """
     if targets is None:
         return np.ones(n_out, dtype=bool)
     arr = np.asarray(targets)

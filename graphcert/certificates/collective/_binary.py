@@ -44,6 +44,11 @@ class CollectiveCertifier(LazyProgram):
     adds the node pairs as units (docs/theory.md §8) with their own two budgets
     (``budget_plus_adj``, ``budget_minus_adj`` of ``certify``): one program, four budget
     constraints.  See ``collective_certificate`` for the arguments.
+
+    Args:
+        eta, out_group, w_plus, w_minus, cap_plus, cap_minus: as in `collective_certificate`.
+        unit_group, local_budget, targets, relax, milp_bins, merge_units, max_enumeration,
+            structure: as in `collective_certificate`.
     """
 
     _empty = "no targeted output is certifiable: there is no problem to build"
@@ -147,7 +152,15 @@ class CollectiveCertifier(LazyProgram):
 
     def sure_mask(self, budget_plus, budget_minus, budget_plus_adj=0,
                   budget_minus_adj=0) -> np.ndarray:
-        """Pairs no single admissible allocation can break (the naive certificate per pair)."""
+        """Pairs no single admissible allocation can break (the naive certificate per pair).
+
+        Args:
+            budget_plus, budget_minus: bits added / deleted.
+            budget_plus_adj, budget_minus_adj: edges added / deleted (need ``structure``).
+
+        Returns:
+            np.ndarray: bool, one per distinct (output group, radius) pair (``pairs``).
+        """
         eps_p, eps_m, eps_pa, eps_ma = self._clip_budgets(budget_plus, budget_minus,
                                                           budget_plus_adj, budget_minus_adj)
         cols = self._merged.column
@@ -156,7 +169,15 @@ class CollectiveCertifier(LazyProgram):
         return self.pairs.eta > worst[self.pairs.group]
 
     def naive(self, budget_plus, budget_minus, budget_plus_adj=0, budget_minus_adj=0) -> int:
-        """Targeted outputs certified on their own (each against its own worst allocation)."""
+        """Targeted outputs certified on their own (each against its own worst allocation).
+
+        Args:
+            budget_plus, budget_minus: bits added / deleted.
+            budget_plus_adj, budget_minus_adj: edges added / deleted (need ``structure``).
+
+        Returns:
+            int: certified targeted outputs.
+        """
         if not self.pairs.total:
             return 0
         sure = self.sure_mask(budget_plus, budget_minus, budget_plus_adj, budget_minus_adj)
@@ -165,7 +186,15 @@ class CollectiveCertifier(LazyProgram):
     def naive_outputs(self, budget_plus, budget_minus, budget_plus_adj=0,
                       budget_minus_adj=0) -> np.ndarray:
         """Per output (of ``eta``): targeted, not abstaining and certified on its own against
-        its own worst allocation, bool (n_outputs,); `naive` counts them."""
+        its own worst allocation, bool (n_outputs,); `naive` counts them.
+
+        Args:
+            budget_plus, budget_minus: bits added / deleted.
+            budget_plus_adj, budget_minus_adj: edges added / deleted (need ``structure``).
+
+        Returns:
+            np.ndarray: bool (n_outputs,).
+        """
         index = self.pairs.of_output
         if not self.pairs.total:
             return np.zeros(index.size, dtype=bool)
@@ -174,7 +203,15 @@ class CollectiveCertifier(LazyProgram):
 
     def certify(self, budget_plus, budget_minus, budget_plus_adj=0, budget_minus_adj=0) -> int:
         """Guaranteed number of targeted outputs that stay certified under the budgets
-        (``*_adj``: edges added / deleted, which need ``structure``)."""
+        (``*_adj``: edges added / deleted, which need ``structure``).
+
+        Args:
+            budget_plus, budget_minus: bits added / deleted (floored; ``inf`` allowed).
+            budget_plus_adj, budget_minus_adj: edges added / deleted (need ``structure``).
+
+        Returns:
+            int: the collective count (a lower bound if relaxed).
+        """
         eps = self._clip_budgets(budget_plus, budget_minus, budget_plus_adj, budget_minus_adj)
         if not self.pairs.total:
             return 0
@@ -197,6 +234,13 @@ class CollectiveCertifier(LazyProgram):
 
         Raises ValueError unless every budget sequence is non-decreasing, since only then is
         the count non-increasing and early stopping valid.
+
+        Args:
+            budgets_plus, budgets_minus (array_like): bits added / deleted, (B,) or scalars.
+            budgets_plus_adj, budgets_minus_adj (array_like): edges added / deleted.
+
+        Returns:
+            np.ndarray: the counts, (B,).
         """
         budgets = [budgets_plus, budgets_minus]
         if self.structure is not None or np.any(budgets_plus_adj) or np.any(budgets_minus_adj):
@@ -253,6 +297,15 @@ def naive_certificate(eta, out_group, w_plus, w_minus, cap_plus, cap_minus, budg
     worst).
 
     Arguments as in ``collective_certificate``.
+
+    Args:
+        eta, out_group, w_plus, w_minus, cap_plus, cap_minus, budget_plus, budget_minus: as in
+            `collective_certificate`.
+        unit_group, local_budget, targets, milp_bins, structure, budget_plus_adj,
+            budget_minus_adj: as in `collective_certificate`.
+
+    Returns:
+        int: certified targeted outputs.
     """
     certifier = CollectiveCertifier(
         eta, out_group, w_plus, w_minus, cap_plus, cap_minus, unit_group=unit_group,

@@ -31,6 +31,14 @@ class CollectiveCertifierL2(LazyProgram):
     binary each): for thousands of outputs use ``relax=True`` or a few ``milp_bins`` per group.
     A group with an infinite weight is broken by any positive budget: treating it as broken for
     free (keeping the full budget for the rest) can only lower the count, so it is sound.
+
+    Args:
+        eta (array_like): base radii, (n_out,).
+        out_group (array_like): row of ``w`` each output uses, (n_out,).
+        w (array_like): non-negative weights, (n_groups, n_units).
+        targets (array_like, optional): bool mask or indices of the counted outputs.
+        relax (bool): LP relaxation instead of the MILP.
+        milp_bins (int, optional): quantise eta into this many values per group.
     """
 
     _empty = "no targeted output with finite weights: no problem to build"
@@ -63,7 +71,14 @@ class CollectiveCertifierL2(LazyProgram):
         return CountingProgram(self.pairs, self.relax, [(self._w, None, False)], rows)
 
     def certify(self, budget) -> int:
-        """Guaranteed number of targeted outputs that stay certified under ``sum b <= budget``."""
+        """Guaranteed number of targeted outputs that stay certified under ``sum b <= budget``.
+
+        Args:
+            budget (float): eps^2 >= 0 (``inf`` allowed).
+
+        Returns:
+            int: the collective count.
+        """
         budget = check_budget(budget, "budget")
         if budget == 0:
             return self.n_valid
@@ -82,14 +97,34 @@ class CollectiveCertifierL2(LazyProgram):
 
     def sweep(self, budgets) -> np.ndarray:
         """``certify`` along non-decreasing budgets, zeros after the first 0 (as in
-        ``CollectiveCertifier.sweep``)."""
+        ``CollectiveCertifier.sweep``).
+
+        Args:
+            budgets (array_like): non-decreasing eps^2, (B,).
+
+        Returns:
+            np.ndarray: the counts, (B,).
+        """
         return monotone_sweep(self.certify, budgets)
 
 
 def collective_certificate_l2(eta, out_group, w, budget, *, targets=None, relax: bool = False,
                               milp_bins: int | None = None) -> int:
     """Collective l2 certificate (docs/theory.md §5): ``w`` is (n_groups, n_units), ``budget`` =
-    eps^2."""
+    eps^2.
+
+    Args:
+        eta (array_like): base radii, (n_out,).
+        out_group (array_like): row of ``w`` each output uses, (n_out,).
+        w (array_like): non-negative weights, (n_groups, n_units).
+        budget (float): eps^2.
+        targets (array_like, optional): bool mask or indices of the counted outputs.
+        relax (bool): LP relaxation instead of the MILP.
+        milp_bins (int, optional): quantise eta into this many values per group.
+
+    Returns:
+        int: the collective count.
+    """
     certifier = CollectiveCertifierL2(eta, out_group, w, targets=targets, relax=relax,
                                       milp_bins=milp_bins)
     return certifier.certify(budget)
@@ -97,7 +132,19 @@ def collective_certificate_l2(eta, out_group, w, budget, *, targets=None, relax:
 
 def naive_certificate_l2(eta, out_group, w, budget, *, targets=None,
                          milp_bins: int | None = None) -> int:
-    """Targeted outputs with ``budget * max_u w[k(n), u] < eta_n`` (each attacked alone)."""
+    """Targeted outputs with ``budget * max_u w[k(n), u] < eta_n`` (each attacked alone).
+
+    Args:
+        eta (array_like): base radii, (n_out,).
+        out_group (array_like): row of ``w`` each output uses, (n_out,).
+        w (array_like): non-negative weights, (n_groups, n_units).
+        budget (float): eps^2.
+        targets (array_like, optional): bool mask or indices of the counted outputs.
+        milp_bins (int, optional): quantise eta into this many values per group.
+
+    Returns:
+        int: certified targeted outputs.
+    """
     eta = check_float_vector(eta, "eta")
     w = check_weight_matrix(w, "w")
     out_group = check_index_vector(out_group, "out_group", eta.size, w.shape[0])
@@ -119,6 +166,18 @@ def l2_certified_counts(cert: BaseCertificate, target: np.ndarray, w: np.ndarray
     ``collective=False`` counts pixels certified on their own (naive); otherwise the LP
     (``relax``) or MILP collective certificate over continuous units (grid cells, graph
     clusters), with radii quantized down into ``milp_bins`` per output group (None: exact radii).
+
+    Args:
+        cert (BaseCertificate): the base certificates, (n_out,).
+        target (np.ndarray): true class per output, n_out of them.
+        w (np.ndarray): weights ``1 / sigma^2``, (n_groups, n_units).
+        eps (array_like): non-decreasing l2 radii, (R,).
+        collective (bool): collective counts, else naive.
+        relax (bool): LP relaxation instead of the MILP.
+        milp_bins (int, optional): quantise eta into this many values per group.
+
+    Returns:
+        np.ndarray: int64 (R,).
     """
     eps = np.asarray(eps, dtype=np.float64)
     if eps.ndim != 1 or np.any(eps < 0) or np.any(np.diff(eps) < 0):

@@ -38,7 +38,15 @@ __all__ = ["LocalizedExactCollective", "LocalizedExactResult"]
 @dataclass(frozen=True)
 class LocalizedExactResult:
     """A collective count, whether the search proved it optimal (else a lower bound), the
-    nodes it expanded and a worst allocation found (additions, deletions per cluster)."""
+    nodes it expanded and a worst allocation found (additions, deletions per cluster).
+
+    Args:
+        count (int): the collective count.
+        exact (bool): whether the search proved it optimal.
+        nodes (int): search nodes expanded.
+        additions (np.ndarray): worst allocation's additions per cluster, (K,).
+        deletions (np.ndarray): its deletions per cluster, (K,).
+    """
 
     count: int
     exact: bool
@@ -122,18 +130,42 @@ class LocalizedExactCollective:
         return int(ps.size - np.searchsorted(ps, threshold, side="right"))
 
     def count(self, additions: np.ndarray, deletions: np.ndarray) -> int:
-        """Targets still certified under one allocation."""
+        """Targets still certified under one allocation.
+
+        Args:
+            additions (np.ndarray): bits added per input cluster, (K,).
+            deletions (np.ndarray): bits deleted per input cluster, (K,).
+
+        Returns:
+            int: certified targets.
+        """
         return sum(self._count(i, merged_clusters(row.theta_plus, row.theta_minus, additions,
                                                   deletions))
                    for i, row in enumerate(self.rows))
 
     def naive(self, budget_plus: int, budget_minus: int) -> int:
-        """Targets certified against every admissible allocation on their own."""
+        """Targets certified against every admissible allocation on their own.
+
+        Args:
+            budget_plus (int): bits added.
+            budget_minus (int): bits deleted.
+
+        Returns:
+            int: certified targets.
+        """
         return sum(self._certified(i, row.worst(self.capacities, budget_plus, budget_minus))
                    for i, row in enumerate(self.rows))
 
     def naive_grid(self, max_plus: int, max_minus: int) -> np.ndarray:
-        """`naive` on the grid of budgets (max_plus + 1, max_minus + 1)."""
+        """`naive` on the grid of budgets (max_plus + 1, max_minus + 1).
+
+        Args:
+            max_plus (int): largest addition budget.
+            max_minus (int): largest deletion budget.
+
+        Returns:
+            np.ndarray: int64 (max_plus + 1, max_minus + 1).
+        """
         out = np.zeros((max_plus + 1, max_minus + 1), dtype=np.int64)
         for i, row in enumerate(self.rows):
             grid = row.worst_grid(self.capacities, max_plus, max_minus)
@@ -251,7 +283,16 @@ class LocalizedExactCollective:
         """Collective count under at most the budgets (exact unless `exact` is False).
 
         ``start``: an admissible allocation whose count seeds the search (any allocation is
-        an upper bound on the optimum)."""
+        an upper bound on the optimum).
+
+        Args:
+            budget_plus (int): bits added, >= 0.
+            budget_minus (int): bits deleted, >= 0.
+            start (tuple[np.ndarray, np.ndarray], optional): (additions, deletions) per cluster.
+
+        Returns:
+            LocalizedExactResult: the count and the search's outcome.
+        """
         eps_p = int(check_nonnegative_integers(budget_plus, "budget_plus"))
         eps_m = int(check_nonnegative_integers(budget_minus, "budget_minus"))
         n_clusters = self.capacities.cap_plus.size
@@ -317,7 +358,15 @@ class LocalizedExactCollective:
 
     def sweep(self, budgets_plus, budgets_minus) -> list[LocalizedExactResult]:
         """`certify` along non-decreasing budgets (scalars broadcast), each search seeded
-        with the previous worst allocation; zeros (exact) after the first 0."""
+        with the previous worst allocation; zeros (exact) after the first 0.
+
+        Args:
+            budgets_plus (array_like): bits added, (B,) or a scalar.
+            budgets_minus (array_like): bits deleted, (B,) or a scalar.
+
+        Returns:
+            list[LocalizedExactResult]: B results.
+        """
         plus, minus = np.broadcast_arrays(np.atleast_1d(budgets_plus),
                                           np.atleast_1d(budgets_minus))
         if np.any(np.diff(plus) < 0) or np.any(np.diff(minus) < 0):

@@ -15,6 +15,14 @@ def quantize_eta(eta, out_group, milp_bins: int) -> np.ndarray:
     The values are ``milp_bins`` evenly spaced edges from the group's smallest to its largest
     radius (both kept exactly); each radius maps to the largest edge ``<= eta``. Starting at
     the smallest radius rather than 0 means no certifiable output is lost to a zero bin.
+
+    Args:
+        eta (array_like): positive finite radii, (n,).
+        out_group (array_like): group of each radius, (n,).
+        milp_bins (int): values per group, >= 1.
+
+    Returns:
+        np.ndarray: float64 (n,), each <= its eta.
     """
     eta = check_float_vector(eta, "eta")
     group = np.asarray(out_group)

@@ -131,6 +131,18 @@ def max_adversarial_weight(w_plus, w_minus, cap_plus, cap_minus, budget_plus, bu
 
     One weight per unit; ``local_budget`` (scalar or per unit) bounds ``b_plus + b_minus``.
     Returns ``inf`` if a bit of infinite weight is affordable.
+
+    Args:
+        w_plus (array_like): weight per added bit, (n_units,).
+        w_minus (array_like): weight per deleted bit, (n_units,).
+        cap_plus (array_like): bits each unit can add, (n_units,).
+        cap_minus (array_like): bits each unit can delete, (n_units,).
+        budget_plus (float): bits added in all (floored).
+        budget_minus (float): bits deleted in all (floored).
+        local_budget (float or array_like, optional): bound on ``b_plus[u] + b_minus[u]``.
+
+    Returns:
+        float: the maximum (``inf`` if an infinite weight is affordable).
     """
     cap_p, cap_m = check_capacities(cap_plus, "cap_plus"), check_capacities(cap_minus, "cap_minus")
     n = cap_p.size

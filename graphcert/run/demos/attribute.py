@@ -43,6 +43,15 @@ def train(config: AttributeConfig, x: torch.Tensor, y: torch.Tensor) -> DigitsCN
 
 
 def run(config: AttributeConfig, out: Path) -> dict:
+    """Train the CNN, certify the attribution maps of every method, write the plots.
+
+    Args:
+        config (AttributeConfig): the settings.
+        out (Path): the output directory.
+
+    Returns:
+        dict: ``radius``, the ``table`` (one row per method) and the certified ``images``.
+    """
     out.mkdir(parents=True, exist_ok=True)
     x, y = digits_dataset()
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(config.seed))

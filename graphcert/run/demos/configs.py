@@ -23,7 +23,12 @@ def _even_size(size: int) -> None:
 
 @dataclass(frozen=True)
 class SegmentConfig(Schema):
-    """`graphcert segment`: a tiny U-Net on synthetic shapes (docs/theory.md §4-§7)."""
+    """`graphcert segment`: a tiny U-Net on synthetic shapes (docs/theory.md §4-§7).
+
+    Args:
+        **fields: one keyword per field below, each documented by its ``help`` (the text of
+            ``graphcert segment --help``).
+    """
 
     seed_fields = ("seed",)
 
@@ -61,7 +66,12 @@ class SegmentConfig(Schema):
 @dataclass(frozen=True)
 class AttributeConfig(Schema):
     """`graphcert attribute`: certified attributions of a small CNN on digits
-    (docs/theory.md §7)."""
+    (docs/theory.md §7).
+
+    Args:
+        **fields: one keyword per field below, each documented by its ``help`` (the text of
+            ``graphcert attribute --help``).
+    """
 
     seed_fields = ("seed",)
 
@@ -92,7 +102,12 @@ class AttributeConfig(Schema):
 @dataclass(frozen=True)
 class MultimodalConfig(Schema):
     """`graphcert multimodal` (docs/theory.md §7, Wang et al. 2024); ``k`` and ``example_r``
-    are (RGB, depth), the baseline keeps sum(k)."""
+    are (RGB, depth), the baseline keeps sum(k).
+
+    Args:
+        **fields: one keyword per field below, each documented by its ``help`` (the text of
+            ``graphcert multimodal --help``).
+    """
 
     seed_fields = ("seed",)
 

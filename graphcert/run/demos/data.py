@@ -28,7 +28,16 @@ def _texture(rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 def shapes_dataset(n: int, size: int = 32, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """(n, 3, size, size) images and (n, size, size) labels; 1-3 shapes per image."""
+    """(n, 3, size, size) images and (n, size, size) labels; 1-3 shapes per image.
+
+    Args:
+        n (int): number of images.
+        size (int): image side.
+        seed (int): seed.
+
+    Returns:
+        tuple[Tensor, Tensor]: float32 images and int64 labels.
+    """
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size]
     images, labels = [], []
@@ -56,7 +65,16 @@ def shapes_dataset(n: int, size: int = 32, seed: int = 0) -> tuple[torch.Tensor,
 def road_scenes(n: int, size: int = 24, seed: int = 0):
     """``(rgb (n, 3, s, s), depth (n, 1, s, s), road (n, s, s))``: a road narrowing to a
     vanishing point; the RGB modality is noisy and low-contrast, the depth modality shows
-    the road surface as a smooth ramp and obstacles as bumps."""
+    the road surface as a smooth ramp and obstacles as bumps.
+
+    Args:
+        n (int): number of scenes.
+        size (int): scene side s.
+        seed (int): seed.
+
+    Returns:
+        tuple[Tensor, Tensor, Tensor]: rgb, depth and road labels.
+    """
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size] / (size - 1)
     rgb, depth, road = [], [], []
@@ -82,7 +100,14 @@ def road_scenes(n: int, size: int = 24, seed: int = 0):
 
 
 def digits_dataset(scale: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
-    """scikit-learn's digits as (1797, 1, 8 scale, 8 scale) images in [0, 1] and labels."""
+    """scikit-learn's digits as (1797, 1, 8 scale, 8 scale) images in [0, 1] and labels.
+
+    Args:
+        scale (int): upsampling factor of the 8 x 8 digits.
+
+    Returns:
+        tuple[Tensor, Tensor]: float32 (1797, 1, 8 scale, 8 scale) and int64 (1797,).
+    """
     from sklearn.datasets import load_digits
 
     digits = load_digits()

@@ -17,7 +17,13 @@ def _block(c_in: int, c_out: int) -> nn.Sequential:
 
 
 class TinyUNet(nn.Module):
-    """Two-level U-Net: (B, in_channels, H, W) -> (B, n_classes, H, W) logits (H, W even)."""
+    """Two-level U-Net: (B, in_channels, H, W) -> (B, n_classes, H, W) logits (H, W even).
+
+    Args:
+        in_channels (int): input channels.
+        n_classes (int): number of classes.
+        width (int): channels of the first level.
+    """
 
     def __init__(self, in_channels: int, n_classes: int, width: int = 16):
         super().__init__()
@@ -29,13 +35,26 @@ class TinyUNet(nn.Module):
         self.head = nn.Conv2d(width, n_classes, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-pixel logits of the images.
+
+        Args:
+            x (Tensor): images, shape (B, in_channels, H, W), H and W even.
+
+        Returns:
+            Tensor: logits, shape (B, n_classes, H, W).
+        """
         skip = self.down(x)
         deep = self.up(self.bottom(self.pool(skip)))
         return self.head(self.merge(torch.cat([skip, deep], dim=1)))
 
 
 class DigitsCNN(nn.Module):
-    """(B, 1, S, S) -> (B, n_classes) logits; ``features`` is the last convolution (Grad-CAM)."""
+    """(B, 1, S, S) -> (B, n_classes) logits; ``features`` is the last convolution (Grad-CAM).
+
+    Args:
+        n_classes (int): number of classes.
+        width (int): channels of the first convolution.
+    """
 
     def __init__(self, n_classes: int = 10, width: int = 16):
         super().__init__()
@@ -48,5 +67,13 @@ class DigitsCNN(nn.Module):
         self.fc = nn.Linear(9 * 2 * width, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of the images.
+
+        Args:
+            x (Tensor): images, shape (B, 1, S, S).
+
+        Returns:
+            Tensor: logits, shape (B, n_classes).
+        """
         h = self.pool2(self.relu2(self.features(self.pool1(self.relu1(self.conv1(x))))))
         return self.fc(torch.flatten(h, 1))

@@ -49,7 +49,14 @@ def _samplers(config: MultimodalConfig) -> dict[str, AblationSampler]:
 
 def train(config: MultimodalConfig) -> TinyUNet:
     """Adam on cross-entropy over ablated scenes, alternating MMCert and pooled ablations
-    (training on the smoothing distributions, as MMCert does)."""
+    (training on the smoothing distributions, as MMCert does).
+
+    Args:
+        config (MultimodalConfig): the settings.
+
+    Returns:
+        TinyUNet: the model in eval mode.
+    """
     torch.manual_seed(config.seed)
     rgb, depth, road = road_scenes(config.n_train, config.size, seed=config.seed)
     samplers = list(_samplers(config).values())
@@ -70,7 +77,15 @@ def train(config: MultimodalConfig) -> TinyUNet:
 
 def load_or_train(config: MultimodalConfig, out: Path) -> TinyUNet:
     """The model saved in ``out/model.pt`` if it was trained with the same settings, else a
-    freshly trained (and atomically saved) one."""
+    freshly trained (and atomically saved) one.
+
+    Args:
+        config (MultimodalConfig): the settings.
+        out (Path): the output directory.
+
+    Returns:
+        TinyUNet: the model in eval mode.
+    """
     path = out / "model.pt"
     settings = {f: list(v) if isinstance(v := getattr(config, f), tuple) else v
                 for f in TRAIN_FIELDS}
@@ -142,7 +157,15 @@ def _scene(predict, scene: list[torch.Tensor], target: np.ndarray, budgets: list
 
 
 def run(config: MultimodalConfig, out: Path) -> dict:
-    """Train or reload, certify ``n_test`` scenes with both methods, write the PNGs."""
+    """Train or reload, certify ``n_test`` scenes with both methods, write the PNGs.
+
+    Args:
+        config (MultimodalConfig): the settings.
+        out (Path): the output directory.
+
+    Returns:
+        dict: budgets, summary, certified accuracy, regions and the table.
+    """
     out.mkdir(parents=True, exist_ok=True)
     model = load_or_train(config, out)
     predict = lambda z: model(z).argmax(1)  # noqa: E731

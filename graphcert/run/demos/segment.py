@@ -58,6 +58,15 @@ def train(config: SegmentConfig, noises: list[GridGaussian]) -> TinyUNet:
 
 
 def run(config: SegmentConfig, out: Path) -> dict:
+    """Train the U-Net, certify the test images with every method, write the plots.
+
+    Args:
+        config (SegmentConfig): the settings.
+        out (Path): the output directory.
+
+    Returns:
+        dict: ``eps``, the certified accuracy ``curves`` and the ``table``.
+    """
     from graphcert.certificates.metrics import (
         average_certified_radius,
         center_smoothing_certified_accuracy,

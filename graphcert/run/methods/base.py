@@ -26,7 +26,13 @@ __all__ = ["CertificationInputs", "DeterministicMethod", "SmoothingMethod"]
 @dataclass(frozen=True)
 class CertificationInputs:
     """What the certificates read besides the statistics: true labels of all nodes, the target
-    nodes, and what the adversary can flip (`AttackSurface`)."""
+    nodes, and what the adversary can flip (`AttackSurface`).
+
+    Args:
+        y (np.ndarray): labels of all nodes, (N,).
+        targets (np.ndarray): target node ids, (T,).
+        surface (AttackSurface): what the adversary can flip.
+    """
 
     y: np.ndarray
     targets: np.ndarray
@@ -56,29 +62,76 @@ class SmoothingMethod(ABC):
 
     @abstractmethod
     def noise(self, config, data) -> Any:
-        """The smoothing distribution (a `graphcert.noise.base.SmoothingNoise`)."""
+        """The smoothing distribution (a `graphcert.noise.base.SmoothingNoise`).
+
+        Args:
+            config (RunConfig): the run's settings.
+            data (Data): the graph.
+
+        Returns:
+            Any: the noise.
+        """
 
     def temperature(self, config) -> float | None:
-        """Scores smoothed: softmax(logits / T); 0 = one-hot votes; None = softmax(logits)."""
+        """Scores smoothed: softmax(logits / T); 0 = one-hot votes; None = softmax(logits).
+
+        Args:
+            config (RunConfig): the run's settings.
+
+        Returns:
+            float or None: the temperature T.
+        """
         return None
 
     def needs_histogram(self, config) -> bool:
         """Whether the certificate reads the score histogram (config.n_bins bins,
-        docs/theory.md §3.2); without it the statistics keep one bin, not N x n_bins counts."""
+        docs/theory.md §3.2); without it the statistics keep one bin, not N x n_bins counts.
+
+        Args:
+            config (RunConfig): the run's settings.
+
+        Returns:
+            bool: whether to keep the histogram.
+        """
         return False
 
     def batch_size(self, config, data) -> int:
-        """Noisy copies per model call (a method may cap config.batch_size, e.g. for memory)."""
+        """Noisy copies per model call (a method may cap config.batch_size, e.g. for memory).
+
+        Args:
+            config (RunConfig): the run's settings.
+            data (Data): the graph.
+
+        Returns:
+            int: the batch size.
+        """
         return config.batch_size
 
     @abstractmethod
     def evaluate(self, config, stats: SmoothingStats, noise,
                  inputs: CertificationInputs) -> MethodResult:
-        """Certificates and certified-accuracy curves of the targets (graphcert.tasks.graph)."""
+        """Certificates and certified-accuracy curves of the targets (graphcert.tasks.graph).
+
+        Args:
+            config (RunConfig): the run's settings.
+            stats (SmoothingStats): the Monte Carlo statistics of `noise`.
+            noise: the noise of `noise(config, data)`.
+            inputs (CertificationInputs): labels, targets and attack surface.
+
+        Returns:
+            MethodResult: predictions and curves.
+        """
 
     @abstractmethod
     def describe_samples(self, noise) -> dict:
-        """The noise parameters recorded under results.json's methods.<name>.samples."""
+        """The noise parameters recorded under results.json's methods.<name>.samples.
+
+        Args:
+            noise: the method's noise.
+
+        Returns:
+            dict: JSON-ready parameters.
+        """
 
 
 class DeterministicMethod(ABC):
@@ -102,7 +155,19 @@ class DeterministicMethod(ABC):
         """`model` with the weights of ``run_dir/model_<name>.pt`` if that file was trained
         with `key`, else trained by ``train()`` (which returns the line to log, ``{seconds}``
         standing for the training time) and saved.
-        A file trained with other settings is an error, never overwritten."""
+        A file trained with other settings is an error, never overwritten.
+
+        Args:
+            model (torch.nn.Module): the model to fill.
+            run_dir (str or os.PathLike): the run directory.
+            key (str): the training key the file must match.
+            train (Callable[[], str]): trains ``model``, returns the line to log.
+            log (Callable[[str], None]): the run's log.
+            loaded (str): what the log calls the loaded model.
+
+        Returns:
+            torch.nn.Module: ``model`` in eval mode.
+        """
         import time
 
         from graphcert.tasks.graph.training import load_checkpoint, save_checkpoint
@@ -126,4 +191,17 @@ class DeterministicMethod(ABC):
     def run(self, config, data, idx_train, idx_val, inputs: CertificationInputs, run_dir,
             log) -> tuple[MethodResult, dict]:
         """(certificates and curves of the targets, what results.json records under
-        methods.<name>.samples: the settings in place of sample counts)."""
+        methods.<name>.samples: the settings in place of sample counts).
+
+        Args:
+            config (RunConfig): the run's settings.
+            data (Data): the graph.
+            idx_train (np.ndarray): training nodes.
+            idx_val (np.ndarray): validation nodes.
+            inputs (CertificationInputs): labels, targets and attack surface.
+            run_dir (str or os.PathLike): the run directory.
+            log (Callable[[str], None]): the run's log.
+
+        Returns:
+            tuple[MethodResult, dict]: the result and its samples entry.
+        """

@@ -11,7 +11,15 @@ __all__ = ["Isotropic", "isotropic_run_noise"]
 
 def isotropic_run_noise(config, data):
     """One cluster, theta_plus / theta_minus_low on every attribute (docs/theory.md §2) and, with a
-    structure threat model, p_plus / p_minus on every node pair (docs/theory.md §8)."""
+    structure threat model, p_plus / p_minus on every node pair (docs/theory.md §8).
+
+    Args:
+        config (RunConfig): the run's settings.
+        data (Data): the graph.
+
+    Returns:
+        LocalizedNoise or StructureNoise or ProductNoise: the noise of the threat model.
+    """
     from graphcert.noise.binary import LocalizedNoise
     attributes = LocalizedNoise.isotropic(data.num_nodes, config.theta_plus,
                                           config.theta_minus_low)

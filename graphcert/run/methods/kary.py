@@ -21,7 +21,14 @@ __all__ = ["Kary", "KaryLocalized", "required_n_values"]
 
 
 def required_n_values(data) -> np.ndarray:
-    """The alphabet size of every feature, (F,); a clear error for non-categorical data."""
+    """The alphabet size of every feature, (F,); a clear error for non-categorical data.
+
+    Args:
+        data (Data): the graph.
+
+    Returns:
+        np.ndarray: (F,).
+    """
     from graphcert.noise.kary import categorical_n_values
     n_values = categorical_n_values(data)
     if n_values is None:

@@ -33,15 +33,37 @@ class _NodeThreat(DeterministicMethod):
 
     @abstractmethod
     def noise(self, config, data):
-        """The smoothing noise, built from `config` for `data`."""
+        """The smoothing noise, built from `config` for `data`.
+
+        Args:
+            config (RunConfig): the run's settings.
+            data (Data): the graph.
+
+        Returns:
+            HierarchicalSparseNoise or NodeEdgeDeletionNoise: the noise.
+        """
 
     @abstractmethod
     def budgets(self, config) -> list[int]:
-        """The budgets of the curve, 0 first."""
+        """The budgets of the curve, 0 first.
+
+        Args:
+            config (RunConfig): the run's settings.
+
+        Returns:
+            list[int]: numbers of nodes.
+        """
 
     @abstractmethod
     def certify_options(self, config) -> dict:
-        """The per-node budget keywords of `graphcert.certify`."""
+        """The per-node budget keywords of `graphcert.certify`.
+
+        Args:
+            config (RunConfig): the run's settings.
+
+        Returns:
+            dict: keyword -> value.
+        """
 
     def run(self, config, data, idx_train, idx_val, inputs: CertificationInputs, run_dir,
             log):

@@ -35,7 +35,14 @@ STRUCTURE_FIELDS = frozenset({"p_plus", "p_minus", "p_minus_high", "max_edge_del
 
 def fields_not_read(threat_model: str) -> frozenset[str]:
     """Config fields that no binary method reads under `threat_model` (none are run under
-    the node-level threat models, whose methods read what they declare)."""
+    the node-level threat models, whose methods read what they declare).
+
+    Args:
+        threat_model (str): one of the threat models.
+
+    Returns:
+        frozenset[str]: field names.
+    """
     return {"attributes": STRUCTURE_FIELDS, "structure": ATTRIBUTE_FIELDS,
             "both": frozenset(), "nodes": frozenset(), "injection": frozenset()}[threat_model]
 
@@ -47,7 +54,17 @@ def threat_noise(config, data, attributes, localized: bool = False) -> Any:
     The structure noise adds absent pairs with ``p_plus`` and deletes edges with ``p_minus``;
     `localized` uses the clusters of `attributes` and their affinity ranks: deletions go from
     ``p_minus`` (pairs touching the own cluster) to ``p_minus_high`` (pairs between the least
-    connected clusters) by the rank of the nearer endpoint (docs/theory.md §8)."""
+    connected clusters) by the rank of the nearer endpoint (docs/theory.md §8).
+
+    Args:
+        config (RunConfig): the run's settings.
+        data (Data): the graph.
+        attributes (LocalizedNoise): the attribute noise.
+        localized (bool): localized structure noise, else isotropic.
+
+    Returns:
+        LocalizedNoise or StructureNoise or ProductNoise: the noise.
+    """
     if config.threat_model == "attributes":
         return attributes
     from graphcert.noise.structure import (
@@ -68,7 +85,14 @@ def threat_noise(config, data, attributes, localized: bool = False) -> Any:
 
 def noise_samples(noise) -> dict:
     """The flip probabilities recorded in results.json (row = output cluster): attribute
-    ``theta_*`` (rows x input clusters) and pair ``p_*`` (rows x cluster pairs)."""
+    ``theta_*`` (rows x input clusters) and pair ``p_*`` (rows x cluster pairs).
+
+    Args:
+        noise: a binary noise (attributes, structure or both).
+
+    Returns:
+        dict: ``theta_*`` and / or ``p_*`` as nested lists.
+    """
     from graphcert.tasks.graph.noises import attribute_part, structure_part
     samples = {}
     attributes, structure = attribute_part(noise), structure_part(noise)
@@ -83,7 +107,15 @@ def noise_samples(noise) -> dict:
 def training_structure(config, data):
     """The structure noise a model is trained on (the minimal level, isotropic ``p_plus``,
     ``p_minus``, as the attributes are trained at ``theta_minus_low``), or None (edges not
-    threatened as pairs)."""
+    threatened as pairs).
+
+    Args:
+        config (RunConfig): the run's settings.
+        data (Data): the graph.
+
+    Returns:
+        StructureNoise or None: the noise.
+    """
     if config.threat_model not in ("structure", "both"):
         return None
     from graphcert.noise.structure import StructureNoise

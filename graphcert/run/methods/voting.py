@@ -13,7 +13,11 @@ __all__ = ["Voting"]
 
 class Voting(DeterministicMethod):
     """Majority vote over the ``n_groups`` subgraphs of one hash division; certifies edge
-    insertions and deletions (``edge``: one vote per change, ``node``: two)."""
+    insertions and deletions (``edge``: one vote per change, ``node``: two).
+
+    Args:
+        division (str): ``"edge"`` or ``"node"`` hashing.
+    """
 
     features = "continuous"  # any real features: the vote needs none of the binary noise
     threat_models = ("structure",)

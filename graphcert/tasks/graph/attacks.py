@@ -74,6 +74,9 @@ def attack_budget(attack: str, budget, kinds: Sequence[str]
             pairs for "attributes_and_edges".
         kinds: the kinds the certificate covers ("attributes", "edges", "hamming", "l2",
             "nodes", "injection"); another kind is an error.
+
+    Returns:
+        tuple[str, tuple[int, int] | int | float]: the kind and the checked budget.
     """
     check_choice(attack, "attack", tuple(ATTACKS))
     kind, direction = ATTACKS[attack]
@@ -111,7 +114,14 @@ def attack_budget(attack: str, budget, kinds: Sequence[str]
 
 def covered_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
     """The attack kinds answered by a certificate whose noise smooths `kinds`: those, and
-    "joint" when attribute bits and edges are smoothed together."""
+    "joint" when attribute bits and edges are smoothed together.
+
+    Args:
+        kinds (Sequence[str]): the kinds the noise smooths.
+
+    Returns:
+        tuple[str, ...]: the kinds answered.
+    """
     joint = ("joint",) if set(kinds) >= {"attributes", "edges"} else ()
     return tuple(kinds) + joint
 
@@ -146,6 +156,10 @@ class AnswersAttacks:
         every perturbation of `attack` within `budget`, False where it is not or where the
         smoothed classifier abstains (the table of `graphcert.tasks.graph.attacks`).
 
+        Args:
+            attack (str): one of `ATTACKS`.
+            budget: its budget (the table of `graphcert.tasks.graph.attacks`).
+
         Returns:
             bool array of shape (len(targets),).
         """
@@ -154,7 +168,14 @@ class AnswersAttacks:
 
     def correct(self, y) -> np.ndarray:
         """Targets whose smoothed prediction is their label `y[target]` (never abstaining);
-        `y` holds the labels of all nodes."""
+        `y` holds the labels of all nodes.
+
+        Args:
+            y (array_like or Tensor): labels of all nodes, shape (N,).
+
+        Returns:
+            np.ndarray: bool (T,).
+        """
         stats = getattr(self, "stats", None)
         if stats is not None:
             return self.prediction == check_node_labels(y, len(stats.labels))[self.targets]
@@ -164,7 +185,16 @@ class AnswersAttacks:
 
     def certified_accuracy(self, y, attack: str, budgets) -> np.ndarray:
         """Share of the targets correct and `robust` at each budget of `budgets` (abstentions
-        count as wrong, docs/theory.md §6)."""
+        count as wrong, docs/theory.md §6).
+
+        Args:
+            y (array_like or Tensor): labels of all nodes, shape (N,).
+            attack (str): one of `ATTACKS`.
+            budgets (Iterable): budgets of `attack`, (B,).
+
+        Returns:
+            np.ndarray: float64 (B,).
+        """
         correct = self.correct(y)
         return np.array([np.mean(correct & self.robust(attack, budget)) for budget in budgets])
 
@@ -179,11 +209,11 @@ class AnswersFromRadius(AnswersAttacks):
 
     @property
     def prediction(self) -> np.ndarray:
-        """The smoothed class per target, -1 where it abstains."""
+        """Smoothed class of each target, -1 where it abstains, int64 (T,)."""
         return np.where(self.base.abstained, -1, self.base.predicted)
 
     @property
     def radius(self) -> np.ndarray:
-        """The base certificate's eta per target (docs/theory.md §3, §4), -inf where it
+        """Radius eta of each target (docs/theory.md §3, §4), float64 (T,), ``-inf`` where it
         abstains."""
         return self.base.eta

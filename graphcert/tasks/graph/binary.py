@@ -39,7 +39,28 @@ def variance_constrained_result(method: str, stats: SmoothingStats, y: np.ndarra
     """Variance-constrained base certificates (Bonferroni over targets) and their curves.
 
     Attribute curves and grid unless the attributes are not noised (``theta_* = None``, see
-    `Certificate.from_statistics`); edge curves and grid with ``structure`` (docs/theory.md §8)."""
+    `Certificate.from_statistics`); edge curves and grid with ``structure`` (docs/theory.md §8).
+
+    Args:
+        method (str): the method's name.
+        stats (SmoothingStats): the Monte Carlo statistics.
+        y (np.ndarray): labels of all nodes, (N,).
+        targets (np.ndarray): target node ids, (T,).
+        theta_plus, theta_minus (np.ndarray, optional): (C, C) flip probabilities; None: the
+            attributes are not noised.
+        surface (AttackSurface): what the adversary can flip.
+        alpha (float): significance level shared by the targets.
+        bounds (str): ``"binary"``, ``"dkw"`` or ``"bernstein"``.
+        max_deletions, max_additions (int): largest attribute budgets.
+        milp_bins (int, optional): radius quantisation of the collective program.
+        relax (bool): solve the LP relaxation (a looser, sound bound).
+        collective (bool): also the collective counts.
+        structure (PairUnits, optional): the node pairs as units (structure noise).
+        max_edge_deletions, max_edge_additions (int): largest edge budgets.
+
+    Returns:
+        MethodResult: predictions, curves and grids.
+    """
     cert = Certificate.from_statistics(stats, theta_plus, theta_minus, surface, targets,
                                        alpha=alpha, bounds=bounds, structure=structure)
     predicted = cert.base.predicted
@@ -88,7 +109,21 @@ def sparse_smooth_result(stats: SmoothingStats, y: np.ndarray, targets: np.ndarr
     Attribute curves and grid with ``theta_*`` (docs/theory.md §4), edge curves and grid with the
     structure noise's ``p_*`` (docs/theory.md §8: edges alone are §4 with the pair probabilities);
     both when the votes come from the product of the two noises. Counted from the
-    per-target `SparseSmoothCertificate`."""
+    per-target `SparseSmoothCertificate`.
+
+    Args:
+        stats (SmoothingStats): the Monte Carlo statistics.
+        y (np.ndarray): labels of all nodes, (N,).
+        targets (np.ndarray): target node ids, (T,).
+        theta_plus, theta_minus (float, optional): attribute flip probabilities; None: not noised.
+        alpha (float): significance level shared by the targets.
+        max_deletions, max_additions (int): largest attribute budgets.
+        p_plus, p_minus (float, optional): edge add / delete probabilities; None: not noised.
+        max_edge_deletions, max_edge_additions (int): largest edge budgets.
+
+    Returns:
+        MethodResult: predictions, curves and grids.
+    """
     cert = SparseSmoothCertificate.from_statistics(
         stats, targets, alpha=alpha,
         attributes=None if theta_plus is None else (theta_plus, theta_minus),

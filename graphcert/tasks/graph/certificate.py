@@ -35,7 +35,15 @@ ATTACKS = ("additions", "deletions", "edge_additions", "edge_deletions")
 def attack_budgets(length: int, **budgets) -> list[np.ndarray]:
     """The four budget sequences of `CollectiveCertifier.certify` (attribute additions,
     deletions, edge additions, deletions), `length` long: the named ones given (scalars
-    broadcast), the others 0."""
+    broadcast), the others 0.
+
+    Args:
+        length (int): length B of every sequence.
+        **budgets: budgets by attack name (`ATTACKS`), each a scalar or (B,).
+
+    Returns:
+        list[np.ndarray]: four int64 (B,) sequences, in `ATTACKS` order.
+    """
     for name in budgets:
         check_choice(name, "attack", ATTACKS)
     return [np.broadcast_to(np.asarray(budgets.get(name, 0), dtype=np.int64), (length,))
@@ -56,6 +64,17 @@ class Certificate(AnswersFromRadius):
     from. ``kinds``: the attacks the noise covers (`graphcert.tasks.graph.attacks`):
     "attributes" and/or "edges", or "hamming" for K-ary noise, whose changed values are the
     "additions" axis of the collective machinery (`graphcert.tasks.graph.kary`).
+
+    Args:
+        targets (np.ndarray): target node ids, int64 (T,).
+        base (BaseCertificate): candidate class, eta and output cluster of each target.
+        unit_group (np.ndarray): input cluster of every node, int64 (N,).
+        w_plus (np.ndarray): weight per added bit, (C, C), row = output cluster.
+        w_minus (np.ndarray): weight per deleted bit, (C, C).
+        surface (AttackSurface): what the adversary can flip.
+        stats (SmoothingStats, optional): the Monte Carlo statistics.
+        structure (PairUnits, optional): the node pairs as units (structure noise).
+        kinds (tuple[str, ...]): the attack kinds the noise covers.
     """
 
     targets: np.ndarray
@@ -112,7 +131,14 @@ class Certificate(AnswersFromRadius):
 
     def correct(self, y) -> np.ndarray:
         """Targets whose smoothed prediction is their label `y[target]` (never abstaining);
-        `y` holds the labels of all nodes."""
+        `y` holds the labels of all nodes.
+
+        Args:
+            y (array_like or Tensor): labels of all nodes, shape (N,).
+
+        Returns:
+            np.ndarray: bool (T,).
+        """
         labels = check_node_labels(y, len(self.surface.cap_plus))
         return self.prediction == labels[self.targets]
 
@@ -194,7 +220,18 @@ class Certificate(AnswersFromRadius):
                            collective: bool = True, relax: bool = False,
                            milp_bins: int | None = None) -> np.ndarray:
         """Share of targets correct and certified at each budget (collective, or naive with
-        ``collective=False``): ``curve(...).accuracy``, (len(budgets),)."""
+        ``collective=False``): ``curve(...).accuracy``, (len(budgets),).
+
+        Args:
+            y (array_like or Tensor): labels of all nodes, shape (N,).
+            attack (str): one of `ATTACKS`.
+            budgets (Iterable[int]): non-decreasing integer budgets, (B,).
+            collective (bool): the collective certificate, else the naive one.
+            relax, milp_bins: as in `certifier`.
+
+        Returns:
+            np.ndarray: float64 (B,).
+        """
         curve = self.curve(y, attack, budgets, collective=collective, relax=relax,
                            milp_bins=milp_bins)
         return curve.accuracy("collective" if collective else "naive")
@@ -203,7 +240,18 @@ class Certificate(AnswersFromRadius):
             collective: bool = True, relax: bool = False, milp_bins: int | None = None) -> float:
         """Average certifiable radius (docs/theory.md §6) over integer budgets: a lower bound
         if the curve has not reached 0 by the last budget (see `Curve.acr`). The same curve
-        as `certified_accuracy` with the same arguments, computed once."""
+        as `certified_accuracy` with the same arguments, computed once.
+
+        Args:
+            y (array_like or Tensor): labels of all nodes, shape (N,).
+            attack (str): one of `ATTACKS`.
+            budgets (Iterable[int]): non-decreasing integer budgets.
+            collective (bool): the collective certificate, else the naive one.
+            relax, milp_bins: as in `certifier`.
+
+        Returns:
+            float: the ACR.
+        """
         curve = self.curve(y, attack, budgets, collective=collective, relax=relax,
                            milp_bins=milp_bins)
         return curve.acr("collective" if collective else "naive")
@@ -212,7 +260,17 @@ class Certificate(AnswersFromRadius):
 def variance_constrained_eta(stats: SmoothingStats, targets: np.ndarray, *, alpha: float,
                              bounds: str) -> np.ndarray:
     """Radii eta of the targets' candidate scores (docs/theory.md §3), from bounds on mu and zeta
-    that hold for all targets together (Bonferroni, alpha / number of targets); -inf: abstain."""
+    that hold for all targets together (Bonferroni, alpha / number of targets); -inf: abstain.
+
+    Args:
+        stats (SmoothingStats): the Monte Carlo statistics.
+        targets (np.ndarray): target node ids, (T,).
+        alpha (float): significance level shared by the targets.
+        bounds (str): ``"binary"``, ``"dkw"`` or ``"bernstein"`` (`graphcert.certificates.bounds`).
+
+    Returns:
+        np.ndarray: float64 (T,).
+    """
     mu_lower, zeta_upper = mu_zeta_bounds(
         alpha=alpha / len(targets), method=bounds, hist=stats.hist[targets],
         score_sum=stats.score_sum[targets], score_sq_sum=stats.score_sq_sum[targets],
@@ -223,7 +281,18 @@ def variance_constrained_eta(stats: SmoothingStats, targets: np.ndarray, *, alph
 def certified_counts(certifier: CollectiveCertifier, plus, minus, plus_adj=0, minus_adj=0,
                      *, collective: bool = True) -> tuple[list[int], list[int] | None]:
     """Naive and (with `collective`) collective counts along non-decreasing budgets of
-    attribute additions and deletions and (with pair units) edge additions and deletions."""
+    attribute additions and deletions and (with pair units) edge additions and deletions.
+
+    Args:
+        certifier (CollectiveCertifier): the certifier of the counted targets.
+        plus, minus (array_like): attribute additions / deletions per budget, (B,).
+        plus_adj, minus_adj (array_like): edge additions / deletions per budget (default 0).
+        collective (bool): also the collective counts.
+
+    Returns:
+        tuple[list[int], list[int] | None]: naive and collective counts, B each (None without
+        `collective`).
+    """
     sequences = np.broadcast_arrays(*(np.asarray(b, dtype=np.int64)
                                       for b in (plus, minus, plus_adj, minus_adj)))
     naive = naive_counts(certifier, sequences)
@@ -236,7 +305,15 @@ def certified_counts(certifier: CollectiveCertifier, plus, minus, plus_adj=0, mi
 
 def naive_counts(certifier: CollectiveCertifier, sequences: list[np.ndarray]) -> list[int]:
     """Naive counts along non-decreasing budgets (the four `ATTACKS` sequences, the edge
-    ones used only with pair units), zeros after the first 0."""
+    ones used only with pair units), zeros after the first 0.
+
+    Args:
+        certifier (CollectiveCertifier): the certifier of the counted targets.
+        sequences (list[np.ndarray]): the four budget sequences, (B,) each.
+
+    Returns:
+        list[int]: B counts.
+    """
     length = len(sequences[0])
     counts = []
     for budgets in zip(*sequences, strict=True):

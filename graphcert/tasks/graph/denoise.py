@@ -72,7 +72,14 @@ class SimilarityFilter(_Wrapper):
     §13. The similarity reads the node features, or their `embedding` (a fixed module, e.g.
     `graphcert.tasks.graph.edge_embedding.EdgeEmbedding`, cosine only). With ``always``
     set, pairs at or above it are added to every copy; that needs `num_nodes` (the pairs are
-    found inside each copy of the union)."""
+    found inside each copy of the union).
+
+    Args:
+        model (torch.nn.Module): the base classifier.
+        pair_filter (PairFilter): the filter.
+        num_nodes (int, optional): nodes per copy N, needed with ``always`` pairs.
+        embedding (torch.nn.Module, optional): features -> what the cosine compares.
+    """
 
     def __init__(self, model: torch.nn.Module, pair_filter: PairFilter,
                  num_nodes: int | None = None, embedding: torch.nn.Module | None = None):
@@ -92,11 +99,19 @@ class SimilarityFilter(_Wrapper):
 
     @property
     def pair_filter(self) -> PairFilter:
+        """The filter, built from the plain settings."""
         return PairFilter(self.threshold, self.measure, self.always)
 
     def read(self, x: Tensor) -> Tensor:
         """What the similarity compares: `x`, or its embedding (no gradient: the filter's
-        decisions are hard)."""
+        decisions are hard).
+
+        Args:
+            x (Tensor): node features, shape (N, D).
+
+        Returns:
+            Tensor: ``x`` or its embedding, (N, hidden).
+        """
         if self.embedding is None:
             return x
         with torch.no_grad():
@@ -104,7 +119,15 @@ class SimilarityFilter(_Wrapper):
 
     def filtered_edges(self, x: Tensor, edge_index: Tensor) -> Tensor:
         """The edges of the union that the filter keeps, plus the ``always`` pairs of every
-        copy: (2, E') in both directions."""
+        copy: (2, E') in both directions.
+
+        Args:
+            x (Tensor): node features of the union, shape (B * N, D).
+            edge_index (LongTensor): edges of the union, shape (2, E).
+
+        Returns:
+            LongTensor: edges, shape (2, E'), on ``edge_index``'s device.
+        """
         features = feature_matrix(self.read(x), self.pair_filter.measure)
         u, v = edge_index.detach().cpu().numpy().astype(np.int64)
         keep = pair_similarity(features, u, v, self.pair_filter.measure) \
@@ -123,13 +146,30 @@ class SimilarityFilter(_Wrapper):
         return edges.to(edge_index.device)
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        """The model on the filtered edges.
+
+        Args:
+            x (Tensor): node features, shape (N, D).
+            edge_index (LongTensor): edges, shape (2, E).
+
+        Returns:
+            Tensor: logits, shape (N, C).
+        """
         return self._inner(x, self.filtered_edges(x, edge_index))
 
     def direct(self, structure: StructureNoise, x: Tensor
                ) -> tuple[torch.nn.Module, FilteredStructureNoise]:
         """(inner model, law of the filtered copies): smoothing the inner model under the
         returned noise gives the statistics of this filter under `structure`, drawing only
-        the kept pairs (docs/theory.md §13; tests/noise/test_pair_filter.py)."""
+        the kept pairs (docs/theory.md §13; tests/noise/test_pair_filter.py).
+
+        Args:
+            structure (StructureNoise): the structure noise.
+            x (Tensor): clean node features, shape (N, D).
+
+        Returns:
+            tuple[torch.nn.Module, FilteredStructureNoise]: the inner model and the filtered law.
+        """
         return self.model, FilteredStructureNoise(structure, self.pair_filter, self.read(x))
 
     def _always_pairs(self, features: sp.csr_matrix) -> np.ndarray:
@@ -146,7 +186,13 @@ class SimilarityFilter(_Wrapper):
 class TopKNeighbours(_Wrapper):
     """`model` on the graph where each edge is kept iff it is among the `k` most similar
     edges of one of its endpoints (ties: the lower neighbour index first). Deterministic per
-    copy, not pair-local (docs/theory.md §13)."""
+    copy, not pair-local (docs/theory.md §13).
+
+    Args:
+        model (torch.nn.Module): the base classifier.
+        k (int): edges kept per endpoint, >= 1.
+        measure (str): ``"jaccard"`` or ``"cosine"``.
+    """
 
     def __init__(self, model: torch.nn.Module, k: int, measure: str = "jaccard"):
         super().__init__(model)
@@ -154,7 +200,15 @@ class TopKNeighbours(_Wrapper):
         self.measure = check_choice(measure, "measure", MEASURES)
 
     def kept_edges(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        """(2, E') the kept edges, both directions."""
+        """(2, E') the kept edges, both directions.
+
+        Args:
+            x (Tensor): node features, shape (N, D).
+            edge_index (LongTensor): edges, shape (2, E).
+
+        Returns:
+            LongTensor: edges, shape (2, E'), on ``edge_index``'s device.
+        """
         u, v = edge_index.detach().cpu().numpy().astype(np.int64)
         lo, hi = np.minimum(u, v), np.maximum(u, v)
         n = x.shape[0]
@@ -171,13 +225,27 @@ class TopKNeighbours(_Wrapper):
         return edges.to(edge_index.device)
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        """The model on the kept edges.
+
+        Args:
+            x (Tensor): node features, shape (N, D).
+            edge_index (LongTensor): edges, shape (2, E).
+
+        Returns:
+            Tensor: logits, shape (N, C).
+        """
         return self._inner(x, self.kept_edges(x, edge_index))
 
 
 class AbstainBelow(torch.nn.Module):
     """`model` whose outputs abstain where the top softmax probability is below
     `confidence` (in evaluation mode; training trains `model` as it is). Abstaining rows
-    are all -inf (`graphcert.sampling.abstention.ABSTAIN`); docs/theory.md §10."""
+    are all -inf (`graphcert.sampling.abstention.ABSTAIN`); docs/theory.md §10.
+
+    Args:
+        model (torch.nn.Module): the base classifier.
+        confidence (float): the threshold in (0, 1); must exceed 1/C.
+    """
 
     def __init__(self, model: torch.nn.Module, confidence: float):
         super().__init__()
@@ -186,24 +254,40 @@ class AbstainBelow(torch.nn.Module):
 
     @property
     def batching(self) -> str:
+        """The wrapped model's batching (`graphcert.sampling.batching`)."""
         return getattr(self.model, "batching", "union")
 
     @property
     def sparse_input(self) -> bool:
+        """Whether the wrapped model takes sparse CSR features."""
         return bool(getattr(self.model, "sparse_input", False))
 
     @property
     def prepare_graph(self):
+        """The wrapped model's ``prepare_graph`` hook (folded batching)."""
         return self.model.prepare_graph  # AttributeError (no such hook) if the model has none
 
     def check_classes(self, n_classes: int) -> None:
         """Raise ValueError unless 1 / n_classes < confidence (else no copy could abstain
-        or every one would be forced to: the top probability is at least 1 / C)."""
+        or every one would be forced to: the top probability is at least 1 / C).
+
+        Args:
+            n_classes (int): number of classes C.
+        """
         if not self.confidence > 1.0 / n_classes:
             raise ValueError(f"confidence must lie in (1/C, 1) = (1/{n_classes}, 1) for "
                              f"{n_classes} classes, got {self.confidence}")
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        """Logits of the wrapped model, all -inf on abstaining rows (eval mode).
+
+        Args:
+            x (Tensor): node features, shape (N, D).
+            edge_index (LongTensor): edges, shape (2, E).
+
+        Returns:
+            Tensor: logits, shape (N, C).
+        """
         logits = self.model(x, edge_index)
         if self.training:
             return logits
@@ -217,26 +301,64 @@ def similarity_filter(model: torch.nn.Module, threshold: float, measure: str = "
                       embedding: torch.nn.Module | None = None) -> SimilarityFilter:
     """`model` behind a feature-similarity edge filter: Jaccard (binary features) or cosine
     similarity at least `threshold` in (0, 1], of the features or of their `embedding`;
-    `always`: add the pairs at or above it (needs `num_nodes`)."""
+    `always`: add the pairs at or above it (needs `num_nodes`).
+
+    Args:
+        model (torch.nn.Module): the base classifier.
+        threshold (float): smallest similarity of a kept edge, in (0, 1].
+        measure (str): ``"jaccard"`` or ``"cosine"``.
+        always (float, optional): pairs at or above it are added to every copy.
+        num_nodes (int, optional): nodes per copy N, needed with `always`.
+        embedding (torch.nn.Module, optional): features -> what the cosine compares.
+
+    Returns:
+        SimilarityFilter: the wrapped model.
+    """
     return SimilarityFilter(model, PairFilter(threshold, measure, always), num_nodes, embedding)
 
 
 def top_k_neighbours(model: torch.nn.Module, k: int, measure: str = "jaccard"
                      ) -> TopKNeighbours:
-    """`model` on each node's `k` most similar noisy edges (`TopKNeighbours`)."""
+    """`model` on each node's `k` most similar noisy edges (`TopKNeighbours`).
+
+    Args:
+        model (torch.nn.Module): the base classifier.
+        k (int): edges kept per endpoint.
+        measure (str): ``"jaccard"`` or ``"cosine"``.
+
+    Returns:
+        TopKNeighbours: the wrapped model.
+    """
     return TopKNeighbours(model, k, measure)
 
 
 def abstain_below(model: torch.nn.Module, confidence: float) -> AbstainBelow:
     """`model` whose copies abstain where their top softmax probability is below
-    `confidence` in (1/C, 1) (`AbstainBelow`; 1/C is checked on the first output)."""
+    `confidence` in (1/C, 1) (`AbstainBelow`; 1/C is checked on the first output).
+
+    Args:
+        model (torch.nn.Module): the base classifier.
+        confidence (float): the threshold in (1/C, 1).
+
+    Returns:
+        AbstainBelow: the wrapped model.
+    """
     return AbstainBelow(model, confidence)
 
 
 def direct_path(model: torch.nn.Module, noise, x: Tensor) -> tuple[torch.nn.Module, object]:
     """(model, noise) to smooth: for a `SimilarityFilter` (under `AbstainBelow` or not) and
     structure noise alone, its inner model and the law of the filtered copies
-    (`SimilarityFilter.direct`: the same statistics, docs/theory.md §13); else unchanged."""
+    (`SimilarityFilter.direct`: the same statistics, docs/theory.md §13); else unchanged.
+
+    Args:
+        model (torch.nn.Module): the base classifier.
+        noise: the smoothing noise.
+        x (Tensor): clean node features, shape (N, D).
+
+    Returns:
+        tuple[torch.nn.Module, object]: the model and the noise to smooth.
+    """
     abstain = model if isinstance(model, AbstainBelow) else None
     inner = model.model if abstain is not None else model
     if not (isinstance(inner, SimilarityFilter) and isinstance(noise, StructureNoise)):

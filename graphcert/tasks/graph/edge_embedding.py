@@ -21,7 +21,12 @@ __all__ = ["EdgeEmbedding", "fit_edge_embedding"]
 
 
 class EdgeEmbedding(torch.nn.Module):
-    """x (N, D) -> unit rows (N, hidden): the features an edge filter's cosine reads."""
+    """x (N, D) -> unit rows (N, hidden): the features an edge filter's cosine reads.
+
+    Args:
+        in_features (int): feature dimension D.
+        hidden (int): embedding dimension.
+    """
 
     def __init__(self, in_features: int, hidden: int = 64):
         super().__init__()
@@ -31,11 +36,28 @@ class EdgeEmbedding(torch.nn.Module):
         self.bias = torch.nn.Parameter(torch.tensor(0.0))
 
     def forward(self, x: Tensor) -> Tensor:
+        """Embed the features: unit rows of a linear map.
+
+        Args:
+            x (Tensor): node features, shape (N, D), dense or sparse.
+
+        Returns:
+            Tensor: unit rows, shape (N, hidden).
+        """
         if x.layout != torch.strided:
             x = x.to_dense()
         return F.normalize(self.linear(x), dim=-1)
 
     def edge_logits(self, z: Tensor, pairs: Tensor) -> Tensor:
+        """Logits that the pairs are edges: a scaled, shifted cosine.
+
+        Args:
+            z (Tensor): embeddings, shape (N, hidden).
+            pairs (LongTensor): node pairs, shape (2, P).
+
+        Returns:
+            Tensor: logits, shape (P,).
+        """
         return self.scale * (z[pairs[0]] * z[pairs[1]]).sum(-1) + self.bias
 
 
@@ -44,7 +66,21 @@ def fit_edge_embedding(x: Tensor, edge_index: Tensor, hidden: int = 64, *, steps
                        seed: int = 0) -> EdgeEmbedding:
     """Train an `EdgeEmbedding` full-batch with Adam: the edges of `edge_index` against
     `negatives` uniformly random pairs per edge, drawn afresh every step, binary
-    cross-entropy. Returns the embedding in evaluation mode."""
+    cross-entropy. Returns the embedding in evaluation mode.
+
+    Args:
+        x (Tensor): node features, shape (N, D).
+        edge_index (LongTensor): edges, shape (2, E).
+        hidden (int): embedding dimension.
+        steps (int): Adam steps.
+        negatives (int): random pairs per edge per step.
+        lr (float): learning rate.
+        weight_decay (float): weight decay.
+        seed (int): seed of the weights and the pairs.
+
+    Returns:
+        EdgeEmbedding: the trained embedding.
+    """
     steps = check_positive_int(steps, "steps")
     negatives = check_positive_int(negatives, "negatives")
     check_real(lr, "lr", "(0, inf)")

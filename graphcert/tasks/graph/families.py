@@ -67,7 +67,14 @@ _NOISES = ("graphcert.localized_noise, graphcert.isotropic_noise, graphcert.stru
 
 
 def noise_kinds(noise) -> tuple[str, ...]:
-    """The attack kinds `noise` smooths (`graphcert.tasks.graph.attacks`)."""
+    """The attack kinds `noise` smooths (`graphcert.tasks.graph.attacks`).
+
+    Args:
+        noise: the smoothing noise.
+
+    Returns:
+        tuple[str, ...]: e.g. ("attributes", "edges").
+    """
     if isinstance(noise, ProductNoise):
         return ("attributes", "edges")
     if isinstance(noise, HierarchicalGaussianNoise):
@@ -84,7 +91,14 @@ def noise_kinds(noise) -> tuple[str, ...]:
 
 
 def fitting_certificates(noise) -> tuple[str, ...]:
-    """The families that certify `noise`, its default first."""
+    """The families that certify `noise`, its default first.
+
+    Args:
+        noise: the smoothing noise.
+
+    Returns:
+        tuple[str, ...]: family names.
+    """
     kinds = noise_kinds(noise)
     if kinds[0] in NODE_FAMILIES:
         return (NODE_FAMILIES[kinds[0]],)
@@ -97,7 +111,15 @@ def fitting_certificates(noise) -> tuple[str, ...]:
 
 def choose_certificate(noise, certificate: str | None = None) -> str:
     """`certificate` if it fits `noise` (None: the default of `fitting_certificates`), else
-    an error that says which families do."""
+    an error that says which families do.
+
+    Args:
+        noise: the smoothing noise.
+        certificate (str, optional): the wanted family.
+
+    Returns:
+        str: the family.
+    """
     fits = fitting_certificates(noise)
     if certificate is None:
         return fits[0]
@@ -125,13 +147,19 @@ def choose_certificate(noise, certificate: str | None = None) -> str:
 class ScoreSettings:
     """How the base classifier's scores are smoothed for a family: softmax(logits / T)
     (``temperature`` 0: one-hot votes; None: softmax(logits)), the confidence bounds of the
-    variance-constrained family and whether they read the score histogram."""
+    variance-constrained family and whether they read the score histogram.
+
+    Args:
+        temperature (float, optional): softmax temperature T (0: one-hot votes).
+        bounds (str, optional): ``"binary"``, ``"dkw"`` or ``"bernstein"``.
+    """
 
     temperature: float | None
     bounds: str | None = None
 
     @property
     def histogram(self) -> bool:
+        """Whether the bounds read the score histogram (DKW only)."""
         return self.bounds == "dkw"  # only the DKW bounds read it (docs/theory.md §3.2)
 
 
@@ -140,7 +168,16 @@ def score_settings(certificate: str, bounds: str | None = None,
     """The scores `certificate` smooths. Variance-constrained: `bounds` (default "clopper_pearson",
     one-hot votes) or "dkw" / "bernstein" on softmax(logits / `temperature`), default 1. The
     vote-based families count one-hot votes (the Gaussian one the argmax of the softmax,
-    the same votes) and take neither setting."""
+    the same votes) and take neither setting.
+
+    Args:
+        certificate (str): the family.
+        bounds (str, optional): variance-constrained confidence bounds.
+        temperature (float, optional): softmax temperature.
+
+    Returns:
+        ScoreSettings: the settings.
+    """
     check_choice(certificate, "certificate", CERTIFICATES)
     if certificate != "variance_constrained":
         for name, value in (("bounds", bounds), ("temperature", temperature)):
@@ -172,6 +209,19 @@ def certificate_from_statistics(certificate: str, stats: SmoothingStats, noise, 
     Hierarchical and injection: the clean graph `edge_index` (2, E) and `node_budget`, the
     keywords of `NodeThreatCertificate.from_statistics` (additions_per_node,
     deletions_per_node, tau), and `hops`, the model's receptive field.
+
+    Args:
+        certificate (str): the family (`CERTIFICATES`).
+        stats (SmoothingStats): the Monte Carlo statistics of `noise`.
+        noise: the smoothing noise.
+        targets (array_like): target node ids, (T,).
+        alpha (float): significance level shared by the targets.
+        bounds (str, optional): variance-constrained confidence bounds.
+        x (Tensor, optional): clean features (N, D), variance-constrained.
+        local_budget (int, optional): changed bits or values per node.
+        edge_index (array_like, optional): the clean graph (2, E), node threats.
+        node_budget (dict, optional): additions_per_node, deletions_per_node, tau.
+        hops (int, optional): the model's receptive field, node threats.
 
     Returns:
         `Certificate` (variance-constrained), `SparseSmoothCertificate`,

@@ -33,6 +33,15 @@ def gaussian_certificate(stats: SmoothingStats, targets: np.ndarray, alpha: floa
     The candidate is the pre-sample's vote argmax; ``p_lower`` is the Clopper-Pearson bound on
     its main-sample votes, corrected over the targets (Bonferroni: simultaneous bounds, as the
     collective certificate uses the radii jointly; Holm: docs/theory.md §4's decision procedure).
+
+    Args:
+        stats (SmoothingStats): the Monte Carlo statistics.
+        targets (np.ndarray): target node ids, (T,).
+        alpha (float): significance level shared by the targets.
+        correction (str): ``"bonferroni"`` or ``"holm"``.
+
+    Returns:
+        BaseCertificate: prediction, eta and output cluster per target, (T,) each.
     """
     targets = np.asarray(targets, dtype=np.int64)
     predicted = stats.candidate_vote[targets]
@@ -51,6 +60,14 @@ def l2_budget_grid(cert: BaseCertificate, w: np.ndarray, step: float) -> np.ndar
 
     Putting the whole budget eps^2 on one unit breaks output n once eps^2 * w[k(n), u] >= eta_n,
     so nothing is certified (naive or collective) from eps^2 >= max eta / min w on.
+
+    Args:
+        cert (BaseCertificate): the base certificates.
+        w (np.ndarray): weights ``1 / sigma^2``, (C, C).
+        step (float): spacing, > 0.
+
+    Returns:
+        np.ndarray: float64 radii, (B,).
     """
     if not step > 0:
         raise ValueError(f"step must be positive, got {step}")
@@ -64,7 +81,23 @@ def gaussian_result(stats: SmoothingStats, noise: GraphGaussian, y: np.ndarray,
                     relax: bool = True, milp_bins: int | None = 64, collective: bool = True,
                     correction: str = "bonferroni") -> MethodResult:
     """Naive and collective certified accuracy over l2 radii (curve ``"l2"``,
-    docs/theory.md §5, §6)."""
+    docs/theory.md §5, §6).
+
+    Args:
+        stats (SmoothingStats): the Monte Carlo statistics.
+        noise (GraphGaussian): the noise.
+        y (np.ndarray): labels of all nodes, (N,).
+        targets (np.ndarray): target node ids, (T,).
+        alpha (float): significance level shared by the targets.
+        step (float): spacing of the l2 radii.
+        relax (bool): solve the LP relaxation of the collective program.
+        milp_bins (int, optional): radius quantisation of the collective program.
+        collective (bool): also the collective counts.
+        correction (str): ``"bonferroni"`` or ``"holm"``.
+
+    Returns:
+        MethodResult: predictions and the ``"l2"`` curve.
+    """
     cert = gaussian_certificate(stats, targets, alpha, correction)
     w = noise.weights()
     eps = l2_budget_grid(cert, w, step)

@@ -33,7 +33,21 @@ __all__ = ["kary_variance_certificate", "kary_variance_result", "kary_vote_resul
 def kary_vote_result(method: str, stats: SmoothingStats, y: np.ndarray, targets: np.ndarray,
                      keep: float, n_values, *, alpha: float, max_hamming: int) -> MethodResult:
     """Isotropic K-ary smoothing: Holm vote bounds and exact Hamming regions
-    (docs/theory.md §9, §4), counted from the per-target `KaryHammingCertificate`."""
+    (docs/theory.md §9, §4), counted from the per-target `KaryHammingCertificate`.
+
+    Args:
+        method (str): the method's name.
+        stats (SmoothingStats): the Monte Carlo statistics.
+        y (np.ndarray): labels of all nodes, (N,).
+        targets (np.ndarray): target node ids, (T,).
+        keep (float): keep probability.
+        n_values (int or array_like): alphabet size(s).
+        alpha (float): significance level shared by the targets.
+        max_hamming (int): largest Hamming budget.
+
+    Returns:
+        MethodResult: predictions and the ``"hamming"`` curve.
+    """
     cert = KaryHammingCertificate.from_statistics(stats, targets, alpha=alpha, keep=keep,
                                                   n_values=n_values)
     region = cert.region(max_hamming)
@@ -56,7 +70,20 @@ def kary_variance_certificate(stats: SmoothingStats, targets: np.ndarray, keep: 
 
     The collective machinery's "additions" carry the Hamming budget: one changed value of a
     node in cluster j weighs ``kary_weights(keep, K)[k, j]`` against outputs of cluster k,
-    and every node can change all F of its values; the certificate answers "hamming"."""
+    and every node can change all F of its values; the certificate answers "hamming".
+
+    Args:
+        stats (SmoothingStats): the Monte Carlo statistics.
+        targets (np.ndarray): target node ids, (T,).
+        keep (np.ndarray): keep probabilities, (C, C).
+        n_values (array_like): alphabet size per feature, (F,).
+        alpha (float): significance level shared by the targets.
+        bounds (str): ``"binary"``, ``"dkw"`` or ``"bernstein"``.
+        local_budget (int, optional): changed values per node.
+
+    Returns:
+        Certificate: kinds ("hamming",).
+    """
     n_values = np.asarray(n_values)
     if n_values.ndim != 1 or n_values.size == 0:
         raise ValueError(f"n_values must give one alphabet size per feature, got shape "
@@ -76,7 +103,25 @@ def kary_variance_result(method: str, stats: SmoothingStats, y: np.ndarray,
                          bounds: str, max_hamming: int, local_budget: int | None = None,
                          milp_bins: int | None = None, relax: bool = False) -> MethodResult:
     """Localized K-ary smoothing: variance-constrained radii (`kary_variance_certificate`),
-    naive and collective counts over Hamming budgets 0..max_hamming (docs/theory.md §3, §5)."""
+    naive and collective counts over Hamming budgets 0..max_hamming (docs/theory.md §3, §5).
+
+    Args:
+        method (str): the method's name.
+        stats (SmoothingStats): the Monte Carlo statistics.
+        y (np.ndarray): labels of all nodes, (N,).
+        targets (np.ndarray): target node ids, (T,).
+        keep (np.ndarray): keep probabilities, (C, C).
+        n_values (array_like): alphabet size per feature, (F,).
+        alpha (float): significance level shared by the targets.
+        bounds (str): ``"binary"``, ``"dkw"`` or ``"bernstein"``.
+        max_hamming (int): largest Hamming budget.
+        local_budget (int, optional): changed values per node.
+        milp_bins (int, optional): radius quantisation of the collective program.
+        relax (bool): solve the LP relaxation.
+
+    Returns:
+        MethodResult: predictions and the ``"hamming"`` curve.
+    """
     cert = kary_variance_certificate(stats, targets, keep, n_values, alpha=alpha,
                                      bounds=bounds, local_budget=local_budget)
     base = cert.base

@@ -29,7 +29,16 @@ def cluster_capacities(surface: AttackSurface, labels: np.ndarray, n_clusters: i
     """Per input cluster: bits that can be added and deleted, and the merged local budget
     (None without one). Node u with local budget r admits ``a <= min(zeros, r)``,
     ``d <= min(ones, r)``, ``a + d <= r``; summed over a cluster's nodes this is exact
-    (`graphcert.certificates.collective`, sums of integral polymatroids)."""
+    (`graphcert.certificates.collective`, sums of integral polymatroids).
+
+    Args:
+        surface (AttackSurface): per-node capacities and local budget.
+        labels (np.ndarray): input cluster of every node, (N,).
+        n_clusters (int): number of clusters C.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray, np.ndarray | None]: int64 (C,) each.
+    """
     cap_p, cap_m = surface.cap_plus.astype(float), surface.cap_minus.astype(float)
     rho = np.inf if surface.local_budget is None else float(surface.local_budget)
     a, d = np.minimum(cap_p, rho), np.minimum(cap_m, rho)
@@ -59,6 +68,9 @@ def localized_exact_result(method: str, stats: SmoothingStats, y: np.ndarray,
             there reports a lower bound (``collective_exact`` False in ``extra``).
         joint_max_nodes: the same for the joint grid's rows with additions (``joint_exact``
             in ``extra``): the grid has twenty times the budgets of the curves.
+
+    Returns:
+        MethodResult: predictions, the two curves and the joint grid.
     """
     targets = np.asarray(targets, dtype=np.int64)
     predicted = stats.candidate_vote[targets]

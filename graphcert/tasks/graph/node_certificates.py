@@ -40,6 +40,18 @@ class NodeThreatCertificate(AnswersAttacks):
     certificate); ``additions_per_node`` / ``deletions_per_node`` the bits each controlled
     node changes; ``tau`` the edges per injected node; ``hops`` the model's receptive field
     in hops (None: unknown, the collective certificate then needs it).
+
+    Args:
+        targets (np.ndarray): target node ids, int64 (T,).
+        predicted (np.ndarray): candidate class per target, (T,).
+        p_lower (np.ndarray): lower bounds, float64 (T,).
+        noise (HierarchicalSparseNoise or NodeEdgeDeletionNoise): the noise.
+        edge_index (np.ndarray): the clean graph, (2, E).
+        alpha (float): significance level shared by the targets.
+        additions_per_node, deletions_per_node (int): bits each controlled node changes.
+        tau (int): edges per injected node.
+        hops (int, optional): the model's receptive field.
+        stats (SmoothingStats, optional): the Monte Carlo statistics.
     """
 
     targets: np.ndarray
@@ -58,7 +70,21 @@ class NodeThreatCertificate(AnswersAttacks):
     def from_statistics(cls, stats: SmoothingStats, noise, targets, *, alpha: float,
                         edge_index, additions_per_node: int = 0, deletions_per_node: int = 1,
                         tau: int = 6, hops: int | None = None) -> "NodeThreatCertificate":
-        """Bonferroni bounds at level `alpha` over `targets` (docs/theory.md §3)."""
+        """Bonferroni bounds at level `alpha` over `targets` (docs/theory.md §3).
+
+        Args:
+            stats (SmoothingStats): the Monte Carlo statistics.
+            noise (HierarchicalSparseNoise or NodeEdgeDeletionNoise): the noise.
+            targets (array_like): target node ids, (T,).
+            alpha (float): significance level shared by the targets.
+            edge_index (array_like): the clean graph, (2, E).
+            additions_per_node, deletions_per_node (int): bits each controlled node changes.
+            tau (int): edges per injected node.
+            hops (int, optional): the model's receptive field.
+
+        Returns:
+            NodeThreatCertificate: the certificates.
+        """
         if not isinstance(noise, (HierarchicalSparseNoise, NodeEdgeDeletionNoise)):
             raise ValueError("NodeThreatCertificate needs graphcert.hierarchical_noise with "
                              "theta_plus / theta_minus or graphcert.injection_noise, got "
@@ -77,15 +103,18 @@ class NodeThreatCertificate(AnswersAttacks):
 
     @property
     def family(self) -> str:
+        """``"hierarchical"`` or ``"injection"``."""
         return "hierarchical" if isinstance(self.noise, HierarchicalSparseNoise) else \
             "injection"
 
     @property
     def kinds(self) -> tuple[str, ...]:
+        """``("nodes",)`` or ``("injection",)``."""
         return ("nodes",) if self.family == "hierarchical" else ("injection",)
 
     @property
     def prediction(self) -> np.ndarray:
+        """Smoothed class of each target, -1 where it abstains, (T,)."""
         return np.where(self.p_lower > 0.5, self.predicted, -1)
 
     def _robust(self, kind: str, budget) -> np.ndarray:
@@ -103,7 +132,17 @@ class NodeThreatCertificate(AnswersAttacks):
                            time_limit: float = 60.0) -> NodeThreatResult:
         """Certified counts per budget, naive and collective over receptive fields of
         ``hops`` hops (default: the model's, ``self.hops``;
-        `graphcert.tasks.graph.node_threats.node_threat_result`)."""
+        `graphcert.tasks.graph.node_threats.node_threat_result`).
+
+        Args:
+            y (array_like or Tensor): labels of all nodes, (N,).
+            budgets (Iterable[int]): numbers of nodes.
+            hops (int, optional): receptive field; default ``self.hops``.
+            time_limit (float): seconds per collective program.
+
+        Returns:
+            NodeThreatResult: the counts per budget.
+        """
         if self.stats is None:
             raise ValueError("node_threat_result needs the certificate's statistics")
         hops = self.hops if hops is None else hops
@@ -122,7 +161,18 @@ class NodeThreatCertificate(AnswersAttacks):
                            hops: int | None = None) -> np.ndarray:
         """Share of the targets correct and certified at each int budget (abstentions wrong):
         all targets together over receptive fields of ``hops`` hops (default the model's), or
-        each target alone (`robust`) with ``collective=False``; tau the certificate's."""
+        each target alone (`robust`) with ``collective=False``; tau the certificate's.
+
+        Args:
+            y (array_like or Tensor): labels of all nodes, (N,).
+            attack (str): ``"nodes"`` or ``"injection"``.
+            budgets (Iterable[int]): numbers of nodes, (B,).
+            collective (bool): all targets together, else each alone.
+            hops (int, optional): receptive field; default ``self.hops``.
+
+        Returns:
+            np.ndarray: float64 (B,).
+        """
         if not collective:
             return super().certified_accuracy(y, attack, budgets)
         check_choice(attack, "attack", self.attacks)

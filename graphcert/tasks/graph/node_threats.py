@@ -47,7 +47,19 @@ def hierarchical_noise(data: Data, p_select: float, *, theta_plus: float | None 
     """``graphcert.hierarchical_noise``: row selection with ``p_select`` and sparsity-aware
     (``theta_plus``, ``theta_minus``) or Gaussian (``sigma``) noise on the selected rows of
     ``data.x``, with the selection as an extra column if ``indicator`` (§14). A model for it
-    takes ``data.num_features + indicator`` inputs."""
+    takes ``data.num_features + indicator`` inputs.
+
+    Args:
+        data (Data): the graph, ``num_nodes`` N.
+        p_select (float): probability in (0, 1] that a row gets noise.
+        theta_plus (float, optional): 0 -> 1 flip probability of the selected rows.
+        theta_minus (float, optional): 1 -> 0 flip probability of the selected rows.
+        sigma (float, optional): Gaussian standard deviation (continuous features).
+        indicator (bool): append the selection as a column.
+
+    Returns:
+        HierarchicalSparseNoise or HierarchicalGaussianNoise: the noise.
+    """
     return hierarchical.hierarchical_noise(data.num_nodes, p_select, theta_plus=theta_plus,
                                            theta_minus=theta_minus, sigma=sigma,
                                            indicator=indicator)
@@ -55,7 +67,16 @@ def hierarchical_noise(data: Data, p_select: float, *, theta_plus: float | None 
 
 def injection_noise(data: Data, p_node: float, p_edge: float) -> NodeEdgeDeletionNoise:
     """``graphcert.injection_noise``: node deletion with ``p_node`` and edge deletion with
-    ``p_edge`` on ``data``'s graph (node-aware bi-smoothing, §15)."""
+    ``p_edge`` on ``data``'s graph (node-aware bi-smoothing, §15).
+
+    Args:
+        data (Data): the graph, ``edge_index`` (2, E) and ``num_nodes`` N.
+        p_node (float): node deletion probability in [0, 1).
+        p_edge (float): edge deletion probability in [0, 1).
+
+    Returns:
+        NodeEdgeDeletionNoise: the noise.
+    """
     return injection.injection_noise(data.edge_index, data.num_nodes, p_node, p_edge)
 
 
@@ -72,7 +93,24 @@ def train_under_noise(model: torch.nn.Module, data: Data, noise, idx_train, idx_
                       patience: int = 50, n_val_copies: int = 8, seed: int = 0) -> float:
     """Train in place on one noisy copy per epoch; early stopping on the loss over
     ``n_val_copies`` fixed noisy copies of the validation nodes (the smoothed setting).
-    Returns the best validation loss."""
+    Returns the best validation loss.
+
+    Args:
+        model (torch.nn.Module): the model, trained in place.
+        data (Data): the graph with ``x``, ``edge_index`` and ``y``.
+        noise: a hierarchical or node / edge deletion noise.
+        idx_train (array_like): training nodes.
+        idx_val (array_like): validation nodes.
+        lr (float): Adam learning rate.
+        weight_decay (float): Adam weight decay.
+        max_epochs (int): most epochs.
+        patience (int): epochs without improvement before stopping.
+        n_val_copies (int): fixed noisy copies for the validation loss.
+        seed (int): seed of the weights and the noise.
+
+    Returns:
+        float: the best validation loss.
+    """
     if isinstance(noise, NodeEdgeDeletionNoise):
         require_edge_input(model)
     set_seed(seed)
@@ -107,7 +145,18 @@ class NodeThreatResult:
     """Certified accuracy per budget (controlled or injected nodes): ``naive[i]`` and
     ``collective[i]`` correct targets certified at ``budgets[i]``, of ``n_targets``;
     ``accuracy`` the smoothed accuracy (abstentions wrong); ``p_lower`` (T,) the bounds and
-    ``correct`` (T,) which targets are right and not abstained."""
+    ``correct`` (T,) which targets are right and not abstained.
+
+    Args:
+        threat (str): ``"nodes"`` or ``"injection"``.
+        budgets (list[int]): the budgets, (B,).
+        naive (list[int]): naive counts, (B,).
+        collective (list[int]): collective counts, (B,).
+        n_targets (int): number of targets T.
+        accuracy (float): smoothed accuracy.
+        p_lower (np.ndarray, optional): float64 (T,).
+        correct (np.ndarray, optional): bool (T,).
+    """
 
     threat: str
     budgets: list[int]
@@ -119,6 +168,11 @@ class NodeThreatResult:
     correct: np.ndarray | None = None
 
     def ratios(self) -> dict[str, list[float]]:
+        """Naive and collective certified accuracy per budget.
+
+        Returns:
+            dict[str, list[float]]: ``"naive"`` and ``"collective"``, B values each.
+        """
         n = max(self.n_targets, 1)
         return {"naive": [c / n for c in self.naive],
                 "collective": [c / n for c in self.collective]}
@@ -137,6 +191,23 @@ def node_threat_result(stats: SmoothingStats, y: np.ndarray, targets: np.ndarray
     deleted bits among them; Gaussian noise not supported here) or node / edge deletion
     (injected nodes with ``tau`` edges each).
     ``hops`` is the model's receptive field for the collective certificate.
+
+    Args:
+        stats (SmoothingStats): the Monte Carlo statistics.
+        y (np.ndarray): labels of all nodes, (N,).
+        targets (np.ndarray): target node ids, (T,).
+        noise (HierarchicalSparseNoise or NodeEdgeDeletionNoise): the noise.
+        edge_index (array_like): the clean graph, (2, E).
+        budgets (Iterable[int]): numbers of controlled or injected nodes.
+        alpha (float): significance level shared by the targets.
+        hops (int): the model's receptive field.
+        additions_per_node (int): bits each controlled node adds.
+        deletions_per_node (int): bits each controlled node deletes.
+        tau (int): edges per injected node.
+        time_limit (float): seconds per collective program (HiGHS).
+
+    Returns:
+        NodeThreatResult: the counts per budget.
     """
     check_real(alpha, "alpha", "(0, 1)")
     hops = check_int(hops, "hops", "[0, inf)")

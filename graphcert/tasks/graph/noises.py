@@ -171,14 +171,28 @@ def gaussian_noise(data, sigma: float, n_clusters: int | None = None,
 
 
 def attribute_part(noise) -> LocalizedNoise | None:
-    """The binary attribute noise inside `noise`, None if it has none."""
+    """The binary attribute noise inside `noise`, None if it has none.
+
+    Args:
+        noise: the smoothing noise.
+
+    Returns:
+        LocalizedNoise or None: the attribute noise.
+    """
     if isinstance(noise, ProductNoise):
         return noise.attributes
     return noise if isinstance(noise, LocalizedNoise) else None
 
 
 def structure_part(noise) -> StructureNoise | None:
-    """The structure noise inside `noise`, None if it has none."""
+    """The structure noise inside `noise`, None if it has none.
+
+    Args:
+        noise: the smoothing noise.
+
+    Returns:
+        StructureNoise or None: the structure noise.
+    """
     if isinstance(noise, ProductNoise):
         return noise.structure
     return noise if isinstance(noise, StructureNoise) else None
@@ -186,7 +200,14 @@ def structure_part(noise) -> StructureNoise | None:
 
 def pair_units(structure: StructureNoise) -> PairUnits:
     """The node pairs as units of the collective certificate (docs/theory.md §8): one unit per
-    cluster pair, with the weights of `structure`'s probabilities per output cluster."""
+    cluster pair, with the weights of `structure`'s probabilities per output cluster.
+
+    Args:
+        structure (StructureNoise): the structure noise.
+
+    Returns:
+        PairUnits: the units.
+    """
     return PairUnits.from_graph(structure.edge_index, structure.labels,
                                 *pair_weight_matrices(structure.p_plus, structure.p_minus))
 

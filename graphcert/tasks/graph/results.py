@@ -28,6 +28,13 @@ class Curve:
     collective certificate) at each budget, ``naive_certified`` those that the naive
     certificate certifies whether correct or not (the certified ratio's numerator; stored
     as ``naive_ratio`` in results.json).
+
+    Args:
+        budgets (list[int]): the budgets, (B,).
+        naive (list[int]): naive counts, (B,).
+        collective (list[int], optional): collective counts, (B,).
+        naive_certified (list[int]): naive certified counts, correct or not, (B,).
+        n_targets (int): number of targets T.
     """
 
     budgets: list[int]
@@ -38,17 +45,38 @@ class Curve:
 
     def accuracy(self, kind: str = "collective") -> np.ndarray:
         """Certified accuracy per budget, (len(budgets),): the ``"collective"`` counts (the
-        naive ones where there are none) or the ``"naive"`` ones, over all targets."""
+        naive ones where there are none) or the ``"naive"`` ones, over all targets.
+
+        Args:
+            kind (str): ``"collective"`` or ``"naive"``.
+
+        Returns:
+            np.ndarray: float64 (B,).
+        """
         counts = self.naive if kind == "naive" or self.collective is None else self.collective
         return np.asarray(counts, dtype=float) / self.n_targets
 
     def reaches_zero(self, kind: str = "collective") -> bool:
-        """Whether the curve drops to 0 within the budgets (else its ACR is a lower bound)."""
+        """Whether the curve drops to 0 within the budgets (else its ACR is a lower bound).
+
+        Args:
+            kind (str): ``"collective"`` or ``"naive"``.
+
+        Returns:
+            bool: whether the last budget's accuracy is 0.
+        """
         return bool(self.accuracy(kind)[-1] == 0)
 
     def acr(self, kind: str = "collective") -> float:
         """ACR (docs/theory.md §6); a curve cut off by the budget grid gives a lower bound (it is
-        summed as if it dropped to 0 right after the grid; see `reaches_zero`)."""
+        summed as if it dropped to 0 right after the grid; see `reaches_zero`).
+
+        Args:
+            kind (str): ``"collective"`` or ``"naive"``.
+
+        Returns:
+            float: the ACR.
+        """
         accuracy = self.accuracy(kind)
         budgets = self.budgets
         if accuracy[-1] != 0:
@@ -57,6 +85,11 @@ class Curve:
         return float(average_certified_radius(budgets, accuracy))
 
     def to_dict(self) -> dict:
+        """The curve as results.json stores it, with its ACRs.
+
+        Returns:
+            dict: budgets, counts, ``naive_ratio``, n_targets and ACRs.
+        """
         return {"budgets": self.budgets, "naive": self.naive, "collective": self.collective,
                 "naive_ratio": self.naive_certified, "n_targets": self.n_targets,
                 "acr_naive": self.acr("naive"),
@@ -67,7 +100,16 @@ class Curve:
 
 @dataclass
 class MethodResult:
-    """Smoothed predictions of the targets and their certified-accuracy curves."""
+    """Smoothed predictions of the targets and their certified-accuracy curves.
+
+    Args:
+        method (str): the method's name.
+        predicted (np.ndarray): predicted class per target, (T,).
+        correct (np.ndarray): bool (T,).
+        abstained (np.ndarray): bool (T,).
+        curves (dict[str, Curve]): curves by attack.
+        extra (dict): further entries of results.json.
+    """
 
     method: str
     predicted: np.ndarray
@@ -82,6 +124,11 @@ class MethodResult:
         return float(np.mean(self.correct & ~self.abstained))
 
     def to_dict(self) -> dict:
+        """The result as results.json stores it.
+
+        Returns:
+            dict: method, accuracy, abstain_rate, n_targets, curves and the extra entries.
+        """
         return {"method": self.method, "accuracy": self.accuracy,
                 "abstain_rate": float(np.mean(self.abstained)),
                 "n_targets": int(len(self.predicted)),
@@ -90,7 +137,18 @@ class MethodResult:
 
 
 def joint_grid(budgets_plus, budgets_minus, naive, collective, n_targets: int) -> dict:
-    """Certified counts on the (additions x deletions) grid; rows missing at the end are 0."""
+    """Certified counts on the (additions x deletions) grid; rows missing at the end are 0.
+
+    Args:
+        budgets_plus (Iterable[int]): additions, (A,).
+        budgets_minus (Iterable[int]): deletions, (D,).
+        naive (list[list[int]]): naive counts, up to A rows of D.
+        collective (list[list[int]], optional): collective counts, as `naive`.
+        n_targets (int): number of targets T.
+
+    Returns:
+        dict: budgets and (A, D) grids as lists.
+    """
     def padded(rows):
         grid = np.zeros((len(budgets_plus), len(budgets_minus)), dtype=int)
         if rows:

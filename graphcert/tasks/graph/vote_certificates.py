@@ -42,7 +42,16 @@ def holm_vote_bounds(stats: SmoothingStats, targets: np.ndarray, alpha: float
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(candidate class, lower bound on its probability, passed) per target: the
     pre-sample's vote argmax and Holm-corrected Clopper-Pearson bounds on its main-sample
-    votes; the bound is 0 where the test fails (the target abstains)."""
+    votes; the bound is 0 where the test fails (the target abstains).
+
+    Args:
+        stats (SmoothingStats): the Monte Carlo statistics.
+        targets (np.ndarray): target node ids, (T,).
+        alpha (float): significance level shared by the targets.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray, np.ndarray]: int64, float64 and bool, (T,) each.
+    """
     targets = np.asarray(targets, dtype=np.int64)
     predicted = stats.candidate_vote[targets]
     p_lower, passed = holm_lower_bounds(stats.votes[targets, predicted], stats.n[targets], alpha)
@@ -55,6 +64,14 @@ class SparseSmoothCertificate(AnswersAttacks):
 
     ``probabilities`` maps each kind the noise smooths ("attributes", "edges") to its
     (add, delete) probabilities; ``p_lower`` is 0 where the target abstains.
+
+    Args:
+        targets (np.ndarray): target node ids, int64 (T,).
+        predicted (np.ndarray): candidate class per target, (T,).
+        p_lower (np.ndarray): lower bound on its probability, (T,).
+        passed (np.ndarray): bool (T,), False where the target abstains.
+        probabilities (dict[str, tuple[float, float]]): (add, delete) probabilities per kind.
+        stats (SmoothingStats, optional): the Monte Carlo statistics.
     """
 
     targets: np.ndarray
@@ -72,7 +89,18 @@ class SparseSmoothCertificate(AnswersAttacks):
                         edges: tuple[float, float] | None = None
                         ) -> "SparseSmoothCertificate":
         """Holm bounds at level `alpha` (`holm_vote_bounds`); `attributes` / `edges`: the
-        (add, delete) probabilities of the attribute bits / node pairs, None if not noised."""
+        (add, delete) probabilities of the attribute bits / node pairs, None if not noised.
+
+        Args:
+            stats (SmoothingStats): the Monte Carlo statistics.
+            targets (array_like): target node ids, (T,).
+            alpha (float): significance level shared by the targets.
+            attributes (tuple[float, float], optional): (add, delete) probabilities of the bits.
+            edges (tuple[float, float], optional): (add, delete) probabilities of the node pairs.
+
+        Returns:
+            SparseSmoothCertificate: the certificates.
+        """
         if attributes is None and edges is None:
             raise ValueError("SparseSmooth needs the probabilities of attributes, edges or both")
         targets = np.asarray(targets, dtype=np.int64)
@@ -83,15 +111,26 @@ class SparseSmoothCertificate(AnswersAttacks):
 
     @property
     def kinds(self) -> tuple[str, ...]:
+        """The kinds the noise smooths: "attributes" and/or "edges"."""
         return tuple(self.probabilities)
 
     @property
     def prediction(self) -> np.ndarray:
+        """Smoothed class of each target, -1 where it abstains, (T,)."""
         return np.where(self.passed, self.predicted, -1)
 
     def region(self, kind: str, max_additions: int, max_deletions: int) -> np.ndarray:
         """Certified region of one kind, bool (targets, max_additions + 1, max_deletions + 1):
-        ``[t, a, d]`` is True iff every budget up to (a, d) is certified for target t."""
+        ``[t, a, d]`` is True iff every budget up to (a, d) is certified for target t.
+
+        Args:
+            kind (str): ``"attributes"`` or ``"edges"``, one of `kinds`.
+            max_additions (int): largest additions.
+            max_deletions (int): largest deletions.
+
+        Returns:
+            np.ndarray: bool (T, max_additions + 1, max_deletions + 1).
+        """
         check_choice(kind, "kind", self.kinds)
         plus, minus = self.probabilities[kind]
         return sparse_smooth_region(self.p_lower, plus, minus, max_additions, max_deletions)
@@ -99,7 +138,15 @@ class SparseSmoothCertificate(AnswersAttacks):
     def joint_region(self, attributes: tuple[int, int], edges: tuple[int, int]) -> np.ndarray:
         """Whether each target is certified against `attributes` = (additions, deletions) of
         attribute bits together with `edges` = (insertions, deletions) of edges (joint noise
-        only, docs/theory.md §8), bool (targets,)."""
+        only, docs/theory.md §8), bool (targets,).
+
+        Args:
+            attributes (tuple[int, int]): (additions, deletions) of attribute bits.
+            edges (tuple[int, int]): (insertions, deletions) of edges.
+
+        Returns:
+            np.ndarray: bool (T,).
+        """
         if self.kinds != ("attributes", "edges"):
             raise ValueError(f"joint_region needs joint noise (attributes and edges), this "
                              f"certificate covers {self.kinds}")
@@ -120,7 +167,17 @@ class SparseSmoothCertificate(AnswersAttacks):
 class KaryHammingCertificate(AnswersAttacks):
     """Exact Hamming certificates under isotropic K-ary noise (docs/theory.md §9): ``keep``
     the probability of keeping a value, ``n_values`` the largest alphabet size (a smaller
-    alphabet's noise is a garbling of it, so its changes can only be weaker)."""
+    alphabet's noise is a garbling of it, so its changes can only be weaker).
+
+    Args:
+        targets (np.ndarray): target node ids, int64 (T,).
+        predicted (np.ndarray): candidate class per target, (T,).
+        p_lower (np.ndarray): lower bound on its probability, (T,).
+        passed (np.ndarray): bool (T,), False where the target abstains.
+        keep (float): probability of keeping a value.
+        n_values (int): the largest alphabet size K.
+        stats (SmoothingStats, optional): the Monte Carlo statistics.
+    """
 
     targets: np.ndarray
     predicted: np.ndarray
@@ -137,7 +194,18 @@ class KaryHammingCertificate(AnswersAttacks):
     def from_statistics(cls, stats: SmoothingStats, targets, *, alpha: float, keep: float,
                         n_values) -> "KaryHammingCertificate":
         """Holm bounds at level `alpha` (`holm_vote_bounds`); `n_values`: the alphabet size
-        of every feature (the largest is certified)."""
+        of every feature (the largest is certified).
+
+        Args:
+            stats (SmoothingStats): the Monte Carlo statistics.
+            targets (array_like): target node ids, (T,).
+            alpha (float): significance level shared by the targets.
+            keep (float): probability of keeping a value.
+            n_values (int or array_like): alphabet size of every feature (F,).
+
+        Returns:
+            KaryHammingCertificate: the certificates.
+        """
         targets = np.asarray(targets, dtype=np.int64)
         predicted, p_lower, passed = holm_vote_bounds(stats, targets, alpha)
         return cls(targets, predicted, p_lower, passed, float(keep), int(np.max(n_values)),
@@ -145,10 +213,18 @@ class KaryHammingCertificate(AnswersAttacks):
 
     @property
     def prediction(self) -> np.ndarray:
+        """Smoothed class of each target, -1 where it abstains, (T,)."""
         return np.where(self.passed, self.predicted, -1)
 
     def region(self, max_hamming: int) -> np.ndarray:
-        """bool (targets, max_hamming + 1): certified against every radius up to r."""
+        """bool (targets, max_hamming + 1): certified against every radius up to r.
+
+        Args:
+            max_hamming (int): largest Hamming radius.
+
+        Returns:
+            np.ndarray: bool (T, max_hamming + 1).
+        """
         return kary_hamming_region(self.p_lower, self.keep, self.n_values, max_hamming)
 
     def _robust(self, kind: str, budget: int) -> np.ndarray:
@@ -159,7 +235,14 @@ class KaryHammingCertificate(AnswersAttacks):
 class GaussianCertificate(AnswersFromRadius):
     """Anisotropic Gaussian l2 certificates (docs/theory.md §4): a target of cluster k with
     radius eta is certified against a change delta iff
-    ``sum_u ||delta_u||^2 w[k, u] < eta``, w = 1 / sigma^2 (u: the input clusters)."""
+    ``sum_u ||delta_u||^2 w[k, u] < eta``, w = 1 / sigma^2 (u: the input clusters).
+
+    Args:
+        targets (np.ndarray): target node ids, int64 (T,).
+        base (BaseCertificate): candidate class, eta and output cluster of each target.
+        weights (np.ndarray): ``1 / sigma^2``, (C, C), row = output cluster.
+        stats (SmoothingStats, optional): the Monte Carlo statistics.
+    """
 
     targets: np.ndarray
     base: BaseCertificate
@@ -172,7 +255,17 @@ class GaussianCertificate(AnswersFromRadius):
     @classmethod
     def from_statistics(cls, stats: SmoothingStats, targets, *, alpha: float,
                         weights: np.ndarray) -> "GaussianCertificate":
-        """Bonferroni-corrected bounds at level `alpha` (`gaussian_certificate`)."""
+        """Bonferroni-corrected bounds at level `alpha` (`gaussian_certificate`).
+
+        Args:
+            stats (SmoothingStats): the Monte Carlo statistics.
+            targets (array_like): target node ids, (T,).
+            alpha (float): significance level shared by the targets.
+            weights (np.ndarray): ``1 / sigma^2``, (C, C).
+
+        Returns:
+            GaussianCertificate: the certificates.
+        """
         targets = np.asarray(targets, dtype=np.int64)
         return cls(targets, gaussian_certificate(stats, targets, alpha), np.asarray(weights),
                    stats)

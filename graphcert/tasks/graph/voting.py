@@ -40,7 +40,14 @@ MAX_BATCH_ENTRIES = 5e7
 
 def message_passing_hops(model: torch.nn.Module) -> int | None:
     """K, the hops a node's output reads (GCN: its layers; APPNP: its propagation steps), or
-    the model's own ``message_passing_hops`` attribute; None if unknown."""
+    the model's own ``message_passing_hops`` attribute; None if unknown.
+
+    Args:
+        model (torch.nn.Module): the base classifier.
+
+    Returns:
+        int or None: K.
+    """
     hops = getattr(model, "message_passing_hops", None)
     if hops is not None:
         return check_int(hops, "model.message_passing_hops", "[0, inf)")
@@ -52,7 +59,16 @@ def message_passing_hops(model: torch.nn.Module) -> int | None:
 
 def subgraph_union(division: Division, x: Tensor, groups) -> tuple[Tensor, Tensor]:
     """The subgraphs `groups` as one disjoint union: attributes (len(groups) N, D) sparse COO
-    (columns of other groups dropped for the feature division) and edge_index (2, E')."""
+    (columns of other groups dropped for the feature division) and edge_index (2, E').
+
+    Args:
+        division (Division): the subgraphs.
+        x (Tensor): node features, (N, D).
+        groups (Sequence[int]): the subgraphs to join.
+
+    Returns:
+        tuple[Tensor, Tensor]: features (len(groups) * N, D) and edges (2, E').
+    """
     n = division.n_nodes
     x = x.detach().cpu()
     x = (x.to_sparse() if x.layout == torch.strided else x.to_sparse_coo()).coalesce()
@@ -104,7 +120,16 @@ def _logits(model: torch.nn.Module, division: Division, x: Tensor, groups) -> Te
 
 @torch.no_grad()
 def group_votes(model: torch.nn.Module, data, division: Division) -> np.ndarray:
-    """Class of every node in every subgraph: int64 (T, N); the model in eval mode."""
+    """Class of every node in every subgraph: int64 (T, N); the model in eval mode.
+
+    Args:
+        model (torch.nn.Module): the base classifier.
+        data (Data): the graph, ``x`` (N, D).
+        division (Division): the subgraphs.
+
+    Returns:
+        np.ndarray: int64 (T, N).
+    """
     model.eval()
     return np.concatenate([_logits(model, division, data.x, groups).argmax(-1).cpu().numpy()
                            for groups in _batches(division, data.x, model)])
@@ -121,6 +146,22 @@ def train_on_subgraphs(model: torch.nn.Module, data, division: Division, idx_tra
     on the mean cross-entropy of the validation nodes over all T subgraphs (eval mode), the
     best weights restored. Returns the best epoch, its validation loss, the voted validation
     accuracy and the (training, validation) loss history.
+
+    Args:
+        model (torch.nn.Module): the model, trained in place.
+        data (Data): the graph with ``x`` and ``y``.
+        division (Division): the subgraphs.
+        idx_train (array_like): training nodes.
+        idx_val (array_like): validation nodes.
+        lr (float): Adam learning rate.
+        weight_decay (float): Adam weight decay.
+        max_epochs (int): most epochs.
+        patience (int): epochs without improvement before stopping.
+        groups_per_step (int): subgraphs per Adam step.
+        seed (int): seed of the weights and the order.
+
+    Returns:
+        TrainResult: best epoch, validation loss and accuracy, loss history.
     """
     check_real(lr, "lr", "(0, inf)")
     check_real(weight_decay, "weight_decay", "[0, inf)")
@@ -193,7 +234,7 @@ def _loss(model, inputs, y, index, n_copies: int, n_nodes: int) -> Tensor:
 class VotingCertificate:
     """Deterministic certificates of a majority vote over hash-divided subgraphs.
 
-    Attributes:
+    Args:
         targets: (n,) node ids.
         counts: (n, C) votes per class.
         prediction: (n,) voted class, ties to the smaller index.
@@ -216,7 +257,18 @@ class VotingCertificate:
     @classmethod
     def from_votes(cls, votes: np.ndarray, n_classes: int, targets: np.ndarray,
                    division: Division, hops: int | None) -> VotingCertificate:
-        """From the subgraph votes (T, N) of every node."""
+        """From the subgraph votes (T, N) of every node.
+
+        Args:
+            votes (np.ndarray): class per subgraph and node, (T, N).
+            n_classes (int): number of classes C.
+            targets (np.ndarray): target node ids, (n,).
+            division (Division): the subgraphs.
+            hops (int, optional): the model's receptive field.
+
+        Returns:
+            VotingCertificate: the certificates.
+        """
         counts = vote_counts(votes[:, targets], n_classes)
         margin = vote_margin(counts)
         return cls(targets, counts, voted_class(counts), margin,
@@ -225,12 +277,28 @@ class VotingCertificate:
                    division, hops)
 
     def certified_accuracy(self, y, budgets) -> np.ndarray:
-        """Share of targets classified correctly with radius >= r, per edge budget r."""
+        """Share of targets classified correctly with radius >= r, per edge budget r.
+
+        Args:
+            y (array_like or Tensor): labels of all nodes, (N,).
+            budgets (Iterable[int]): edge budgets, (B,).
+
+        Returns:
+            np.ndarray: float64 (B,).
+        """
         correct = self._correct(y)
         return np.array([(correct & (self.radius >= r)).mean() for r in budgets])
 
     def collective(self, y, time_limit: float = 30.0) -> CollectiveVoting:
-        """The collective certificate of the correctly classified targets (edge hashing)."""
+        """The collective certificate of the correctly classified targets (edge hashing).
+
+        Args:
+            y (array_like or Tensor): labels of all nodes, (N,).
+            time_limit (float): seconds per program (HiGHS).
+
+        Returns:
+            CollectiveVoting: the certifier.
+        """
         if self.division.kind != "edge":
             raise ValueError(f"the collective certificate needs division 'edge', got "
                              f"{self.division.kind!r}")
@@ -243,7 +311,16 @@ class VotingCertificate:
 
     def collective_accuracy(self, y, budgets, time_limit: float = 30.0) -> np.ndarray:
         """Share of targets that stay correct under any single attack of r edge changes on
-        all targets together, per budget r (a sound lower bound)."""
+        all targets together, per budget r (a sound lower bound).
+
+        Args:
+            y (array_like or Tensor): labels of all nodes, (N,).
+            budgets (Iterable[int]): edge budgets, (B,).
+            time_limit (float): seconds per program.
+
+        Returns:
+            np.ndarray: float64 (B,).
+        """
         counts = self.collective(y, time_limit).certified_counts(budgets)
         return counts / self.targets.size
 
@@ -257,7 +334,19 @@ def voting_result(method: str, cert: VotingCertificate, y, max_additions: int,
     """The rows of results.json for a voting certificate: the radius holds against any mix
     of insertions and deletions, so the ``edge_additions`` and ``edge_deletions`` curves both
     read it at r, and the grid ``joint_edges`` at a + d; collective counts (edge hashing with
-    known hops) beside the naive ones."""
+    known hops) beside the naive ones.
+
+    Args:
+        method (str): the method's name.
+        cert (VotingCertificate): the certificates.
+        y (array_like or Tensor): labels of all nodes, (N,).
+        max_additions (int): largest edge insertions.
+        max_deletions (int): largest edge deletions.
+        time_limit (float): seconds per collective program.
+
+    Returns:
+        MethodResult: predictions, the two edge curves and the ``joint_edges`` grid.
+    """
     y = np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y)
     correct = cert.prediction == y[cert.targets]
     budgets = np.arange(max_additions + max_deletions + 1)

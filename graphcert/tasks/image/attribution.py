@@ -52,6 +52,13 @@ def sparsify(attribution: torch.Tensor, k: float) -> torch.Tensor:
     (docs/theory.md §7).
 
     Exactly K% ones whenever K N / 100 is whole; ties go to the lower (row-major) index.
+
+    Args:
+        attribution (Tensor): maps, shape (..., H, W).
+        k (float): percent of ones, in (0, 100].
+
+    Returns:
+        Tensor: int64 of ``attribution``'s shape.
     """
     n = attribution.shape[-2] * attribution.shape[-1]
     n_ones = math.ceil(_check_k(k) * n / 100)
@@ -67,7 +74,19 @@ def rise(model: nn.Module, n_masks: int = 500, cells: int = 6, keep: float = 0.5
          seed: int = 0, batch_size: int = 100) -> Attribution:
     """RISE (Petsiuk et al. 2018): ``sum_i p_target(x * M_i) M_i / (n_masks * keep)`` over
     fixed random masks (bilinearly upsampled ``cells x cells`` Bernoulli(keep) grids with a
-    random shift), so the attribution is a deterministic function of the input."""
+    random shift), so the attribution is a deterministic function of the input.
+
+    Args:
+        model (nn.Module): the classifier.
+        n_masks (int): number of masks.
+        cells (int): grid side of a mask before upsampling.
+        keep (float): probability that a cell is kept.
+        seed (int): seed of the masks.
+        batch_size (int): masks per forward pass.
+
+    Returns:
+        Attribution: the attribution function.
+    """
     gen = torch.Generator().manual_seed(seed)
     grid = (torch.rand(n_masks, 1, cells, cells, generator=gen) < keep).float()
     shifts = torch.rand(n_masks, 2, generator=gen)
@@ -120,6 +139,17 @@ def attribution_method(name: str, model: nn.Module, layer: nn.Module | None = No
     ``gradcam`` needs ``layer`` (a convolution); its map is bilinearly upsampled to the input.
     ``lrp`` (z+ / epsilon rules, see `_lrp_model`) needs a model made of captum-supported
     modules (no module used twice).
+
+    Args:
+        name (str): one of `ATTRIBUTION_METHODS`.
+        model (nn.Module): the classifier.
+        layer (nn.Module, optional): the convolution for ``gradcam``.
+        occlusion_window (int): side of the occlusion window.
+        occlusion_stride (int): stride of the occlusion window.
+        ig_steps (int): integrated gradients' steps.
+
+    Returns:
+        Attribution: the attribution function.
     """
     from captum import attr
 
@@ -163,7 +193,13 @@ def attribution_method(name: str, model: nn.Module, layer: nn.Module | None = No
 # ----------------------------------------------------------------------------- certification
 @dataclass(frozen=True)
 class CertifiedAttribution:
-    """Certified maps per K: (H, W) arrays of 1, 0 or ``ABSTAIN``; all share ``radius``."""
+    """Certified maps per K: (H, W) arrays of 1, 0 or ``ABSTAIN``; all share ``radius``.
+
+    Args:
+        ks (tuple[float, ...]): the K values (percent of ones).
+        maps (np.ndarray): certified maps, (len(ks), H, W).
+        radius (float): the l2 radius they hold for.
+    """
 
     ks: tuple[float, ...]
     maps: np.ndarray  # (len(ks), H, W)
@@ -191,7 +227,24 @@ def certify_attribution(attribute: Attribution, x: torch.Tensor, target: int, ks
                         tau: float = 0.75, alpha: float = 0.001, batch_size: int = 25,
                         seed: int = 0) -> CertifiedAttribution:
     """Certify h^K of one (C, H, W) image for every K (docs/theory.md §7): the pre-sample fixes each
-    pixel's candidate (majority), the main sample's votes go through SegCertify*."""
+    pixel's candidate (majority), the main sample's votes go through SegCertify*.
+
+    Args:
+        attribute (Attribution): the attribution function.
+        x (Tensor): the image, shape (C, H, W).
+        target (int): the class to attribute.
+        ks (Sequence[float]): the K values in (0, 100].
+        sigma (float): Gaussian noise level.
+        n_pre (int): pre-samples.
+        n_samples (int): main samples.
+        tau (float): SegCertify*'s threshold.
+        alpha (float): significance level.
+        batch_size (int): images per attribution call.
+        seed (int): seed of the samples.
+
+    Returns:
+        CertifiedAttribution: the maps.
+    """
     ks = tuple(float(_check_k(k)) for k in ks)
     noise = GridGaussian.isotropic(x.shape[-2], x.shape[-1], sigma)
     x = noise.prepare(x)
@@ -209,12 +262,27 @@ def certify_attribution(attribute: Attribution, x: torch.Tensor, target: int, ks
 
 # ----------------------------------------------------------------------------- metrics
 def percent_certified(certified_map: np.ndarray) -> float:
-    """Share of pixels certified as 0 or 1 (docs/theory.md §7)."""
+    """Share of pixels certified as 0 or 1 (docs/theory.md §7).
+
+    Args:
+        certified_map (np.ndarray): certified map, (H, W).
+
+    Returns:
+        float: the share in [0, 1].
+    """
     return float(np.mean(np.asarray(certified_map) != ABSTAIN))
 
 
 def image_grid(images: Sequence[torch.Tensor], m: int) -> torch.Tensor:
-    """Tile m * m equally sized (C, h, w) images row-major into one (C, m h, m w) image."""
+    """Tile m * m equally sized (C, h, w) images row-major into one (C, m h, m w) image.
+
+    Args:
+        images (Sequence[Tensor]): m * m images, (C, h, w) each.
+        m (int): grid side.
+
+    Returns:
+        Tensor: (C, m h, m w).
+    """
     if len(images) != m * m:
         raise ValueError(f"need m * m = {m * m} images, got {len(images)}")
     rows = [torch.cat(list(images[i * m:(i + 1) * m]), dim=-1) for i in range(m)]
@@ -223,7 +291,16 @@ def image_grid(images: Sequence[torch.Tensor], m: int) -> torch.Tensor:
 
 def certified_gridpg(certified_map: np.ndarray, m: int, cell: int) -> float:
     """Certified GridPG: share of the pixels certified as 1 that lie in sub-image ``cell``
-    (row-major) of an m x m grid; NaN if no pixel is certified as 1."""
+    (row-major) of an m x m grid; NaN if no pixel is certified as 1.
+
+    Args:
+        certified_map (np.ndarray): certified map, shape (m h, m w).
+        m (int): grid side.
+        cell (int): the sub-image, in [0, m * m).
+
+    Returns:
+        float: the share, or NaN.
+    """
     certified_map = np.asarray(certified_map)
     h, w = certified_map.shape[0] // m, certified_map.shape[1] // m
     if certified_map.shape != (m * h, m * w) or not 0 <= cell < m * m:
@@ -240,7 +317,18 @@ def deletion_curve(model: nn.Module, x: torch.Tensor, target: int,
                    certified: CertifiedAttribution, baseline: float = 0.0) -> np.ndarray:
     """Deletion faithfulness (docs/theory.md §7): the target-class probability on x, then after
     removing (setting to ``baseline``) the pixels certified as 1 at each K, smallest K first,
-    cumulatively."""
+    cumulatively.
+
+    Args:
+        model (nn.Module): the classifier.
+        x (Tensor): the image, shape (C, H, W).
+        target (int): the class.
+        certified (CertifiedAttribution): the certified maps.
+        baseline (float): the value of removed pixels.
+
+    Returns:
+        np.ndarray: float32 (len(ks) + 1,).
+    """
     order = np.argsort(certified.ks, kind="stable")
     removed = np.zeros(x.shape[-2:], dtype=bool)
     batch = [x.clone()]

@@ -31,7 +31,12 @@ __all__ = ["CenterSmoothing", "center_smoothing"]
 
 @dataclass(frozen=True)
 class CenterSmoothing:
-    """Center label map (flat; None if the center check failed) and robust pixel counts."""
+    """Center label map (flat; None if the center check failed) and robust pixel counts.
+
+    Args:
+        center (np.ndarray, optional): center label map, flat (H * W,).
+        robust (np.ndarray): robust pixels per radius, int64 (R,).
+    """
 
     center: np.ndarray | None
     robust: np.ndarray
@@ -60,6 +65,23 @@ def center_smoothing(predict: Predict, x, noise: GridGaussian, eps, *, n_centers
 
     ``noise`` must be isotropic (one cell). ``alpha`` is split equally between the center
     check (alpha_1) and the quantile bound (alpha_2).
+
+    Args:
+        predict (Predict): (B, channels, H, W) -> (B, H, W) classes.
+        x (array_like): the image, (channels, H, W).
+        noise (GridGaussian): isotropic noise.
+        eps (array_like): l2 radii, (R,).
+        n_centers (int): candidate centers.
+        n_pred (int): samples of the center check.
+        n_cert (int): samples of the quantile bound.
+        delta (float): the center's margin in (0, 0.5).
+        beta (float): the Hamming relaxation factor >= 1.
+        alpha (float): significance level.
+        batch_size (int): copies per call.
+        seed (int): seed of the samples.
+
+    Returns:
+        CenterSmoothing: the center and the robust pixel counts.
     """
     if noise.n_clusters != 1:
         raise ValueError("center smoothing uses isotropic noise (a 1 x 1 grid)")

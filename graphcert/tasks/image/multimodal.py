@@ -28,6 +28,13 @@ def ablate(modalities: Sequence[torch.Tensor], masks: Sequence[np.ndarray]) -> t
     """(B, sum_i (c_i + 1), H, W): every modality's kept pixels (others 0) and its mask channel.
 
     ``modalities[i]`` is (c_i, H, W); its elements are the H * W pixels in row-major order.
+
+    Args:
+        modalities (Sequence[Tensor]): (c_i, H, W) each.
+        masks (Sequence[np.ndarray]): bool (B, H * W) each.
+
+    Returns:
+        Tensor: (B, sum_i (c_i + 1), H, W).
     """
     out = []
     for x, mask in zip(modalities, masks, strict=True):
@@ -40,7 +47,21 @@ def ablation_votes(predict: Callable[[torch.Tensor], torch.Tensor],
                    modalities: Sequence[torch.Tensor], sampler: AblationSampler, n_samples: int,
                    n_classes: int, *, batch_size: int = 64, seed: int = 0,
                    stream: str = "main") -> np.ndarray:
-    """(outputs, n_classes) votes of ``predict`` (ablated batch -> (B, outputs...) classes)."""
+    """(outputs, n_classes) votes of ``predict`` (ablated batch -> (B, outputs...) classes).
+
+    Args:
+        predict (Callable[[Tensor], Tensor]): the predictor.
+        modalities (Sequence[Tensor]): (c_i, H, W) each.
+        sampler (AblationSampler): the ablation.
+        n_samples (int): samples.
+        n_classes (int): number of classes Y.
+        batch_size (int): samples per call.
+        seed (int): seed of the samples.
+        stream (str): ``"pre"`` or ``"main"``.
+
+    Returns:
+        np.ndarray: int64 (outputs, Y).
+    """
     n_samples = check_positive_int(n_samples, "n_samples")
     n_classes = check_positive_int(n_classes, "n_classes")
     sizes = tuple(int(np.prod(x.shape[1:])) for x in modalities)
@@ -63,7 +84,15 @@ def ablation_votes(predict: Callable[[torch.Tensor], torch.Tensor],
 
 @dataclass(frozen=True)
 class MMVotes:
-    """Candidate class per output (pre-sample), its main-sample votes and the runner-up's."""
+    """Candidate class per output (pre-sample), its main-sample votes and the runner-up's.
+
+    Args:
+        candidate (np.ndarray): class A per output, (m,).
+        votes_a (np.ndarray): votes of A, (m,).
+        votes_b (np.ndarray): votes of the runner-up, (m,).
+        n (int): main samples.
+        n_classes (int): number of classes Y.
+    """
 
     candidate: np.ndarray
     votes_a: np.ndarray
@@ -73,6 +102,16 @@ class MMVotes:
 
     @classmethod
     def from_counts(cls, pre: np.ndarray, main: np.ndarray, n: int) -> "MMVotes":
+        """Candidates from the pre-sample's argmax; votes from the main sample.
+
+        Args:
+            pre (np.ndarray): pre-sample votes, (m, Y).
+            main (np.ndarray): main-sample votes, (m, Y).
+            n (int): main samples.
+
+        Returns:
+            MMVotes: the votes.
+        """
         candidate = pre.argmax(axis=1)
         rows = np.arange(candidate.size)
         others = main.copy()
@@ -87,6 +126,13 @@ def mmcert_bounds(votes: MMVotes, alpha: float) -> tuple[np.ndarray, np.ndarray]
     pre-selected class A, alpha/(2m) shared by upper bounds of the other classes (each at
     alpha/(2m(Y-1))); the runner-up B has the largest of these, and ``p_B <= 1 - p_A`` also
     holds on the same event.
+
+    Args:
+        votes (MMVotes): the votes.
+        alpha (float): significance level.
+
+    Returns:
+        tuple[np.ndarray, np.ndarray]: float64 (m,) each.
     """
     m = votes.candidate.size
     lower = clopper_pearson_lower(votes.votes_a, votes.n, alpha / (2 * m))
@@ -101,7 +147,17 @@ def segmentation_scores(predicted: np.ndarray, certified: np.ndarray, target: np
     attacks): per label c, TP = certified pixels with prediction = truth = c, TN = certified pixels
     with prediction != c and truth != c, FP = #(prediction = c) - TP, FN = #(prediction != c) - TN;
     F and IoU are averaged over the classes present in prediction or truth. At least one pixel
-    is needed (the averages of nothing are undefined)."""
+    is needed (the averages of nothing are undefined).
+
+    Args:
+        predicted (np.ndarray): predicted classes, (H, W) or flat.
+        certified (np.ndarray): bool, certified pixels, as ``predicted``.
+        target (np.ndarray): true classes, as ``predicted``.
+        n_classes (int): number of classes.
+
+    Returns:
+        dict[str, float]: ``pixel_accuracy``, ``f_score`` and ``iou``.
+    """
     n_classes = check_positive_int(n_classes, "n_classes")
     if np.size(predicted) == 0:
         raise ValueError("segmentation_scores needs at least one pixel, got 0")
@@ -126,7 +182,21 @@ def segmentation_scores(predicted: np.ndarray, certified: np.ndarray, target: np
 
 def run_phases(predict, modalities, sampler: AblationSampler, n_pre: int, n_samples: int,
                n_classes: int, *, batch_size: int = 64, seed: int = 0) -> MMVotes:
-    """Pre-sample (fixes each output's class A) and main sample (votes) of the ablation."""
+    """Pre-sample (fixes each output's class A) and main sample (votes) of the ablation.
+
+    Args:
+        predict (Callable[[Tensor], Tensor]): the predictor.
+        modalities (Sequence[Tensor]): (c_i, H, W) each.
+        sampler (AblationSampler): the ablation.
+        n_pre (int): pre-samples.
+        n_samples (int): main samples.
+        n_classes (int): number of classes Y.
+        batch_size (int): samples per call.
+        seed (int): seed of the samples.
+
+    Returns:
+        MMVotes: the votes.
+    """
     kw = dict(batch_size=batch_size, seed=seed)
     pre = ablation_votes(predict, modalities, sampler, n_pre, n_classes, stream="pre", **kw)
     main = ablation_votes(predict, modalities, sampler, n_samples, n_classes, stream="main",

@@ -35,6 +35,15 @@ def anisotropic_certificate(votes: PixelVotes, noise: GridGaussian, alpha: float
     ``sum_u ||delta_u||^2 / sigma[k, u]^2 < eta_n``; ``eta_n = -inf`` (abstain) unless the
     corrected test of ``p > 1/2`` passes. ``group`` is the cell of every pixel, so
     ``(eta, group, noise.weights())`` is the input of the collective certificate.
+
+    Args:
+        votes (PixelVotes): candidate classes and votes, (H * W,).
+        noise (GridGaussian): the noise.
+        alpha (float): significance level.
+        correction (str): ``"holm"`` or ``"bonferroni"``.
+
+    Returns:
+        BaseCertificate: (H * W,) entries.
     """
     p_lower, passed = corrected_lower_bounds(votes.votes, votes.n, alpha, 0.5, correction)
     eta = np.where(passed, gaussian_l2_radius(p_lower), -np.inf)
@@ -42,14 +51,31 @@ def anisotropic_certificate(votes: PixelVotes, noise: GridGaussian, alpha: float
 
 
 def prediction(cert: BaseCertificate) -> np.ndarray:
-    """Smoothed predicted classes with ``ABSTAIN`` where the certificate abstains."""
+    """Smoothed predicted classes with ``ABSTAIN`` where the certificate abstains.
+
+    Args:
+        cert (BaseCertificate): the certificates, (n,).
+
+    Returns:
+        np.ndarray: int64 (n,).
+    """
     return np.where(cert.abstained, ABSTAIN, cert.predicted)
 
 
 def segcertify_star(votes: PixelVotes, sigma: float, tau: float, alpha: float):
     """SegCertify* (docs/theory.md §4): ``(predicted, radius)``; a pixel's predicted class is
     ``ABSTAIN`` unless the Holm test of ``p > tau`` passes, and non-abstaining pixels are
-    certified for ``||delta|| < radius`` with ``radius = sigma * Phi^{-1}(tau)``."""
+    certified for ``||delta|| < radius`` with ``radius = sigma * Phi^{-1}(tau)``.
+
+    Args:
+        votes (PixelVotes): candidate classes and votes, (H * W,).
+        sigma (float): noise level.
+        tau (float): threshold in [0.5, 1).
+        alpha (float): significance level.
+
+    Returns:
+        tuple[np.ndarray, float]: classes (H * W,) and the radius.
+    """
     sigma = check_real(sigma, "sigma", "(0, inf)")
     tau = check_real(tau, "tau", "[0.5, 1)")
     _, passed = holm_lower_bounds(votes.votes, votes.n, alpha, tau)
@@ -59,14 +85,33 @@ def segcertify_star(votes: PixelVotes, sigma: float, tau: float, alpha: float):
 def segcertify_star_pixels(predicted: np.ndarray, radius: float, target: np.ndarray,
                            eps) -> np.ndarray:
     """Number of correct pixels certified at every l2 radius in ``eps`` (SegCertify*);
-    ``predicted`` as `segcertify_star` returns it, ``target`` the true classes."""
+    ``predicted`` as `segcertify_star` returns it, ``target`` the true classes.
+
+    Args:
+        predicted (np.ndarray): classes from `segcertify_star`, (H * W,).
+        radius (float): its radius.
+        target (np.ndarray): true classes, H * W of them.
+        eps (array_like): l2 radii, (R,).
+
+    Returns:
+        np.ndarray: int (R,).
+    """
     correct = int(np.sum((predicted != ABSTAIN) & (predicted == np.ravel(target))))
     return np.where(np.asarray(eps, dtype=np.float64) < radius, correct, 0)
 
 
 def confusion_matrix(predicted: np.ndarray, target: np.ndarray, n_classes: int) -> np.ndarray:
     """(n_classes, n_classes + 1) counts [true class, predicted class]; the last column counts
-    abstentions (``ABSTAIN``), so they are never correct."""
+    abstentions (``ABSTAIN``), so they are never correct.
+
+    Args:
+        predicted (np.ndarray): predicted classes or ``ABSTAIN``, any shape.
+        target (np.ndarray): true classes, as ``predicted``.
+        n_classes (int): number of classes C.
+
+    Returns:
+        np.ndarray: int64 (C, C + 1).
+    """
     predicted, target = np.ravel(predicted), np.ravel(target)
     if predicted.shape != target.shape:
         raise ValueError(f"predicted {predicted.shape} and target {target.shape} differ in "
@@ -81,7 +126,14 @@ def confusion_matrix(predicted: np.ndarray, target: np.ndarray, n_classes: int) 
 
 
 def mean_iou(confusion: np.ndarray) -> float:
-    """Mean over classes present in target or prediction of TP / (TP + FP + FN)."""
+    """Mean over classes present in target or prediction of TP / (TP + FP + FN).
+
+    Args:
+        confusion (np.ndarray): (C, C + 1), from `confusion_matrix`.
+
+    Returns:
+        float: mean IoU, NaN if no class is present.
+    """
     n = confusion.shape[0]
     tp = np.diag(confusion[:, :n]).astype(np.float64)
     union = confusion.sum(axis=1) + confusion[:, :n].sum(axis=0) - tp
@@ -90,6 +142,13 @@ def mean_iou(confusion: np.ndarray) -> float:
 
 
 def pixel_accuracy(confusion: np.ndarray) -> float:
-    """Fraction of pixels predicted correctly (abstentions are wrong)."""
+    """Fraction of pixels predicted correctly (abstentions are wrong).
+
+    Args:
+        confusion (np.ndarray): (C, C + 1), from `confusion_matrix`.
+
+    Returns:
+        float: the accuracy.
+    """
     n = confusion.shape[0]
     return float(np.trace(confusion[:, :n]) / confusion.sum())

@@ -32,6 +32,19 @@ def cell_votes(predict: Predict, x, noise: GridGaussian, n_samples: int, n_class
 
     ``predict`` maps a (B, channels, H, W) batch to (B, H, W) integer classes in
     ``[0, n_classes)`` (e.g. ``lambda z: model(z).argmax(1)``).
+
+    Args:
+        predict (Predict): (B, channels, H, W) -> (B, H, W) classes.
+        x (array_like): the image, (channels, H, W).
+        noise (GridGaussian): the noise.
+        n_samples (int): samples per cell.
+        n_classes (int): number of classes.
+        batch_size (int): copies per call.
+        seed (int): seed of the samples.
+        stream (str): ``"pre"`` or ``"main"``.
+
+    Returns:
+        np.ndarray: int64 (H * W, n_classes).
     """
     n_classes = check_positive_int(n_classes, "n_classes")
     x = noise.prepare(x)
@@ -50,7 +63,13 @@ def cell_votes(predict: Predict, x, noise: GridGaussian, n_samples: int, n_class
 
 @dataclass(frozen=True)
 class PixelVotes:
-    """Candidate class per pixel (from the pre-sample) and its votes among ``n`` main samples."""
+    """Candidate class per pixel (from the pre-sample) and its votes among ``n`` main samples.
+
+    Args:
+        candidate (np.ndarray): candidate class per pixel, (H * W,).
+        votes (np.ndarray): its votes, (H * W,).
+        n (int): main samples.
+    """
 
     candidate: np.ndarray
     votes: np.ndarray
@@ -61,7 +80,21 @@ def smoothed_votes(predict: Predict, x, noise: GridGaussian, n_classes: int, n_p
                    n_samples: int, *, batch_size: int = 32, seed: int = 0) -> PixelVotes:
     """Pre-sample fixes each pixel's candidate (argmax, ties to the lower class), the main
     sample counts its votes (docs/theory.md §4: the candidate must not come from the counted
-    samples)."""
+    samples).
+
+    Args:
+        predict (Predict): (B, channels, H, W) -> (B, H, W) classes.
+        x (array_like): the image, (channels, H, W).
+        noise (GridGaussian): the noise.
+        n_classes (int): number of classes.
+        n_pre (int): pre-samples per cell.
+        n_samples (int): main samples per cell.
+        batch_size (int): copies per call.
+        seed (int): seed of the samples.
+
+    Returns:
+        PixelVotes: candidates and their votes.
+    """
     pre = cell_votes(predict, x, noise, n_pre, n_classes, batch_size=batch_size, seed=seed,
                      stream="pre")
     candidate = pre.argmax(axis=1)
