@@ -61,12 +61,29 @@ class APPNPNet(torch.nn.Module):
     @staticmethod
     def prepare_graph(edge_index: Tensor, num_nodes: int) -> Tensor:
         """The `normalized_adjacency` that `forward` accepts in place of `edge_index`, so that
-        a batch of copies sharing the graph skips the normalization."""
+        a batch of copies sharing the graph skips the normalization.
+
+        Args:
+            edge_index (LongTensor): edges, shape (2, E).
+            num_nodes (int): N.
+
+        Returns:
+            Tensor: sparse CSR (N, N), target x source.
+        """
         return propagation_matrix(edge_index, num_nodes)
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        """Logits (N, C) or (B, N, C); `edge_index` may be a precomputed
-        `normalized_adjacency` for speed."""
+        """Logits of every node.
+
+        Args:
+            x (Tensor): features (N, D), or a batch of copies (B, N, D) (dense, sparse COO or
+                `gnn_models.batching.BatchedCSR`).
+            edge_index (LongTensor or Tensor): edges (2, E), or a precomputed
+                `normalized_adjacency` (N, N) for speed.
+
+        Returns:
+            Tensor: logits (N, C) or (B, N, C).
+        """
         adjacency = propagation_matrix(edge_index, node_count(x))
         inference = not (torch.is_grad_enabled() or self.training)
         if inference and isinstance(x, BatchedCSR):  # Monte Carlo: cache-sized blocks

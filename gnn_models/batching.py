@@ -37,6 +37,13 @@ def normalized_adjacency(edge_index: Tensor, num_nodes: int) -> Tensor:
     pattern comes from a counting sort by target (`gnn_models._csr`; timings in
     docs/benchmarks.md), the same tensor bit for bit; repeated edges, which ``gcn_norm`` sums,
     take torch_geometric's way.
+
+    Args:
+        edge_index (LongTensor): edges, shape (2, E).
+        num_nodes (int): N.
+
+    Returns:
+        Tensor: sparse CSR (N, N), row = target, column = source.
     """
     if edge_index.device.type == "cpu" and edge_index.dtype == torch.int64 \
             and edge_index.dim() == 2 and edge_index.shape[0] == 2:

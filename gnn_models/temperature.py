@@ -42,17 +42,29 @@ class ScaledLogits(torch.nn.Module):
     # the wrapped model's batching contract (graphcert.sampling.batching)
     @property
     def batching(self) -> str:
+        """The wrapped model's way of taking a batch of copies (default "union")."""
         return getattr(self.model, "batching", "union")
 
     @property
     def sparse_input(self) -> bool:
+        """Whether the wrapped model takes sparse features."""
         return getattr(self.model, "sparse_input", False)
 
     @property
     def prepare_graph(self):
+        """The wrapped model's `prepare_graph` hook (AttributeError where it has none)."""
         return self.model.prepare_graph  # AttributeError (no such hook) if the model has none
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        """Log-scores of the wrapped model's logits at this temperature.
+
+        Args:
+            x (Tensor): the wrapped model's features, (N, D) or (B, N, D).
+            edge_index (Tensor): its graph input.
+
+        Returns:
+            Tensor: (N, C) or (B, N, C): logits / T, or at T = 0 the log of the one-hot vote.
+        """
         logits = self.model(x, edge_index)
         if self.temperature == 0:  # log of the one-hot vote
             vote = torch.nn.functional.one_hot(logits.argmax(-1), logits.shape[-1])

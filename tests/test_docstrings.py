@@ -14,8 +14,7 @@ reached through several paths is checked once, under the first path found.
 * A property needs a docstring (one line saying what it holds, with its shape).
 
 A method without a docstring of its own inherits the one of the method it overrides
-(`inspect.getdoc`). The few docstrings that the models' code fingerprints hash are documented
-in their class or module instead (`DOCUMENTED_IN`).
+(`inspect.getdoc`).
 """
 from __future__ import annotations
 
@@ -134,19 +133,6 @@ def missing_sections(obj) -> list[str]:
 #: one would make every statistics file sampled from GCN or APPNP look sampled from another
 #: model, and resampled. Their arguments and results are documented where the fingerprint does
 #: not read: the class docstring (PyG's "Shapes"), or the module docstring.
-DOCUMENTED_IN = {
-    "gnn_models.GCN.forward": "gnn_models.GCN",
-    "gnn_models.GCN.prepare_graph": "gnn_models.GCN",
-    "gnn_models.APPNPNet.forward": "gnn_models.APPNPNet",
-    "gnn_models.APPNPNet.prepare_graph": "gnn_models.APPNPNet",
-    "gnn_models.ScaledLogits.forward": "gnn_models.ScaledLogits",
-    "gnn_models.ScaledLogits.batching": "gnn_models.ScaledLogits",
-    "gnn_models.ScaledLogits.sparse_input": "gnn_models.ScaledLogits",
-    "gnn_models.ScaledLogits.prepare_graph": "gnn_models.ScaledLogits",
-    "gnn_models.normalized_adjacency": "gnn_models.batching",
-}
-FINGERPRINTED_MODELS = (*gnn_models.MODELS.values(), gnn_models.ScaledLogits)
-
 API = public_api()
 
 
@@ -195,37 +181,5 @@ def test_the_check_flags_missing_sections():
 
 @pytest.mark.parametrize("name, obj", API, ids=[name for name, _ in API])
 def test_public_api_documents_arguments_and_results(name, obj):
-    if name in DOCUMENTED_IN:
-        home = DOCUMENTED_IN[name]
-        module, _, attr = home.rpartition(".")
-        holder = getattr(importlib.import_module(module), attr, None) if module else None
-        holder = importlib.import_module(home) if holder is None else holder
-        doc, short = inspect.getdoc(holder) or "", name.rpartition(".")[2]
-        assert f"``{short}" in doc and ("Shapes:" in doc or "Returns:" in doc), \
-            f"{name}: documented in {home}, whose docstring does not describe it"
-        return
     missing = missing_sections(obj)
     assert not missing, f"{name}: its docstring lacks {', '.join(missing)}"
-
-
-def _hashed_by_a_model(function) -> bool:
-    """Whether the code fingerprint of a registered model reads `function`'s code."""
-    from graphcert.sampling.code_fingerprint import code_digest
-
-    before = [code_digest(model) for model in FINGERPRINTED_MODELS]
-    code = function.__code__
-    function.__code__ = code.replace(co_consts=("another docstring", *code.co_consts[1:]))
-    try:
-        return [code_digest(model) for model in FINGERPRINTED_MODELS] != before
-    finally:
-        function.__code__ = code
-
-
-@pytest.mark.parametrize("name", sorted(DOCUMENTED_IN))
-def test_documented_elsewhere_only_where_the_fingerprint_reads_the_docstring(name):
-    api = dict(API)
-    assert name in api, f"{name} is no longer in the public API: drop it from DOCUMENTED_IN"
-    obj = api[name]
-    function = obj.fget if isinstance(obj, property) else inspect.unwrap(obj)
-    assert _hashed_by_a_model(function), \
-        f"{name}: no model fingerprint hashes its docstring; document it in place"
