@@ -10,7 +10,10 @@ class), SparseSmooth's certificate with Holm's correction over the targets, alph
 * ``filter``: the model behind a cosine edge filter on a learned `EdgeEmbedding` (keep pairs
   at >= 0.5, add the pairs at >= 0.7 to every copy), trained and smoothed with the direct
   sampler of the filtered law (docs/theory.md §13);
-* ``filter+abstain``: the same classifier, copies abstaining below ``--confidence``
+* ``filter-keep``: the same learned filter adding no pairs (it only drops noisy pairs below
+  ``--threshold``), so that nothing of the clean graph enters a copy that the input graph
+  did not bring;
+* ``filter+abstain``: the ``filter`` classifier, copies abstaining below ``--confidence``
   (docs/theory.md §10);
 * ``jaccard``: the model behind a raw Jaccard filter on the bag-of-words features (keep pairs
   at >= ``--jaccard-threshold``), to show what the learned similarity adds.
@@ -39,7 +42,7 @@ from graphcert.tasks.graph.denoise import abstain_below, similarity_filter
 from graphcert.tasks.graph.edge_embedding import EdgeEmbedding, fit_edge_embedding
 from graphcert.tasks.graph.training import train_model
 
-VARIANTS = ("filter", "filter+abstain", "plain", "jaccard")
+VARIANTS = ("filter", "filter+abstain", "plain", "jaccard", "filter-keep")
 ADDED, DELETED = (1, 5, 10, 20, 40), (1, 5, 10, 20)
 
 
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = args.out / "rows.jsonl"
     finished = [json.loads(line) for line in rows.open()] if rows.exists() else []
     if args.markdown:
-        order = ("plain", "jaccard", "filter", "filter+abstain")
+        order = ("plain", "jaccard", "filter-keep", "filter", "filter+abstain")
         finished.sort(key=lambda r: (args.datasets.index(r["dataset"]) if r["dataset"] in
                                      args.datasets else len(args.datasets), r["model"],
                                      order.index(r["variant"])))
@@ -103,7 +106,7 @@ def run_row(args, data, structure, idx_train, idx_val, targets, name: str,
         model = trained(args, data, structure, idx_train, idx_val, name, "plain", timings)
         noise, n_pre, n_samples = structure, *args.plain_samples
     else:
-        kind = "jaccard" if variant == "jaccard" else "filter"
+        kind = variant if variant in ("jaccard", "filter-keep") else "filter"
         model = trained(args, data, structure, idx_train, idx_val, name, kind, timings)
         model, noise = model.direct(structure, data.x)
         n_pre, n_samples = args.n_pre, args.n_samples
@@ -158,14 +161,16 @@ def edge_embedding(args, data, timings: dict) -> EdgeEmbedding:
 
 def trained(args, data, structure, idx_train, idx_val, name: str, kind: str,
             timings: dict) -> torch.nn.Module:
-    """The model (`kind`: "plain", behind the learned "filter" or the raw "jaccard" one),
+    """The model (`kind`: "plain", behind the learned "filter", the learned "filter-keep"
+    that adds no pairs, or the raw "jaccard" one),
     trained under the noise it is certified with, or loaded from `args.out`."""
-    embedding = edge_embedding(args, data, timings) if kind == "filter" else None
+    embedding = edge_embedding(args, data, timings) if kind.startswith("filter") else None
     torch.manual_seed(0)
     model = get_model(name, data.x.shape[1], data.num_classes)
     noise = structure
-    if kind == "filter":
-        model = similarity_filter(model, args.threshold, "cosine", always=args.always,
+    if kind.startswith("filter"):
+        model = similarity_filter(model, args.threshold, "cosine",
+                                  always=args.always if kind == "filter" else None,
                                   num_nodes=data.num_nodes, embedding=embedding)
     elif kind == "jaccard":
         model = similarity_filter(model, args.jaccard_threshold, "jaccard")
