@@ -2,11 +2,12 @@
 
 Every model maps `(x, edge_index)` to logits. `x` is either one graph's attributes (N, D) or
 a batch of B noisy copies of the same graph (B, N, D) that share `edge_index` (N nodes); both
-dense tensors and torch sparse COO tensors are accepted. Batched copies are propagated in a
-single sparse product by folding the batch into the feature dimension, which is what makes
-Monte Carlo smoothing with thousands of forward passes affordable. In place of `edge_index`
-the models accept `normalized_adjacency(edge_index, N)`, computed once, to skip the per-call
-normalization.
+dense tensors and torch sparse COO tensors are accepted. APPNP and GCN propagate batched
+copies in a single sparse product by folding the batch into the feature dimension, which is
+what makes Monte Carlo smoothing with thousands of forward passes affordable; in place of
+`edge_index` they accept `normalized_adjacency(edge_index, N)`, computed once, to skip the
+per-call normalization. GAT's attention differs from copy to copy: it runs the copies as one
+disjoint union graph.
 """
 from __future__ import annotations
 
@@ -14,14 +15,15 @@ import torch
 
 from gnn_models.appnp import APPNPNet
 from gnn_models.batching import model_input, normalized_adjacency
+from gnn_models.gat import GAT
 from gnn_models.gcn import GCN
 from gnn_models.temperature import ScaledLogits
 
-MODELS = {"appnp": APPNPNet, "gcn": GCN}
+MODELS = {"appnp": APPNPNet, "gat": GAT, "gcn": GCN}
 
 
 def get_model(name: str, in_features: int, num_classes: int, **params) -> torch.nn.Module:
-    """Instantiate a registered model by name ("appnp" or "gcn").
+    """Instantiate a registered model by name ("appnp", "gat" or "gcn").
 
     Args:
         name (str): a key of `MODELS`, any case.
@@ -38,5 +40,5 @@ def get_model(name: str, in_features: int, num_classes: int, **params) -> torch.
     return MODELS[key](in_features, num_classes, **params)
 
 
-__all__ = ["APPNPNet", "GCN", "MODELS", "ScaledLogits", "get_model", "model_input",
+__all__ = ["APPNPNet", "GAT", "GCN", "MODELS", "ScaledLogits", "get_model", "model_input",
            "normalized_adjacency"]

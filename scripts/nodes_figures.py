@@ -25,7 +25,7 @@ from graphcert.sampling.engine import smooth
 from graphcert.sampling.monte_carlo import MonteCarloConfig
 from graphcert.tasks.graph.node_threats import node_threat_result, train_under_noise
 
-HOPS = {"gcn": 2, "appnp": 10}  # message-passing steps: GCN layers, APPNP's k
+HOPS = {"gcn": 2, "gat": 2, "appnp": 10}  # message-passing steps: GCN layers, APPNP's k
 
 
 def main() -> None:

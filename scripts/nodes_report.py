@@ -22,7 +22,7 @@ from graphcert.certificates._node_budget import (
 )
 from graphcert.data.datasets import load_graph
 
-HOPS = {"gcn": 2, "appnp": 10}
+HOPS = {"gcn": 2, "gat": 2, "appnp": 10}
 
 
 def budgets(record: dict, n_nodes: int) -> list[int]:

@@ -53,8 +53,8 @@ class RunConfig(Schema):
 
     dataset: str = option("cora_ml", help="cora_ml, citeseer, an OGB name like ogbn-arxiv or "
                           "planted_categorical (synthetic, categorical attributes)")
-    model: str = option("appnp", help="registered model (appnp, gcn) or your own torch.nn.Module "
-                        "with forward(x, edge_index): path/to/file.py:ClassName or "
+    model: str = option("appnp", help="registered model (appnp, gat, gcn) or your own "
+                        "torch.nn.Module with forward(x, edge_index): path/to/file.py:ClassName or "
                         "package.module:ClassName, built as ClassName(in_features, "
                         "num_classes, **model_params) (graphcert.run.models)")
     model_params: dict = option(

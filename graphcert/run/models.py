@@ -1,4 +1,4 @@
-"""The model of a run: a registered name (``appnp``, ``gcn``) or a user's class.
+"""The model of a run: a registered name (``appnp``, ``gat``, ``gcn``) or a user's class.
 
 ``model: path/to/file.py:ClassName`` (or ``package.module:ClassName``) certifies any
 ``torch.nn.Module`` with ``forward(x, edge_index) -> logits (N, C)``; its constructor takes

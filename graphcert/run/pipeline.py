@@ -156,6 +156,14 @@ def training_noise(config: RunConfig, data, model: torch.nn.Module | None = None
     return noise if structure is None else {**noise, "structure": structure}
 
 
+def _model_fingerprints(config: RunConfig, run_dir: Path, trained: bool) -> dict[str, str]:
+    """The fingerprint of ``--weights``, else of the run's trained ``model.pt`` (none when the
+    run trains no model of its own)."""
+    if config.weights is not None:
+        return {"weights": file_fingerprint(config.weights)}
+    return {MODEL_FILE: file_fingerprint(run_dir / MODEL_FILE)} if trained else {}
+
+
 def _read_model(path: Path) -> tuple[dict, dict]:
     """(state dict, metadata) of a saved model, or a ValueError that says how to recover."""
     try:
@@ -262,7 +270,14 @@ def _run_certification(config: RunConfig, run_dir: Path, progress: bool,
                           n_bins=config.n_bins, seed=config.mc_seed)
     plans = sampling_plans(config, data, mc)  # noises built (and checked) before training
     device = resolve_device(config.device)
-    model = prepare_model(config, data, idx_train, idx_val, run_dir, log, progress).to(device)
+    # the sampled methods smooth the run's model; the deterministic ones (voting, node
+    # threats) train or load their own, so a run of only those trains none here
+    if plans:
+        model = prepare_model(config, data, idx_train, idx_val, run_dir, log,
+                              progress).to(device)
+    else:
+        check_abstention(config, data.num_classes)
+        model = None
     timings["training"] = time.perf_counter() - started
     y = data.y.numpy()
     surface = AttackSurface.from_attributes(data.x.numpy(), config.local_budget)
@@ -270,10 +285,10 @@ def _run_certification(config: RunConfig, run_dir: Path, progress: bool,
                "dataset": {"name": config.dataset, "num_nodes": data.num_nodes,
                            "num_features": data.x.shape[1], "num_classes": data.num_classes,
                            "n_targets": int(len(targets))},
-               "clean_accuracy": {"targets": accuracy(model, data, targets),
-                                  "test": accuracy(model, data, idx_test)},
-               "fingerprints": {MODEL_FILE: file_fingerprint(run_dir / MODEL_FILE)}
-               if config.weights is None else {"weights": file_fingerprint(config.weights)},
+               "clean_accuracy": {"targets": None, "test": None} if model is None else
+               {"targets": accuracy(model, data, targets),
+                "test": accuracy(model, data, idx_test)},
+               "fingerprints": _model_fingerprints(config, run_dir, model is not None),
                "environment": {"python": platform.python_version(),
                                "torch": torch.__version__, "threads": torch.get_num_threads(),
                                "device": str(device)},

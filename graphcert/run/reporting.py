@@ -95,7 +95,8 @@ def check_results(results, source: str = "results") -> None:
     number(results["config"]["alpha"], "config.alpha", high=1.0)
     count(results["dataset"]["n_targets"], "dataset.n_targets")
     for key in ("targets", "test"):
-        number(results["clean_accuracy"][key], f"clean_accuracy.{key}", high=1.0)
+        number(results["clean_accuracy"][key], f"clean_accuracy.{key}", high=1.0,
+               allow_none=True)  # None: the run trained no model of its own
     for method, entry in results["methods"].items():
         where = f"methods.{method}"
         need(entry, _ENTRY, where)
@@ -133,6 +134,12 @@ def _check_curve(curve, at: str, source: str, need, number, count) -> None:
                          f"{shown(budgets)}")
 
 
+def _share(value: float | None) -> str:
+    """An accuracy for the table; "n/a" where the run has no model of its own (its methods
+    trained theirs)."""
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def _label(method: str) -> str:
     """The registered method's label (a results.json may name a method no longer registered)."""
     return METHODS[method].label if method in METHODS else method
@@ -157,8 +164,8 @@ def results_table(results: dict, probe_budgets: tuple[int, ...] = (1, 5, 10, 20)
     config = results["config"]
     title = (f"{config['dataset']} / {config['model']}: {results['dataset']['n_targets']} "
              f"{config['targets']} targets, clean accuracy "
-             f"{results['clean_accuracy']['targets']:.3f} (targets) / "
-             f"{results['clean_accuracy']['test']:.3f} (test), alpha = {config['alpha']}")
+             f"{_share(results['clean_accuracy']['targets'])} (targets) / "
+             f"{_share(results['clean_accuracy']['test'])} (test), alpha = {config['alpha']}")
     table, cut_off = [title], {}
     for deletions, additions, prefix, flags in _FAMILY_COLUMNS:
         rows = [row for method, entry in results["methods"].items()

@@ -84,7 +84,7 @@ def test_dropout_only_in_training_mode(small_graph):
 
 def test_errors():
     with pytest.raises(ValueError, match="unknown model"):
-        get_model("gat", 5, 2)
+        get_model("gta", 5, 2)
     with pytest.raises(ValueError, match="n_layers"):
         get_model("gcn", 5, 2, n_layers=0)
     model = get_model("gcn", 5, 2)

@@ -65,7 +65,7 @@ def test_a_wrong_type_for_every_key_names_key_and_value(schema, name, value):
      f"{tuple(METHODS)}, got 'lokalized'"),
     ({"bounds": "hoeffding"}, "bounds must be one of ('dkw', 'bernstein', "
      "'clopper_pearson'), got 'hoeffding'"),
-    ({"model": "gat"}, "model must be one of ('appnp', 'gcn'), got 'gat'"),
+    ({"model": "gta"}, "model must be one of ('appnp', 'gat', 'gcn'), got 'gta'"),
     ({"model_params": {"n_layers": 3}}, "model_params ['n_layers'] are not parameters of "
      "model 'appnp' (APPNPNet)"),
     ({"model": "gcn", "model_params": {"n_layers": 0}}, "invalid for model 'gcn'"),

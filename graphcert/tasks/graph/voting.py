@@ -39,8 +39,8 @@ MAX_BATCH_ENTRIES = 5e7
 
 
 def message_passing_hops(model: torch.nn.Module) -> int | None:
-    """K, the hops a node's output reads (GCN: its layers; APPNP: its propagation steps), or
-    the model's own ``message_passing_hops`` attribute; None if unknown.
+    """K, the hops a node's output reads (GCN, GAT: their layers; APPNP: its propagation
+    steps), or the model's own ``message_passing_hops`` attribute; None if unknown.
 
     Args:
         model (torch.nn.Module): the base classifier.
@@ -51,7 +51,7 @@ def message_passing_hops(model: torch.nn.Module) -> int | None:
     hops = getattr(model, "message_passing_hops", None)
     if hops is not None:
         return check_int(hops, "model.message_passing_hops", "[0, inf)")
-    if hasattr(model, "convs"):  # gnn_models.GCN
+    if hasattr(model, "convs"):  # gnn_models.GCN, gnn_models.GAT
         return len(model.convs)
     prop = getattr(model, "prop", None)  # gnn_models.APPNPNet
     return int(prop.K) if prop is not None and hasattr(prop, "K") else None
