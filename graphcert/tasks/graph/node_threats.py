@@ -59,7 +59,8 @@ def hierarchical_noise(data: Data, p_select: float, *, theta_plus=None, theta_mi
         sigma (float, optional): Gaussian standard deviation (continuous features).
         indicator (bool): append the selection as a column.
         clusters (array_like, optional): (N,) cluster in [0, K) of every node, for
-            cluster-wise flip probabilities (§14.1; e.g. `graphcert.data.clustering.metis_partition`).
+            cluster-wise flip probabilities (§14.1), e.g. from
+            `graphcert.data.clustering.metis_partition`.
 
     Returns:
         HierarchicalSparseNoise or HierarchicalGaussianNoise: the noise.
