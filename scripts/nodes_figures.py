@@ -6,6 +6,10 @@ smoothing, docs/theory.md §14) and injected nodes (node-aware bi-smoothing, §1
 
 One JSON file per (dataset, model, threat, noise setting) with the budgets, the naive and
 collective certified counts, the smoothed accuracy and the wall time of each step.
+
+``--clusters K --theta-minus-range LOW HIGH`` (controlled nodes): cluster-wise lower-level
+noise (docs/theory.md §14.1) on K METIS clusters, theta_minus from LOW to HIGH in the order of
+the clusters' mean degree (the densest cluster gets HIGH), theta_plus everywhere the same.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from graphcert.data.clustering import metis_partition
 from graphcert.data.datasets import load_graph, split
 from graphcert.noise.hierarchical import hierarchical_noise
 from graphcert.noise.injection import injection_noise
@@ -28,6 +33,20 @@ from graphcert.tasks.graph.node_threats import node_threat_result, train_under_n
 HOPS = {"gcn": 2, "gat": 2, "appnp": 10}  # message-passing steps: GCN layers, APPNP's k
 
 
+def degree_ordered_noise(edge_index, n: int, k: int, low: float, high: float, seed: int
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """METIS clusters (N,) and theta_minus (K,) from ``low`` to ``high`` by the clusters' mean
+    degree: a node of a dense cluster reaches more targets and the model averages its row
+    with more neighbours, so its noise costs less accuracy per certified node."""
+    clusters = metis_partition(edge_index, n, k, seed=seed)
+    degree = np.bincount(np.asarray(edge_index).ravel(), minlength=n)
+    mean = np.bincount(clusters, weights=degree, minlength=k) / np.bincount(clusters,
+                                                                           minlength=k)
+    theta_minus = np.empty(k)
+    theta_minus[np.argsort(mean, kind="stable")] = np.linspace(low, high, k)
+    return clusters, theta_minus
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="cora_ml")
@@ -36,6 +55,8 @@ def main() -> None:
     parser.add_argument("--p-select", type=float, default=0.81)
     parser.add_argument("--theta-plus", type=float, default=0.05)
     parser.add_argument("--theta-minus", type=float, default=0.8)
+    parser.add_argument("--clusters", type=int, default=0, help="0: one lower-level noise")
+    parser.add_argument("--theta-minus-range", type=float, nargs=2, default=(0.7, 0.9))
     parser.add_argument("--p-node", type=float, default=0.8)
     parser.add_argument("--p-edge", type=float, default=0.9)
     parser.add_argument("--tau", type=int, default=6)
@@ -52,7 +73,16 @@ def main() -> None:
     idx_train, idx_val, idx_test = split(data.y, 20, args.seed)
     targets = np.sort(np.random.default_rng(args.seed).choice(
         idx_test, min(args.n_targets, idx_test.size), replace=False))
-    if args.threat == "nodes":
+    if args.threat == "nodes" and args.clusters:
+        clusters, theta_minus = degree_ordered_noise(data.edge_index, n, args.clusters,
+                                                     *args.theta_minus_range, args.seed)
+        noise = hierarchical_noise(n, args.p_select,
+                                   theta_plus=np.full(args.clusters, args.theta_plus),
+                                   theta_minus=theta_minus, indicator=True, clusters=clusters)
+        in_features, budgets = data.num_features + 1, [0, 1, 2, 3, 5]
+        low, high = args.theta_minus_range
+        tag = f"p{args.p_select}_tp{args.theta_plus}_k{args.clusters}_tm{low}-{high}"
+    elif args.threat == "nodes":
         noise = hierarchical_noise(n, args.p_select, theta_plus=args.theta_plus,
                                    theta_minus=args.theta_minus, indicator=True)
         in_features, budgets = data.num_features + 1, [0, 1, 2, 3, 5]

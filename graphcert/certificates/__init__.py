@@ -22,7 +22,9 @@ Base (per-output) certificates, one module per family:
 * hierarchical smoothing against adversarial nodes (docs/theory.md §14):
   :func:`hierarchical_worst_case`, :func:`hierarchical_certified`,
   :func:`hierarchical_node_radius`, :func:`hierarchical_gaussian_worst_case`,
-  :func:`hierarchical_gaussian_certified`;
+  :func:`hierarchical_gaussian_certified`; with cluster-wise lower-level noise (§14.1)
+  :func:`hierarchical_localized_worst_case`, :func:`hierarchical_localized_certified`,
+  :func:`hierarchical_localized_node_radius`;
 * injected nodes under node-aware bi-smoothing (docs/theory.md §15):
   :func:`injection_probabilities`, :func:`injection_worst_case`,
   :func:`injection_certified`, :func:`injection_node_radius`;
@@ -46,6 +48,11 @@ from graphcert.certificates._hierarchical import (
                                                    hierarchical_gaussian_worst_case,
                                                    hierarchical_node_radius,
                                                    hierarchical_worst_case,
+)
+from graphcert.certificates._hierarchical_localized import (
+                                                   hierarchical_localized_certified,
+                                                   hierarchical_localized_node_radius,
+                                                   hierarchical_localized_worst_case,
 )
 from graphcert.certificates._injection import (
                                                    injection_certified,
@@ -90,6 +97,9 @@ __all__ = [
     "hierarchical_certified",
     "hierarchical_gaussian_certified",
     "hierarchical_gaussian_worst_case",
+    "hierarchical_localized_certified",
+    "hierarchical_localized_node_radius",
+    "hierarchical_localized_worst_case",
     "hierarchical_node_radius",
     "hierarchical_worst_case",
     "injection_certified",

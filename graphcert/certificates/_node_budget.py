@@ -22,6 +22,10 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from graphcert.certificates._hierarchical import hierarchical_certified, hierarchical_node_radius
+from graphcert.certificates._hierarchical_localized import (
+    hierarchical_localized_certified,
+    hierarchical_localized_node_radius,
+)
 from graphcert.certificates._injection import (
     _check_deletion,
     injection_certified,
@@ -30,8 +34,8 @@ from graphcert.certificates._injection import (
 )
 from graphcert.utils.validation import check_index_array, check_int, check_probabilities
 
-__all__ = ["NodeCollective", "hierarchical_collective", "injection_collective",
-           "most_broken_targets", "receptive_fields"]
+__all__ = ["NodeCollective", "hierarchical_collective", "hierarchical_localized_collective",
+           "injection_collective", "most_broken_targets", "receptive_fields"]
 
 _MIP_TOL = 1e-6
 
@@ -140,6 +144,61 @@ def hierarchical_collective(p_lower, fields, p_select, r, theta_plus, theta_minu
                                       deletions, budget, p_upper=p_upper)
     naive = np.atleast_1d(hierarchical_certified(p, p_select, budget, theta_plus, theta_minus,
                                                   additions, deletions, p_upper=p_upper))
+    need = np.where(radius >= budget, np.inf, radius + 1.0)
+    return _collective(naive, need, fields, budget, 1, time_limit)
+
+
+def hierarchical_localized_collective(p_lower, fields, clusters, p_select, r, theta_plus,
+                                     theta_minus, additions, deletions, *, p_upper=None,
+                                     time_limit=None) -> NodeCollective:
+    """Collective certificate against r controlled nodes for cluster-wise lower-level noise
+    (docs/theory.md §14.1).
+
+    As `hierarchical_collective`, but target t's node radius is certified against rows in
+    the clusters of its receptive field only (the nodes outside it do not change its output);
+    ``naive`` (T,) is each target alone against rows in any cluster.
+
+    Args:
+        p_lower (array_like): lower bounds on the top class's probability, (T,).
+        fields (scipy.sparse matrix): (T, N) receptive fields (:func:`receptive_fields`).
+        clusters (array_like): (N,) cluster in [0, K) of every node.
+        p_select (float): probability in (0, 1] that a row gets lower-level noise.
+        r (int): number of nodes the adversary controls.
+        theta_plus, theta_minus (array_like): (K,) lower-level flip probabilities per cluster.
+        additions, deletions (int): bits the controlled nodes may add / delete, in all.
+        p_upper (array_like, optional): runner-up upper bounds (T,); None: binary variant.
+        time_limit (float, optional): seconds for HiGHS.
+
+    Returns:
+        NodeCollective: naive (T,), the collective count and the units each target needs.
+    """
+    fields = sp.csr_matrix(fields)
+    r = check_int(r, "r", "[0, inf)")
+    if r > fields.shape[1]:
+        raise ValueError(f"r == {r}, must be in [0, num_nodes={fields.shape[1]}]")
+    tp, tm = np.atleast_1d(theta_plus), np.atleast_1d(theta_minus)
+    clusters = check_index_array(clusters, "clusters", tp.size, shape=(fields.shape[1],))
+    budget = min(r, check_int(additions, "additions", "[0, inf)")
+                 + check_int(deletions, "deletions", "[0, inf)"))
+    p = np.atleast_1d(check_probabilities(p_lower, "p_lower"))
+    upper = None if p_upper is None else np.atleast_1d(p_upper)
+    naive = np.atleast_1d(hierarchical_localized_certified(
+        p, p_select, budget, tp, tm, additions, deletions, p_upper=upper))
+    radius = np.full(p.shape, -1, dtype=np.int64)
+    seen = sp.csr_matrix((np.ones(fields.nnz), fields.indices, fields.indptr),
+                         shape=fields.shape) @ sp.csr_matrix(
+        (np.ones(clusters.size), (np.arange(clusters.size), clusters)),
+        shape=(clusters.size, tp.size))
+    present = seen.toarray() > 0  # (T, K): clusters with a node in the field
+    groups, group_of = np.unique(present, axis=0, return_inverse=True)
+    for g, mask in enumerate(groups):
+        members = np.flatnonzero(group_of.ravel() == g)
+        if not mask.any():  # an empty field: nothing reaches the target
+            radius[members] = budget
+            continue
+        radius[members] = hierarchical_localized_node_radius(
+            p[members], p_select, tp[mask], tm[mask], additions, deletions, budget,
+            p_upper=None if upper is None else upper[members])
     need = np.where(radius >= budget, np.inf, radius + 1.0)
     return _collective(naive, need, fields, budget, 1, time_limit)
 

@@ -2,7 +2,9 @@
 
 Upper level: every node's row is selected independently with probability ``p_select``.
 Lower level: selected rows get sparsity-aware flips (``theta_plus`` 0 -> 1, ``theta_minus``
-1 -> 0) or Gaussian noise N(0, sigma^2); unselected rows stay clean. With ``indicator`` the
+1 -> 0) or Gaussian noise N(0, sigma^2); unselected rows stay clean. With node ``clusters``
+the flip probabilities are (K,) arrays and a selected row of cluster j gets
+``(theta_plus[j], theta_minus[j])`` (docs/theory.md §14.1). With ``indicator`` the
 copies carry one more column, 1 on the selected rows, so that the model knows which rows are
 noisy (the certificate holds with or without it).
 
@@ -12,6 +14,7 @@ or (B * N, D + 1) with the indicator; sparse CSR for binary attributes, dense fo
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,8 +25,10 @@ from graphcert.noise.csr import stacked_csr
 from graphcert.noise.sparse_sampler import BinaryGraph, prepare_binary, sample_prepared
 from graphcert.utils.validation import (
     check_bool,
+    check_index_array,
     check_int,
     check_positive_int,
+    check_probabilities,
     check_probability,
     check_real,
 )
@@ -39,7 +44,7 @@ def _selected_rows(n_nodes: int, p_select: float, batch_size: int,
 
 def _clean_csr(graph: BinaryGraph) -> tuple[np.ndarray, np.ndarray]:
     """(N + 1,) row pointers and sorted columns of the clean 1-bits."""
-    keys = graph.ones[0].astype(np.int64)
+    keys = np.sort(np.concatenate(graph.ones).astype(np.int64))
     counts = np.bincount(keys // graph.n_features, minlength=graph.n_nodes)
     return np.concatenate(([0], np.cumsum(counts))), keys % graph.n_features
 
@@ -96,17 +101,43 @@ class HierarchicalSparseNoise(_Upper):
         n_nodes (int): number of nodes N.
         p_select (float): probability in (0, 1] that a row gets noise.
         indicator (bool): append a column that flags the selected rows.
-        theta_plus (float): probability that a 0-bit of a selected row turns 1.
-        theta_minus (float): probability that a 1-bit of a selected row turns 0.
+        theta_plus (float or np.ndarray): probability that a 0-bit of a selected row turns 1;
+            with ``clusters`` one per cluster, (K,).
+        theta_minus (float or np.ndarray): probability that a 1-bit of a selected row turns 0,
+            as ``theta_plus``.
+        clusters (np.ndarray, optional): cluster in [0, K) of every node, (N,); None: one
+            noise for every row.
     """
 
-    theta_plus: float = 0.0
-    theta_minus: float = 0.0
+    theta_plus: float | np.ndarray = 0.0
+    theta_minus: float | np.ndarray = 0.0
+    clusters: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        for name in ("theta_plus", "theta_minus"):
-            object.__setattr__(self, name, check_probability(getattr(self, name), name))
+        if self.clusters is None:
+            for name in ("theta_plus", "theta_minus"):
+                object.__setattr__(self, name, check_probability(getattr(self, name), name))
+            return
+        thetas = [check_probabilities(getattr(self, name), name)
+                  for name in ("theta_plus", "theta_minus")]
+        for name, theta in zip(("theta_plus", "theta_minus"), thetas, strict=True):
+            if theta.ndim != 1 or theta.shape != thetas[0].shape or theta.size == 0:
+                raise ValueError(f"with clusters, theta_plus and theta_minus must be (K,) "
+                                 f"arrays of one length, got {name} of shape {theta.shape} "
+                                 f"and theta_plus of shape {thetas[0].shape}")
+            object.__setattr__(self, name, theta)
+        object.__setattr__(self, "clusters", check_index_array(
+            self.clusters, "clusters", thetas[0].size, shape=(self.n_nodes,)))
+
+    @property
+    def n_row_clusters(self) -> int:
+        """Number K of node clusters with their own lower-level noise (1 without clusters)."""
+        return 1 if self.clusters is None else self.theta_plus.size
+
+    @property
+    def _row_labels(self) -> np.ndarray:
+        return self.labels if self.clusters is None else self.clusters
 
     def prepare(self, x: Tensor | BinaryGraph) -> BinaryGraph:
         """Index the 1-bits of binary ``x`` (N, D) once; prepared inputs pass through.
@@ -115,13 +146,18 @@ class HierarchicalSparseNoise(_Upper):
             x (Tensor or BinaryGraph): binary attributes (N, D), or prepared.
 
         Returns:
-            BinaryGraph: one input cluster.
+            BinaryGraph: one input cluster per node cluster (one without clusters).
         """
         n_nodes = x.n_nodes if isinstance(x, BinaryGraph) else int(np.shape(x)[0])
         if n_nodes != self.n_nodes:
             raise ValueError(f"x has {n_nodes} nodes, the noise was built for "
                              f"n_nodes={self.n_nodes}")
-        return x if isinstance(x, BinaryGraph) else prepare_binary(x, self.labels, 1)
+        if not isinstance(x, BinaryGraph):
+            return prepare_binary(x, self._row_labels, self.n_row_clusters)
+        if x.n_clusters != self.n_row_clusters or not np.array_equal(x.labels,
+                                                                     self._row_labels):
+            raise ValueError("BinaryGraph was prepared with other clusters than the noise's")
+        return x
 
     def sample(self, x: Tensor | BinaryGraph, output_cluster: int, batch_size: int,
                generator: np.random.Generator) -> Tensor:
@@ -140,8 +176,8 @@ class HierarchicalSparseNoise(_Upper):
         self._check_cluster(output_cluster)
         graph = self.prepare(x)
         batch_size = check_positive_int(batch_size, "batch_size")
-        noisy = sample_prepared(graph, [self.theta_plus], [self.theta_minus], batch_size,
-                                generator)
+        noisy = sample_prepared(graph, np.atleast_1d(self.theta_plus),
+                                np.atleast_1d(self.theta_minus), batch_size, generator)
         selected = _selected_rows(graph.n_nodes, self.p_select, batch_size, generator)
         crow, col = _clean_csr(graph)
         return _merged_rows(noisy.crow_indices().numpy(), noisy.col_indices().numpy(), crow,
@@ -153,9 +189,14 @@ class HierarchicalSparseNoise(_Upper):
         Returns:
             dict: kind and parameters.
         """
-        return {"kind": "hierarchical_sparse", "p_select": self.p_select,
-                "theta_plus": self.theta_plus, "theta_minus": self.theta_minus,
-                "indicator": self.indicator, "n_nodes": self.n_nodes}
+        described = {"kind": "hierarchical_sparse", "p_select": self.p_select,
+                     "theta_plus": self.theta_plus, "theta_minus": self.theta_minus,
+                     "indicator": self.indicator, "n_nodes": self.n_nodes}
+        if self.clusters is not None:
+            described.update(theta_plus=self.theta_plus.tolist(),
+                             theta_minus=self.theta_minus.tolist(),
+                             clusters_sha256=hashlib.sha256(self.clusters.tobytes()).hexdigest())
+        return described
 
 
 @dataclass(frozen=True)
@@ -227,9 +268,10 @@ class HierarchicalGaussianNoise(_Upper):
                 "sigma": self.sigma, "indicator": self.indicator, "n_nodes": self.n_nodes}
 
 
-def hierarchical_noise(num_nodes: int, p_select: float, *, theta_plus: float | None = None,
-                       theta_minus: float | None = None, sigma: float | None = None,
-                       indicator: bool = True
+def hierarchical_noise(num_nodes: int, p_select: float, *,
+                       theta_plus: float | np.ndarray | None = None,
+                       theta_minus: float | np.ndarray | None = None, sigma: float | None = None,
+                       indicator: bool = True, clusters=None
                        ) -> HierarchicalSparseNoise | HierarchicalGaussianNoise:
     """Hierarchical smoothing (§14): sparsity-aware lower level when ``theta_plus`` and
     ``theta_minus`` are given, Gaussian when ``sigma`` is; exactly one of the two.
@@ -237,10 +279,14 @@ def hierarchical_noise(num_nodes: int, p_select: float, *, theta_plus: float | N
     Args:
         num_nodes (int): number of nodes N.
         p_select (float): probability in (0, 1] that a row gets lower-level noise.
-        theta_plus (float, optional): lower-level 0 -> 1 flip probability (binary attributes).
-        theta_minus (float, optional): lower-level 1 -> 0 flip probability.
+        theta_plus (float or array_like, optional): lower-level 0 -> 1 flip probability
+            (binary attributes); with ``clusters`` one per cluster, (K,).
+        theta_minus (float or array_like, optional): lower-level 1 -> 0 flip probability, as
+            ``theta_plus``.
         sigma (float, optional): lower-level Gaussian standard deviation (continuous attributes).
         indicator (bool): append a column that flags the selected rows.
+        clusters (array_like, optional): (N,) cluster of every node, in [0, K), for
+            cluster-wise sparsity-aware noise (§14.1).
 
     Returns:
         HierarchicalSparseNoise or HierarchicalGaussianNoise: the noise.
@@ -252,5 +298,9 @@ def hierarchical_noise(num_nodes: int, p_select: float, *, theta_plus: float | N
     if sparse:
         if theta_plus is None or theta_minus is None:
             raise ValueError("hierarchical_noise: pass both theta_plus and theta_minus")
-        return HierarchicalSparseNoise(num_nodes, p_select, indicator, theta_plus, theta_minus)
+        return HierarchicalSparseNoise(num_nodes, p_select, indicator, theta_plus, theta_minus,
+                                       clusters)
+    if clusters is not None:
+        raise ValueError("hierarchical_noise: clusters need the sparsity-aware lower level "
+                         "(theta_plus, theta_minus), not sigma")
     return HierarchicalGaussianNoise(num_nodes, p_select, indicator, sigma)

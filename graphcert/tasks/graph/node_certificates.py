@@ -18,7 +18,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from graphcert.certificates import hierarchical_certified, injection_certified
+from graphcert.certificates import (
+    hierarchical_certified,
+    hierarchical_localized_certified,
+    injection_certified,
+)
 from graphcert.certificates.bounds import clopper_pearson_lower
 from graphcert.noise.hierarchical import HierarchicalSparseNoise
 from graphcert.noise.injection import NodeEdgeDeletionNoise
@@ -121,7 +125,9 @@ class NodeThreatCertificate(AnswersAttacks):
         noise = self.noise
         if kind == "nodes":
             r = budget
-            return np.atleast_1d(hierarchical_certified(
+            certified = hierarchical_certified if noise.clusters is None else \
+                hierarchical_localized_certified  # cluster-wise noise: rows in any cluster
+            return np.atleast_1d(certified(
                 self.p_lower, noise.p_select, r, noise.theta_plus, noise.theta_minus,
                 r * self.additions_per_node, r * self.deletions_per_node))
         rho, tau = budget if isinstance(budget, tuple) else (budget, self.tau)

@@ -23,6 +23,7 @@ from graphcert.certificates import (
 )
 from graphcert.certificates._node_budget import (
     hierarchical_collective,
+    hierarchical_localized_collective,
     injection_collective,
     receptive_fields,
 )
@@ -41,9 +42,8 @@ __all__ = ["NodeThreatResult", "hierarchical_noise", "injection_noise", "node_th
 THREATS = ("nodes", "injection")
 
 
-def hierarchical_noise(data: Data, p_select: float, *, theta_plus: float | None = None,
-                       theta_minus: float | None = None, sigma: float | None = None,
-                       indicator: bool = True):
+def hierarchical_noise(data: Data, p_select: float, *, theta_plus=None, theta_minus=None,
+                       sigma: float | None = None, indicator: bool = True, clusters=None):
     """``graphcert.hierarchical_noise``: row selection with ``p_select`` and sparsity-aware
     (``theta_plus``, ``theta_minus``) or Gaussian (``sigma``) noise on the selected rows of
     ``data.x``, with the selection as an extra column if ``indicator`` (§14). A model for it
@@ -52,17 +52,22 @@ def hierarchical_noise(data: Data, p_select: float, *, theta_plus: float | None 
     Args:
         data (Data): the graph, ``num_nodes`` N.
         p_select (float): probability in (0, 1] that a row gets noise.
-        theta_plus (float, optional): 0 -> 1 flip probability of the selected rows.
-        theta_minus (float, optional): 1 -> 0 flip probability of the selected rows.
+        theta_plus (float or array_like, optional): 0 -> 1 flip probability of the selected
+            rows; with ``clusters`` one per cluster, (K,).
+        theta_minus (float or array_like, optional): 1 -> 0 flip probability, as
+            ``theta_plus``.
         sigma (float, optional): Gaussian standard deviation (continuous features).
         indicator (bool): append the selection as a column.
+        clusters (array_like, optional): (N,) cluster in [0, K) of every node, for
+            cluster-wise flip probabilities (§14.1), e.g. from
+            `graphcert.data.clustering.metis_partition`.
 
     Returns:
         HierarchicalSparseNoise or HierarchicalGaussianNoise: the noise.
     """
     return hierarchical.hierarchical_noise(data.num_nodes, p_select, theta_plus=theta_plus,
                                            theta_minus=theta_minus, sigma=sigma,
-                                           indicator=indicator)
+                                           indicator=indicator, clusters=clusters)
 
 
 def injection_noise(data: Data, p_node: float, p_edge: float) -> NodeEdgeDeletionNoise:
@@ -227,7 +232,13 @@ def node_threat_result(stats: SmoothingStats, y: np.ndarray, targets: np.ndarray
     fields = receptive_fields(edge_index, stats.labels.size, hops, good)
     p_good = p_lower[correct]
     for budget in result.budgets:
-        if threat == "nodes":
+        if threat == "nodes" and noise.clusters is not None:  # cluster-wise noise (§14.1)
+            together = hierarchical_localized_collective(
+                p_good, fields, noise.clusters, noise.p_select, budget, noise.theta_plus,
+                noise.theta_minus, budget * additions_per_node, budget * deletions_per_node,
+                time_limit=time_limit)
+            naive = together.naive
+        elif threat == "nodes":
             args = (noise.p_select, budget, noise.theta_plus, noise.theta_minus,
                     budget * additions_per_node, budget * deletions_per_node)
             naive = hierarchical_certified(p_good, *args)
