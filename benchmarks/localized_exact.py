@@ -7,7 +7,7 @@ to 0.95 by affinity rank) it times, from a cold threshold cache:
   (additions 0..20 x deletions 0..100, per-cluster allocations);
 * the collective sweeps of Fig. 5 for ``--collective-targets`` targets: deletions 0..100 and
   additions 0..20 (exact searches), and the joint grid (one deletion sweep per additions
-  budget, 50 search nodes per budget as the ``localized_exact`` method runs it), and whether
+  budget, 400 search nodes per budget as the ``localized_exact`` method runs it), and whether
   every search of the curves and of the grid finished exactly.
 
 p_lower are Clopper-Pearson bounds with Holm's correction of synthetic votes (``--samples``
@@ -98,7 +98,7 @@ def main() -> None:
             times.append(clock.read())
         clock = _Clock()
         grid, rows = LocalizedExactCollective(p, group, tp, tm, cap_plus, cap_minus,
-                                              max_nodes=50), []
+                                              max_nodes=400), []
         for budget_plus in range(1, 21):
             rows += grid.sweep(budget_plus, np.arange(101))
             if rows[-101].count == 0:

@@ -126,6 +126,72 @@ def test_collective_and_naive_equal_brute_force(seed, common_plus, with_local):
         assert naive <= result.count
 
 
+@pytest.mark.parametrize("seed", [11, 12, 13, 14])
+def test_sweeps_over_four_clusters_equal_brute_force(seed):
+    """Every budget of a deletion and an addition sweep (the search halves each cluster's
+    box of counts) against brute force, on ranked rows as the method's schedule gives."""
+    rng = np.random.default_rng(seed)
+    n_groups = k = 4
+    ranks = np.array([rng.permutation(k) for _ in range(n_groups)])
+    tp, tm = np.full((n_groups, k), 0.01), 0.5 + 0.45 * ranks / (k - 1)
+    n = 30
+    p, group = rng.uniform(0.6, 0.99999, n), rng.integers(0, n_groups, n)
+    targets = rng.random(n) < 0.9
+    cap_plus, cap_minus = rng.integers(1, 4, k), rng.integers(2, 7, k)
+    caps = ClusterCapacities.of(cap_plus, cap_minus)
+    coll = LocalizedExactCollective(p, group, tp, tm, cap_plus, cap_minus, targets=targets)
+    for plus, minus in ((0, np.arange(8)), (np.arange(4), 0), (1, np.arange(5))):
+        for result, (budget_plus, budget_minus) in zip(
+                coll.sweep(plus, minus), zip(*np.broadcast_arrays(plus, minus), strict=True),
+                strict=True):
+            assert result.exact
+            assert result.count == _brute_collective(p, group, tp, tm, caps, budget_plus,
+                                                     budget_minus, targets)
+
+
+@pytest.mark.parametrize("seed, with_local", [(21, False), (22, True), (23, False)])
+def test_bounds_of_a_box_of_counts_are_below_its_completions(seed, with_local):
+    """A search node fixes the first clusters' counts and confines cluster k's to a box:
+    both bounds must be at most the count of every admissible completion inside it."""
+    rng = np.random.default_rng(seed)
+    n_groups = k = 4
+    ranks = np.array([rng.permutation(k) for _ in range(n_groups)])
+    tp, tm = np.full((n_groups, k), 0.01), 0.4 + 0.5 * ranks / (k - 1)
+    p, group = rng.uniform(0.6, 0.99999, 40), rng.integers(0, n_groups, 40)
+    cap_plus, cap_minus = rng.integers(1, 4, k), rng.integers(2, 6, k)
+    local = rng.integers(2, 5, k) if with_local else None
+    caps = ClusterCapacities.of(cap_plus, cap_minus, local)
+    coll = LocalizedExactCollective(p, group, tp, tm, cap_plus, cap_minus, local=local)
+    checked = 0
+    for budget_plus, budget_minus in [(0, 6), (2, 0), (2, 4)]:
+        for a, d in _all_allocations(cap_plus, cap_minus, caps.local, budget_plus,
+                                     budget_minus):
+            cluster = int(rng.integers(0, k - 1))
+            low_a, low_d = a.copy(), d.copy()
+            low_a[cluster + 1:], low_d[cluster + 1:] = 0, 0
+            low_a[cluster] = rng.integers(0, a[cluster] + 1)
+            low_d[cluster] = rng.integers(0, d[cluster] + 1)
+            top_a = int(rng.integers(a[cluster], min(budget_plus - low_a[:cluster].sum(),
+                                                     cap_plus[cluster]) + 1))
+            top_d = int(rng.integers(d[cluster], min(budget_minus - low_d[:cluster].sum(),
+                                                     cap_minus[cluster]) + 1))
+            cap_a, cap_d = coll._box_caps(cluster, top_a, top_d)
+            args = (low_a, low_d, cluster, budget_plus - int(low_a.sum()),
+                    budget_minus - int(low_d.sum()), cap_a, cap_d)
+            inside = [coll.count(ca, cd) for ca, cd in _all_allocations(
+                cap_plus, cap_minus, caps.local, budget_plus, budget_minus)
+                if np.array_equal(ca[:cluster], a[:cluster])
+                and np.array_equal(cd[:cluster], d[:cluster])
+                and low_a[cluster] <= ca[cluster] <= top_a
+                and low_d[cluster] <= cd[cluster] <= top_d]
+            assert coll._bound(*args) <= min(inside)
+            assert coll._split_bound(*args) <= min(inside)
+            checked += 1
+            if checked % 40 == 0:
+                break
+    assert checked >= 60
+
+
 def test_early_stop_gives_a_lower_bound():
     rng = np.random.default_rng(7)
     ranks = np.array([rng.permutation(4) for _ in range(4)])
