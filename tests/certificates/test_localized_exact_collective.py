@@ -192,12 +192,38 @@ def test_bounds_of_a_box_of_counts_are_below_its_completions(seed, with_local):
     assert checked >= 60
 
 
-def test_early_stop_gives_a_lower_bound():
+@pytest.mark.parametrize("seed, k", [(31, 3), (32, 3), (33, 4), (34, 5)])
+def test_enumerated_deletions_equal_the_search_and_brute_force(seed, k, monkeypatch):
+    """Deletion budgets that the top cell decides are solved by evaluating every allocation
+    in closed form: the same counts as the branch and bound (and brute force)."""
+    rng = np.random.default_rng(seed)
+    ranks = np.array([rng.permutation(k) for _ in range(k)])
+    tp, tm = np.full((k, k), 0.01), 0.5 + 0.45 * ranks / (k - 1)
+    n = 40
+    p, group = rng.uniform(0.6, 0.99999, n), rng.integers(0, k, n)
+    p[rng.random(n) < 0.3] = 0.9995  # many equal strong targets, as unanimous votes give
+    targets = rng.random(n) < 0.9
+    caps = ClusterCapacities.of(np.full(k, 3), np.full(k, 40))
+    args = (p, group, tp, tm, caps.cap_plus, caps.cap_minus)
+    enumerated = LocalizedExactCollective(*args, targets=targets)
+    searched = LocalizedExactCollective(*args, targets=targets)
+    monkeypatch.setattr(searched, "_enumerable", lambda eps_m: False)
+    for budget in range(0, 26 if k > 3 else 12):
+        fast, slow = enumerated.certify(0, budget), searched.certify(0, budget)
+        assert fast.exact and slow.exact and fast.nodes == 0
+        assert fast.count == slow.count
+        assert enumerated.count(fast.additions, fast.deletions) == fast.count
+        if k == 3 and budget <= 6:
+            assert fast.count == _brute_collective(p, group, tp, tm, caps, 0, budget, targets)
+
+
+def test_early_stop_gives_a_lower_bound(monkeypatch):
     rng = np.random.default_rng(7)
     ranks = np.array([rng.permutation(4) for _ in range(4)])
     tp, tm = np.full((4, 4), 0.01), 0.4 + 0.5 * ranks / 3
     p, group = rng.uniform(0.9, 0.9999, 40), rng.integers(0, 4, 40)
     args = (p, group, tp, tm, [50] * 4, [50] * 4)
+    monkeypatch.setattr(LocalizedExactCollective, "_enumerable", lambda self, eps_m: False)
     searched = 0
     for budget in range(1, 12):
         exact = LocalizedExactCollective(*args).certify(0, budget)

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
+from graphcert.certificates._localized_deletions import top_cell_budget, top_cell_thresholds
 from graphcert.certificates._localized_exact import merged_clusters
 from graphcert.certificates._localized_regions import (
     BlackwellOrder,
@@ -63,6 +66,27 @@ def _monotone_steps(value, top: int) -> np.ndarray:
             mid = (lo + hi) // 2
             out[mid] = value(mid)
             stack += [(lo, mid), (mid, hi)]
+    return out
+
+
+#: the most allocations `LocalizedExactCollective` enumerates for one budget
+MAX_ENUMERATED = 5_000_000
+
+
+@lru_cache(maxsize=512)
+def _compositions(total: int, parts: int) -> np.ndarray:
+    """All ways to write `total` as an ordered sum of `parts` non-negative integers:
+    (C(total + parts - 1, parts - 1), parts) int32, read-only."""
+    if parts == 1:
+        out = np.array([[total]], dtype=np.int32)
+    else:
+        blocks = []
+        for first in range(total, -1, -1):
+            rest = _compositions(total - first, parts - 1)
+            blocks.append(np.hstack([np.full((rest.shape[0], 1), first, dtype=np.int32),
+                                     rest]))
+        out = np.concatenate(blocks)
+    out.flags.writeable = False
     return out
 
 
@@ -105,6 +129,8 @@ class LocalizedExactCollective:
         self.rows = [RowThresholds(tp[g], tm[g]) for g in self.groups]
         self.p_sorted = [np.sort(p[chosen & (grp == g)]) for g in self.groups]
         self.total = int(chosen.sum())
+        self._top_cell_budget = min((top_cell_budget(row.theta_plus, row.theta_minus)
+                                     for row in self.rows), default=-1)
         self.max_nodes = int(max_nodes)
         self._best: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -270,6 +296,8 @@ class LocalizedExactCollective:
         zero = np.zeros(n_clusters, dtype=np.int64)
         if not self.total:
             return LocalizedExactResult(0, True, 0, zero, zero)
+        if eps_p == 0 and self._enumerable(eps_m):
+            return self._enumerate_deletions(eps_m)
         best = self._seed(eps_p, eps_m, start)
         best_count = self.count(*best)
         tie = itertools.count()
@@ -333,6 +361,30 @@ class LocalizedExactCollective:
                                       half_top_d, False))
         self._best = best
         return LocalizedExactResult(best_count, True, nodes, *best)
+
+    def _enumerable(self, eps_m: int) -> bool:
+        """Whether `_enumerate_deletions` solves a deletion budget: every allocation of
+        exactly `eps_m` deletions is admissible, the top cell decides every row's thresholds
+        (`top_cell_budget`) and there are at most `MAX_ENUMERATED` allocations."""
+        caps = self.capacities
+        n_clusters = caps.cap_minus.size
+        return (not caps.binds and eps_m <= int(caps.cap_minus.min())
+                and eps_m <= self._top_cell_budget
+                and math.comb(eps_m + n_clusters - 1, n_clusters - 1) <= MAX_ENUMERATED)
+
+    def _enumerate_deletions(self, eps_m: int) -> LocalizedExactResult:
+        """The collective count under `eps_m` deletions, by evaluating every allocation of
+        exactly `eps_m` (counts only fall with more deletions) with closed-form thresholds
+        (`graphcert.certificates._localized_deletions`): exact, no search."""
+        allocations = _compositions(eps_m, self.capacities.cap_minus.size)
+        counts = np.zeros(allocations.shape[0], dtype=np.int64)
+        for row, ps in zip(self.rows, self.p_sorted, strict=True):
+            thresholds = top_cell_thresholds(row.theta_plus, row.theta_minus, allocations)
+            counts += ps.size - np.searchsorted(ps, thresholds, side="right")
+        worst = int(np.argmin(counts))
+        deletions = allocations[worst].astype(np.int64)
+        self._best = (np.zeros_like(deletions), deletions)
+        return LocalizedExactResult(int(counts[worst]), True, 0, *self._best)
 
     def _seed(self, eps_p: int, eps_m: int, start) -> tuple[np.ndarray, np.ndarray]:
         """The best of each group's own most damaging allocation (and `start`)."""
