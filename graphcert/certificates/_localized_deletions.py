@@ -11,7 +11,8 @@ the test is ``p = 1 - P / (2 Q)``, so
     p* = 1 - exp(sum_k d_k ln(tm_k / (1 - tp_k))) / 2,
 
 and a target is certified iff ``ln(2 (1 - p)) < sum_k d_k ln(tm_k / (1 - tp_k))``: a half-space
-in the counts. For the papers' theta_plus 0.01 this holds up to 68 deletions in all.
+in the counts. For the papers' theta_plus 0.01 this holds up to 68 deletions in all; beyond,
+the same cell and the next ones give an upper bound on p* (`top_cell_thresholds`).
 """
 from __future__ import annotations
 
@@ -41,12 +42,19 @@ def top_cell_budget(theta_plus, theta_minus) -> int:
 
 
 def top_cell_thresholds(theta_plus, theta_minus, deletions) -> np.ndarray:
-    """p* of deletion-only perturbations (certified iff p > p*), each an upper bound on the
-    exact value by at most a few ulps; valid while the deletions sum to at most
-    `top_cell_budget`.
+    """Upper bounds on p* of deletion-only perturbations (certified iff p > it), exact up
+    to a few ulps while the deletions sum to at most `top_cell_budget`.
+
+    Beyond it the top cell's x'-mass Q is below 1/2, and with lambda the ratio of the next
+    cells (one deleted bit of cluster k is 1 in z: the top's ratio times
+    ``exp(-L_k)``, ``L_k = ln((1 - tp)(1 - tm) / (tp tm))``, smallest L_k over the clusters
+    with deletions) only the top cell has a larger ratio, so
+    ``s* >= P + (1/2 - Q) / lambda`` (docs/theory.md §11.1): still an upper bound on p*, exact
+    when the fill from the top crosses 1/2 in those cells.
 
     Args:
-        theta_plus, theta_minus: (K,) flip probabilities of one output group's row.
+        theta_plus, theta_minus: (K,) flip probabilities of one output group's row, with
+            ``tp + tm < 1`` (`top_cell_budget` >= 0).
         deletions: (n, K) non-negative integer deletions per cluster.
 
     Returns:
@@ -56,18 +64,27 @@ def top_cell_thresholds(theta_plus, theta_minus, deletions) -> np.ndarray:
     d = np.asarray(deletions)
     if d.ndim != 2 or d.shape[1] != tp.size:
         raise ValueError(f"deletions must be (n, {tp.size}), got shape {d.shape}")
-    if np.any(d.sum(axis=1) > top_cell_budget(tp, tm)):
-        raise ValueError(f"deletions sum to more than top_cell_budget = "
-                         f"{top_cell_budget(tp, tm)}: the top cell does not decide")
+    if top_cell_budget(tp, tm) < 0:
+        raise ValueError(f"theta_plus + theta_minus == {(tp + tm).tolist()}: every entry must "
+                         "be below 1 (else no single cell has the largest ratio)")
     log_tm, log_keep = np.log(tm), np.log1p(-tp)
     weight = log_tm - log_keep  # ln(tm / (1 - tp)) < 0
-    d = d.astype(float)
-    exponent = d @ weight
-    # each weight off by <= _OPS u (1 + its logs), the sum of K products by (K + 2) u
+    counts = d.astype(float)
+    # each weight off by <= _OPS u (1 + its logs), a sum of K products by (K + 2) u
     magnitude = np.abs(log_tm) + np.abs(log_keep) + 1.0
-    error = (_OPS + tp.size + 2.0) * _U * (d @ magnitude) * 1.01
-    low = exponent - error
+    error = (_OPS + tp.size + 2.0) * _U * (counts @ magnitude) * 1.01
+    low = counts @ weight - error
     low = low - 2.0 * _U * np.abs(low)  # the subtraction's rounding
-    half_mass = 0.5 * np.exp(low) * (1.0 - _OPS * _U)  # <= the exact P / (2 Q)
-    p_star = np.nextafter(1.0 - half_mass, 2.0)  # 1 - h rounds by at most half an ulp
+    ratio_low = np.exp(low) * (1.0 - _OPS * _U)  # <= the exact P / Q
+    # Q = exp(sum_k d_k ln(1 - tp_k)), bounded above
+    keep_high = counts @ log_keep + error
+    keep_high = np.exp(keep_high + 2.0 * _U * np.abs(keep_high)) * (1.0 + _OPS * _U)
+    # exp(L_k) - 1 = (1 - tp - tm) / (tp tm), bounded below; the smallest where d_k > 0
+    step = (1.0 - tp - tm) / (tp * tm) * (1.0 - _OPS * _U)
+    step = np.where(d > 0, step, np.inf).min(axis=1)
+    step = np.where(np.isfinite(step), step, 0.0)  # no deletion: no next cell
+    deficit = np.maximum(0.5 - keep_high, 0.0) * (1.0 - 2.0 * _U)
+    tail = np.where(deficit > 0, deficit * step * (1.0 - 4.0 * _U), 0.0)
+    s_low = ratio_low * (0.5 + tail) * (1.0 - 4.0 * _U)  # <= the exact s*
+    p_star = np.nextafter(1.0 - s_low, 2.0)  # 1 - s rounds by at most half an ulp
     return np.where(d.sum(axis=1) > 0, np.clip(p_star, 0.5, 1.0), 0.5)

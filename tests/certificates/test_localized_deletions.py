@@ -1,4 +1,4 @@
-"""Closed-form thresholds of deletion-only localized perturbations where the top cell decides
+"""Closed-form thresholds of deletion-only localized perturbations from the top cell
 (docs/theory.md §11.1), against exact rational Neyman-Pearson fills and the cell-by-cell
 certificate."""
 from __future__ import annotations
@@ -69,9 +69,32 @@ def test_budget_keeps_the_top_cell_at_half_the_mass():
     assert top_cell_budget([0.3, 0.01], [0.7, 0.5]) == -1  # tp + tm = 1: no top cell
 
 
+def test_beyond_the_budget_an_upper_bound():
+    """Past `top_cell_budget` (3 deletions at tp 0.2) the closed form still bounds p* above:
+    above it the exact worst case is above 1/2, and it is never below the cell-by-cell p*;
+    it is exact where the fill crosses 1/2 in the cells next to the top."""
+    rng = np.random.default_rng(2)
+    exact = checked = 0
+    for _ in range(60):
+        k = int(rng.integers(1, 4))
+        tp, tm = np.full(k, 0.2), rng.uniform(0.3, 0.75, k)
+        deletions = rng.integers(0, 5, k)
+        if not top_cell_budget(tp, tm) < deletions.sum() <= 9:
+            continue
+        threshold = top_cell_thresholds(tp, tm, deletions[None])[0]
+        outcomes = _outcomes(tp, tm, deletions)
+        assert threshold == 1.0 or exact_np_fill(
+            outcomes, Fraction(float(np.nextafter(threshold, 2.0)))) > Fraction(1, 2)
+        slow = localized_exact_threshold(tp, tm, np.zeros(k, dtype=int), deletions)
+        assert threshold >= slow - 1e-9
+        exact += abs(threshold - slow) <= 1e-9
+        checked += 1
+    assert checked > 20 and 0 < exact < checked
+
+
 def test_no_deletion_and_bad_input():
     assert top_cell_thresholds([0.01, 0.01], [0.5, 0.6], [[0, 0]])[0] == 0.5
     with pytest.raises(ValueError, match="deletions must be"):
         top_cell_thresholds([0.01, 0.01], [0.5, 0.6], [0, 1])
-    with pytest.raises(ValueError, match="top_cell_budget"):
-        top_cell_thresholds([0.01], [0.5], [[69]])
+    with pytest.raises(ValueError, match="below 1"):
+        top_cell_thresholds([0.3], [0.7], [[2]])

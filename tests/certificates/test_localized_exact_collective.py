@@ -217,6 +217,27 @@ def test_enumerated_deletions_equal_the_search_and_brute_force(seed, k, monkeypa
             assert fast.count == _brute_collective(p, group, tp, tm, caps, 0, budget, targets)
 
 
+@pytest.mark.parametrize("seed", [41, 42, 43])
+def test_enumerated_bounds_past_the_top_cell_budget(seed, monkeypatch):
+    """Past `top_cell_budget` (3 deletions at tp 0.15) the enumeration gives a lower bound;
+    the result is exact either way: the same counts as the search and brute force."""
+    rng = np.random.default_rng(seed)
+    k = 3
+    ranks = np.array([rng.permutation(k) for _ in range(k)])
+    tp, tm = np.full((k, k), 0.15), 0.3 + 0.4 * ranks / (k - 1)
+    n = 30
+    p, group = rng.uniform(0.55, 0.999, n), rng.integers(0, k, n)
+    caps = ClusterCapacities.of(np.full(k, 2), np.full(k, 12))
+    args = (p, group, tp, tm, caps.cap_plus, caps.cap_minus)
+    enumerated, searched = LocalizedExactCollective(*args), LocalizedExactCollective(*args)
+    monkeypatch.setattr(searched, "_enumerable", lambda eps_m: False)
+    for budget in range(0, 9):
+        fast, slow = enumerated.certify(0, budget), searched.certify(0, budget)
+        assert fast.exact and fast.count == slow.count
+        assert fast.count == _brute_collective(p, group, tp, tm, caps, 0, budget,
+                                               np.ones(n, dtype=bool))
+
+
 def test_early_stop_gives_a_lower_bound(monkeypatch):
     rng = np.random.default_rng(7)
     ranks = np.array([rng.permutation(4) for _ in range(4)])

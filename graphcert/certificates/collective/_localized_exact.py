@@ -296,8 +296,14 @@ class LocalizedExactCollective:
         zero = np.zeros(n_clusters, dtype=np.int64)
         if not self.total:
             return LocalizedExactResult(0, True, 0, zero, zero)
+        floor = 0  # a lower bound on the optimum
         if eps_p == 0 and self._enumerable(eps_m):
-            return self._enumerate_deletions(eps_m)
+            floor, candidate = self._enumerate_deletions(eps_m)
+            if eps_m <= self._top_cell_budget or self.count(*candidate) == floor:
+                self._best = candidate
+                return LocalizedExactResult(floor, True, 0, *candidate)
+            if start is None or self.count(*candidate) < self.count(*start):
+                start = candidate
         best = self._seed(eps_p, eps_m, start)
         best_count = self.count(*best)
         tie = itertools.count()
@@ -322,9 +328,10 @@ class LocalizedExactCollective:
 
         open_cluster(zero, zero, 0, 0, evaluated=False)
         nodes = 0
-        while heap and heap[0][0] < best_count:
+        while heap and heap[0][0] < best_count and best_count > floor:
             if nodes >= self.max_nodes:
-                return LocalizedExactResult(min(best_count, heap[0][0]), False, nodes, *best)
+                return LocalizedExactResult(max(floor, min(best_count, heap[0][0])), False,
+                                            nodes, *best)
             bound, depth, _, a, d, top_a, top_d, evaluated = heapq.heappop(heap)
             k = -depth
             rest_p, rest_m = eps_p - int(a.sum()), eps_m - int(d.sum())
@@ -363,19 +370,21 @@ class LocalizedExactCollective:
         return LocalizedExactResult(best_count, True, nodes, *best)
 
     def _enumerable(self, eps_m: int) -> bool:
-        """Whether `_enumerate_deletions` solves a deletion budget: every allocation of
-        exactly `eps_m` deletions is admissible, the top cell decides every row's thresholds
-        (`top_cell_budget`) and there are at most `MAX_ENUMERATED` allocations."""
+        """Whether `_enumerate_deletions` applies to a deletion budget: every allocation of
+        exactly `eps_m` deletions is admissible, every row has a top cell
+        (`top_cell_budget` >= 0) and there are at most `MAX_ENUMERATED` allocations."""
         caps = self.capacities
         n_clusters = caps.cap_minus.size
-        return (not caps.binds and eps_m <= int(caps.cap_minus.min())
-                and eps_m <= self._top_cell_budget
+        return (not caps.binds and self._top_cell_budget >= 0
+                and eps_m <= int(caps.cap_minus.min())
                 and math.comb(eps_m + n_clusters - 1, n_clusters - 1) <= MAX_ENUMERATED)
 
-    def _enumerate_deletions(self, eps_m: int) -> LocalizedExactResult:
-        """The collective count under `eps_m` deletions, by evaluating every allocation of
-        exactly `eps_m` (counts only fall with more deletions) with closed-form thresholds
-        (`graphcert.certificates._localized_deletions`): exact, no search."""
+    def _enumerate_deletions(self, eps_m: int) -> tuple[int, tuple[np.ndarray, np.ndarray]]:
+        """A lower bound on the collective count under `eps_m` deletions and the allocation
+        that attains it: every allocation of exactly `eps_m` (counts only fall with more
+        deletions) evaluated with the closed-form thresholds of
+        `graphcert.certificates._localized_deletions`, which bound p* above. The bound is
+        the exact count up to `top_cell_budget` deletions."""
         allocations = _compositions(eps_m, self.capacities.cap_minus.size)
         counts = np.zeros(allocations.shape[0], dtype=np.int64)
         for row, ps in zip(self.rows, self.p_sorted, strict=True):
@@ -383,8 +392,7 @@ class LocalizedExactCollective:
             counts += ps.size - np.searchsorted(ps, thresholds, side="right")
         worst = int(np.argmin(counts))
         deletions = allocations[worst].astype(np.int64)
-        self._best = (np.zeros_like(deletions), deletions)
-        return LocalizedExactResult(int(counts[worst]), True, 0, *self._best)
+        return int(counts[worst]), (np.zeros_like(deletions), deletions)
 
     def _seed(self, eps_p: int, eps_m: int, start) -> tuple[np.ndarray, np.ndarray]:
         """The best of each group's own most damaging allocation (and `start`)."""
