@@ -61,7 +61,7 @@ def top_cell_thresholds(theta_plus, theta_minus, deletions) -> np.ndarray:
         (n,) thresholds in [1/2, 1].
     """
     tp, tm = np.asarray(theta_plus, dtype=float), np.asarray(theta_minus, dtype=float)
-    d = np.asarray(deletions)
+    d = np.asarray(deletions, dtype=float)
     if d.ndim != 2 or d.shape[1] != tp.size:
         raise ValueError(f"deletions must be (n, {tp.size}), got shape {d.shape}")
     if top_cell_budget(tp, tm) < 0:
@@ -69,22 +69,24 @@ def top_cell_thresholds(theta_plus, theta_minus, deletions) -> np.ndarray:
                          "be below 1 (else no single cell has the largest ratio)")
     log_tm, log_keep = np.log(tm), np.log1p(-tp)
     weight = log_tm - log_keep  # ln(tm / (1 - tp)) < 0
-    counts = d.astype(float)
     # each weight off by <= _OPS u (1 + its logs), a sum of K products by (K + 2) u
     magnitude = np.abs(log_tm) + np.abs(log_keep) + 1.0
-    error = (_OPS + tp.size + 2.0) * _U * (counts @ magnitude) * 1.01
-    low = counts @ weight - error
+    sums = d @ np.stack([weight, magnitude, log_keep], axis=1)
+    error = (_OPS + tp.size + 2.0) * _U * sums[:, 1] * 1.01
+    low = sums[:, 0] - error
     low = low - 2.0 * _U * np.abs(low)  # the subtraction's rounding
     ratio_low = np.exp(low) * (1.0 - _OPS * _U)  # <= the exact P / Q
     # Q = exp(sum_k d_k ln(1 - tp_k)), bounded above
-    keep_high = counts @ log_keep + error
+    keep_high = sums[:, 2] + error
     keep_high = np.exp(keep_high + 2.0 * _U * np.abs(keep_high)) * (1.0 + _OPS * _U)
-    # exp(L_k) - 1 = (1 - tp - tm) / (tp tm), bounded below; the smallest where d_k > 0
-    step = (1.0 - tp - tm) / (tp * tm) * (1.0 - _OPS * _U)
-    step = np.where(d > 0, step, np.inf).min(axis=1)
-    step = np.where(np.isfinite(step), step, 0.0)  # no deletion: no next cell
     deficit = np.maximum(0.5 - keep_high, 0.0) * (1.0 - 2.0 * _U)
-    tail = np.where(deficit > 0, deficit * step * (1.0 - 4.0 * _U), 0.0)
-    s_low = ratio_low * (0.5 + tail) * (1.0 - 4.0 * _U)  # <= the exact s*
+    scale = 0.5 * np.ones_like(deficit)
+    short = np.flatnonzero(deficit > 0)  # Q < 1/2: the next cells
+    if short.size:
+        # exp(L_k) - 1 = (1 - tp - tm) / (tp tm), bounded below; the smallest where d_k > 0
+        step = (1.0 - tp - tm) / (tp * tm) * (1.0 - _OPS * _U)
+        step = np.where(d[short] > 0, step, np.inf).min(axis=1)
+        scale[short] += deficit[short] * step * (1.0 - 4.0 * _U)
+    s_low = ratio_low * scale * (1.0 - 4.0 * _U)  # <= the exact s*
     p_star = np.nextafter(1.0 - s_low, 2.0)  # 1 - s rounds by at most half an ulp
     return np.where(d.sum(axis=1) > 0, np.clip(p_star, 0.5, 1.0), 0.5)

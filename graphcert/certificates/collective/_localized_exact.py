@@ -299,10 +299,14 @@ class LocalizedExactCollective:
         floor = 0  # a lower bound on the optimum
         if eps_p == 0 and self._enumerable(eps_m):
             floor, candidate = self._enumerate_deletions(eps_m)
-            if eps_m <= self._top_cell_budget or self.count(*candidate) == floor:
+            if eps_m <= self._top_cell_budget:
                 self._best = candidate
                 return LocalizedExactResult(floor, True, 0, *candidate)
-            if start is None or self.count(*candidate) < self.count(*start):
+            value = self.count(*candidate)
+            if value == floor:
+                self._best = candidate
+                return LocalizedExactResult(floor, True, 0, *candidate)
+            if start is None or value < self.count(*start):
                 start = candidate
         best = self._seed(eps_p, eps_m, start)
         best_count = self.count(*best)
@@ -386,9 +390,10 @@ class LocalizedExactCollective:
         `graphcert.certificates._localized_deletions`, which bound p* above. The bound is
         the exact count up to `top_cell_budget` deletions."""
         allocations = _compositions(eps_m, self.capacities.cap_minus.size)
+        as_float = allocations.astype(float)
         counts = np.zeros(allocations.shape[0], dtype=np.int64)
         for row, ps in zip(self.rows, self.p_sorted, strict=True):
-            thresholds = top_cell_thresholds(row.theta_plus, row.theta_minus, allocations)
+            thresholds = top_cell_thresholds(row.theta_plus, row.theta_minus, as_float)
             counts += ps.size - np.searchsorted(ps, thresholds, side="right")
         worst = int(np.argmin(counts))
         deletions = allocations[worst].astype(np.int64)
