@@ -12,10 +12,14 @@ counts of the first clusters and confines the next cluster's to a box, which exp
 node halves; its bound is, per group, the count left by that group's own most damaging
 completion (Blackwell order, docs/theory.md §11; it relaxes the local budgets), summed over
 groups, raised by a bound that shares the remaining budget between the groups. Bounds only
-grow down the tree, so the search stops with the exact
-optimum once no open node's bound is below the best allocation found. If the search exceeds
-``max_nodes`` it stops early and returns the smallest bound of the open nodes (a valid lower
-bound, never above the optimum) and says so.
+grow down the tree, so the search stops with the exact optimum once no open node's bound is
+below the best allocation found. If the search exceeds ``max_nodes`` it stops early and
+returns the smallest bound of the open nodes (a valid lower bound, never above the optimum)
+and says so.
+
+Deletion budgets without additions are first solved by evaluating every allocation with
+closed-form thresholds (`graphcert.certificates._localized_deletions`, docs/theory.md §11.3):
+exactly where the top cell decides, else a lower bound that the search starts from.
 """
 from __future__ import annotations
 
