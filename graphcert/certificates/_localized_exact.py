@@ -17,6 +17,7 @@ proven margin (a relative ``~1e-10``): see :func:`_Cells.worst_case` and docs/th
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -51,13 +52,13 @@ class _Cells:
 
     @property
     def _cumulative(self) -> tuple[np.ndarray, np.ndarray, float]:
-        px = np.exp(self.log_px)
-        pxp = np.exp(self.log_px + self.log_ratio)
-        cum_x = np.concatenate(([0.0], np.cumsum(px)))
-        cum_xp = np.concatenate(([0.0], np.cumsum(pxp)))
+        n = self.log_px.size
+        cum_x, cum_xp = np.zeros(n + 1), np.zeros(n + 1)
+        np.cumsum(np.exp(self.log_px), out=cum_x[1:])
+        np.cumsum(np.exp(self.log_px + self.log_ratio), out=cum_xp[1:])
         # sequential summation of n terms, each with relative error <= 2u (exp):
         # |computed - exact partial sum| <= (n + 2) * 2u * total
-        tau = 2.0 * _U * (px.size + 2) * max(1.0, cum_x[-1], cum_xp[-1]) * 1.01
+        tau = 2.0 * _U * (n + 2) * max(1.0, cum_x[-1], cum_xp[-1]) * 1.01
         return cum_x, cum_xp, tau
 
     def worst_case(self, p: np.ndarray) -> np.ndarray:
@@ -120,14 +121,23 @@ def _cluster_cells(tp: float, tm: float, n_add: int, n_del: int) -> np.ndarray:
     return log_pmf
 
 
+@lru_cache(maxsize=2**16)
 def _cluster_log_ratio(tp: float, tm: float, n_add: int, n_del: int) -> np.ndarray:
     """ln(Pr_x' / Pr_x) of the q-cells of one cluster: an added bit is 1 in z with
     probability 1 - tm under x' (tp under x), a deleted bit is 0 in z with probability
-    1 - tp under x' (tm under x)."""
+    1 - tp under x' (tm under x). (Read-only array.)"""
     q = np.arange(n_add + n_del + 1, dtype=np.float64)
     log_l = np.log1p(-tp) + np.log1p(-tm) - np.log(tp) - np.log(tm)
     const = n_add * (np.log(tm) - np.log1p(-tp)) + n_del * (np.log(tp) - np.log1p(-tm))
-    return const + q * log_l
+    out = const + q * log_l
+    out.flags.writeable = False
+    return out
+
+
+@lru_cache(maxsize=2**10)
+def _log_magnitude(tp: float, tm: float) -> float:
+    """|ln tp| + |ln(1 - tp)| + |ln tm| + |ln(1 - tm)|: bounds the terms of a log ratio."""
+    return abs(np.log(tp)) + abs(np.log1p(-tp)) + abs(np.log(tm)) + abs(np.log1p(-tm))
 
 
 def merged_clusters(theta_plus, theta_minus, additions, deletions
@@ -156,7 +166,7 @@ def exact_cells(clusters: tuple[tuple[float, float, int, int], ...]) -> _Cells:
     magnitude <= ``m_ratio`` (below), so its error is <= ``_OPS u ops m_ratio``. E_c covers
     both and the rounding of the shifts themselves.
     """
-    n_cells = int(np.prod([a + d + 1 for _, _, a, d in clusters], dtype=np.float64))
+    n_cells = math.prod(a + d + 1 for _, _, a, d in clusters)
     if n_cells > MAX_CELLS:
         raise ValueError(f"the perturbation {[(a, d) for _, _, a, d in clusters]} (additions, "
                          f"deletions per distinct noise) has {n_cells} cells, more than "
@@ -166,8 +176,7 @@ def exact_cells(clusters: tuple[tuple[float, float, int, int], ...]) -> _Cells:
         log_px = np.add.outer(log_px, _cluster_cells(tp, tm, a, d)).ravel()
         log_ratio = np.add.outer(log_ratio, _cluster_log_ratio(tp, tm, a, d)).ravel()
         ops += a + d + 8.0
-        logs = abs(np.log(tp)) + abs(np.log1p(-tp)) + abs(np.log(tm)) + abs(np.log1p(-tm))
-        m_ratio += 2.0 * (a + d + 1) * logs
+        m_ratio += 2.0 * (a + d + 1) * _log_magnitude(tp, tm)
     slack = _OPS * _U * ops * (2.0 + np.abs(log_px) + m_ratio)
     log_px = log_px + slack
     log_ratio = log_ratio - 2.0 * slack

@@ -126,12 +126,125 @@ def test_collective_and_naive_equal_brute_force(seed, common_plus, with_local):
         assert naive <= result.count
 
 
-def test_early_stop_gives_a_lower_bound():
+@pytest.mark.parametrize("seed", [11, 12, 13, 14])
+def test_sweeps_over_four_clusters_equal_brute_force(seed):
+    """Every budget of a deletion and an addition sweep (the search halves each cluster's
+    box of counts) against brute force, on ranked rows as the method's schedule gives."""
+    rng = np.random.default_rng(seed)
+    n_groups = k = 4
+    ranks = np.array([rng.permutation(k) for _ in range(n_groups)])
+    tp, tm = np.full((n_groups, k), 0.01), 0.5 + 0.45 * ranks / (k - 1)
+    n = 30
+    p, group = rng.uniform(0.6, 0.99999, n), rng.integers(0, n_groups, n)
+    targets = rng.random(n) < 0.9
+    cap_plus, cap_minus = rng.integers(1, 4, k), rng.integers(2, 7, k)
+    caps = ClusterCapacities.of(cap_plus, cap_minus)
+    coll = LocalizedExactCollective(p, group, tp, tm, cap_plus, cap_minus, targets=targets)
+    for plus, minus in ((0, np.arange(8)), (np.arange(4), 0), (1, np.arange(5))):
+        for result, (budget_plus, budget_minus) in zip(
+                coll.sweep(plus, minus), zip(*np.broadcast_arrays(plus, minus), strict=True),
+                strict=True):
+            assert result.exact
+            assert result.count == _brute_collective(p, group, tp, tm, caps, budget_plus,
+                                                     budget_minus, targets)
+
+
+@pytest.mark.parametrize("seed, with_local", [(21, False), (22, True), (23, False)])
+def test_bounds_of_a_box_of_counts_are_below_its_completions(seed, with_local):
+    """A search node fixes the first clusters' counts and confines cluster k's to a box:
+    both bounds must be at most the count of every admissible completion inside it."""
+    rng = np.random.default_rng(seed)
+    n_groups = k = 4
+    ranks = np.array([rng.permutation(k) for _ in range(n_groups)])
+    tp, tm = np.full((n_groups, k), 0.01), 0.4 + 0.5 * ranks / (k - 1)
+    p, group = rng.uniform(0.6, 0.99999, 40), rng.integers(0, n_groups, 40)
+    cap_plus, cap_minus = rng.integers(1, 4, k), rng.integers(2, 6, k)
+    local = rng.integers(2, 5, k) if with_local else None
+    caps = ClusterCapacities.of(cap_plus, cap_minus, local)
+    coll = LocalizedExactCollective(p, group, tp, tm, cap_plus, cap_minus, local=local)
+    checked = 0
+    for budget_plus, budget_minus in [(0, 6), (2, 0), (2, 4)]:
+        for a, d in _all_allocations(cap_plus, cap_minus, caps.local, budget_plus,
+                                     budget_minus):
+            cluster = int(rng.integers(0, k - 1))
+            low_a, low_d = a.copy(), d.copy()
+            low_a[cluster + 1:], low_d[cluster + 1:] = 0, 0
+            low_a[cluster] = rng.integers(0, a[cluster] + 1)
+            low_d[cluster] = rng.integers(0, d[cluster] + 1)
+            top_a = int(rng.integers(a[cluster], min(budget_plus - low_a[:cluster].sum(),
+                                                     cap_plus[cluster]) + 1))
+            top_d = int(rng.integers(d[cluster], min(budget_minus - low_d[:cluster].sum(),
+                                                     cap_minus[cluster]) + 1))
+            cap_a, cap_d = coll._box_caps(cluster, top_a, top_d)
+            args = (low_a, low_d, cluster, budget_plus - int(low_a.sum()),
+                    budget_minus - int(low_d.sum()), cap_a, cap_d)
+            inside = [coll.count(ca, cd) for ca, cd in _all_allocations(
+                cap_plus, cap_minus, caps.local, budget_plus, budget_minus)
+                if np.array_equal(ca[:cluster], a[:cluster])
+                and np.array_equal(cd[:cluster], d[:cluster])
+                and low_a[cluster] <= ca[cluster] <= top_a
+                and low_d[cluster] <= cd[cluster] <= top_d]
+            assert coll._bound(*args) <= min(inside)
+            assert coll._split_bound(*args) <= min(inside)
+            checked += 1
+            if checked % 40 == 0:
+                break
+    assert checked >= 60
+
+
+@pytest.mark.parametrize("seed, k", [(31, 3), (32, 3), (33, 4), (34, 5)])
+def test_enumerated_deletions_equal_the_search_and_brute_force(seed, k, monkeypatch):
+    """Deletion budgets that the top cell decides are solved by evaluating every allocation
+    in closed form: the same counts as the branch and bound (and brute force)."""
+    rng = np.random.default_rng(seed)
+    ranks = np.array([rng.permutation(k) for _ in range(k)])
+    tp, tm = np.full((k, k), 0.01), 0.5 + 0.45 * ranks / (k - 1)
+    n = 40
+    p, group = rng.uniform(0.6, 0.99999, n), rng.integers(0, k, n)
+    p[rng.random(n) < 0.3] = 0.9995  # many equal strong targets, as unanimous votes give
+    targets = rng.random(n) < 0.9
+    caps = ClusterCapacities.of(np.full(k, 3), np.full(k, 40))
+    args = (p, group, tp, tm, caps.cap_plus, caps.cap_minus)
+    enumerated = LocalizedExactCollective(*args, targets=targets)
+    searched = LocalizedExactCollective(*args, targets=targets)
+    monkeypatch.setattr(searched, "_enumerable", lambda eps_m: False)
+    for budget in range(0, 26 if k > 3 else 12):
+        fast, slow = enumerated.certify(0, budget), searched.certify(0, budget)
+        assert fast.exact and slow.exact and fast.nodes == 0
+        assert fast.count == slow.count
+        assert enumerated.count(fast.additions, fast.deletions) == fast.count
+        if k == 3 and budget <= 6:
+            assert fast.count == _brute_collective(p, group, tp, tm, caps, 0, budget, targets)
+
+
+@pytest.mark.parametrize("seed", [41, 42, 43])
+def test_enumerated_bounds_past_the_top_cell_budget(seed, monkeypatch):
+    """Past `top_cell_budget` (3 deletions at tp 0.15) the enumeration gives a lower bound;
+    the result is exact either way: the same counts as the search and brute force."""
+    rng = np.random.default_rng(seed)
+    k = 3
+    ranks = np.array([rng.permutation(k) for _ in range(k)])
+    tp, tm = np.full((k, k), 0.15), 0.3 + 0.4 * ranks / (k - 1)
+    n = 30
+    p, group = rng.uniform(0.55, 0.999, n), rng.integers(0, k, n)
+    caps = ClusterCapacities.of(np.full(k, 2), np.full(k, 12))
+    args = (p, group, tp, tm, caps.cap_plus, caps.cap_minus)
+    enumerated, searched = LocalizedExactCollective(*args), LocalizedExactCollective(*args)
+    monkeypatch.setattr(searched, "_enumerable", lambda eps_m: False)
+    for budget in range(0, 9):
+        fast, slow = enumerated.certify(0, budget), searched.certify(0, budget)
+        assert fast.exact and fast.count == slow.count
+        assert fast.count == _brute_collective(p, group, tp, tm, caps, 0, budget,
+                                               np.ones(n, dtype=bool))
+
+
+def test_early_stop_gives_a_lower_bound(monkeypatch):
     rng = np.random.default_rng(7)
     ranks = np.array([rng.permutation(4) for _ in range(4)])
     tp, tm = np.full((4, 4), 0.01), 0.4 + 0.5 * ranks / 3
     p, group = rng.uniform(0.9, 0.9999, 40), rng.integers(0, 4, 40)
     args = (p, group, tp, tm, [50] * 4, [50] * 4)
+    monkeypatch.setattr(LocalizedExactCollective, "_enumerable", lambda self, eps_m: False)
     searched = 0
     for budget in range(1, 12):
         exact = LocalizedExactCollective(*args).certify(0, budget)

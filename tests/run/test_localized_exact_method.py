@@ -7,6 +7,7 @@ import pytest
 
 from graphcert.certificates import localized_exact_threshold
 from graphcert.certificates.bounds import holm_lower_bounds
+from graphcert.certificates.collective import LocalizedExactCollective
 from graphcert.run.config import RunConfig
 from graphcert.run.pipeline import sampling_plans
 from graphcert.sampling.monte_carlo import MonteCarloConfig
@@ -87,7 +88,9 @@ def test_cluster_capacities_merge_local_budgets():
     assert local.tolist() == [4, 4]
 
 
-def test_stopped_searches_report_sound_monotone_lower_bounds():
+def test_stopped_searches_report_sound_monotone_lower_bounds(monkeypatch):
+    # every budget searched (none solved by enumeration), so that the searches can stop
+    monkeypatch.setattr(LocalizedExactCollective, "_enumerable", lambda self, eps_m: False)
     rng = np.random.default_rng(1)
     stats, winner = _stats(rng, n_nodes=40)
     targets = np.arange(40)

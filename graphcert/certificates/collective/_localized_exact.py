@@ -8,21 +8,30 @@ output group g with lower bound p stays certified iff ``p > p*_g(a, d)``
     min over admissible (a, d) of  sum_g #{targets n of group g : p_n > p*_g(a, d)},
 
 solved exactly by branch and bound over the clusters' counts (best first): a node fixes the
-counts of the first clusters; its bound is, per group, the count left by that group's own
-most damaging completion (Blackwell order, docs/theory.md §11; it relaxes the local budgets),
-summed over groups. Bounds only grow down the tree, so the search stops with the exact
-optimum once no open node's bound is below the best allocation found. If the search exceeds
-``max_nodes`` it stops early and returns the smallest bound of the open nodes (a valid lower
-bound, never above the optimum) and says so.
+counts of the first clusters and confines the next cluster's to a box, which expanding the
+node halves; its bound is, per group, the count left by that group's own most damaging
+completion (Blackwell order, docs/theory.md §11; it relaxes the local budgets), summed over
+groups, raised by a bound that shares the remaining budget between the groups. Bounds only
+grow down the tree, so the search stops with the exact optimum once no open node's bound is
+below the best allocation found. If the search exceeds ``max_nodes`` it stops early and
+returns the smallest bound of the open nodes (a valid lower bound, never above the optimum)
+and says so.
+
+Deletion budgets without additions are first solved by evaluating every allocation with
+closed-form thresholds (`graphcert.certificates._localized_deletions`, docs/theory.md §11.3):
+exactly where the top cell decides, else a lower bound that the search starts from.
 """
 from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
+from graphcert.certificates._localized_deletions import top_cell_budget, top_cell_thresholds
 from graphcert.certificates._localized_exact import merged_clusters
 from graphcert.certificates._localized_regions import (
     BlackwellOrder,
@@ -72,6 +81,27 @@ def _monotone_steps(value, top: int) -> np.ndarray:
     return out
 
 
+#: the most allocations `LocalizedExactCollective` enumerates for one budget
+MAX_ENUMERATED = 5_000_000
+
+
+@lru_cache(maxsize=512)
+def _compositions(total: int, parts: int) -> np.ndarray:
+    """All ways to write `total` as an ordered sum of `parts` non-negative integers:
+    (C(total + parts - 1, parts - 1), parts) int32, read-only."""
+    if parts == 1:
+        out = np.array([[total]], dtype=np.int32)
+    else:
+        blocks = []
+        for first in range(total, -1, -1):
+            rest = _compositions(total - first, parts - 1)
+            blocks.append(np.hstack([np.full((rest.shape[0], 1), first, dtype=np.int32),
+                                     rest]))
+        out = np.concatenate(blocks)
+    out.flags.writeable = False
+    return out
+
+
 class LocalizedExactCollective:
     """Naive and collective certificates of targets over exact localized regions.
 
@@ -111,6 +141,8 @@ class LocalizedExactCollective:
         self.rows = [RowThresholds(tp[g], tm[g]) for g in self.groups]
         self.p_sorted = [np.sort(p[chosen & (grp == g)]) for g in self.groups]
         self.total = int(chosen.sum())
+        self._top_cell_budget = min((top_cell_budget(row.theta_plus, row.theta_minus)
+                                     for row in self.rows), default=-1)
         self.max_nodes = int(max_nodes)
         self._best: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -174,33 +206,39 @@ class LocalizedExactCollective:
         return out
 
     # ------------------------------------------------------------------ the search
+    def _box_caps(self, k: int, top_plus: int, top_minus: int) -> tuple[np.ndarray, np.ndarray]:
+        """The clusters' capacities with cluster k's counts capped at the box's upper ends."""
+        cap_a, cap_d = self.capacities.cap_plus.copy(), self.capacities.cap_minus.copy()
+        cap_a[k], cap_d[k] = top_plus, top_minus
+        return cap_a, cap_d
+
     def _bound(self, a: np.ndarray, d: np.ndarray, fixed: int, rest_plus: int,
-               rest_minus: int) -> int:
-        """Sum over groups of the count left by the group's most damaging completion of the
-        first `fixed` clusters' counts (local budgets relaxed); 0 for a group whose clusters
-        are not totally ordered."""
+               rest_minus: int, cap_a: np.ndarray, cap_d: np.ndarray) -> int:
+        """Sum over groups of the count left by the group's most damaging completion of
+        ``(a, d)`` over the clusters from `fixed` on, within ``cap_a``, ``cap_d`` (local
+        budgets relaxed); 0 for a group whose clusters are not totally ordered."""
         free = np.arange(a.size) >= fixed
-        caps = self.capacities
         total = 0
         for i, row in enumerate(self.rows):
             if not row.order.total:
                 continue
-            worst_a = BlackwellOrder.fill(row.order.plus, caps.cap_plus, rest_plus, a, free)
-            worst_d = BlackwellOrder.fill(row.order.minus, caps.cap_minus, rest_minus, d, free)
+            worst_a = BlackwellOrder.fill(row.order.plus, cap_a, rest_plus, a, free)
+            worst_d = BlackwellOrder.fill(row.order.minus, cap_d, rest_minus, d, free)
             total += self._count(i, merged_clusters(row.theta_plus, row.theta_minus, worst_a,
                                                     worst_d))
         return total
 
     def _split_bound(self, a: np.ndarray, d: np.ndarray, fixed: int, rest_plus: int,
-                     rest_minus: int) -> int:
+                     rest_minus: int, cap_a: np.ndarray, cap_d: np.ndarray) -> int:
         """A bound that shares the remaining deletions R between the groups (the remaining
-        additions if no deletions remain).
+        additions if no deletions remain), for the completions of ``(a, d)`` over the
+        clusters from `fixed` on within ``cap_a``, ``cap_d``.
 
         For group g the other kind's remaining bits go where they hurt g most (its own
         worst completion, as in `_bound`). Of the shared kind, let b be g's most informative
-        free cluster (with capacity) and s the next one. Upgrading every free bit outside b
-        to s's noise (a Blackwell upgrade: the count can only drop) and counting R - t such
-        bits when t go to b bounds g's count below by M_g(t), which depends on the
+        free cluster (with room left) and s the next one. Upgrading every added bit outside
+        b to s's noise (a Blackwell upgrade: the count can only drop) and counting R - t
+        such bits when t go to b bounds g's count below by M_g(t), which depends on the
         completion only through t, its count in b. So the count is at least
         ``sum_h F_h(y_h)``, ``F_h(t)`` the sum of M_g(t) over the groups whose b is h,
         minimized over ``sum_h y_h <= R`` by a min-plus recursion over the clusters h.
@@ -209,19 +247,16 @@ class LocalizedExactCollective:
             return 0
         plus = rest_minus == 0  # the shared kind
         budget = rest_plus if plus else rest_minus
-        caps = self.capacities.cap_plus if plus else self.capacities.cap_minus
+        room = cap_a - a if plus else cap_d - d
         free = np.arange(a.size) >= fixed
-        open_ = free & (caps > 0)
+        open_ = free & (room > 0)
         tables: dict[int, np.ndarray] = {}
         constant = 0
         for i, row in enumerate(self.rows):
-            fixed_part = [(tp, tm, int(ak), int(dk)) for tp, tm, ak, dk, f in zip(
-                row.theta_plus, row.theta_minus, a, d, free, strict=True) if not f]
-            if not plus:  # the additions: g's own most damaging completion
-                fill = BlackwellOrder.fill(row.order.plus, self.capacities.cap_plus,
-                                           rest_plus, np.zeros_like(a), free)
-                fixed_part += [(row.theta_plus[k], row.theta_minus[k], int(fill[k]), 0)
-                               for k in np.flatnonzero(fill)]
+            full_a = a if plus else BlackwellOrder.fill(row.order.plus, cap_a, rest_plus, a,
+                                                        free)
+            fixed_part = [(tp, tm, int(ak), int(dk)) for tp, tm, ak, dk in zip(
+                row.theta_plus, row.theta_minus, full_a, d, strict=True) if ak or dk]
             order = [k for k in (row.order.plus if plus else row.order.minus) if open_[k]]
             if not order:
                 constant += self._count(i, merged_clusters(*zip(*fixed_part, strict=True))
@@ -236,7 +271,7 @@ class LocalizedExactCollective:
                                   for tp, tm, n in extra]
                 return self._count(i, merged_clusters(*zip(*virtual, strict=True)))
 
-            top = int(min(budget, caps[best]))
+            top = int(min(budget, room[best]))
             table = tables.setdefault(best, np.zeros(budget + 1, dtype=np.int64))
             table[:top + 1] += _monotone_steps(count, top)
             table[top + 1:] = np.iinfo(np.int64).max // 4  # more than b can take
@@ -250,31 +285,32 @@ class LocalizedExactCollective:
             spent = new
         return constant + int(spent.min())
 
-    def _completions(self, a, d, k, rest_plus, rest_minus) -> list:
-        """Each group's most damaging completion of the first k clusters' counts, where it
-        is admissible (no local budget binds): each one's count bounds the optimum above."""
-        caps = self.capacities
-        if caps.binds:
+    def _completions(self, a, d, k, rest_plus, rest_minus, cap_a, cap_d) -> list:
+        """Each group's most damaging completion of ``(a, d)`` over the clusters from k on
+        within ``cap_a``, ``cap_d``, where it is admissible (no local budget binds): each
+        one's count bounds the optimum above."""
+        if self.capacities.binds:
             return []
         free = np.arange(a.size) >= k
-        distinct = {(tuple(BlackwellOrder.fill(row.order.plus, caps.cap_plus, rest_plus, a,
-                                               free)),
-                     tuple(BlackwellOrder.fill(row.order.minus, caps.cap_minus, rest_minus, d,
-                                               free)))
+        distinct = {(tuple(BlackwellOrder.fill(row.order.plus, cap_a, rest_plus, a, free)),
+                     tuple(BlackwellOrder.fill(row.order.minus, cap_d, rest_minus, d, free)))
                     for row in self.rows if row.order.total}
         return [(np.array(plus), np.array(minus)) for plus, minus in sorted(distinct)]
 
-    def _children(self, a, d, k, rest_plus, rest_minus):
-        """Counts of cluster k given the earlier ones: all admissible ones, only the maximal
-        ones for the last cluster."""
+    def _box(self, k: int, rest_plus: int, rest_minus: int) -> tuple[int, int]:
+        """Upper ends of cluster k's counts when the earlier clusters are fixed."""
+        caps = self.capacities
+        local = caps.local[k]
+        return (int(min(rest_plus, caps.cap_plus[k], local)),
+                int(min(rest_minus, caps.cap_minus[k], local)))
+
+    def _leaves(self, a, d, k, rest_plus, rest_minus):
+        """The maximal admissible counts of the last cluster k given the earlier ones."""
         caps = self.capacities
         top_a, top_d = min(rest_plus, caps.cap_plus[k]), min(rest_minus, caps.cap_minus[k])
-        last = k == a.size - 1
         for ak, dk in itertools.product(range(top_a, -1, -1), range(top_d, -1, -1)):
-            if ak + dk > caps.local[k]:
-                continue
-            if last and ((ak < top_a and ak + dk < caps.local[k])
-                         or (dk < top_d and ak + dk < caps.local[k])):
+            room = ak + dk < caps.local[k]
+            if ak + dk > caps.local[k] or (ak < top_a and room) or (dk < top_d and room):
                 continue
             yield ak, dk
 
@@ -284,6 +320,12 @@ class LocalizedExactCollective:
 
         ``start``: an admissible allocation whose count seeds the search (any allocation is
         an upper bound on the optimum).
+
+        A search node fixes the counts of the clusters before k and confines cluster k's to a
+        box ``[a_k, top_plus] x [d_k, top_minus]`` (``a``, ``d`` hold the box's lower
+        corner); expanding it halves the box along its longer side, and a box of one point
+        opens the full box of cluster k + 1 (the last cluster's maximal counts are evaluated
+        at once). Halving, unlike one child per count, lets one bound discard many counts.
 
         Args:
             budget_plus (int): bits added, >= 0.
@@ -299,42 +341,108 @@ class LocalizedExactCollective:
         zero = np.zeros(n_clusters, dtype=np.int64)
         if not self.total:
             return LocalizedExactResult(0, True, 0, zero, zero)
+        floor = 0  # a lower bound on the optimum
+        if eps_p == 0 and self._enumerable(eps_m):
+            floor, candidate = self._enumerate_deletions(eps_m)
+            if eps_m <= self._top_cell_budget:
+                self._best = candidate
+                return LocalizedExactResult(floor, True, 0, *candidate)
+            value = self.count(*candidate)
+            if value == floor:
+                self._best = candidate
+                return LocalizedExactResult(floor, True, 0, *candidate)
+            if start is None or value < self.count(*start):
+                start = candidate
         best = self._seed(eps_p, eps_m, start)
         best_count = self.count(*best)
-        # entries: (bound, -depth, tie, a, d, bound evaluated?); children enter with their
-        # parent's bound (a valid bound for them too) and get their own when first popped
-        heap = [(self._bound(zero, zero, 0, eps_p, eps_m), 0, 0, zero, zero, True)]
-        tie = itertools.count(1)
+        tie = itertools.count()
+        heap: list = []
+
+        def open_cluster(a, d, k, bound, evaluated=True):
+            """Push cluster k's full box below the fixed counts (a, d) of the earlier
+            clusters (with the bound of the node it came from), or evaluate the last
+            cluster's maximal counts."""
+            nonlocal best_count, best
+            rest_p, rest_m = eps_p - int(a.sum()), eps_m - int(d.sum())
+            if k < n_clusters - 1:
+                heapq.heappush(heap, (bound, -k, next(tie), a, d, *self._box(k, rest_p, rest_m),
+                                      evaluated))
+                return
+            for ak, dk in self._leaves(a, d, k, rest_p, rest_m):
+                leaf_a, leaf_d = a.copy(), d.copy()
+                leaf_a[k], leaf_d[k] = ak, dk
+                value = self.count(leaf_a, leaf_d)
+                if value < best_count:
+                    best_count, best = value, (leaf_a, leaf_d)
+
+        open_cluster(zero, zero, 0, 0, evaluated=False)
         nodes = 0
-        while heap and heap[0][0] < best_count:
+        while heap and heap[0][0] < best_count and best_count > floor:
             if nodes >= self.max_nodes:
-                return LocalizedExactResult(min(best_count, heap[0][0]), False, nodes, *best)
-            bound, depth, _, a, d, evaluated = heapq.heappop(heap)
+                return LocalizedExactResult(max(floor, min(best_count, heap[0][0])), False,
+                                            nodes, *best)
+            bound, depth, _, a, d, top_a, top_d, evaluated = heapq.heappop(heap)
             k = -depth
             rest_p, rest_m = eps_p - int(a.sum()), eps_m - int(d.sum())
+            cap_a, cap_d = self._box_caps(k, top_a, top_d)
             if not evaluated:
-                bound = self._bound(a, d, k, rest_p, rest_m)
+                bound = max(bound, self._bound(a, d, k, rest_p, rest_m, cap_a, cap_d))
                 if bound < best_count:
-                    bound = max(bound, self._split_bound(a, d, k, rest_p, rest_m))
+                    bound = max(bound, self._split_bound(a, d, k, rest_p, rest_m, cap_a,
+                                                         cap_d))
                 if bound < best_count:
-                    heapq.heappush(heap, (bound, depth, next(tie), a, d, True))
+                    heapq.heappush(heap, (bound, depth, next(tie), a, d, top_a, top_d, True))
                 continue
             nodes += 1
-            for completion in self._completions(a, d, k, rest_p, rest_m):
+            for completion in self._completions(a, d, k, rest_p, rest_m, cap_a, cap_d):
                 value = self.count(*completion)
                 if value < best_count:
                     best_count, best = value, completion
-            for ak, dk in self._children(a, d, k, rest_p, rest_m):
-                child_a, child_d = a.copy(), d.copy()
-                child_a[k], child_d[k] = ak, dk
-                if k == n_clusters - 1:
-                    value = self.count(child_a, child_d)
-                    if value < best_count:
-                        best_count, best = value, (child_a, child_d)
-                    continue
-                heapq.heappush(heap, (bound, -(k + 1), next(tie), child_a, child_d, False))
+            if a[k] == top_a and d[k] == top_d:  # one point: cluster k is fixed
+                if a[k] + d[k] <= self.capacities.local[k]:
+                    open_cluster(a, d, k + 1, bound)
+                continue
+            if top_a - a[k] >= top_d - d[k]:
+                mid = (int(a[k]) + top_a) // 2
+                upper_a, upper_d = a.copy(), d
+                upper_a[k] = mid + 1
+                halves = [(upper_a, upper_d, top_a, top_d), (a, d, mid, top_d)]
+            else:
+                mid = (int(d[k]) + top_d) // 2
+                upper_a, upper_d = a, d.copy()
+                upper_d[k] = mid + 1
+                halves = [(upper_a, upper_d, top_a, top_d), (a, d, top_a, mid)]
+            for half_a, half_d, half_top_a, half_top_d in halves:
+                heapq.heappush(heap, (bound, depth, next(tie), half_a, half_d, half_top_a,
+                                      half_top_d, False))
         self._best = best
         return LocalizedExactResult(best_count, True, nodes, *best)
+
+    def _enumerable(self, eps_m: int) -> bool:
+        """Whether `_enumerate_deletions` applies to a deletion budget: every allocation of
+        exactly `eps_m` deletions is admissible, every row has a top cell
+        (`top_cell_budget` >= 0) and there are at most `MAX_ENUMERATED` allocations."""
+        caps = self.capacities
+        n_clusters = caps.cap_minus.size
+        return (not caps.binds and self._top_cell_budget >= 0
+                and eps_m <= int(caps.cap_minus.min())
+                and math.comb(eps_m + n_clusters - 1, n_clusters - 1) <= MAX_ENUMERATED)
+
+    def _enumerate_deletions(self, eps_m: int) -> tuple[int, tuple[np.ndarray, np.ndarray]]:
+        """A lower bound on the collective count under `eps_m` deletions and the allocation
+        that attains it: every allocation of exactly `eps_m` (counts only fall with more
+        deletions) evaluated with the closed-form thresholds of
+        `graphcert.certificates._localized_deletions`, which bound p* above. The bound is
+        the exact count up to `top_cell_budget` deletions."""
+        allocations = _compositions(eps_m, self.capacities.cap_minus.size)
+        as_float = allocations.astype(float)
+        counts = np.zeros(allocations.shape[0], dtype=np.int64)
+        for row, ps in zip(self.rows, self.p_sorted, strict=True):
+            thresholds = top_cell_thresholds(row.theta_plus, row.theta_minus, as_float)
+            counts += ps.size - np.searchsorted(ps, thresholds, side="right")
+        worst = int(np.argmin(counts))
+        deletions = allocations[worst].astype(np.int64)
+        return int(counts[worst]), (np.zeros_like(deletions), deletions)
 
     def _seed(self, eps_p: int, eps_m: int, start) -> tuple[np.ndarray, np.ndarray]:
         """The best of each group's own most damaging allocation (and `start`)."""

@@ -54,7 +54,7 @@ def localized_exact_result(method: str, stats: SmoothingStats, y: np.ndarray,
                            targets: np.ndarray, theta_plus: np.ndarray,
                            theta_minus: np.ndarray, surface: AttackSurface, *, alpha: float,
                            max_deletions: int = 100, max_additions: int = 20,
-                           max_nodes: int = 300, joint_max_nodes: int = 50
+                           max_nodes: int = 3000, joint_max_nodes: int = 400
                            ) -> MethodResult:
     """Certified-accuracy curves (deletions, additions) and the joint grid, naive and
     collective, of the exact localized certificate.
@@ -64,8 +64,9 @@ def localized_exact_result(method: str, stats: SmoothingStats, y: np.ndarray,
         theta_plus, theta_minus: (C, C) flip probabilities, row = output cluster, column =
             input cluster.
         surface: per-node capacities and local budget of the adversary.
-        max_nodes: branch-and-bound nodes per budget of the two curves; a search stopped
-            there reports a lower bound (``collective_exact`` False in ``extra``).
+        max_nodes: branch-and-bound nodes (box halvings) per budget of the two curves; a
+            search stopped there reports a lower bound (``collective_exact`` False in
+            ``extra``).
         joint_max_nodes: the same for the joint grid's rows with additions (``joint_exact``
             in ``extra``): the grid has twenty times the budgets of the curves.
 
