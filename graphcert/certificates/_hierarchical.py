@@ -157,13 +157,31 @@ def hierarchical_node_radius(p_lower, p_select, theta_plus, theta_minus, additio
     Returns:
         np.ndarray: int64 (n,), the certified number of controlled nodes (-1: none).
     """
+    return largest_certified_r(
+        lambda p, r, upper: hierarchical_certified(p, p_select, r, theta_plus, theta_minus,
+                                                   additions, deletions, p_upper=upper),
+        p_lower, max_nodes, p_upper)
+
+
+def largest_certified_r(certified, p_lower, max_nodes: int, p_upper=None) -> np.ndarray:
+    """Per node, the largest r <= ``max_nodes`` with ``certified(p, r, upper)`` true for every
+    r' <= r, -1 where r = 0 is not (certificates decrease in r, docs/theory.md §14).
+
+    Args:
+        certified (callable): ``(p_lower (n,), r, p_upper (n,) or None) -> bool (n,)``.
+        p_lower (array_like): lower bounds on the top class's probability, (n,).
+        max_nodes (int): largest r tried, >= 0.
+        p_upper (array_like, optional): runner-up upper bounds (n,).
+
+    Returns:
+        np.ndarray: int64 (n,).
+    """
     max_nodes = check_int(max_nodes, "max_nodes", "[0, inf)")
     p = np.atleast_1d(check_probabilities(p_lower, "p_lower"))
     upper = None if p_upper is None else np.atleast_1d(p_upper)
     radius = np.full(p.shape, -1, dtype=np.int64)
     for r in range(max_nodes + 1):
-        ok = hierarchical_certified(p, p_select, r, theta_plus, theta_minus, additions,
-                                    deletions, p_upper=upper) & (radius == r - 1)
+        ok = certified(p, r, upper) & (radius == r - 1)
         if not ok.any():
             break
         radius[ok] = r

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from graphcert.certificates._hierarchical import _check_upper, _result
+from graphcert.certificates._hierarchical import _check_upper, _result, largest_certified_r
 from graphcert.certificates._localized_exact import _U, _Cells, exact_cells, merged_clusters
 from graphcert.utils.validation import check_int, check_probabilities
 
@@ -186,15 +186,7 @@ def hierarchical_localized_node_radius(p_lower, p_select, theta_plus, theta_minu
     Returns:
         np.ndarray: int64 (n,), the certified number of controlled nodes (-1: none).
     """
-    max_nodes = check_int(max_nodes, "max_nodes", "[0, inf)")
-    p = np.atleast_1d(check_probabilities(p_lower, "p_lower"))
-    upper = None if p_upper is None else np.atleast_1d(p_upper)
-    radius = np.full(p.shape, -1, dtype=np.int64)
-    for r in range(max_nodes + 1):
-        ok = hierarchical_localized_certified(p, p_select, r, theta_plus, theta_minus,
-                                              additions, deletions, p_upper=upper)
-        ok &= radius == r - 1
-        if not ok.any():
-            break
-        radius[ok] = r
-    return radius
+    return largest_certified_r(
+        lambda p, r, upper: hierarchical_localized_certified(
+            p, p_select, r, theta_plus, theta_minus, additions, deletions, p_upper=upper),
+        p_lower, max_nodes, p_upper)
