@@ -43,7 +43,7 @@ from pathlib import Path
 from fig5_claims import method_claims
 from fig5_report import write_report
 
-from graphcert.certificates.bounds import BOUNDS
+from graphcert.certificates.bounds import BOUNDS, RENAMED_BOUNDS
 from graphcert.run.config import RunConfig
 from graphcert.utils.io import atomic_write, write_bytes, write_json
 
@@ -201,7 +201,8 @@ def summary_rows(dataset: str, theta: float, seed: int, name: str, results: dict
                "n_distributions": entry["samples"]["n_distributions"],
                "n_samples": entry["samples"]["n_samples"], "n_pre": entry["samples"]["n_pre"],
                "statistics": entry["samples"]["statistics"],
-               "bounds": config["bounds"], "score_temperature": config["score_temperature"],
+               "bounds": RENAMED_BOUNDS.get(config["bounds"], config["bounds"]),
+               "score_temperature": config["score_temperature"],
                "accuracy": entry["accuracy"], "abstain_rate": entry["abstain_rate"],
                "acr_is_lower_bound": any(c["acr_is_lower_bound"] for c in curves.values()),
                "claimed_accuracy": claim.get("accuracy"),
@@ -242,10 +243,15 @@ def seed_summary(path: Path, rows: list[dict]) -> int:
 
 
 def read_summary(path: Path) -> list[dict]:
+    """The rows of a summary file; bounds stored under an earlier name (`RENAMED_BOUNDS`)
+    read as their current name."""
     if not path.exists():
         return []
     with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        row["bounds"] = RENAMED_BOUNDS.get(row["bounds"], row["bounds"])
+    return rows
 
 
 def merge_summary(path: Path, rows: list[dict]) -> list[dict]:

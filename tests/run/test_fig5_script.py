@@ -144,6 +144,18 @@ def test_stored_summary_rows_fill_only_the_missing_runs(tmp_path):
         ("localized", "0.7"), ("sparse_smooth", "0.6")}
 
 
+def test_summary_reads_the_old_bound_name_as_the_new_one(tmp_path):
+    path = tmp_path / "summary.csv"
+    fig5.merge_summary(path, [_row("baselines_theta0.30_seed0", "sparse_smooth",
+                                   bounds="binary"),
+                              _row("localized_theta0.30_seed0", "localized",
+                                   bounds="clopper_pearson")])
+    assert "binary" in path.read_text()  # as stored by an earlier version
+    assert {r["bounds"] for r in fig5.read_summary(path)} == {"clopper_pearson"}
+    fig5.merge_summary(path, [])  # any rewrite stores the current name
+    assert "binary" not in path.read_text()
+
+
 def test_baseline_summary_feeds_the_report_without_running(tmp_path, monkeypatch):
     citeseer = [{**r, "dataset": "citeseer"} for r in _summary_rows()]
     stored = tmp_path / "stored.csv"
