@@ -512,6 +512,12 @@ def test_full_disk_while_saving_a_model_names_the_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def _sigint_default() -> None:
+    """Ctrl-C reaches the child even when the tests run as a background job: a shell starts
+    those with SIGINT ignored, children inherit that, and Python then installs no handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_while_sampling_prints_how_to_resume(tmp_path):
     """A real SIGINT to `graphcert certify` while it samples: exit code 130, one line, and
     the chunks done so far are saved for the rerun."""
@@ -521,7 +527,8 @@ def test_ctrl_c_while_sampling_prints_how_to_resume(tmp_path):
         [sys.executable, "-c", script, "certify", "--dataset", "citeseer", "--methods",
          "sparse_smooth", "--max-epochs", "1", "--n-samples", "1000000", "--chunk-size", "100",
          "--out", str(out), "--quiet"], cwd=ROOT, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=_sigint_default)
     stats = out / "stats_isotropic_T0.npz"
     deadline = time.monotonic() + 300
     try:
